@@ -1,0 +1,31 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench emulator clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m examples.support_agent $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check agentcore tools examples tests
+	$(VENV)/bin/mypy agentcore
+
+test: lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(PY) -m pytest tests/benchmarks -q -s -p no:cacheprovider --override-ini addopts=
+
+emulator: $(STAMP)
+	$(PY) -m agentcore.emulator --port 0
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,373 @@
+"""Every error agentcore raises, in one tree.
+
+::
+
+    AgentcoreError
+    ├── ConfigurationError            a usage mistake, raised at definition or construction time
+    │   ├── MissingAPIKeyError        no key in the arguments nor in ANTHROPIC_API_KEY
+    │   ├── ToolDefinitionError       a function that cannot become a tool
+    │   └── UnknownModelError         a model with no known price or context where one is required
+    ├── APIError                      the Messages API (or the network to it) failed
+    │   ├── APIConnectionError        no response: refused, reset, DNS, TLS
+    │   │   └── APITimeoutError       no response in time
+    │   └── APIStatusError            a response with an error status or an error event
+    │       ├── InvalidRequestError   400 invalid_request_error
+    │       ├── AuthenticationError   401 authentication_error
+    │       ├── BillingError          402 billing_error
+    │       ├── PermissionDeniedError 403 permission_error
+    │       ├── NotFoundError         404 not_found_error
+    │       ├── RequestTimeoutError   408
+    │       ├── ConflictError         409
+    │       ├── RequestTooLargeError  413 request_too_large
+    │       ├── RateLimitError        429 rate_limit_error
+    │       ├── InternalServerError   500 api_error (and other 5xx)
+    │       ├── GatewayTimeoutError   504 timeout_error
+    │       └── OverloadedError       529 overloaded_error
+    ├── StreamError                   a stream cut or malformed part-way, with the partial message
+    ├── ToolError                     raised inside a tool on purpose
+    │   └── ModelRetry                ask the model to try again, with a hint
+    ├── RunStateError                 a stored run that is corrupt, tampered or from another version
+    └── ApprovalError                 an approval decision that cannot be applied
+
+Whether an error is worth retrying is a property of the error (``is_retryable``), decided
+here once and used by the client's retry loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AgentcoreError",
+    "ApprovalError",
+    "AuthenticationError",
+    "BillingError",
+    "ConfigurationError",
+    "ConflictError",
+    "GatewayTimeoutError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "ModelRetry",
+    "NotFoundError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "RequestTooLargeError",
+    "RunStateError",
+    "StreamError",
+    "ToolDefinitionError",
+    "ToolError",
+    "UnknownModelError",
+    "make_status_error",
+]
+
+_BODY_EXCERPT_CHARS = 300
+
+
+class AgentcoreError(Exception):
+    """Base class of every error raised by agentcore."""
+
+
+class ConfigurationError(AgentcoreError):
+    """The framework was used in a way that cannot work; the message says what to change."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """No API key was given and ``ANTHROPIC_API_KEY`` is not set."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no API key: pass Client(api_key=...) or set the ANTHROPIC_API_KEY environment "
+            "variable (or ANTHROPIC_AUTH_TOKEN for a bearer token). To run offline, start the "
+            "bundled emulator with `agentcore emulator` and set ANTHROPIC_BASE_URL to its URL."
+        )
+
+
+class ToolDefinitionError(ConfigurationError):
+    """A Python function cannot be turned into a tool definition."""
+
+
+class UnknownModelError(ConfigurationError):
+    """A model id is not in the price table where a price is required."""
+
+
+class APIError(AgentcoreError):
+    """The Messages API, or the connection to it, failed."""
+
+    is_retryable: bool = False
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        if self.request_id:
+            return f"{self.message} (request-id: {self.request_id})"
+        return self.message
+
+
+class APIConnectionError(APIError):
+    """No response arrived: the connection was refused, reset or could not be made."""
+
+    is_retryable = True
+
+
+class APITimeoutError(APIConnectionError):
+    """No response arrived within the configured timeout."""
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status (or sent an ``error`` event in a stream)."""
+
+    status_code: int = 0
+    default_retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        should_retry: bool | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.body = body
+        self.retry_after_seconds = retry_after_seconds
+        """The server's hint from ``retry-after-ms`` / ``retry-after``, when it gave one."""
+        self.is_retryable = self.default_retryable if should_retry is None else should_retry
+
+    def __str__(self) -> str:
+        kind = f" {self.error_type}" if self.error_type else ""
+        text = f"{self.status_code}{kind}: {self.message}"
+        if self.request_id:
+            text += f" (request-id: {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, "
+            f"error_type={self.error_type!r}, message={self.message!r}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+class InvalidRequestError(APIStatusError):
+    """400: the request is malformed or breaks a rule of the API."""
+
+    status_code = 400
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+    status_code = 401
+
+
+class BillingError(APIStatusError):
+    """402: the account cannot be billed."""
+
+    status_code = 402
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this resource or model."""
+
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource or model does not exist."""
+
+    status_code = 404
+
+
+class RequestTimeoutError(APIStatusError):
+    """408: the server timed out waiting for the request."""
+
+    status_code = 408
+    default_retryable = True
+
+
+class ConflictError(APIStatusError):
+    """409: a conflicting request was in progress."""
+
+    status_code = 409
+    default_retryable = True
+
+
+class RequestTooLargeError(APIStatusError):
+    """413: the request exceeds the size limit."""
+
+    status_code = 413
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests or tokens; retry after the server's hint."""
+
+    status_code = 429
+    default_retryable = True
+
+
+class InternalServerError(APIStatusError):
+    """500 (or another 5xx): the API failed."""
+
+    status_code = 500
+    default_retryable = True
+
+
+class GatewayTimeoutError(APIStatusError):
+    """504: the API timed out producing a response."""
+
+    status_code = 504
+    default_retryable = True
+
+
+class OverloadedError(APIStatusError):
+    """529: the API is overloaded; retry later or fall back to another model."""
+
+    status_code = 529
+    default_retryable = True
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    cls.status_code: cls
+    for cls in (
+        InvalidRequestError,
+        AuthenticationError,
+        BillingError,
+        PermissionDeniedError,
+        NotFoundError,
+        RequestTimeoutError,
+        ConflictError,
+        RequestTooLargeError,
+        RateLimitError,
+        InternalServerError,
+        GatewayTimeoutError,
+        OverloadedError,
+    )
+}
+
+_BY_ERROR_TYPE: dict[str, type[APIStatusError]] = {
+    "invalid_request_error": InvalidRequestError,
+    "authentication_error": AuthenticationError,
+    "billing_error": BillingError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "request_too_large": RequestTooLargeError,
+    "rate_limit_error": RateLimitError,
+    "api_error": InternalServerError,
+    "timeout_error": GatewayTimeoutError,
+    "overloaded_error": OverloadedError,
+}
+
+
+def make_status_error(
+    status_code: int,
+    body: bytes | str | Any,
+    *,
+    request_id: str | None = None,
+    should_retry: bool | None = None,
+    retry_after_seconds: float | None = None,
+) -> APIStatusError:
+    """Build the typed error for an error response or an ``error`` stream event.
+
+    ``body`` may be the raw bytes of the response (JSON or not: an HTML page from a proxy
+    still becomes the error for its status, with a short excerpt) or an already-parsed
+    error body. The error class is chosen by status, then by ``error.type`` for statuses
+    without a class of their own (a 200 stream's ``error`` event, a 5xx other than 500).
+    """
+    parsed: Any = body
+    if isinstance(body, bytes | str):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+    error_type: str | None = None
+    message: str
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict):
+            raw_type = error.get("type")
+            error_type = raw_type if isinstance(raw_type, str) else None
+            raw_message = error.get("message")
+            message = raw_message if isinstance(raw_message, str) else json.dumps(error)
+        else:
+            message = json.dumps(parsed)[:_BODY_EXCERPT_CHARS]
+        if request_id is None and isinstance(parsed.get("request_id"), str):
+            request_id = parsed["request_id"]
+    else:
+        excerpt = " ".join(str(parsed).split())[:_BODY_EXCERPT_CHARS]
+        message = f"non-JSON error body: {excerpt!r}" if excerpt else "empty error body"
+    cls = _BY_STATUS.get(status_code)
+    if cls is None:
+        cls = _BY_ERROR_TYPE.get(error_type or "")
+    if cls is None:
+        cls = InternalServerError if status_code >= 500 else APIStatusError
+    return cls(
+        message,
+        status_code=status_code,
+        error_type=error_type,
+        request_id=request_id,
+        body=parsed,
+        should_retry=should_retry,
+        retry_after_seconds=retry_after_seconds,
+    )
+
+
+class StreamError(AgentcoreError):
+    """A stream failed part-way: cut before ``message_stop``, malformed, or an ``error`` event.
+
+    ``partial`` holds what was accumulated before the failure (text so far, complete
+    blocks so far) so nothing already received is lost. ``cause`` is the underlying API
+    error when the stream carried one (an ``error`` event such as ``overloaded_error``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial: Any = None,
+        cause: APIError | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.partial = partial
+        self.cause = cause
+        self.request_id = request_id
+
+    @property
+    def is_retryable(self) -> bool:
+        """A stream may be retried only when nothing was received yet and the cause allows."""
+        started = bool(getattr(self.partial, "content", None))
+        return not started and (self.cause is None or self.cause.is_retryable)
+
+
+class ToolError(AgentcoreError):
+    """Raise inside a tool to return an error result to the model with this message."""
+
+
+class ModelRetry(ToolError):
+    """Raise inside a tool to ask the model to call it again; the message is the hint."""
+
+
+class RunStateError(AgentcoreError):
+    """A stored or serialized run is corrupt, was tampered with, or has an unknown version."""
+
+
+class ApprovalError(AgentcoreError):
+    """An approval decision refers to an unknown call or cannot be applied."""

@@ -1,0 +1,392 @@
+"""Pydantic models for the Messages API wire format.
+
+Every model keeps unknown fields (``extra="allow"``) and sends them back unchanged, and an
+unknown content-block type becomes an :class:`UnknownBlock` that round-trips, so a new API
+field or block never crashes a run. :func:`to_wire` is the one way back to JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, TypeAdapter
+
+__all__ = [
+    "KNOWN_STOP_REASONS",
+    "Base64Source",
+    "CacheControl",
+    "CacheCreation",
+    "ContentBlock",
+    "DocumentBlock",
+    "FileSource",
+    "ImageBlock",
+    "Message",
+    "MessageParam",
+    "ModelInfo",
+    "RedactedThinkingBlock",
+    "ServerToolResultBlock",
+    "ServerToolUseBlock",
+    "Source",
+    "StopReason",
+    "TextBlock",
+    "TextSource",
+    "ThinkingBlock",
+    "ToolParam",
+    "ToolResultBlock",
+    "ToolUseBlock",
+    "URLSource",
+    "UnknownBlock",
+    "UnknownSource",
+    "Usage",
+    "parse_block",
+    "parse_message",
+    "to_wire",
+]
+
+
+class WireModel(BaseModel):
+    """Base of the wire models: unknown fields are kept and serialized back."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # A literal ``type`` is part of the wire shape even when left at its default.
+        if "type" in type(self).model_fields:
+            self.__pydantic_fields_set__.add("type")
+
+
+def to_wire(value: Any) -> Any:
+    """Return the JSON-ready form of a wire model (or a list/dict holding them).
+
+    Only fields that were received or set are written (and ``type``), so a block the API
+    sent goes back exactly as it came, unknown fields and explicit nulls included, and
+    optional fields nobody set are not invented.
+    """
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    if isinstance(value, list):
+        return [to_wire(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_wire(item) for key, item in value.items()}
+    return value
+
+
+class CacheControl(WireModel):
+    """A prompt-cache breakpoint: the prefix up to and including the marked block is cached."""
+
+    type: Literal["ephemeral"] = "ephemeral"
+    ttl: Literal["5m", "1h"] | None = None
+    """Time to live; the API's default is five minutes."""
+
+
+class _Block(WireModel):
+    cache_control: CacheControl | None = None
+    """Marks the end of a cacheable prefix (request only)."""
+
+
+# --- sources of images and documents ---------------------------------------------------
+
+
+class Base64Source(WireModel):
+    """Inline bytes, base64-encoded."""
+
+    type: Literal["base64"] = "base64"
+    media_type: str
+    data: str
+
+
+class URLSource(WireModel):
+    """Content the API fetches from a URL."""
+
+    type: Literal["url"] = "url"
+    url: str
+
+
+class TextSource(WireModel):
+    """A plain-text document."""
+
+    type: Literal["text"] = "text"
+    media_type: str = "text/plain"
+    data: str
+
+
+class FileSource(WireModel):
+    """A file uploaded through the Files API."""
+
+    type: Literal["file"] = "file"
+    file_id: str
+
+
+class UnknownSource(WireModel):
+    """A source type this version does not know; kept as received."""
+
+    type: str
+
+
+_KNOWN_SOURCES = {"base64", "url", "text", "file"}
+
+
+def _source_tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if isinstance(value, UnknownSource):
+        return "unknown"
+    return kind if kind in _KNOWN_SOURCES else "unknown"
+
+
+Source: TypeAlias = Annotated[
+    Annotated[Base64Source, Tag("base64")]
+    | Annotated[URLSource, Tag("url")]
+    | Annotated[TextSource, Tag("text")]
+    | Annotated[FileSource, Tag("file")]
+    | Annotated[UnknownSource, Tag("unknown")],
+    Discriminator(_source_tag),
+]
+
+
+# --- content blocks ---------------------------------------------------------------------
+
+
+class TextBlock(_Block):
+    """Text, from the user or the model."""
+
+    type: Literal["text"] = "text"
+    text: str
+    citations: list[dict[str, Any]] | None = None
+    """Citations the model attached to this text (responses only)."""
+
+
+class ImageBlock(_Block):
+    """An image in a user message or a tool result."""
+
+    type: Literal["image"] = "image"
+    source: Source
+
+
+class DocumentBlock(_Block):
+    """A document (PDF or text) in a user message."""
+
+    type: Literal["document"] = "document"
+    source: Source
+    title: str | None = None
+    context: str | None = None
+    citations: dict[str, Any] | None = None
+
+
+class ToolUseBlock(_Block):
+    """The model asks for a client tool to be run."""
+
+    type: Literal["tool_use"] = "tool_use"
+    id: str
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class ThinkingBlock(_Block):
+    """Extended thinking; must be sent back unchanged, signature included."""
+
+    type: Literal["thinking"] = "thinking"
+    thinking: str
+    signature: str = ""
+
+
+class RedactedThinkingBlock(_Block):
+    """Thinking the API encrypted; must be sent back unchanged."""
+
+    type: Literal["redacted_thinking"] = "redacted_thinking"
+    data: str
+
+
+class ServerToolUseBlock(_Block):
+    """A server tool (web search, code execution…) the API runs itself."""
+
+    type: Literal["server_tool_use"] = "server_tool_use"
+    id: str
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class ServerToolResultBlock(_Block):
+    """The result of a server tool, such as ``web_search_tool_result``."""
+
+    type: str
+    tool_use_id: str
+    content: Any = None
+
+
+class UnknownBlock(_Block):
+    """A block type this version does not know; every field is kept and sent back."""
+
+    type: str
+
+
+class ToolResultBlock(_Block):
+    """The answer to a ``tool_use``, sent in the next user message."""
+
+    type: Literal["tool_result"] = "tool_result"
+    tool_use_id: str
+    content: str | list[ContentBlock] | None = None
+    is_error: bool | None = None
+
+
+_KNOWN_BLOCKS = {
+    "text",
+    "image",
+    "document",
+    "tool_use",
+    "tool_result",
+    "thinking",
+    "redacted_thinking",
+    "server_tool_use",
+}
+
+
+def _block_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        kind = value.get("type")
+    else:
+        if isinstance(value, UnknownBlock):
+            return "unknown"
+        if isinstance(value, ServerToolResultBlock):
+            return "server_tool_result"
+        kind = getattr(value, "type", None)
+    if kind in _KNOWN_BLOCKS:
+        return str(kind)
+    if (
+        isinstance(kind, str)
+        and kind.endswith("_tool_result")
+        and isinstance(value, dict)
+        and "tool_use_id" in value
+    ):
+        return "server_tool_result"
+    return "unknown"
+
+
+ContentBlock: TypeAlias = Annotated[
+    Annotated[TextBlock, Tag("text")]
+    | Annotated[ImageBlock, Tag("image")]
+    | Annotated[DocumentBlock, Tag("document")]
+    | Annotated[ToolUseBlock, Tag("tool_use")]
+    | Annotated[ToolResultBlock, Tag("tool_result")]
+    | Annotated[ThinkingBlock, Tag("thinking")]
+    | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
+    | Annotated[ServerToolUseBlock, Tag("server_tool_use")]
+    | Annotated[ServerToolResultBlock, Tag("server_tool_result")]
+    | Annotated[UnknownBlock, Tag("unknown")],
+    Discriminator(_block_tag),
+]
+
+ToolResultBlock.model_rebuild()
+
+
+# --- messages and usage -------------------------------------------------------------------
+
+StopReason: TypeAlias = Literal[
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
+    "model_context_window_exceeded",
+]
+"""The stop reasons this version knows; ``Message.stop_reason`` may hold others."""
+
+KNOWN_STOP_REASONS: frozenset[str] = frozenset(StopReason.__args__)  # type: ignore[attr-defined]
+
+
+class CacheCreation(WireModel):
+    """Cache writes split by time to live."""
+
+    ephemeral_5m_input_tokens: int = 0
+    ephemeral_1h_input_tokens: int = 0
+
+
+class Usage(WireModel):
+    """Token counts of one response. ``input_tokens`` excludes cached tokens."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation: CacheCreation | None = None
+    server_tool_use: dict[str, Any] | None = None
+    service_tier: str | None = None
+
+
+class MessageParam(WireModel):
+    """One message of a request's conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str | list[ContentBlock]
+
+
+class Message(WireModel):
+    """A response of the Messages API."""
+
+    id: str
+    type: Literal["message"] = "message"
+    role: Literal["assistant"] = "assistant"
+    model: str
+    content: list[ContentBlock] = Field(default_factory=list)
+    stop_reason: str | None = None
+    """Why the model stopped; see :data:`StopReason` for the known values."""
+    stop_sequence: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+    _request_id: str | None = PrivateAttr(default=None)
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``request-id`` header of the response that carried this message."""
+        return self._request_id
+
+    @property
+    def text(self) -> str:
+        """The concatenated text of the message's text blocks."""
+        return "".join(block.text for block in self.content if isinstance(block, TextBlock))
+
+    @property
+    def tool_uses(self) -> list[ToolUseBlock]:
+        """The client tool calls the model asked for, in order."""
+        return [block for block in self.content if isinstance(block, ToolUseBlock)]
+
+    def to_param(self) -> dict[str, Any]:
+        """The assistant message to send back in the next request, content unchanged."""
+        return {"role": "assistant", "content": to_wire(self.content)}
+
+
+class ToolParam(WireModel):
+    """A client tool definition as the API receives it."""
+
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any]
+    cache_control: CacheControl | None = None
+
+
+class ModelInfo(WireModel):
+    """An entry of ``GET /v1/models``."""
+
+    type: Literal["model"] = "model"
+    id: str
+    display_name: str | None = None
+    created_at: str | None = None
+
+
+_MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+_BLOCK_ADAPTER: TypeAdapter[ContentBlock] = TypeAdapter(ContentBlock)
+
+
+def parse_message(data: Any, *, request_id: str | None = None) -> Message:
+    """Validate a response body (dict, bytes or str) into a :class:`Message`."""
+    if isinstance(data, bytes | str):
+        message = _MESSAGE_ADAPTER.validate_json(data)
+    else:
+        message = _MESSAGE_ADAPTER.validate_python(data)
+    message._request_id = request_id
+    return message
+
+
+def parse_block(data: Any) -> ContentBlock:
+    """Validate one content block dict; unknown types become :class:`UnknownBlock`."""
+    return _BLOCK_ADAPTER.validate_python(data)
