@@ -1,0 +1,259 @@
+"""Automatic prompt caching: which blocks get cache_control, turn after turn."""
+
+import copy
+from typing import Any
+
+import pytest
+
+from agentcore.caching import MAX_BREAKPOINTS, min_cacheable_tokens, place_cache_breakpoints
+from agentcore.errors import ConfigurationError
+from agentcore.types import MessageParam, TextBlock
+
+MODEL = "claude-sonnet-4-6"
+CACHE = {"type": "ephemeral"}
+# About 1,500 tokens at four characters per token: above Sonnet's 1,024, below Haiku's 4,096.
+SYSTEM = "You are the support agent of Example Shop. " + "Policy clause. " * 400
+OBJECT = {"type": "object"}
+TOOLS = [
+    {"name": "lookup_order", "description": "Look up an order.", "input_schema": OBJECT},
+    {"name": "refund_order", "description": "Refund an order.", "input_schema": OBJECT},
+]
+USER_1 = {"role": "user", "content": "Refund order A-1001"}
+ASSISTANT_1 = {
+    "role": "assistant",
+    "content": [
+        {"type": "text", "text": "Looking it up."},
+        {"type": "tool_use", "id": "toolu_1", "name": "lookup_order", "input": {"id": "A-1001"}},
+    ],
+}
+USER_2 = {
+    "role": "user",
+    "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "paid, 42.00"}],
+}
+ASSISTANT_2 = {"role": "assistant", "content": [{"type": "text", "text": "Refund it?"}]}
+USER_3 = {"role": "user", "content": "Yes please"}
+
+
+def request(*messages: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "max_tokens": 512, "system": SYSTEM, "tools": TOOLS,
+            "messages": list(messages), **extra}
+
+
+def cached_system() -> list[dict[str, Any]]:
+    return [{"type": "text", "text": SYSTEM, "cache_control": CACHE}]
+
+
+class TestAcrossTurns:
+    def test_first_turn_marks_the_system_prompt_and_the_question(self) -> None:
+        assert place_cache_breakpoints(request(USER_1), model=MODEL) == {
+            "model": MODEL,
+            "max_tokens": 512,
+            "system": cached_system(),
+            "tools": TOOLS,
+            "messages": [
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Refund order A-1001", "cache_control": CACHE},
+                ]},
+            ],
+        }
+
+    def test_second_turn_moves_the_breakpoint_to_the_tool_result_and_keeps_the_previous(
+        self,
+    ) -> None:
+        params = place_cache_breakpoints(request(USER_1, ASSISTANT_1, USER_2), model=MODEL)
+
+        assert params["system"] == cached_system()
+        assert params["messages"] == [
+            {"role": "user", "content": [
+                {"type": "text", "text": "Refund order A-1001", "cache_control": CACHE},
+            ]},
+            ASSISTANT_1,
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "paid, 42.00",
+                 "cache_control": CACHE},
+            ]},
+        ]
+
+    def test_third_turn_drops_the_oldest_message_breakpoint(self) -> None:
+        params = place_cache_breakpoints(
+            request(USER_1, ASSISTANT_1, USER_2, ASSISTANT_2, USER_3), model=MODEL
+        )
+
+        assert params["system"] == cached_system()
+        assert params["tools"] == TOOLS
+        assert params["messages"] == [
+            USER_1,
+            ASSISTANT_1,
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "paid, 42.00",
+                 "cache_control": CACHE},
+            ]},
+            ASSISTANT_2,
+            {"role": "user", "content": [
+                {"type": "text", "text": "Yes please", "cache_control": CACHE},
+            ]},
+        ]
+
+    def test_inputs_are_not_modified_and_unchanged_messages_are_shared(self) -> None:
+        params = request(USER_1, ASSISTANT_1, USER_2, ASSISTANT_2, USER_3)
+        before = copy.deepcopy(params)
+
+        result = place_cache_breakpoints(params, model=MODEL)
+
+        assert params == before
+        assert result["messages"] is not params["messages"]
+        assert [a is b for a, b in zip(result["messages"], params["messages"], strict=True)] == [
+            True, True, False, True, False,
+        ]
+
+
+class TestMinimumLength:
+    def test_short_request_is_returned_unchanged(self) -> None:
+        params = {"model": MODEL, "system": "Be brief.", "tools": TOOLS, "messages": [USER_1]}
+
+        assert place_cache_breakpoints(params, model=MODEL) == params
+
+    def test_same_prompt_is_cached_for_sonnet_but_not_for_haiku(self) -> None:
+        params = request(USER_1)
+
+        sonnet = place_cache_breakpoints(params, model="claude-sonnet-4-6")
+        haiku = place_cache_breakpoints(params, model="claude-haiku-4-5")
+
+        assert sonnet["system"] == cached_system()
+        assert haiku == params
+
+    def test_tools_are_marked_when_their_definitions_alone_are_long_enough(self) -> None:
+        long_tools = [
+            {"name": f"tool_{n}", "description": "Does a thing. " * 100,
+             "input_schema": {"type": "object"}}
+            for n in range(4)
+        ]
+        params = {"model": MODEL, "tools": long_tools, "messages": [USER_1]}
+
+        result = place_cache_breakpoints(params, model=MODEL)
+
+        assert result["tools"] == [*long_tools[:3], {**long_tools[3], "cache_control": CACHE}]
+        assert result["messages"] == [
+            {"role": "user", "content": [
+                {"type": "text", "text": "Refund order A-1001", "cache_control": CACHE},
+            ]},
+        ]
+
+    @pytest.mark.parametrize(
+        ("model", "tokens"),
+        [
+            ("claude-sonnet-4-6", 1024),
+            ("claude-sonnet-4-5-20250929", 1024),
+            ("claude-opus-4-20250514", 1024),
+            ("claude-opus-4-1", 1024),
+            ("claude-opus-4-5", 4096),
+            ("claude-opus-4-7", 4096),
+            ("claude-haiku-4-5-20251001", 4096),
+            ("claude-3-5-haiku-20241022", 2048),
+            ("claude-3-haiku-20240307", 2048),
+            ("claude-3-7-sonnet-20250219", 1024),
+            ("some-future-model", 1024),
+        ],
+    )
+    def test_minimum_cacheable_tokens_per_model(self, model: str, tokens: int) -> None:
+        assert min_cacheable_tokens(model) == tokens
+
+
+def count_breakpoints(params: dict[str, Any]) -> int:
+    blocks = [*params.get("tools", []), *params.get("system", [])]
+    for message in params["messages"]:
+        if isinstance(message["content"], list):
+            blocks.extend(message["content"])
+    return sum(1 for block in blocks if "cache_control" in block)
+
+
+class TestBreakpointBudget:
+    def test_callers_breakpoints_count_toward_the_four(self) -> None:
+        mine = {"type": "ephemeral", "ttl": "1h"}
+        user_1 = {"role": "user", "content": [
+            {"type": "text", "text": "a", "cache_control": mine},
+            {"type": "text", "text": "b", "cache_control": mine},
+        ]}
+        assistant = {"role": "assistant", "content": [
+            {"type": "text", "text": "c", "cache_control": mine},
+        ]}
+        params = request(user_1, assistant, USER_3)
+
+        result = place_cache_breakpoints(params, model=MODEL)
+
+        assert result["messages"] == [
+            user_1,
+            assistant,
+            {"role": "user", "content": [
+                {"type": "text", "text": "Yes please", "cache_control": CACHE},
+            ]},
+        ]
+        assert result["system"] == SYSTEM
+        assert count_breakpoints(result) == MAX_BREAKPOINTS
+
+    def test_four_caller_breakpoints_leave_the_request_unchanged(self) -> None:
+        marked = {"type": "text", "text": "x", "cache_control": CACHE}
+        params = request({"role": "user", "content": [marked] * 4})
+
+        assert place_cache_breakpoints(params, model=MODEL) == params
+
+    def test_caller_marked_system_is_not_marked_twice(self) -> None:
+        one_hour = {"type": "ephemeral", "ttl": "1h"}
+        system = [{"type": "text", "text": SYSTEM, "cache_control": one_hour}]
+        params = request(USER_1, ASSISTANT_1, USER_2)
+        params["system"] = system
+
+        result = place_cache_breakpoints(params, model=MODEL)
+
+        assert result["system"] is system
+        assert count_breakpoints(result) == 3
+
+    def test_top_level_cache_control_leaves_the_latest_turn_to_the_api(self) -> None:
+        params = request(USER_1, cache_control=CACHE)
+
+        result = place_cache_breakpoints(params, model=MODEL)
+
+        assert result == {**params, "system": cached_system()}
+
+
+class TestBlocks:
+    def test_thinking_and_empty_text_are_skipped_for_the_last_markable_block(self) -> None:
+        assistant = {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_2", "name": "lookup_order", "input": {}},
+            {"type": "thinking", "thinking": "hm", "signature": "s"},
+            {"type": "text", "text": ""},
+        ]}
+
+        result = place_cache_breakpoints(request(USER_1, assistant), model=MODEL)
+
+        assert result["messages"][-1] == {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_2", "name": "lookup_order", "input": {},
+             "cache_control": CACHE},
+            {"type": "thinking", "thinking": "hm", "signature": "s"},
+            {"type": "text", "text": ""},
+        ]}
+
+    def test_wire_models_are_accepted_and_marked_copies_are_dicts(self) -> None:
+        message = MessageParam(role="user", content=[TextBlock(text="Refund order A-1001")])
+        params = request()
+        params["messages"] = [message]
+
+        result = place_cache_breakpoints(params, model=MODEL)
+
+        assert result["messages"] == [
+            {"role": "user", "content": [
+                {"type": "text", "text": "Refund order A-1001", "cache_control": CACHE},
+            ]},
+        ]
+        assert message.content[0].cache_control is None  # type: ignore[union-attr]
+
+    def test_ttl_is_written_on_every_breakpoint_placed(self) -> None:
+        result = place_cache_breakpoints(request(USER_1), model=MODEL, ttl="1h")
+
+        one_hour = {"type": "ephemeral", "ttl": "1h"}
+        assert result["system"] == [{"type": "text", "text": SYSTEM, "cache_control": one_hour}]
+        assert result["messages"][0]["content"][0]["cache_control"] == one_hour
+
+    def test_unknown_ttl_is_a_configuration_error(self) -> None:
+        with pytest.raises(ConfigurationError, match="'5m', '1h' or None, not '2h'"):
+            place_cache_breakpoints(request(USER_1), model=MODEL, ttl="2h")
