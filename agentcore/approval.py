@@ -1,0 +1,408 @@
+"""Human approval of tool calls: requests, decisions, policy, and how a decision is applied.
+
+A call that needs approval becomes an :class:`ApprovalRequest`. An approver (a console, a web
+UI, a queue consumer) answers it with a :class:`Decision`: :class:`Approve`, :class:`Edit`,
+:class:`Deny` or :class:`AlwaysAllow`. Decisions are small frozen dataclasses with a literal
+``kind`` so they serialize (:meth:`Approve.to_dict`, :func:`decision_from_dict`) and cross
+processes.
+
+Approvals fail closed: :func:`decide` and :func:`adecide` turn an approver's exception, a
+timeout or an answer that is not a decision into a :class:`Deny`; :func:`bind_decisions`
+turns a decision given for other arguments into a :class:`Deny`; :func:`apply_decision`
+re-validates edited arguments and refuses invalid ones. Nothing but an explicit approval of
+the exact arguments shown ever lets a call run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias, runtime_checkable
+
+from agentcore.errors import AgentcoreError, ApprovalError
+
+__all__ = [
+    "AlwaysAllow",
+    "ApprovalRequest",
+    "Approve",
+    "ApprovedCall",
+    "Approver",
+    "AsyncApprover",
+    "Decision",
+    "DeniedCall",
+    "Deny",
+    "Edit",
+    "ToolLike",
+    "apply_decision",
+    "arguments_hash",
+    "bind_decisions",
+    "decision_from_dict",
+    "denial_message",
+    "redact_arguments",
+]
+
+REDACTED = "[redacted]"
+"""What a secret field's value is replaced with wherever arguments are shown or stored."""
+
+def arguments_hash(arguments: Mapping[str, Any]) -> str:
+    """Return the sha256 (hex) of the canonical JSON of ``arguments``.
+
+    Canonical means sorted keys, no insignificant whitespace and unescaped unicode, so equal
+    arguments always hash equally. An approval is bound to this hash: if the arguments
+    change, the approval no longer holds.
+    """
+    canonical = json.dumps(
+        arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def redact_arguments(arguments: Mapping[str, Any], secret_fields: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``arguments`` with every secret field's value replaced.
+
+    Keys are matched by name at any depth, so a secret nested in an object is masked too.
+    """
+    secrets = frozenset(secret_fields)
+    if not secrets:
+        return dict(arguments)
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: REDACTED if k in secrets else mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(item) for item in value]
+        return value
+
+    result: dict[str, Any] = mask(arguments)
+    return result
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    """Run the call with the arguments that were shown."""
+
+    arguments_hash: str | None = None
+    """When set, the hash of the arguments this approval was given for (:func:`arguments_hash`)."""
+    kind: ClassVar[Literal["approve"]] = "approve"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form, ``{"kind": "approve", ...}``."""
+        return _with_hash({"kind": self.kind}, self.arguments_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Run the call with these arguments instead (they are validated again before running)."""
+
+    arguments: dict[str, Any]
+    """The replacement arguments, a JSON object."""
+    arguments_hash: str | None = None
+    """When set, the hash of the original arguments the edit was made from."""
+    kind: ClassVar[Literal["edit"]] = "edit"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form, ``{"kind": "edit", "arguments": {...}, ...}``."""
+        return _with_hash({"kind": self.kind, "arguments": self.arguments}, self.arguments_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Deny:
+    """Do not run the call; the model gets an error result carrying the reason."""
+
+    reason: str = ""
+    """Why, in words the model can pass on (empty when none was given)."""
+    arguments_hash: str | None = None
+    """When set, the hash of the arguments this denial was given for."""
+    kind: ClassVar[Literal["deny"]] = "deny"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form, ``{"kind": "deny", "reason": "...", ...}``."""
+        return _with_hash({"kind": self.kind, "reason": self.reason}, self.arguments_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class AlwaysAllow:
+    """Run the call, and run this tool without asking for the rest of the run."""
+
+    arguments_hash: str | None = None
+    """When set, the hash of the arguments this approval was given for."""
+    kind: ClassVar[Literal["always_allow"]] = "always_allow"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form, ``{"kind": "always_allow", ...}``."""
+        return _with_hash({"kind": self.kind}, self.arguments_hash)
+
+
+Decision: TypeAlias = Approve | Edit | Deny | AlwaysAllow
+"""An approver's answer to one :class:`ApprovalRequest`."""
+
+_DECISION_KINDS = ("approve", "edit", "deny", "always_allow")
+
+
+def _with_hash(data: dict[str, Any], digest: str | None) -> dict[str, Any]:
+    if digest is not None:
+        data["arguments_hash"] = digest
+    return data
+
+
+def decision_from_dict(data: Mapping[str, Any]) -> Decision:
+    """Rebuild a decision from its :meth:`to_dict` form.
+
+    Raises:
+        ApprovalError: ``data`` is not a decision (unknown ``kind``, missing or mistyped field).
+    """
+    if not isinstance(data, Mapping):
+        raise ApprovalError(f"a decision must be a JSON object, got {type(data).__name__}")
+    kind = data.get("kind")
+    digest = data.get("arguments_hash")
+    if digest is not None and not isinstance(digest, str):
+        raise ApprovalError("decision field 'arguments_hash' must be a string")
+    if kind == "approve":
+        return Approve(arguments_hash=digest)
+    if kind == "always_allow":
+        return AlwaysAllow(arguments_hash=digest)
+    if kind == "deny":
+        reason = data.get("reason", "")
+        if not isinstance(reason, str):
+            raise ApprovalError("decision field 'reason' must be a string")
+        return Deny(reason, arguments_hash=digest)
+    if kind == "edit":
+        arguments = data.get("arguments")
+        if not isinstance(arguments, dict):
+            raise ApprovalError("an 'edit' decision needs 'arguments', a JSON object")
+        return Edit(arguments, arguments_hash=digest)
+    raise ApprovalError(
+        f"unknown decision kind {kind!r}; expected one of {', '.join(_DECISION_KINDS)}"
+    )
+
+
+def denial_message(reason: str) -> str:
+    """The ``tool_result`` text the model receives for a denied call."""
+    return f"The user denied this action: {reason or 'no reason given'}"
+
+
+# --- requests and approvers ------------------------------------------------------------------
+
+
+class ToolLike(Protocol):
+    """The parts of a tool that approval needs (``agentcore.tools.Tool`` has them all)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def input_schema(self) -> dict[str, Any]: ...
+    @property
+    def sensitive(self) -> bool: ...
+    @property
+    def requires_approval(self) -> Callable[[dict[str, Any]], bool | Awaitable[bool]] | None: ...
+    @property
+    def secret_fields(self) -> frozenset[str]: ...
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """One tool call waiting for a human decision."""
+
+    call_id: str
+    """The ``tool_use`` block's id."""
+    tool_name: str
+    description: str
+    """The tool's description, as the model saw it."""
+    arguments: dict[str, Any]
+    """The validated arguments the call would run with (secrets included: mask before showing)."""
+    reason: str
+    """Why approval is needed, e.g. ``"tool 'refund_order' is marked sensitive"``."""
+    secret_fields: frozenset[str] = frozenset()
+    arguments_hash: str = ""
+    """:func:`arguments_hash` of ``arguments``; filled in when left empty."""
+    input_schema: dict[str, Any] = field(default_factory=dict)
+    """The tool's JSON Schema, for showing details and checking edits early."""
+
+    def __post_init__(self) -> None:
+        if not self.arguments_hash:
+            object.__setattr__(self, "arguments_hash", arguments_hash(self.arguments))
+
+    @classmethod
+    def for_call(
+        cls, tool: ToolLike, call_id: str, arguments: dict[str, Any], reason: str
+    ) -> ApprovalRequest:
+        """Build the request for calling ``tool`` with ``arguments``."""
+        return cls(
+            call_id=call_id,
+            tool_name=tool.name,
+            description=tool.description,
+            arguments=arguments,
+            reason=reason,
+            secret_fields=frozenset(tool.secret_fields),
+            input_schema=tool.input_schema,
+        )
+
+    def display_arguments(self) -> dict[str, Any]:
+        """The arguments with secret fields masked, for showing to a person or storing."""
+        return redact_arguments(self.arguments, self.secret_fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form (arguments included unmasked; see display_arguments)."""
+        return {
+            "call_id": self.call_id,
+            "tool_name": self.tool_name,
+            "description": self.description,
+            "arguments": self.arguments,
+            "reason": self.reason,
+            "secret_fields": sorted(self.secret_fields),
+            "arguments_hash": self.arguments_hash,
+            "input_schema": self.input_schema,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalRequest:
+        """Rebuild a request from :meth:`to_dict`; raises ApprovalError on a malformed one."""
+        try:
+            request = cls(
+                call_id=str(data["call_id"]),
+                tool_name=str(data["tool_name"]),
+                description=str(data.get("description", "")),
+                arguments=dict(data["arguments"]),
+                reason=str(data.get("reason", "")),
+                secret_fields=frozenset(data.get("secret_fields", ())),
+                arguments_hash=str(data.get("arguments_hash", "")),
+                input_schema=dict(data.get("input_schema", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApprovalError(f"malformed approval request: {exc!r}") from exc
+        if request.arguments_hash != arguments_hash(request.arguments):
+            raise ApprovalError(
+                f"approval request for call {request.call_id!r}: arguments do not match "
+                "their recorded hash"
+            )
+        return request
+
+
+@runtime_checkable
+class Approver(Protocol):
+    """Decides approval requests synchronously (a console, a blocking UI call)."""
+
+    def decide(self, request: ApprovalRequest) -> Decision:
+        """Return the decision for ``request``."""
+        ...
+
+
+@runtime_checkable
+class AsyncApprover(Protocol):
+    """Decides approval requests asynchronously (a web UI, Slack, a queue)."""
+
+    async def decide(self, request: ApprovalRequest) -> Decision:
+        """Return the decision for ``request``."""
+        ...
+
+
+def bind_decisions(
+    requests: Iterable[ApprovalRequest], decisions: Mapping[str, Decision]
+) -> dict[str, Decision]:
+    """Match deferred decisions (by call id) to the pending requests they answer.
+
+    A decision carrying an ``arguments_hash`` that differs from its request's becomes a
+    :class:`Deny` (the arguments changed since the person looked). Requests without a
+    decision are left out of the result (they stay pending).
+
+    Raises:
+        ApprovalError: a decision names a call id that is not pending; nothing is approved.
+    """
+    pending = {request.call_id: request for request in requests}
+    unknown = sorted(set(decisions) - set(pending))
+    if unknown:
+        raise ApprovalError(
+            f"decisions for unknown call ids {unknown}; pending calls are {sorted(pending)}"
+        )
+    bound: dict[str, Decision] = {}
+    for call_id, decision in decisions.items():
+        if not isinstance(decision, Approve | Edit | Deny | AlwaysAllow):
+            bound[call_id] = Deny(f"{type(decision).__name__} is not a decision")
+            continue
+        expected = pending[call_id].arguments_hash
+        if decision.arguments_hash is not None and decision.arguments_hash != expected:
+            bound[call_id] = Deny(
+                "the decision was made for different arguments than the call now has; "
+                "denied for safety",
+                arguments_hash=expected,
+            )
+        else:
+            bound[call_id] = decision
+    return bound
+
+
+# --- applying a decision ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedCall:
+    """A call cleared to run, with the arguments it runs with."""
+
+    call_id: str
+    tool_name: str
+    arguments: dict[str, Any]
+    """The JSON arguments that were approved (the edited ones after an Edit)."""
+    kwargs: dict[str, Any]
+    """``tool.validate(arguments)``: what the tool function is called with."""
+    decision: Decision
+    always_allow: bool = False
+    """The tool may run without asking for the rest of the run."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeniedCall:
+    """A call that must not run; ``model_message`` is the error tool_result for the model."""
+
+    call_id: str
+    tool_name: str
+    reason: str
+    model_message: str
+    decision: Decision
+
+
+def apply_decision(
+    tool: ToolLike, request: ApprovalRequest, decision: Decision
+) -> ApprovedCall | DeniedCall:
+    """Turn a decision about ``request`` into the call to run, or the refusal to report.
+
+    Edited arguments are validated with ``tool.validate``; invalid edits are refused and the
+    model is told why. A decision bound to other arguments is refused. Anything that is not
+    one of the four decision types is a denial.
+    """
+    if not isinstance(decision, Approve | Edit | Deny | AlwaysAllow):
+        return _denied(request, decision, f"{type(decision).__name__} is not a decision")
+    if decision.arguments_hash is not None and decision.arguments_hash != request.arguments_hash:
+        return _denied(
+            request, decision, "the decision was made for different arguments; denied for safety"
+        )
+    if isinstance(decision, Deny):
+        return _denied(request, decision, decision.reason)
+    arguments = decision.arguments if isinstance(decision, Edit) else request.arguments
+    try:
+        kwargs = tool.validate(dict(arguments))
+    except AgentcoreError as exc:
+        problem = getattr(exc, "model_message", None) or str(exc)
+        edited = "the edited arguments" if isinstance(decision, Edit) else "the arguments"
+        reason = f"{edited} are invalid, so the action was not run: {problem}"
+        return DeniedCall(request.call_id, request.tool_name, reason, reason, decision)
+    return ApprovedCall(
+        call_id=request.call_id,
+        tool_name=request.tool_name,
+        arguments=dict(arguments),
+        kwargs=kwargs,
+        decision=decision,
+        always_allow=isinstance(decision, AlwaysAllow),
+    )
+
+
+def _denied(request: ApprovalRequest, decision: object, reason: str) -> DeniedCall:
+    final = decision if isinstance(decision, Deny) else Deny(reason)
+    return DeniedCall(request.call_id, request.tool_name, reason, denial_message(reason), final)
