@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import queue
+import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import Any, Protocol, TypeAlias
 
@@ -98,15 +100,25 @@ def _decide_with_timeout(
             result = _run_awaitable(result)
         return result
 
-    # The approver may block forever (a person who walked away); the worker thread is left
-    # to finish on its own rather than joined, so the run moves on with a denial.
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(call)
-    pool.shutdown(wait=False)
+    # The approver may block forever (a person who walked away); a daemon thread is left to
+    # finish on its own rather than joined, so neither the run nor interpreter exit waits.
+    outcome: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
+
+    def worker() -> None:
+        try:
+            outcome.put((True, call()))
+        except BaseException as exc:
+            outcome.put((False, exc))
+
+    threading.Thread(target=worker, name="agentcore-approver", daemon=True).start()
     try:
-        return _checked(future.result(timeout=timeout_s))
-    except concurrent.futures.TimeoutError:
+        succeeded, value = outcome.get(timeout=timeout_s)
+    except queue.Empty:
         return Deny(f"no decision within {timeout_s:g} s; denied for safety")
+    if not succeeded:
+        assert isinstance(value, BaseException)
+        raise value
+    return _checked(value)
 
 
 async def adecide(
