@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal, Protocol, TypeAlias, runtime_checkabl
 from agentcore.errors import AgentcoreError, ApprovalError
 
 __all__ = [
+    "REDACTED",
     "AlwaysAllow",
     "ApprovalRequest",
     "Approve",
