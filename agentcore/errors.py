@@ -38,6 +38,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentcore.redaction import redact_value, scrub_text
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -104,6 +106,8 @@ class APIError(AgentcoreError):
     is_retryable: bool = False
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        # Error text ends up in logs and tracebacks; a proxy may echo the key back.
+        message = scrub_text(message)
         super().__init__(message)
         self.message = message
         self.request_id = request_id
@@ -144,7 +148,7 @@ class APIStatusError(APIError):
         super().__init__(message, request_id=request_id)
         self.status_code = status_code
         self.error_type = error_type
-        self.body = body
+        self.body = redact_value(body)
         self.retry_after_seconds = retry_after_seconds
         """The server's hint from ``retry-after-ms`` / ``retry-after``, when it gave one."""
         self.is_retryable = self.default_retryable if should_retry is None else should_retry
@@ -344,6 +348,7 @@ class StreamError(AgentcoreError):
         cause: APIError | None = None,
         request_id: str | None = None,
     ) -> None:
+        message = scrub_text(message)
         super().__init__(message)
         self.message = message
         self.partial = partial

@@ -1,0 +1,164 @@
+"""Redaction: API keys, credentials and secret tool fields never leave the process in clear.
+
+One set of rules, used everywhere something is written down: log events (as a structlog
+processor and inside :class:`agentcore.log.EventLogger` before a record exists), stored
+runs, the audit log and the text of errors.
+
+* A value under a key that names a credential (``api_key``, ``x-api-key``,
+  ``authorization``, ``auth_token``, ``password``, ``secret``, ``token``, ``cookie``, and
+  names ending in ``_api_key``, ``_password``, ``_secret`` or ``_token``), or under a key a
+  tool declared secret, is replaced whole, at any depth.
+* In any text: Anthropic keys (``sk-ant-…``), bearer tokens, and ``name: value`` /
+  ``name=value`` pairs whose name is a credential (as in a header dump or a URL query).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["REDACTED", "Redactor", "redact", "redact_value", "scrub_text"]
+
+REDACTED = "[REDACTED]"
+"""What a secret is replaced with."""
+
+_SECRET_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "x_api_key",
+        "auth_token",
+        "authorization",
+        "proxy_authorization",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "cookie",
+        "set_cookie",
+    }
+)
+_SECRET_SUFFIXES = ("_api_key", "_password", "_secret", "_token")
+
+_ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
+_NAMED_CREDENTIAL = re.compile(
+    r"(?i)\b(x-api-key|api[_-]?key|authorization|auth[_-]?token|access[_-]?token|password"
+    r"|client[_-]?secret)"
+    r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+    r"(?!\[REDACTED\])((?:bearer\s+)?[^\s\"'\\,;&}\]]+)"
+)
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]{8,}")
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with keys, bearer tokens and ``credential: value`` pairs replaced."""
+    text = _NAMED_CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _ANTHROPIC_KEY.sub(REDACTED, text)
+    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+
+
+def _normalized(key: str) -> str:
+    return key.lower().replace("-", "_")
+
+
+class Redactor:
+    """A structlog processor that removes credentials and declared secret fields.
+
+    It works on a copy: the event dict it receives and the objects in it are not changed.
+
+    Args:
+        secret_fields: Names whose values are always replaced, at any depth, on top of
+            the built-in credential names: typically the ``secret_fields`` of the tools
+            an agent uses (``card_number``, ``ssn``).
+
+    Put it after processors that turn exceptions into text (``format_exc_info``) and
+    before the renderer, so tracebacks are scrubbed too.
+    """
+
+    __slots__ = ("_secret_fields",)
+
+    def __init__(self, secret_fields: Iterable[str] = ()) -> None:
+        self._secret_fields = frozenset(_normalized(name) for name in secret_fields)
+
+    @property
+    def secret_fields(self) -> frozenset[str]:
+        """The extra field names this redactor replaces (normalized to lower snake case)."""
+        return self._secret_fields
+
+    def with_secret_fields(self, names: Iterable[str]) -> Redactor:
+        """A redactor that also replaces the fields ``names``."""
+        extra = frozenset(_normalized(name) for name in names)
+        if extra <= self._secret_fields:
+            return self
+        return Redactor(self._secret_fields | extra)
+
+    def is_secret_key(self, key: str) -> bool:
+        """Whether a value stored under ``key`` is replaced whole."""
+        name = _normalized(key)
+        return (
+            name in _SECRET_KEYS or name in self._secret_fields or name.endswith(_SECRET_SUFFIXES)
+        )
+
+    def __call__(
+        self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        return {
+            key: value if key.startswith("_") else self._field(key, value)
+            for key, value in event_dict.items()
+        }
+
+    def redact_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of the event fields ``fields`` with every secret replaced."""
+        return {key: self._field(key, value) for key, value in fields.items()}
+
+    def redact(self, value: Any) -> Any:
+        """A copy of ``value`` safe to write down; see :func:`redact_value`."""
+        if isinstance(value, str):
+            return scrub_text(value)
+        if isinstance(value, Mapping):
+            return {
+                key: self._field(key, item) if isinstance(key, str) else self.redact(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.redact(item) for item in value]
+        if isinstance(value, tuple):
+            return tuple(self.redact(item) for item in value)
+        if isinstance(value, BaseModel):
+            return self.redact(value.model_dump(mode="json", exclude_unset=True, by_alias=True))
+        if isinstance(value, BaseException):
+            return scrub_text(f"{type(value).__name__}: {value}")
+        return value
+
+    def _field(self, key: str, value: Any) -> Any:
+        if value is not None and self.is_secret_key(key):
+            return REDACTED
+        return self.redact(value)
+
+
+_DEFAULT = Redactor()
+
+
+def redact(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: remove credentials from an event (see :class:`Redactor`)."""
+    return _DEFAULT(logger, method_name, event_dict)
+
+
+def redact_value(value: Any, *, secret_fields: Iterable[str] = ()) -> Any:
+    """A copy of ``value`` with credentials and ``secret_fields`` replaced by ``[REDACTED]``.
+
+    Use it on anything written outside the process: stored runs, audit records, error
+    reports. Mappings, lists and tuples are copied recursively, strings are scrubbed,
+    pydantic models become their JSON dicts, and exceptions become their scrubbed
+    ``"Type: message"`` text; other values are returned as they are.
+    """
+    redactor = _DEFAULT.with_secret_fields(secret_fields) if secret_fields else _DEFAULT
+    return redactor.redact(value)
