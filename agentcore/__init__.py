@@ -1,5 +1,7 @@
 """agentcore: Claude agents that act on real systems safely."""
 
+from agentcore._version import __version__
+from agentcore.client import AsyncClient, Client
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
@@ -20,15 +22,15 @@ from agentcore.errors import (
 )
 from agentcore.types import Message, Usage
 
-__version__ = "0.1.0"
-
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
     "AgentcoreError",
+    "AsyncClient",
     "AuthenticationError",
+    "Client",
     "ConfigurationError",
     "InvalidRequestError",
     "Message",

@@ -42,6 +42,7 @@ __all__ = [
     "decision_from_dict",
     "denial_message",
     "redact_arguments",
+    "restore_secrets",
 ]
 
 REDACTED = "[redacted]"
@@ -78,6 +79,31 @@ def redact_arguments(arguments: Mapping[str, Any], secret_fields: Iterable[str])
 
     result: dict[str, Any] = mask(arguments)
     return result
+
+
+def restore_secrets(edited: Any, original: Any, secret_fields: Iterable[str]) -> Any:
+    """Put real values back where an edit left a secret field masked.
+
+    People edit the masked view of the arguments; a secret field whose value is still
+    ``"[redacted]"`` after the edit keeps its original value, at any depth.
+    """
+    secrets = frozenset(secret_fields)
+    if isinstance(edited, dict):
+        source = original if isinstance(original, Mapping) else {}
+        restored: dict[str, Any] = {}
+        for key, value in edited.items():
+            if key in secrets and value == REDACTED and key in source:
+                restored[key] = source[key]
+            else:
+                restored[key] = restore_secrets(value, source.get(key), secrets)
+        return restored
+    if isinstance(edited, list):
+        items = original if isinstance(original, list) else []
+        return [
+            restore_secrets(value, items[i] if i < len(items) else None, secrets)
+            for i, value in enumerate(edited)
+        ]
+    return edited
 
 
 # --- decisions -------------------------------------------------------------------------------
@@ -386,7 +412,9 @@ def apply_decision(
         )
     if isinstance(decision, Deny):
         return _denied(request, decision, decision.reason)
-    arguments = decision.arguments if isinstance(decision, Edit) else request.arguments
+    arguments = request.arguments
+    if isinstance(decision, Edit):
+        arguments = restore_secrets(decision.arguments, request.arguments, request.secret_fields)
     try:
         kwargs = tool.validate(dict(arguments))
     except AgentcoreError as exc:

@@ -18,7 +18,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,6 +31,7 @@ from agentcore.approval import (
     Decision,
     Deny,
     Edit,
+    restore_secrets,
 )
 
 __all__ = ["ConsoleApprover"]
@@ -276,7 +276,7 @@ class _Session:
             return None, f"Invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
         if not isinstance(value, dict):
             return None, f"The arguments must be a JSON object, not {type(value).__name__}."
-        arguments = _restore_secrets(value, self.request.arguments, self.request.secret_fields)
+        arguments = restore_secrets(value, self.request.arguments, self.request.secret_fields)
         if self.request.input_schema:
             validator = jsonschema.Draft202012Validator(self.request.input_schema)
             problems = sorted(
@@ -291,26 +291,6 @@ class _Session:
 def _describe(error: jsonschema.ValidationError) -> str:
     where = "/".join(str(part) for part in error.absolute_path)
     return f"{where or 'arguments'}: {error.message}"
-
-
-def _restore_secrets(edited: Any, original: Any, secrets: frozenset[str]) -> Any:
-    # A masked value left untouched in the edit means "keep the real one".
-    if isinstance(edited, dict):
-        source = original if isinstance(original, Mapping) else {}
-        restored: dict[str, Any] = {}
-        for key, value in edited.items():
-            if key in secrets and value == REDACTED and key in source:
-                restored[key] = source[key]
-            else:
-                restored[key] = _restore_secrets(value, source.get(key), secrets)
-        return restored
-    if isinstance(edited, list):
-        items = original if isinstance(original, list) else []
-        return [
-            _restore_secrets(value, items[i] if i < len(items) else None, secrets)
-            for i, value in enumerate(edited)
-        ]
-    return edited
 
 
 def _pretty(value: Any) -> str:

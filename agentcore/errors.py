@@ -10,6 +10,7 @@
     ├── APIError                      the Messages API (or the network to it) failed
     │   ├── APIConnectionError        no response: refused, reset, DNS, TLS
     │   │   └── APITimeoutError       no response in time
+    │   ├── MalformedResponseError    a success status with a body that cannot be read
     │   └── APIStatusError            a response with an error status or an error event
     │       ├── InvalidRequestError   400 invalid_request_error
     │       ├── AuthenticationError   401 authentication_error
@@ -54,6 +55,7 @@ __all__ = [
     "GatewayTimeoutError",
     "InternalServerError",
     "InvalidRequestError",
+    "MalformedResponseError",
     "MissingAPIKeyError",
     "ModelRetry",
     "NotFoundError",
@@ -126,6 +128,20 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """No response arrived within the configured timeout."""
+
+
+class MalformedResponseError(APIError):
+    """The API answered with a success status but a body that is not what it should be.
+
+    A body cut short or garbled on the way (a proxy, a broken connection) is worth another
+    try, so this error is retryable; ``body`` holds a short excerpt of what arrived.
+    """
+
+    is_retryable = True
+
+    def __init__(self, message: str, *, request_id: str | None = None, body: str = "") -> None:
+        super().__init__(message, request_id=request_id)
+        self.body = body
 
 
 class APIStatusError(APIError):
