@@ -1,0 +1,282 @@
+"""The state of one agent run, and what a finished run returns.
+
+A :class:`RunState` is plain data: the conversation as wire dicts, per-turn usage, the tool
+calls of the turn in progress and the loop's retry budgets. The loop in :mod:`agentcore.loop`
+decides everything from it, so a paused run is just this object, and
+:meth:`RunState.to_json` / :meth:`RunState.from_json` carry it to another process.
+
+The JSON form is versioned: a document from another version, or one that does not hold a
+valid state, raises :class:`~agentcore.errors.RunStateError` instead of resuming a run nobody
+wrote (:mod:`agentcore.sealing` adds a checksum or signature around it). Arguments a tool
+marks as secret are masked in the JSON form unless the caller asks to keep them (see
+:meth:`RunState.to_json`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, TypeAlias
+
+from pydantic import TypeAdapter, ValidationError
+
+from agentcore.approval import REDACTED, redact_arguments
+from agentcore.errors import RunStateError
+from agentcore.types import Usage
+from agentcore.usage import UsageTotals
+
+__all__ = [
+    "STATE_VERSION",
+    "CallStatus",
+    "PendingApproval",
+    "PendingCall",
+    "RunPhase",
+    "RunResult",
+    "RunState",
+    "RunStatus",
+    "TurnRecord",
+    "has_masked_secrets",
+]
+
+STATE_VERSION = 1
+"""Version of the :meth:`RunState.to_json` document; other versions are refused."""
+
+_FORMAT = "agentcore.run_state"
+
+RunStatus: TypeAlias = Literal[
+    "running",
+    "completed",
+    "truncated",
+    "refused",
+    "paused",
+    "limit_reached",
+    "context_exceeded",
+    "failed",
+]
+"""Where a run stands. Every status but ``running`` and ``paused`` is final."""
+
+RunPhase: TypeAlias = Literal["model", "tools", "finished"]
+"""What the loop does next: call the model, finish the tool calls of this turn, or nothing."""
+
+CallStatus: TypeAlias = Literal["check", "ready", "approval", "done"]
+"""A tool call of the current turn: its approval policy must be asked (``check``), it may run
+(``ready``), it waits for a decision (``approval``), or its result is recorded (``done``)."""
+
+
+@dataclass(slots=True)
+class TurnRecord:
+    """One model call: which model answered, what it used and cost, how long it took."""
+
+    model: str
+    """The model that answered (after any fallback)."""
+    stop_reason: str | None
+    usage: Usage
+    cost_usd: Decimal | None
+    """Exact cost of this call; None when the model has no known price."""
+    request_id: str | None = None
+    latency_s: float = 0.0
+    """Wall time of the call, including the client's retries."""
+
+
+@dataclass(slots=True)
+class PendingCall:
+    """A tool call of the turn in progress."""
+
+    call_id: str
+    tool_name: str
+    arguments: dict[str, Any]
+    """The validated JSON arguments, as the call will run with them."""
+    status: CallStatus
+    reason: str | None = None
+    """Why approval is needed (for ``approval``)."""
+    arguments_hash: str | None = None
+    """Hash of ``arguments`` when approval was asked; a decision binds to it."""
+    result: dict[str, Any] | None = None
+    """The ``tool_result`` block, once ``done``."""
+    executed: bool = False
+    """The tool function ran (a denied or vetoed call is done without running)."""
+    retry: bool = False
+    """The model must correct this call (invalid arguments, unknown tool, ModelRetry)."""
+    secret_fields: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingApproval:
+    """A call waiting for a human decision when a run pauses."""
+
+    call_id: str
+    tool_name: str
+    arguments: dict[str, Any]
+    reason: str
+    arguments_hash: str
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything the loop needs to decide the next step of a run; serializable and resumable."""
+
+    model: str
+    """The model of the latest call (the configured one before the first)."""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """The conversation as wire dicts, exactly as sent and received."""
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    phase: RunPhase = "model"
+    status: RunStatus = "running"
+    turns: list[TurnRecord] = field(default_factory=list)
+    usage: UsageTotals = field(default_factory=UsageTotals)
+    cost_usd: Decimal = Decimal(0)
+    """Sum of the known costs; see :attr:`unpriced_models`."""
+    unpriced_models: list[str] = field(default_factory=list)
+    """Models that answered but have no known price: the run's cost is then unknown."""
+    models_used: list[str] = field(default_factory=list)
+    pending: list[PendingCall] = field(default_factory=list)
+    always_allowed: list[str] = field(default_factory=list)
+    """Tools the approver allowed for the rest of this run."""
+    invalid_rounds: int = 0
+    """Consecutive model turns with at least one invalid or retried tool call."""
+    output_retries: int = 0
+    """Structured-output answers that failed validation so far."""
+    max_tokens_override: int | None = None
+    """A raised max_tokens for retrying a tool call cut off at the limit."""
+    stop_reason: str | None = None
+    output: str = ""
+    output_object: Any = None
+    """The structured output as JSON data (the validated instance is on the RunResult)."""
+    error: str | None = None
+    limit: str | None = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    secret_fields_by_tool: dict[str, list[str]] = field(default_factory=dict)
+    """Argument names each tool marks secret; masked when the state is serialized."""
+    duration_s: float = 0.0
+    """Wall time spent running, summed over every resume."""
+
+    @property
+    def total_cost_usd(self) -> Decimal | None:
+        """The run's cost so far, or None when any answering model has no known price."""
+        return None if self.unpriced_models else self.cost_usd
+
+    def pending_approvals(self) -> list[PendingApproval]:
+        """The calls waiting for a decision."""
+        return [
+            PendingApproval(
+                call.call_id,
+                call.tool_name,
+                call.arguments,
+                call.reason or "",
+                call.arguments_hash or "",
+            )
+            for call in self.pending
+            if call.status == "approval"
+        ]
+
+    def to_json(self, *, include_secrets: bool = False) -> str:
+        """Serialize to a versioned JSON document (seal it with :mod:`agentcore.sealing`).
+
+        Args:
+            include_secrets: Keep the values of tool arguments marked secret. By default they
+                are replaced with ``"[redacted]"``; a paused call whose secret arguments were
+                masked is then denied on resume (it cannot run with a mask), so keep them
+                only when the document goes to storage you trust.
+        """
+        body = _ADAPTER.dump_python(self, mode="json")
+        if not include_secrets:
+            _mask_secrets(body)
+        return json.dumps(
+            {"format": _FORMAT, "version": STATE_VERSION, "state": body}, ensure_ascii=False
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunState:
+        """Rebuild a state written by :meth:`to_json`.
+
+        Raises:
+            RunStateError: the document is not JSON, not a run state, from another version,
+                or does not hold a valid state.
+        """
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise RunStateError(f"run state is not valid JSON: {exc}") from exc
+        if not isinstance(document, dict) or document.get("format") != _FORMAT:
+            raise RunStateError("not an agentcore run state document")
+        version = document.get("version")
+        if version != STATE_VERSION:
+            raise RunStateError(
+                f"run state version {version!r} is not supported (this agentcore reads "
+                f"version {STATE_VERSION})"
+            )
+        try:
+            return _ADAPTER.validate_python(document.get("state"))
+        except ValidationError as exc:
+            raise RunStateError(f"run state holds invalid data: {exc}") from exc
+
+
+def _mask_secrets(body: dict[str, Any]) -> None:
+    """Mask secret arguments in a dumped state, in place (the dump is a fresh copy)."""
+    secrets_by_tool: dict[str, list[str]] = {}
+    for call in body["pending"]:
+        if call["secret_fields"]:
+            secrets_by_tool[call["tool_name"]] = call["secret_fields"]
+            call["arguments"] = redact_arguments(call["arguments"], call["secret_fields"])
+    for name, fields in body.get("secret_fields_by_tool", {}).items():
+        secrets_by_tool.setdefault(name, fields)
+    if not secrets_by_tool:
+        return
+    for message in body["messages"]:
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for block in content:
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and block.get("name") in secrets_by_tool
+                and isinstance(block.get("input"), dict)
+            ):
+                block["input"] = redact_arguments(block["input"], secrets_by_tool[block["name"]])
+
+
+def has_masked_secrets(call: PendingCall) -> bool:
+    """Whether a call's secret arguments were masked when its state was serialized."""
+    return any(call.arguments.get(name) == REDACTED for name in call.secret_fields)
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What a run returns: the answer, how it ended, what it used and cost."""
+
+    output: str
+    """The text of the final assistant message (what there is of it when truncated)."""
+    status: RunStatus
+    stop_reason: str | None
+    """The last response's raw stop reason (an unknown one is kept as received)."""
+    messages: list[dict[str, Any]]
+    turns: list[TurnRecord]
+    usage: UsageTotals
+    cost_usd: Decimal | None
+    """Exact cost in USD; None when any model that answered has no known price."""
+    duration_s: float
+    models_used: list[str]
+    state: RunState
+    """The run's state: serialize it, or pass it to ``Agent.resume`` when paused."""
+    limit: str | None = None
+    """The limit that stopped the run (``max_turns``, ``max_total_tokens``, ``max_cost_usd``)."""
+    pending: list[PendingApproval] = field(default_factory=list)
+    """Calls waiting for a decision when ``status == "paused"``."""
+    error: str | None = None
+    """What went wrong when ``status`` is ``failed`` (or the limit or stop explained)."""
+    exception: BaseException | None = None
+    """The exception behind a failure, when there was one (an API error after retries)."""
+    output_object: Any = None
+    """The validated structured output when the agent has an ``output_type``."""
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the run ended (anything but paused)."""
+        return self.status != "paused"
+
+
+_ADAPTER: TypeAdapter[RunState] = TypeAdapter(RunState)

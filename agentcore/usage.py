@@ -1,0 +1,284 @@
+"""Token usage, prices and what a run costs, to the cent.
+
+Prices are US dollars per million tokens. The cost of one response is::
+
+    input·p_in + cache_write_5m·p_in·1.25 + cache_write_1h·p_in·2 + cache_read·p_in·0.1
+    + output·p_out                                           (all × 0.5 for batch requests)
+
+computed with :class:`~decimal.Decimal`, so figures are exact rather than float-rounded. A model
+missing from the :class:`PriceTable` costs ``None`` ("unknown"), never a guess: a future model
+that merely shares a prefix with a known one is *not* priced like it. Dated snapshots
+(``claude-sonnet-4-5-20250929``) and ``-latest`` aliases resolve to their base model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from agentcore.errors import ConfigurationError
+from agentcore.types import Usage
+
+__all__ = [
+    "BATCH_MULTIPLIER",
+    "CACHE_READ_MULTIPLIER",
+    "CACHE_WRITE_1H_MULTIPLIER",
+    "CACHE_WRITE_5M_MULTIPLIER",
+    "DEFAULT_PRICES",
+    "ModelPrice",
+    "PriceTable",
+    "UsageTotals",
+    "cost_of",
+    "max_output_tokens",
+    "to_usd",
+]
+
+CACHE_WRITE_5M_MULTIPLIER = Decimal("1.25")
+"""Writing the prompt cache with the default five-minute lifetime, relative to input."""
+CACHE_WRITE_1H_MULTIPLIER = Decimal("2")
+"""Writing the prompt cache with a one-hour lifetime, relative to input."""
+CACHE_READ_MULTIPLIER = Decimal("0.1")
+"""Reading the prompt cache, relative to input."""
+BATCH_MULTIPLIER = Decimal("0.5")
+"""Message Batches API requests, on every token price."""
+WEB_SEARCH_USD_PER_REQUEST = Decimal("0.01")
+"""The server-side web search tool: $10 per thousand searches."""
+
+_PER_MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """List prices of one model in USD per million tokens."""
+
+    input_per_mtok: Decimal
+    output_per_mtok: Decimal
+
+    @classmethod
+    def of(
+        cls, input_per_mtok: float | str | Decimal, output_per_mtok: float | str | Decimal
+    ) -> ModelPrice:
+        """Build a price from numbers as written (``ModelPrice.of(3, 15)``)."""
+        return cls(to_usd(input_per_mtok), to_usd(output_per_mtok))
+
+
+def to_usd(value: float | int | str | Decimal) -> Decimal:
+    """Convert a dollar amount to Decimal through its decimal text (``0.1`` stays ``0.1``)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigurationError(f"a dollar amount must be a number, not {value!r}")
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError as exc:
+        raise ConfigurationError(f"{value!r} is not a dollar amount") from exc
+    if not amount.is_finite() or amount < 0:
+        raise ConfigurationError(f"a dollar amount must be finite and >= 0, not {value!r}")
+    return amount
+
+
+DEFAULT_PRICES: Mapping[str, ModelPrice] = MappingProxyType(
+    {
+        "claude-opus-4-7": ModelPrice.of(5, 25),
+        "claude-opus-4-5": ModelPrice.of(5, 25),
+        "claude-opus-4-1": ModelPrice.of(15, 75),
+        "claude-opus-4": ModelPrice.of(15, 75),
+        "claude-sonnet-4-6": ModelPrice.of(3, 15),
+        "claude-sonnet-4-5": ModelPrice.of(3, 15),
+        "claude-sonnet-4": ModelPrice.of(3, 15),
+        "claude-haiku-4-5": ModelPrice.of(1, 5),
+        "claude-3-7-sonnet": ModelPrice.of(3, 15),
+        "claude-3-5-sonnet": ModelPrice.of(3, 15),
+        "claude-3-5-haiku": ModelPrice.of("0.8", 4),
+        "claude-3-opus": ModelPrice.of(15, 75),
+        "claude-3-haiku": ModelPrice.of("0.25", "1.25"),
+    }
+)
+"""List prices of the Claude models this version knows (USD per million tokens)."""
+
+_MAX_OUTPUT_TOKENS: Mapping[str, int] = MappingProxyType(
+    {
+        "claude-opus-4-7": 128_000,
+        "claude-opus-4-5": 64_000,
+        "claude-opus-4-1": 32_000,
+        "claude-opus-4": 32_000,
+        "claude-sonnet-4-6": 128_000,
+        "claude-sonnet-4-5": 64_000,
+        "claude-sonnet-4": 64_000,
+        "claude-haiku-4-5": 64_000,
+        "claude-3-7-sonnet": 64_000,
+        "claude-3-5-sonnet": 8_192,
+        "claude-3-5-haiku": 8_192,
+        "claude-3-opus": 4_096,
+        "claude-3-haiku": 4_096,
+    }
+)
+
+# A snapshot date (``-20250929``, Vertex's ``@20250929``) or a ``-latest`` alias after a base id.
+_SNAPSHOT_SUFFIX = re.compile(r"(?:[-@]\d{8}|-latest)$")
+
+
+def _base_model(model: str) -> str:
+    return _SNAPSHOT_SUFFIX.sub("", model)
+
+
+def max_output_tokens(model: str) -> int | None:
+    """The most output tokens ``model`` can produce in one response, when known."""
+    return _MAX_OUTPUT_TOKENS.get(model) or _MAX_OUTPUT_TOKENS.get(_base_model(model))
+
+
+class PriceTable(Mapping[str, ModelPrice]):
+    """Model id → :class:`ModelPrice`, the defaults overlaid with the caller's prices.
+
+    Args:
+        prices: Extra or replacement prices; values may be :class:`ModelPrice` or a pair
+            ``(input_per_mtok, output_per_mtok)``.
+        include_defaults: Start from :data:`DEFAULT_PRICES` (the default) or from nothing.
+
+    Lookup accepts dated snapshot ids and ``-latest`` aliases of a listed model.
+    """
+
+    __slots__ = ("_cache", "_prices")
+
+    def __init__(
+        self,
+        prices: Mapping[str, ModelPrice | tuple[float | str | Decimal, float | str | Decimal]]
+        | None = None,
+        *,
+        include_defaults: bool = True,
+    ) -> None:
+        table: dict[str, ModelPrice] = dict(DEFAULT_PRICES) if include_defaults else {}
+        for model, price in (prices or {}).items():
+            if isinstance(price, ModelPrice):
+                table[model] = price
+            elif isinstance(price, tuple) and len(price) == 2:
+                table[model] = ModelPrice.of(*price)
+            else:
+                raise ConfigurationError(
+                    f"price of {model!r} must be a ModelPrice or (input, output) per million "
+                    f"tokens, not {price!r}"
+                )
+        self._prices = table
+        self._cache: dict[str, ModelPrice | None] = {}
+
+    def __getitem__(self, model: str) -> ModelPrice:
+        price = self.lookup(model)
+        if price is None:
+            raise KeyError(model)
+        return price
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._prices)
+
+    def __len__(self) -> int:
+        return len(self._prices)
+
+    def lookup(self, model: str) -> ModelPrice | None:
+        """The price of ``model`` (or of the base model of a dated snapshot), else None."""
+        try:
+            return self._cache[model]
+        except KeyError:
+            pass
+        price = self._prices.get(model)
+        if price is None:
+            price = self._prices.get(_base_model(model))
+        self._cache[model] = price
+        return price
+
+
+def _cache_write_split(usage: Usage) -> tuple[int, int]:
+    """Tokens written to the cache with the 5-minute and the 1-hour lifetime."""
+    total = usage.cache_creation_input_tokens or 0
+    breakdown = usage.cache_creation
+    if breakdown is None:
+        return total, 0
+    one_hour = breakdown.ephemeral_1h_input_tokens
+    five_minutes = breakdown.ephemeral_5m_input_tokens
+    # The split is authoritative for 1-hour writes; anything the total holds beyond the
+    # split was written with the default lifetime.
+    return max(five_minutes, total - one_hour), one_hour
+
+
+def _web_searches(usage: Usage) -> int:
+    server = usage.server_tool_use
+    if not server:
+        return 0
+    count = server.get("web_search_requests", 0)
+    return count if isinstance(count, int) else 0
+
+
+def cost_of(
+    usage: Usage, model: str, prices: PriceTable | None = None, *, batch: bool = False
+) -> Decimal | None:
+    """The exact cost in USD of one response, or None when ``model`` has no known price."""
+    if prices is not None:
+        price = prices.lookup(model)
+    else:
+        price = DEFAULT_PRICES.get(model) or DEFAULT_PRICES.get(_base_model(model))
+    if price is None:
+        return None
+    write_5m, write_1h = _cache_write_split(usage)
+    p_in = price.input_per_mtok
+    tokens_cost = (
+        usage.input_tokens * p_in
+        + write_5m * p_in * CACHE_WRITE_5M_MULTIPLIER
+        + write_1h * p_in * CACHE_WRITE_1H_MULTIPLIER
+        + (usage.cache_read_input_tokens or 0) * p_in * CACHE_READ_MULTIPLIER
+        + usage.output_tokens * price.output_per_mtok
+    ) / _PER_MILLION
+    if batch:
+        tokens_cost *= BATCH_MULTIPLIER
+    return tokens_cost + _web_searches(usage) * WEB_SEARCH_USD_PER_REQUEST
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    """Token counts summed over the responses of a run."""
+
+    input_tokens: int = 0
+    """Uncached input tokens."""
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    """Input tokens written to the prompt cache."""
+    cache_read_input_tokens: int = 0
+    """Input tokens read from the prompt cache."""
+
+    @property
+    def total_tokens(self) -> int:
+        """Every token processed: input (cached or not) plus output."""
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_input_tokens
+            + self.cache_read_input_tokens
+        )
+
+    def add(self, usage: Usage) -> None:
+        """Add one response's usage."""
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cache_creation_input_tokens += usage.cache_creation_input_tokens or 0
+        self.cache_read_input_tokens += usage.cache_read_input_tokens or 0
+
+    def to_dict(self) -> dict[str, int]:
+        """The four counts as a JSON-ready dict."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UsageTotals:
+        """Rebuild totals from :meth:`to_dict`."""
+        return cls(
+            input_tokens=int(data.get("input_tokens", 0)),
+            output_tokens=int(data.get("output_tokens", 0)),
+            cache_creation_input_tokens=int(data.get("cache_creation_input_tokens", 0)),
+            cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
+        )
