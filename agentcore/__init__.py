@@ -18,8 +18,10 @@ from agentcore.errors import (
     RateLimitError,
     RunStateError,
     StreamError,
+    ToolArgumentsError,
     ToolError,
 )
+from agentcore.tools import Tool, ToolOutput, Toolset, tool
 from agentcore.types import Message, Usage
 
 __all__ = [
@@ -41,7 +43,12 @@ __all__ = [
     "RateLimitError",
     "RunStateError",
     "StreamError",
+    "Tool",
+    "ToolArgumentsError",
     "ToolError",
+    "ToolOutput",
+    "Toolset",
     "Usage",
     "__version__",
+    "tool",
 ]

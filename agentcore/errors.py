@@ -27,6 +27,7 @@
     ├── StreamError                   a stream cut or malformed part-way, with the partial message
     ├── ToolError                     raised inside a tool on purpose
     │   └── ModelRetry                ask the model to try again, with a hint
+    ├── ToolArgumentsError            the model's arguments for a tool fail its schema
     ├── RunStateError                 a stored run that is corrupt, tampered or from another version
     └── ApprovalError                 an approval decision that cannot be applied
 
@@ -66,6 +67,7 @@ __all__ = [
     "RequestTooLargeError",
     "RunStateError",
     "StreamError",
+    "ToolArgumentsError",
     "ToolDefinitionError",
     "ToolError",
     "UnknownModelError",
@@ -384,6 +386,29 @@ class ToolError(AgentcoreError):
 
 class ModelRetry(ToolError):
     """Raise inside a tool to ask the model to call it again; the message is the hint."""
+
+
+class ToolArgumentsError(AgentcoreError):
+    """The arguments a model gave for a tool do not fit the tool's schema.
+
+    Not meant for the user: the agent loop sends :attr:`model_message` back to the model in
+    an ``is_error`` tool_result so it can correct the call.
+    """
+
+    def __init__(self, tool_name: str, problems: list[tuple[str, str]]) -> None:
+        self.tool_name = tool_name
+        self.problems = list(problems)
+        """One ``(path, message)`` per problem; ``path`` is like ``items[0].sku`` or empty."""
+        super().__init__(self.model_message)
+
+    @property
+    def model_message(self) -> str:
+        """The whole explanation, phrased for the model to fix its call."""
+        lines = [f"Invalid arguments for tool {self.tool_name!r}:"]
+        for path, message in self.problems:
+            lines.append(f"- {path}: {message}" if path else f"- {message}")
+        lines.append("Call the tool again with corrected arguments.")
+        return "\n".join(lines)
 
 
 class RunStateError(AgentcoreError):

@@ -1,0 +1,388 @@
+"""Turn a Python function's signature and docstring into a tool's JSON Schema.
+
+The parameters become a pydantic model (one field per parameter, named by alias so a
+parameter may be called ``model_config`` or ``json``); its JSON Schema is then compacted:
+no titles, ``Optional[X]`` as a ``type`` list rather than an ``anyOf``, and ``$defs`` kept
+only for definitions that are reused or recursive. The same model later converts validated
+arguments to the declared Python types.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import docstring_parser
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PydanticSchemaGenerationError,
+    PydanticUserError,
+    TypeAdapter,
+    create_model,
+)
+from pydantic.fields import FieldInfo
+
+from agentcore.errors import ToolDefinitionError
+
+__all__ = ["FunctionSchema", "compact_schema", "function_schema", "validate_tool_name"]
+
+TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_RECEIVER_NAMES = frozenset({"self", "cls"})
+_SIMPLE_TYPES: dict[Any, tuple[type, ...]] = {
+    str: (str,),
+    int: (int,),
+    float: (float, int),
+    bool: (bool,),
+}
+_SUPPORTED_HINT = (
+    "use str, int, float, bool, None, list, tuple, set, dict[str, X], Literal, an Enum, "
+    "datetime, date, UUID, a pydantic model, a dataclass or a TypedDict"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSchema:
+    """Everything derived from a function's signature, computed once at decoration time."""
+
+    description: str
+    input_schema: dict[str, Any]
+    arguments_model: type[BaseModel]
+    """Converts validated JSON arguments to the declared Python types (fields by alias)."""
+    parameter_names: tuple[str, ...]
+    takes_receiver: bool
+    """The first parameter is ``self``/``cls``: the function is used as a method."""
+    simple_types: dict[str, tuple[type, ...]] | None
+    """For tools whose parameters are all plain str/int/float/bool (optionally None): the
+    exact Python types each accepts without any conversion, enabling a fast path."""
+    required: frozenset[str]
+
+
+def validate_tool_name(name: str, *, function_name: str) -> None:
+    """Raise ToolDefinitionError unless ``name`` is a valid API tool name."""
+    if not TOOL_NAME_PATTERN.match(name):
+        raise ToolDefinitionError(
+            f"function {function_name!r}: tool name {name!r} is not allowed; a tool name is "
+            "1-64 characters of letters, digits, '_' and '-'. Pass a valid one with "
+            "@tool(name='...')."
+        )
+
+
+def function_schema(
+    fn: Callable[..., Any], *, tool_name: str, description: str | None = None
+) -> FunctionSchema:
+    """Build the schema, description and arguments model of ``fn``.
+
+    Raises:
+        ToolDefinitionError: the signature cannot be described (``*args``/``**kwargs``,
+            positional-only or unannotated parameters, types with no JSON form).
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError) as exc:
+        raise ToolDefinitionError(f"tool {tool_name!r}: cannot read the signature: {exc}") from exc
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (NameError, TypeError, AttributeError, SyntaxError) as exc:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: cannot resolve the type annotations ({exc}); define the "
+            "types used in annotations at module level"
+        ) from exc
+
+    doc = docstring_parser.parse(inspect.getdoc(fn) or "")
+    doc_params = {param.arg_name: param.description for param in doc.params if param.description}
+
+    parameters = list(signature.parameters.values())
+    takes_receiver = bool(parameters) and parameters[0].name in _RECEIVER_NAMES
+    if takes_receiver:
+        parameters = parameters[1:]
+
+    fields: dict[str, Any] = {}
+    simple_types: dict[str, tuple[type, ...]] | None = {}
+    required: set[str] = set()
+    for index, parameter in enumerate(parameters):
+        annotation = _checked_annotation(parameter, hints, tool_name)
+        field_kwargs: dict[str, Any] = {"alias": parameter.name}
+        doc_description = doc_params.get(parameter.name)
+        if doc_description and not _annotated_description(annotation):
+            field_kwargs["description"] = " ".join(doc_description.split())
+        if parameter.default is inspect.Parameter.empty:
+            field_info = Field(**field_kwargs)
+            required.add(parameter.name)
+        else:
+            field_info = Field(parameter.default, **field_kwargs)
+        fields[f"p{index}"] = (annotation, field_info)
+        accepted = _simple_accepted_types(annotation)
+        if accepted is None:
+            simple_types = None
+        elif simple_types is not None:
+            simple_types[parameter.name] = accepted
+
+    model = _build_model(tool_name, fields)
+    try:
+        raw_schema = model.model_json_schema(by_alias=True)
+    except PydanticUserError as exc:
+        raise _unsupported_type_error(tool_name, fields, exc) from exc
+
+    return FunctionSchema(
+        description=description if description is not None else _describe_function(doc),
+        input_schema=_top_level(compact_schema(raw_schema)),
+        arguments_model=model,
+        parameter_names=tuple(parameter.name for parameter in parameters),
+        takes_receiver=takes_receiver,
+        simple_types=simple_types,
+        required=frozenset(required),
+    )
+
+
+def _checked_annotation(
+    parameter: inspect.Parameter, hints: dict[str, Any], tool_name: str
+) -> Any:
+    name = parameter.name
+    if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: *{name} is not supported; declare every argument the model "
+            "may pass as a named, annotated parameter"
+        )
+    if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: **{name} is not supported; declare every argument the model "
+            "may pass as a named, annotated parameter"
+        )
+    if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: parameter {name!r} is positional-only; tools are called "
+            "with keyword arguments, so remove the '/' from the signature"
+        )
+    if name not in hints:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: parameter {name!r} has no type annotation; annotate it "
+            f"(for example '{name}: str') so its JSON Schema can be generated"
+        )
+    return hints[name]
+
+
+def _annotated_description(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is not Annotated:
+        return False
+    return any(
+        isinstance(item, FieldInfo) and item.description for item in annotation.__metadata__
+    )
+
+
+def _simple_accepted_types(annotation: Any) -> tuple[type, ...] | None:
+    if annotation in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = typing.get_args(annotation)
+        if len(members) == 2 and type(None) in members:
+            other = members[0] if members[1] is type(None) else members[1]
+            if other in _SIMPLE_TYPES:
+                return (*_SIMPLE_TYPES[other], type(None))
+    return None
+
+
+def _build_model(tool_name: str, fields: dict[str, Any]) -> type[BaseModel]:
+    config = ConfigDict(extra="forbid")
+    try:
+        return create_model(f"{tool_name}_arguments", __config__=config, **fields)
+    except PydanticUserError as exc:
+        raise _unsupported_type_error(tool_name, fields, exc) from exc
+
+
+def _unsupported_type_error(
+    tool_name: str, fields: dict[str, Any], cause: PydanticUserError
+) -> ToolDefinitionError:
+    for annotation, field_info in fields.values():
+        try:
+            TypeAdapter(annotation).json_schema()
+        except PydanticSchemaGenerationError:
+            return ToolDefinitionError(
+                f"tool {tool_name!r}: parameter {field_info.alias!r} has type "
+                f"{_type_name(annotation)}, which cannot be described in JSON Schema; "
+                f"{_SUPPORTED_HINT}"
+            )
+        except PydanticUserError as exc:
+            return ToolDefinitionError(
+                f"tool {tool_name!r}: parameter {field_info.alias!r} has type "
+                f"{_type_name(annotation)}: {_first_line(exc)}"
+            )
+    return ToolDefinitionError(f"tool {tool_name!r}: {_first_line(cause)}; {_SUPPORTED_HINT}")
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return repr(annotation).replace("typing.", "")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0].rstrip(".")
+
+
+def _describe_function(doc: docstring_parser.Docstring) -> str:
+    parts = [part.strip() for part in (doc.short_description, doc.long_description) if part]
+    return "\n\n".join(part for part in parts if part)
+
+
+def _top_level(schema: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "type": "object",
+        "properties": schema.get("properties", {}),
+        "required": schema.get("required", []),
+        "additionalProperties": False,
+    }
+    if "$defs" in schema:
+        result["$defs"] = schema["$defs"]
+    return result
+
+
+# --- compaction -------------------------------------------------------------------------
+
+_SCHEMA_MAP_KEYS = frozenset({"properties", "$defs", "patternProperties", "dependentSchemas"})
+_SCHEMA_KEYS = frozenset(
+    {"items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
+     "unevaluatedItems", "unevaluatedProperties"}
+)
+_SCHEMA_LIST_KEYS = frozenset({"anyOf", "oneOf", "allOf", "prefixItems"})
+_DEF_PREFIX = "#/$defs/"
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return a compact equivalent of a pydantic JSON Schema.
+
+    Drops ``title`` keywords, inlines definitions used once and not recursive, and writes
+    unions of plain types (``Optional[int]``, ``int | str``) as a ``type`` list.
+    """
+    defs: dict[str, Any] = schema.get("$defs", {})
+    counts: dict[str, int] = {}
+    _count_refs(schema, counts)
+    recursive = _recursive_defs(defs)
+    # Enums are short, so repeating them reads better than a reference; models are not.
+    inline = {
+        name
+        for name, definition in defs.items()
+        if name not in recursive and (counts.get(name, 0) <= 1 or "enum" in definition)
+    }
+    body = {key: value for key, value in schema.items() if key != "$defs"}
+    result: dict[str, Any] = _rewrite(body, defs, inline)
+    kept = {name: _rewrite(defs[name], defs, inline) for name in sorted(defs) if name not in inline}
+    if kept:
+        result["$defs"] = kept
+    return result
+
+
+def _children(node: dict[str, Any]) -> list[Any]:
+    children: list[Any] = []
+    for key, value in node.items():
+        if key in _SCHEMA_MAP_KEYS and isinstance(value, dict):
+            children.extend(value.values())
+        elif key in _SCHEMA_KEYS and isinstance(value, dict):
+            children.append(value)
+        elif key in _SCHEMA_LIST_KEYS and isinstance(value, list):
+            children.extend(value)
+    return children
+
+
+def _ref_name(node: dict[str, Any]) -> str | None:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_DEF_PREFIX):
+        return ref[len(_DEF_PREFIX) :]
+    return None
+
+
+def _count_refs(node: Any, counts: dict[str, int]) -> None:
+    if not isinstance(node, dict):
+        return
+    name = _ref_name(node)
+    if name is not None:
+        counts[name] = counts.get(name, 0) + 1
+    for child in _children(node):
+        _count_refs(child, counts)
+
+
+def _refs_in(node: Any, found: set[str]) -> None:
+    if not isinstance(node, dict):
+        return
+    name = _ref_name(node)
+    if name is not None:
+        found.add(name)
+    for child in _children(node):
+        _refs_in(child, found)
+
+
+def _recursive_defs(defs: dict[str, Any]) -> set[str]:
+    edges: dict[str, set[str]] = {}
+    for name, definition in defs.items():
+        found: set[str] = set()
+        _refs_in(definition, found)
+        edges[name] = found
+    recursive: set[str] = set()
+    for start in defs:
+        stack = list(edges[start])
+        seen: set[str] = set()
+        while stack:
+            current = stack.pop()
+            if current == start:
+                recursive.add(start)
+                break
+            if current in seen or current not in edges:
+                continue
+            seen.add(current)
+            stack.extend(edges[current])
+    return recursive
+
+
+def _rewrite(node: Any, defs: dict[str, Any], inline: set[str]) -> Any:
+    if not isinstance(node, dict):
+        return node
+    name = _ref_name(node)
+    if name is not None and name in inline:
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        node = {**defs[name], **siblings}
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title":
+            continue
+        if key in _SCHEMA_MAP_KEYS and isinstance(value, dict):
+            result[key] = {sub: _rewrite(item, defs, inline) for sub, item in value.items()}
+        elif key in _SCHEMA_KEYS and isinstance(value, dict):
+            result[key] = _rewrite(value, defs, inline)
+        elif key in _SCHEMA_LIST_KEYS and isinstance(value, list):
+            result[key] = [_rewrite(item, defs, inline) for item in value]
+        else:
+            result[key] = value
+    return _merge_plain_union(result)
+
+
+def _merge_plain_union(node: dict[str, Any]) -> dict[str, Any]:
+    """Write ``anyOf`` over plain types as one schema with a ``type`` list.
+
+    ``{"anyOf": [X, {"type": "null"}]}`` becomes X with ``"null"`` added to its type (and to
+    its ``enum``), which validates the same values; so does ``anyOf`` over bare types.
+    """
+    branches = node.get("anyOf")
+    if not isinstance(branches, list) or len(branches) < 2:
+        return node
+    rest = {key: value for key, value in node.items() if key != "anyOf"}
+    if all(set(branch) == {"type"} and isinstance(branch["type"], str) for branch in branches):
+        return {"type": [branch["type"] for branch in branches], **rest}
+    nulls = [branch for branch in branches if branch == {"type": "null"}]
+    others = [branch for branch in branches if branch != {"type": "null"}]
+    if len(nulls) != 1 or len(others) != 1:
+        return node
+    other = dict(others[0])
+    if not isinstance(other.get("type"), str) or "$ref" in other or "anyOf" in other:
+        return node
+    other["type"] = [other["type"], "null"]
+    if "const" in other:
+        other["enum"] = [other.pop("const")]
+    if isinstance(other.get("enum"), list) and None not in other["enum"]:
+        other["enum"] = [*other["enum"], None]
+    return {**other, **rest}

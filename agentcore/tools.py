@@ -1,0 +1,484 @@
+"""Tools: Python functions the model may call, with a schema, validation and safe execution.
+
+``@tool`` turns a function (sync or async, plain or a method) into a :class:`Tool`: its
+signature and docstring become the API definition, the model's arguments are validated
+against that schema and converted to the declared types before the function runs, and
+whatever it returns (or raises) becomes a :class:`ToolOutput` for the ``tool_result``.
+A :class:`Toolset` groups the tools of an agent and finds them by name. There is no global
+registry: pass the tools you want to the agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import inspect
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, overload
+
+import pydantic_core
+from pydantic import BaseModel
+
+from agentcore._arguments import ArgumentsValidator
+from agentcore._schema import function_schema, validate_tool_name
+from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError, ToolError
+from agentcore.log import get_logger
+
+__all__ = ["REDACTED", "ApprovalPolicy", "Tool", "ToolOutput", "Toolset", "tool"]
+
+REDACTED = "[REDACTED]"
+"""What :meth:`Tool.redact` puts in place of a secret argument."""
+
+NO_OUTPUT = "(no output)"
+"""The tool_result text for a tool that returned ``None``."""
+
+ApprovalPolicy = Callable[[dict[str, Any]], bool | Awaitable[bool]]
+"""Decides from a call's validated arguments whether a human must approve it."""
+
+_CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
+_log = get_logger("agentcore.tools")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutput:
+    """What one tool call produced, ready to become a ``tool_result`` block."""
+
+    content: str | list[dict[str, Any]]
+    """Text, or a list of content blocks (text, image, ...) the tool returned as such."""
+    is_error: bool = False
+    """The tool failed; the model sees ``content`` as the error."""
+    error: BaseException | None = None
+    """The exception the tool raised, kept for logs; never sent to the model."""
+
+
+class Tool:
+    """A function the model can call; build one with :func:`tool`.
+
+    The tool is still callable like the original function. Decorating a method works:
+    ``obj.method`` is then a tool bound to ``obj`` (``self`` is not part of the schema).
+    """
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    sensitive: bool
+    """Every call needs a human's approval."""
+    requires_approval: ApprovalPolicy | None
+    """Decides per call (from the validated arguments) whether approval is needed."""
+    secret_fields: frozenset[str]
+    """Arguments whose values are masked wherever calls are shown or logged."""
+    cache_control: dict[str, Any] | None
+    is_async: bool
+    function: Callable[..., Any]
+    """The decorated function, unbound."""
+    parameter_names: tuple[str, ...]
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        sensitive: bool = False,
+        requires_approval: bool | ApprovalPolicy | None = None,
+        secret_fields: Iterable[str] = (),
+        cache_control: Mapping[str, Any] | None = None,
+    ) -> None:
+        receiver: Literal["instance", "class", "none"] = "instance"
+        if isinstance(fn, staticmethod):
+            fn, receiver = fn.__func__, "none"
+        elif isinstance(fn, classmethod):
+            fn, receiver = fn.__func__, "class"
+        if not callable(fn):
+            raise ToolDefinitionError(f"@tool needs a function, got {type(fn).__name__}")
+        function_name = getattr(fn, "__name__", type(fn).__name__)
+        self.name = name if name is not None else function_name
+        validate_tool_name(self.name, function_name=function_name)
+        schema = function_schema(fn, tool_name=self.name, description=description)
+        if not schema.takes_receiver:
+            receiver = "none"
+        self.description = schema.description
+        self.input_schema = schema.input_schema
+        self.parameter_names = schema.parameter_names
+        self.function = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.cache_control = dict(cache_control) if cache_control is not None else None
+        if not (requires_approval is None or isinstance(requires_approval, bool)) and not (
+            callable(requires_approval)
+        ):
+            raise ToolDefinitionError(
+                f"tool {self.name!r}: requires_approval must be a bool or a function of the "
+                f"arguments, got {type(requires_approval).__name__}"
+            )
+        self.sensitive = sensitive or requires_approval is True
+        self.requires_approval = (
+            None if requires_approval is None or isinstance(requires_approval, bool)
+            else requires_approval
+        )
+        self.secret_fields = _checked_secret_fields(self.name, secret_fields, self.input_schema)
+        self._validator = ArgumentsValidator(self.name, schema)
+        self._receiver = receiver
+        self._target: Callable[..., Any] | None = fn if receiver == "none" else None
+        self._attribute: str | None = None
+        definition: dict[str, Any] = {"name": self.name}
+        if self.description:
+            definition["description"] = self.description
+        definition["input_schema"] = self.input_schema
+        if self.cache_control is not None:
+            definition["cache_control"] = self.cache_control
+        self._definition = definition
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"<Tool {self.name!r}>"
+
+    # --- use as a function and as a method ----------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function directly, bypassing validation."""
+        target = self._target if self._target is not None else self.function
+        return target(*args, **kwargs)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attribute = name
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> Tool:
+        if self._receiver == "class":
+            return self._bound(owner if owner is not None else type(instance))
+        if self._receiver == "none" or instance is None:
+            return self
+        bound = self._bound(instance)
+        cache = getattr(instance, "__dict__", None)
+        if self._attribute is not None and isinstance(cache, dict):
+            # Like functools.cached_property: later lookups find the bound tool directly.
+            cache[self._attribute] = bound
+        return bound
+
+    def _bound(self, receiver: object) -> Tool:
+        bound = copy.copy(self)
+        bound._target = self.function.__get__(receiver, type(receiver))
+        return bound
+
+    def _callable(self) -> Callable[..., Any]:
+        if self._target is None:
+            raise ConfigurationError(
+                f"tool {self.name!r} is a method: use it through an instance (for example "
+                f"`obj.{self._attribute or self.name}`), not through the class"
+            )
+        return self._target
+
+    # --- the API definition, validation, approval -----------------------------------------
+
+    def definition(self) -> dict[str, Any]:
+        """The tool as the API receives it: name, description, input_schema[, cache_control]."""
+        return dict(self._definition)
+
+    def validate(self, arguments: Any) -> dict[str, Any]:
+        """Check the model's arguments against the schema and convert them to Python types.
+
+        Returns:
+            The keyword arguments for the function (arguments left out are not included,
+            so the function's own defaults apply).
+
+        Raises:
+            ToolArgumentsError: with ``model_message`` explaining every problem.
+        """
+        return self._validator.validate(arguments)
+
+    def redact(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``arguments`` with every secret field's value replaced by ``[REDACTED]``.
+
+        A plain name masks that key at any depth; a dotted name (``card.number``) masks
+        only that path.
+        """
+        if not self.secret_fields:
+            return dict(arguments)
+        redacted: dict[str, Any] = _redact(arguments, self.secret_fields, "")
+        return redacted
+
+    def needs_approval(self, arguments: dict[str, Any]) -> bool | Awaitable[bool]:
+        """Whether calling with ``arguments`` (validated) needs a human's approval.
+
+        Returns the policy's answer as is, which may be awaitable for an async policy.
+        """
+        if self.sensitive:
+            return True
+        if self.requires_approval is None:
+            return False
+        return self.requires_approval(arguments)
+
+    # --- running --------------------------------------------------------------------------
+
+    def run(self, kwargs: dict[str, Any]) -> ToolOutput:
+        """Run the tool with validated ``kwargs`` and return its output.
+
+        An async tool is run to completion on a fresh event loop. Inside a running event loop
+        that is impossible without blocking it, so an async tool raises ConfigurationError
+        there: use :meth:`arun`.
+        """
+        target = self._callable()
+        if self.is_async:
+            self._require_no_running_loop()
+        try:
+            if self.is_async:
+                result = asyncio.run(_awaited(target(**kwargs)))
+            else:
+                result = target(**kwargs)
+                if inspect.isawaitable(result):
+                    result = asyncio.run(_awaited(result))
+        except ToolError as exc:
+            return self._tool_error_output(exc)
+        except Exception as exc:
+            return self._exception_output(exc)
+        return self._output(result)
+
+    async def arun(self, kwargs: dict[str, Any]) -> ToolOutput:
+        """Run the tool with validated ``kwargs``; a sync tool runs in a worker thread."""
+        target = self._callable()
+        try:
+            if self.is_async:
+                result = await target(**kwargs)
+            else:
+                result = await asyncio.to_thread(target, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+        except ToolError as exc:
+            return self._tool_error_output(exc)
+        except Exception as exc:
+            return self._exception_output(exc)
+        return self._output(result)
+
+    def _require_no_running_loop(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        raise ConfigurationError(
+            f"tool {self.name!r} is async and Tool.run() was called inside a running event "
+            "loop; await tool.arun(...) (or use the agent's async API) instead"
+        )
+
+    def _tool_error_output(self, exc: ToolError) -> ToolOutput:
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, ModelRetry):
+            message = f"{message}\nCorrect this and call {self.name} again."
+        return ToolOutput(content=message, is_error=True, error=exc)
+
+    def _exception_output(self, exc: Exception) -> ToolOutput:
+        _log.error(
+            "tool.error",
+            tool=self.name,
+            error_type=type(exc).__name__,
+            error=str(exc),
+            traceback="".join(traceback.format_exception(exc)),
+        )
+        message = str(exc)
+        content = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        return ToolOutput(content=content, is_error=True, error=exc)
+
+    def _output(self, result: Any) -> ToolOutput:
+        try:
+            return ToolOutput(content=to_content(result))
+        except pydantic_core.PydanticSerializationError as exc:
+            _log.error(
+                "tool.error", tool=self.name, error_type=type(exc).__name__, error=str(exc)
+            )
+            return ToolOutput(
+                content=f"the tool returned a {type(result).__name__} that cannot be written "
+                "as JSON",
+                is_error=True,
+                error=exc,
+            )
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+def to_content(result: Any) -> str | list[dict[str, Any]]:
+    """Turn a tool's return value into ``tool_result`` content.
+
+    ``str`` is sent as is; ``None`` as ``"(no output)"``; a list of content blocks (dicts or
+    pydantic wire models with a ``type`` such as ``text`` or ``image``) as blocks; anything
+    else (pydantic models, dataclasses, dicts, lists, numbers, datetimes, UUIDs, Decimals,
+    Enums) as compact JSON.
+
+    Raises:
+        pydantic_core.PydanticSerializationError: the value has no JSON form.
+    """
+    if isinstance(result, str):
+        return result
+    if result is None:
+        return NO_OUTPUT
+    if isinstance(result, list) and result and all(_is_content_block(item) for item in result):
+        return [
+            item.model_dump(mode="json", exclude_none=True, by_alias=True)
+            if isinstance(item, BaseModel)
+            else item
+            for item in result
+        ]
+    return pydantic_core.to_json(result).decode("utf-8")
+
+
+def _is_content_block(item: Any) -> bool:
+    if isinstance(item, dict):
+        return item.get("type") in _CONTENT_BLOCK_TYPES
+    return isinstance(item, BaseModel) and getattr(item, "type", None) in _CONTENT_BLOCK_TYPES
+
+
+def _redact(value: Any, secrets: frozenset[str], prefix: str) -> Any:
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key in secrets or path in secrets:
+                result[key] = REDACTED
+            else:
+                result[key] = _redact(item, secrets, path)
+        return result
+    if isinstance(value, list | tuple):
+        return [_redact(item, secrets, prefix) for item in value]
+    return value
+
+
+def _checked_secret_fields(
+    tool_name: str, names: Iterable[str], schema: dict[str, Any]
+) -> frozenset[str]:
+    if isinstance(names, str):
+        names = (names,)
+    known: set[str] = set()
+    _collect_property_names(schema, known)
+    result = frozenset(names)
+    for name in sorted(result):
+        if name.split(".")[-1] not in known:
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: secret field {name!r} is not an argument of the tool "
+                f"(arguments: {', '.join(schema['properties']) or 'none'})"
+            )
+    return result
+
+
+def _collect_property_names(node: Any, found: set[str]) -> None:
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            found.update(properties)
+        for value in node.values():
+            _collect_property_names(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_property_names(item, found)
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    sensitive: bool = False,
+    requires_approval: bool | ApprovalPolicy | None = None,
+    secret_fields: Iterable[str] = (),
+    cache_control: Mapping[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    sensitive: bool = False,
+    requires_approval: bool | ApprovalPolicy | None = None,
+    secret_fields: Iterable[str] = (),
+    cache_control: Mapping[str, Any] | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a function into a :class:`Tool`; use as ``@tool`` or ``@tool(...)``.
+
+    Args:
+        name: The tool's name for the model (default: the function's name).
+        description: Overrides the docstring's summary as the tool's description.
+        sensitive: Every call needs a human's approval.
+        requires_approval: ``True`` (same as ``sensitive``) or a policy: a function of the
+            validated arguments, sync or async, returning whether this call needs approval.
+        secret_fields: Arguments whose values are masked in logs and approval displays.
+        cache_control: A prompt-cache breakpoint to put on the definition.
+
+    Raises:
+        ToolDefinitionError: the function cannot be described as a tool; the message says why.
+    """
+
+    def decorate(function: Callable[..., Any]) -> Tool:
+        return Tool(
+            function,
+            name=name,
+            description=description,
+            sensitive=sensitive,
+            requires_approval=requires_approval,
+            secret_fields=secret_fields,
+            cache_control=cache_control,
+        )
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+class Toolset:
+    """The tools of one agent, by name; duplicate names are refused.
+
+    Plain functions are accepted and made into tools with the default options.
+    """
+
+    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+        by_name: dict[str, Tool] = {}
+        for item in tools:
+            candidate = item if isinstance(item, Tool) else Tool(item)
+            if candidate._receiver != "none" and candidate._target is None:
+                raise ToolDefinitionError(
+                    f"tool {candidate.name!r} is a method taken from the class; pass the bound "
+                    f"tool from an instance instead (for example `obj.{candidate.name}`)"
+                )
+            if candidate.name in by_name:
+                raise ToolDefinitionError(
+                    f"two tools are named {candidate.name!r}; tool names must be unique within "
+                    "an agent, so rename one with @tool(name='...')"
+                )
+            by_name[candidate.name] = candidate
+        self._tools = by_name
+        self._definitions = [candidate.definition() for candidate in by_name.values()]
+
+    def get(self, name: str) -> Tool | None:
+        """The tool called ``name``, or None."""
+        return self._tools.get(name)
+
+    def __getitem__(self, name: str) -> Tool:
+        return self._tools[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __repr__(self) -> str:
+        return f"Toolset({list(self._tools)!r})"
+
+    @property
+    def names(self) -> list[str]:
+        """The tool names, in the order the tools were given."""
+        return list(self._tools)
+
+    def definitions(self) -> list[dict[str, Any]]:
+        """The API definitions of all tools, in the order the tools were given."""
+        return list(self._definitions)
