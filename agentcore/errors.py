@@ -29,6 +29,7 @@
     │   └── ModelRetry                ask the model to try again, with a hint
     ├── ToolArgumentsError            the model's arguments for a tool fail its schema
     ├── RunStateError                 a stored run that is corrupt, tampered or from another version
+    ├── BatchNotEndedError            a message batch still running when its results are needed
     └── ApprovalError                 an approval decision that cannot be applied
 
 Whether an error is worth retrying is a property of the error (``is_retryable``), decided
@@ -50,6 +51,7 @@ __all__ = [
     "AgentcoreError",
     "ApprovalError",
     "AuthenticationError",
+    "BatchNotEndedError",
     "BillingError",
     "ConfigurationError",
     "ConflictError",
@@ -413,6 +415,17 @@ class ToolArgumentsError(AgentcoreError):
 
 class RunStateError(AgentcoreError):
     """A stored or serialized run is corrupt, was tampered with, or has an unknown version."""
+
+
+class BatchNotEndedError(AgentcoreError):
+    """A message batch has not ended: its results cannot be read yet, or a wait gave up.
+
+    The batch keeps running on the server; ``batch`` is its last known state.
+    """
+
+    def __init__(self, message: str, *, batch: Any = None) -> None:
+        super().__init__(message)
+        self.batch = batch
 
 
 class ApprovalError(AgentcoreError):
