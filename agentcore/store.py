@@ -22,6 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,9 @@ class RunStore:
         self._key = key
         self._clock = clock
         self._lock = threading.RLock()
+        self._current_run: ContextVar[str | None] = ContextVar(
+            f"agentcore_store_run_{id(self)}", default=None
+        )
         try:
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=10.0
@@ -128,6 +132,23 @@ class RunStore:
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="microseconds")
+
+    @contextmanager
+    def running(self, run_id: str) -> Iterator[None]:
+        """Mark ``run_id`` as the run being driven in this context (thread or task).
+
+        Execution hooks (:class:`agentcore.durable.ExecutionJournal`) file their records under
+        it; :func:`agentcore.durable.run_stored` and ``resume_stored`` set it for you.
+        """
+        token = self._current_run.set(run_id)
+        try:
+            yield
+        finally:
+            self._current_run.reset(token)
+
+    def current_run_id(self) -> str | None:
+        """The run set by :meth:`running` in this context, if any."""
+        return self._current_run.get()
 
     # -- runs -----------------------------------------------------------------------------
 
