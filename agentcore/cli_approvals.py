@@ -21,7 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 import jsonschema
 
@@ -31,7 +31,8 @@ from agentcore.store import ApprovalRecord, RunStore
 
 __all__ = ["load_agent", "register_approvals", "register_runs"]
 
-_Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+if TYPE_CHECKING:
+    _Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _store_argument(parser: argparse.ArgumentParser) -> None:
