@@ -1,0 +1,295 @@
+"""The emulator's demo policy: a deterministic, clearly labelled stand-in for a model.
+
+It is not a model and never claims to be one: every message it produces carries
+``"emulator": "demo-policy"`` and its text starts with ``[demo policy]``. Its rules:
+
+* the last user message holds tool results → if the user's request mentions something a
+  tool not yet used covers (e.g. "status *and tracking*"), call that tool next; otherwise
+  summarise the results plainly and end the turn;
+* otherwise → call the tool whose name and description share the most words with the
+  request, with arguments filled from its schema and the text (ids such as ``A-1001``,
+  emails, numbers, ``$25`` as 2500 when the parameter is in cents, enum values, defaults);
+* no tool matches → a helpful text answer saying what it can do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from agentcore._replies import new_id
+
+__all__ = ["DEMO_MARKER", "demo_reply"]
+
+DEMO_MARKER = "demo-policy"
+_LABEL = "[demo policy]"
+
+_STOPWORD_TEXT = (
+    "a an and any are as at be by can could do does for from get give has have help how i "
+    "id ids in into is it its look me my need number of on or our please return returns "
+    "show so tell than that the their them then this to up us use using want was we what "
+    "when where which who why will with would you your given about"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split(" "))
+_WORD = re.compile(r"[a-z0-9]+")
+_ID = re.compile(r"\b[A-Z]{1,6}-?\d{2,}[A-Z0-9-]*\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_MONEY = re.compile(r"\$\s?(\d+(?:,\d{3})*(?:\.\d{1,2})?)|(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd)\b",
+                    re.IGNORECASE)
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+_URL = re.compile(r"https?://\S+")
+_NUMBER = re.compile(r"(?<![\w$.-])-?\d+(?:\.\d+)?(?![\w-])")
+_RESULT_CHARS = 300
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _keywords(text: str) -> set[str]:
+    return {
+        _stem(word) for word in _WORD.findall(text.lower())
+        if len(word) > 2 and not word.isdigit() and word not in _STOPWORDS
+    }
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content if isinstance(content, list) else []:
+        if isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+    return "\n".join(parts)
+
+
+def _client_tools(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        tool for tool in body.get("tools") or []
+        if isinstance(tool, dict) and isinstance(tool.get("input_schema"), dict)
+    ]
+
+
+def _tool_keywords(tool: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    name_words = _keywords(str(tool.get("name", "")).replace("_", " ").replace("-", " "))
+    return name_words, _keywords(str(tool.get("description", "")))
+
+
+def _score(tool: Mapping[str, Any], words: set[str]) -> int:
+    name_words, description_words = _tool_keywords(tool)
+    return 2 * len(words & name_words) + len(words & description_words)
+
+
+def _best_tool(tools: list[dict[str, Any]], words: set[str]) -> dict[str, Any] | None:
+    best, best_score = None, 0
+    for tool in tools:
+        score = _score(tool, words)
+        if score > best_score:
+            best, best_score = tool, score
+    return best
+
+
+def _money_cents(text: str) -> int | None:
+    match = _MONEY.search(text)
+    if not match:
+        return None
+    amount = (match.group(1) or match.group(2)).replace(",", "")
+    return round(float(amount) * 100)
+
+
+def _money(text: str) -> float | None:
+    cents = _money_cents(text)
+    return None if cents is None else cents / 100
+
+
+def _numbers(text: str) -> list[str]:
+    masked = _ID.sub(" ", _EMAIL.sub(" ", _DATE.sub(" ", _MONEY.sub(" ", text))))
+    return _NUMBER.findall(masked)
+
+
+def _string_value(name: str, schema: Mapping[str, Any], text: str, required: bool) -> Any:
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            match = re.search(pattern.strip("^$"), text)
+        except re.error:
+            match = None
+        if match:
+            return match.group(0)
+    lowered = name.lower()
+    finders = (
+        ("email", _EMAIL), ("url", _URL), ("date", _DATE),
+        ("id", _ID), ("number", _ID), ("code", _ID), ("sku", _ID), ("order", _ID),
+    )
+    for hint, regex in finders:
+        if hint in lowered:
+            found = regex.search(text)
+            if found:
+                return found.group(0)
+    if "default" in schema:
+        return schema["default"]
+    if required:
+        return " ".join(text.split())[:200]
+    return None
+
+
+def _argument(name: str, schema: Mapping[str, Any], text: str, required: bool) -> Any:
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        lowered = text.lower()
+        for option in enum:
+            if str(option).lower() in lowered:
+                return option
+        return schema.get("default", enum[0] if required else None)
+    kind = schema.get("type")
+    lowered_name = name.lower()
+    if kind == "integer" or kind == "number":
+        value: Any = None
+        if "cent" in lowered_name:
+            value = _money_cents(text)
+        elif any(hint in lowered_name for hint in ("amount", "price", "total", "cost")):
+            value = _money(text)
+        if value is None:
+            numbers = _numbers(text)
+            value = float(numbers[0]) if numbers else schema.get("default")
+        if value is None and required:
+            value = schema.get("minimum", 1)
+        if value is not None and kind == "integer":
+            value = round(value)
+        return value
+    if kind == "boolean":
+        return schema.get("default", False if required else None)
+    if kind == "array":
+        return schema.get("default", [] if required else None)
+    if kind == "object":
+        return schema.get("default", {} if required else None)
+    return _string_value(name, schema, text, required)
+
+
+def _fill_arguments(tool: Mapping[str, Any], text: str) -> dict[str, Any]:
+    schema = tool["input_schema"]
+    properties = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    arguments: dict[str, Any] = {}
+    for name, property_schema in properties.items():
+        if not isinstance(property_schema, dict):
+            continue
+        value = _argument(name, property_schema, text, name in required)
+        if value is not None:
+            arguments[name] = value
+    return arguments
+
+
+def _result_text(block: Mapping[str, Any]) -> str:
+    content = block.get("content")
+    text = _text_of(content) if not isinstance(content, str) else content
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        text = ", ".join(f"{key}: {value}" for key, value in data.items())
+    text = " ".join(text.split())
+    return text if len(text) <= _RESULT_CHARS else text[: _RESULT_CHARS - 1] + "…"
+
+
+def _message(content: list[dict[str, Any]], stop_reason: str) -> dict[str, Any]:
+    return {
+        "id": new_id("msg"),
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "emulator": DEMO_MARKER,
+    }
+
+
+def _call(tool: Mapping[str, Any], text: str, turn: int, request: str) -> dict[str, Any]:
+    arguments = _fill_arguments(tool, text)
+    seed = json.dumps([turn, tool["name"], arguments, request], sort_keys=True)
+    tool_use_id = "toolu_demo_" + hashlib.sha256(seed.encode()).hexdigest()[:20]
+    return _message(
+        [
+            {"type": "text", "text": f"{_LABEL} Calling {tool['name']}."},
+            {"type": "tool_use", "id": tool_use_id, "name": tool["name"], "input": arguments},
+        ],
+        "tool_use",
+    )
+
+
+def demo_reply(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The demo policy's answer to a valid MessageCreate body (a Message dict without
+    ``model`` and ``usage``, which the emulator fills in)."""
+    messages = list(body.get("messages") or [])
+    tools = _client_tools(body)
+    raw_choice = body.get("tool_choice")
+    choice: dict[str, Any] = raw_choice if isinstance(raw_choice, dict) else {}
+    request_index = max(
+        (i for i, m in enumerate(messages) if m.get("role") == "user" and _text_of(m["content"])),
+        default=0,
+    )
+    request = _text_of(messages[request_index]["content"]) if messages else ""
+    words = _keywords(request)
+    later = messages[request_index + 1 :]
+    used = {
+        str(block.get("name"))
+        for message in later if message.get("role") == "assistant"
+        for block in message.get("content") or [] if isinstance(block, dict)
+        and block.get("type") == "tool_use"
+    }
+    last = messages[-1] if messages else {}
+    results = [
+        block for block in last.get("content") or []
+        if last.get("role") == "user" and isinstance(block, dict)
+        and block.get("type") == "tool_result"
+    ]
+    if choice.get("type") == "none":
+        tools = []
+    if results:
+        covered = set().union(*(
+            set().union(*_tool_keywords(tool)) for tool in tools if tool["name"] in used
+        )) if used else set()
+        remaining = [tool for tool in tools if tool["name"] not in used]
+        follow_up = _best_tool(remaining, words - covered)
+        if follow_up is not None:
+            result_text = " ".join(_text_of(block.get("content")) for block in results)
+            return _call(follow_up, f"{request}\n{result_text}", len(messages), request)
+        names = {
+            str(block.get("id")): str(block.get("name"))
+            for message in later for block in message.get("content") or []
+            if isinstance(block, dict) and block.get("type") == "tool_use"
+        }
+        answered = [
+            block for message in later if message.get("role") == "user"
+            for block in message.get("content") or [] if isinstance(block, dict)
+            and block.get("type") == "tool_result"
+        ]
+        lines = [f"{_LABEL} Here is what the tools returned:"]
+        for block in answered:
+            name = names.get(str(block.get("tool_use_id")), "a tool")
+            verb = "failed" if block.get("is_error") else "returned"
+            lines.append(f"- {name} {verb}: {_result_text(block)}")
+        return _message([{"type": "text", "text": "\n".join(lines)}], "end_turn")
+    forced = choice.get("name") if choice.get("type") == "tool" else None
+    tool = next((t for t in tools if t["name"] == forced), None) or _best_tool(tools, words)
+    if tool is None and choice.get("type") == "any" and tools:
+        tool = tools[0]
+    if tool is not None:
+        return _call(tool, request, len(messages), request)
+    if tools:
+        names_list = ", ".join(str(t["name"]) for t in tools)
+        text = (f"{_LABEL} I am the agentcore emulator's scripted stand-in, not a model. I "
+                f"could not match your request to one of my tools ({names_list}); mention "
+                "what you need in words those tools use.")
+    else:
+        excerpt = " ".join(request.split())[:200]
+        text = (f"{_LABEL} I am the agentcore emulator's scripted stand-in, not a model. "
+                f"You said: {excerpt}")
+    return _message([{"type": "text", "text": text}], "end_turn")
