@@ -16,7 +16,6 @@ from agentcore.cli_approvals import register_approvals, register_runs
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 
-
 def _register_emulator(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from agentcore import emulator
 
