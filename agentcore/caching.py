@@ -10,14 +10,13 @@ request holds at most four breakpoints, and the caller's own always come first.
 
 A prefix shorter than the model's minimum is silently not cached by the API, so no
 breakpoint is spent on it. Token counts are estimated from the JSON size (about four
-characters per token), which is enough for this decision and costs no request.
+characters of JSON per token), which is enough for this decision and costs no request.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -111,7 +110,7 @@ def place_cache_breakpoints(
         if marked_system is not None:
             result["system"] = marked_system
             slots -= 1
-    if slots and tools and prefix.reaches_minimum(tools_only=True):
+    if slots and tools and prefix.tools_reach_minimum():
         marked_tools = _mark_last(tools, marker)
         if marked_tools is not None:
             result["tools"] = marked_tools
@@ -126,36 +125,59 @@ def place_cache_breakpoints(
 
 
 class _PrefixSize:
-    """Estimates prefix sizes lazily, stopping as soon as the minimum is reached."""
+    """Estimates prefix sizes lazily: each item is measured once, and only until the
+    running total reaches the minimum (past it, every longer prefix qualifies too)."""
 
-    __slots__ = ("_minimum_chars", "_parts")
+    __slots__ = ("_base", "_cumulative", "_messages", "_minimum_chars", "_system", "_tools")
 
     def __init__(
         self, tools: list[Any], system: list[Any], messages: list[Any], minimum_tokens: int
     ) -> None:
         self._minimum_chars = minimum_tokens * _CHARS_PER_TOKEN
-        self._parts = (tools, system, messages)
+        self._tools = tools
+        self._system = system
+        self._messages = messages
+        self._base: int | None = None
+        self._cumulative: list[int] = []
 
-    def reaches_minimum(self, *, messages: int = 0, tools_only: bool = False) -> bool:
-        tools, system, conversation = self._parts
-        items: Iterable[Any] = (
-            tools if tools_only else (*tools, *system, *conversation[:messages])
-        )
-        size = 0
-        for item in items:
-            size += _json_size(item)
-            if size >= self._minimum_chars:
-                return True
-        return False
+    def tools_reach_minimum(self) -> bool:
+        return sum(_estimated_chars(tool) for tool in self._tools) >= self._minimum_chars
+
+    def reaches_minimum(self, *, messages: int) -> bool:
+        """Whether tools, system and the first ``messages`` messages reach the minimum."""
+        if self._base is None:
+            items = (*self._tools, *self._system)
+            self._base = sum(_estimated_chars(item) for item in items)
+        cumulative = self._cumulative
+        total = cumulative[-1] if cumulative else self._base
+        while len(cumulative) < messages and total < self._minimum_chars:
+            total += _estimated_chars(self._messages[len(cumulative)])
+            cumulative.append(total)
+        if messages == 0:
+            return self._base >= self._minimum_chars
+        if messages <= len(cumulative):
+            return cumulative[messages - 1] >= self._minimum_chars
+        return True
 
 
-def _json_size(item: Any) -> int:
-    if isinstance(item, BaseModel):
-        return len(item.model_dump_json(exclude_unset=True, by_alias=True))
-    return len(json.dumps(to_wire(item), ensure_ascii=False, default=str))
+def _estimated_chars(value: Any) -> int:
+    """About the length of ``value`` as JSON, without serializing it."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, Mapping):
+        return 2 + sum(len(str(key)) + 4 + _estimated_chars(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return 2 + sum(_estimated_chars(item) + 1 for item in value)
+    if isinstance(value, BaseModel):
+        return _estimated_chars(to_wire(value))
+    return 5
 
 
 def _field(item: Any, name: str) -> Any:
+    # Plain dicts first: this runs over the whole conversation on every turn, and the
+    # abstract Mapping check costs several times more than the concrete one.
+    if isinstance(item, dict):
+        return item.get(name)
     if isinstance(item, Mapping):
         return item.get(name)
     return getattr(item, name, None)
@@ -168,7 +190,9 @@ def _count_breakpoints(
     count += sum(1 for tool in tools if _field(tool, "cache_control") is not None)
     count += sum(1 for block in system if _field(block, "cache_control") is not None)
     for message in messages:
-        content = _field(message, "content")
+        content = (
+            message.get("content") if isinstance(message, dict) else _field(message, "content")
+        )
         if isinstance(content, list):
             count += _count_in_blocks(content)
     return count
@@ -177,9 +201,12 @@ def _count_breakpoints(
 def _count_in_blocks(blocks: list[Any]) -> int:
     count = 0
     for block in blocks:
-        if _field(block, "cache_control") is not None:
-            count += 1
-        if _field(block, "type") == "tool_result":
+        if isinstance(block, dict):
+            marked, kind = block.get("cache_control") is not None, block.get("type")
+        else:
+            marked, kind = _field(block, "cache_control") is not None, _field(block, "type")
+        count += marked
+        if kind == "tool_result":
             nested = _field(block, "content")
             if isinstance(nested, list):
                 count += _count_in_blocks(nested)
