@@ -1,0 +1,79 @@
+"""A tiny program a person drives through a terminal in tests/test_console_approver.py.
+
+``python console_approver_app.py request`` asks a ConsoleApprover about one refund and prints
+``DECISION: <json>``. ``python console_approver_app.py agent`` runs a whole Agent (scripted
+model) whose refund needs approval, and prints ``REFUNDS: <json>`` and ``RESULT: <json>``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+from pydantic import Field
+
+from agentcore.approval import ApprovalRequest
+from agentcore.console import ConsoleApprover
+from agentcore.tools import tool
+
+REFUNDS: list[dict[str, object]] = []
+
+
+@tool(sensitive=True, secret_fields=("api_key",))
+def refund_order(
+    order_id: str, amount_cents: Annotated[int, Field(gt=0)], api_key: str = ""
+) -> str:
+    """Refund part or all of an order.
+
+    Args:
+        order_id: Order number such as "A-1001".
+        amount_cents: Amount to refund, in cents.
+        api_key: Payment provider key.
+    """
+    REFUNDS.append({"order_id": order_id, "amount_cents": amount_cents, "api_key": api_key})
+    return f"refunded {amount_cents} cents on {order_id}"
+
+
+def ask_once() -> None:
+    request = ApprovalRequest.for_call(
+        refund_order,
+        "toolu_1",
+        {"order_id": "A-1001", "amount_cents": 5000, "api_key": "sk-live-secret"},
+        "tool 'refund_order' is marked sensitive",
+    )
+    decision = ConsoleApprover().decide(request)
+    print("DECISION: " + json.dumps(decision.to_dict()), flush=True)
+
+
+def run_agent() -> None:
+    from agentcore.agent import Agent
+    from agentcore.client import Client
+    from agentcore.testing import ScriptedModel, text_reply, tool_reply
+
+    model = ScriptedModel(
+        [
+            tool_reply(("refund_order", {"order_id": "A-1001", "amount_cents": 5000}, "toolu_1")),
+            text_reply("Done."),
+        ]
+    )
+    agent = Agent(
+        "claude-sonnet-4-5",
+        tools=[refund_order],
+        client=Client(api_key="test", transport=model),
+        approver=ConsoleApprover(),
+    )
+    result = agent.run("Refund order A-1001")
+    tool_results = [
+        block
+        for message in result.messages
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
+    print("REFUNDS: " + json.dumps(REFUNDS), flush=True)
+    print("RESULT: " + json.dumps({"status": result.status, "tool_results": tool_results}))
+
+
+if __name__ == "__main__":
+    run_agent() if sys.argv[1:] == ["agent"] else ask_once()

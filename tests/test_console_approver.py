@@ -1,0 +1,284 @@
+"""ConsoleApprover end to end: a person types answers into a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = Path(__file__).with_name("console_approver_app.py")
+PROMPT = re.escape("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ")
+TIMEOUT_S = 15
+SECRET = "sk-live-secret"
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("EDITOR", "VISUAL", "NO_COLOR")}
+    env.update(PYTHONPATH=str(ROOT), NO_COLOR="1", TERM="dumb", **extra)
+    return env
+
+
+@pytest.fixture
+def spawn() -> Iterator[Any]:
+    children: list[pexpect.spawn] = []
+
+    def start(mode: str = "request", **env: str) -> pexpect.spawn:
+        child = pexpect.spawn(
+            sys.executable,
+            [str(APP), mode],
+            cwd=str(ROOT),
+            env=environment(**env),
+            encoding="utf-8",
+            timeout=TIMEOUT_S,
+            dimensions=(50, 200),
+        )
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        child.close(force=True)
+
+
+def decision_of(child: pexpect.spawn) -> dict[str, Any]:
+    child.expect(r"DECISION: (\{.*\})\r?\n")
+    decision: dict[str, Any] = json.loads(child.match.group(1))
+    child.expect(pexpect.EOF)
+    return decision
+
+
+def hash_of(child: pexpect.spawn) -> str:
+    """The arguments hash the approver showed under details (any answer binds to it)."""
+    child.expect(PROMPT)
+    child.sendline("d")
+    child.expect(r"Arguments hash: ([0-9a-f]{64})")
+    digest: str = child.match.group(1)
+    return digest
+
+
+class TestAnswers:
+    def test_shows_the_call_with_secrets_masked_then_yes_approves(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        shown = child.before
+        assert "Tool:      refund_order" in shown
+        assert "Purpose:   Refund part or all of an order." in shown
+        assert "Why asked: tool 'refund_order' is marked sensitive" in shown
+        assert '"order_id": "A-1001"' in shown
+        assert '"api_key": "[redacted]"' in shown
+        assert SECRET not in shown
+        child.sendline("y")
+        child.expect("Approved.")
+        assert decision_of(child)["kind"] == "approve"
+
+    def test_the_decision_is_bound_to_the_arguments_shown(self, spawn: Any) -> None:
+        child = spawn()
+        digest = hash_of(child)
+        child.expect(PROMPT)
+        child.sendline("yes")
+        assert decision_of(child) == {"kind": "approve", "arguments_hash": digest}
+
+    def test_nonsense_gets_a_hint_and_the_question_again(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendline("maybe")
+        child.expect(re.escape("Not understood: 'maybe'. Please answer y (yes), n (no), "))
+        child.expect(PROMPT)
+        child.sendline("")
+        child.expect("Not understood: 'an empty answer'")
+        child.expect(PROMPT)
+        child.sendline("A")
+        child.expect("Approved; refund_order is allowed for this run.")
+        assert decision_of(child)["kind"] == "always_allow"
+
+    def test_five_nonsense_answers_deny(self, spawn: Any) -> None:
+        child = spawn()
+        for answer in ["maybe", "ok", "sure", "yess", "1"]:
+            child.expect(PROMPT)
+            child.sendline(answer)
+        child.expect("Denied: no valid answer was given.")
+        assert decision_of(child)["reason"] == "no valid answer was given"
+
+    def test_no_asks_for_a_reason_and_denies_with_it(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendline("n")
+        child.expect(re.escape("Reason, passed on to the model (optional, Enter to skip): "))
+        child.sendline("refunds above $40 need a manager")
+        child.expect("Denied: refunds above \\$40 need a manager.")
+        decision = decision_of(child)
+        assert (decision["kind"], decision["reason"]) == (
+            "deny",
+            "refunds above $40 need a manager",
+        )
+
+    def test_no_with_an_empty_reason_still_denies(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendline("no")
+        child.expect("Reason")
+        child.sendline("")
+        decision = decision_of(child)
+        assert (decision["kind"], decision["reason"]) == ("deny", "")
+
+    def test_details_show_the_full_schema_then_ask_again(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendline("d")
+        child.expect("Input schema:")
+        child.expect(PROMPT)
+        details = child.before
+        assert '"exclusiveMinimum": 0' in details
+        assert "Amount to refund, in cents." in details
+        assert "Secret fields (masked): api_key" in details
+        child.sendline("n")
+        child.expect("Reason")
+        child.sendline("checking first")
+        assert decision_of(child)["kind"] == "deny"
+
+
+class TestEdit:
+    def test_inline_json_edit_with_mistakes_then_a_valid_one(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendline("e")
+        child.expect("Enter the new arguments as JSON, then an empty line.")
+        child.expect(">>> ")
+        child.sendline('{"order_id": "A-1001", "amount_cents": ')
+        child.expect(re.escape("... "))
+        child.sendline("")
+        child.expect(re.escape("Invalid JSON: Expecting value (line 1, column 40)."))
+        child.expect(">>> ")
+        child.sendline('{"order_id": "A-1001", "amount_cents": -5}')
+        child.expect(re.escape("... "))
+        child.sendline("")
+        child.expect("The edited arguments do not fit the tool: amount_cents: -5 is less than")
+        child.expect(">>> ")
+        child.sendline('{"order_id": "A-1001",')
+        child.sendline(' "amount_cents": 2500, "api_key": "[redacted]"}')
+        child.sendline("")
+        child.expect("Approved with edited arguments.")
+        decision = decision_of(child)
+        assert (decision["kind"], decision["arguments"]) == (
+            "edit",
+            {"order_id": "A-1001", "amount_cents": 2500, "api_key": "sk-live-secret"},
+        )
+
+    def test_edit_opens_the_editor_on_the_masked_arguments(
+        self, spawn: Any, tmp_path: Path
+    ) -> None:
+        seen = tmp_path / "seen.json"
+        editor = tmp_path / "editor.py"
+        editor.write_text(
+            "import json, sys\n"
+            "path = sys.argv[1]\n"
+            f"open({str(seen)!r}, 'w').write(open(path).read())\n"
+            "args = json.load(open(path))\n"
+            "args['amount_cents'] = 1200\n"
+            "json.dump(args, open(path, 'w'))\n"
+        )
+        child = spawn(EDITOR=f"{sys.executable} {editor}")
+        child.expect(PROMPT)
+        child.sendline("e")
+        child.expect("Approved with edited arguments.")
+        decision = decision_of(child)
+        assert json.loads(seen.read_text()) == {
+            "order_id": "A-1001",
+            "amount_cents": 5000,
+            "api_key": "[redacted]",
+        }
+        assert decision["arguments"] == {
+            "order_id": "A-1001",
+            "amount_cents": 1200,
+            "api_key": "sk-live-secret",
+        }
+
+    def test_an_editor_that_fails_cancels_the_edit_and_asks_again(
+        self, spawn: Any, tmp_path: Path
+    ) -> None:
+        child = spawn(EDITOR=f"{sys.executable} -c 'raise SystemExit(3)'")
+        child.expect(PROMPT)
+        child.sendline("e")
+        child.expect("The editor exited with status 3; edit cancelled.")
+        child.expect(PROMPT)
+        child.sendline("n")
+        child.expect("Reason")
+        child.sendline("")
+        assert decision_of(child)["kind"] == "deny"
+
+
+class TestLeaving:
+    def test_ctrl_c_at_the_prompt_denies(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendintr()
+        child.expect("Denied: interrupted at the approval prompt \\(Ctrl-C\\).")
+        decision = decision_of(child)
+        assert (decision["kind"], decision["reason"]) == (
+            "deny",
+            "interrupted at the approval prompt (Ctrl-C)",
+        )
+        assert re.fullmatch("[0-9a-f]{64}", decision["arguments_hash"])
+
+    def test_ctrl_c_while_pasting_an_edit_denies(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendline("e")
+        child.expect(">>> ")
+        child.sendintr()
+        assert decision_of(child)["reason"] == "interrupted at the approval prompt (Ctrl-C)"
+
+    def test_end_of_input_denies(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        child.sendeof()
+        child.expect("Denied: input ended before a decision was made.")
+        assert decision_of(child)["kind"] == "deny"
+
+    def test_without_a_terminal_it_denies_at_once_without_reading(self) -> None:
+        finished = subprocess.run(
+            [sys.executable, str(APP)],
+            cwd=ROOT,
+            env=environment(),
+            input="y\n",
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+        assert "denied (no interactive approver)" in finished.stdout
+        decision = json.loads(finished.stdout.split("DECISION: ")[1])
+        assert (decision["kind"], decision["reason"]) == ("deny", "no interactive approver")
+
+
+class TestColors:
+    def test_colors_only_on_a_terminal_without_no_color(self, spawn: Any) -> None:
+        child = spawn()
+        child.expect(PROMPT)
+        assert "\x1b[" not in child.before
+        child.sendline("y")
+        decision_of(child)
+
+        colored = pexpect.spawn(
+            sys.executable,
+            [str(APP)],
+            cwd=str(ROOT),
+            env={**environment(), "NO_COLOR": ""},
+            encoding="utf-8",
+            timeout=TIMEOUT_S,
+        )
+        try:
+            colored.expect("Approve\\?")
+            assert "\x1b[33m\x1b[1mApproval needed\x1b[0m" in colored.before
+            colored.sendline("y")
+            colored.expect(pexpect.EOF)
+        finally:
+            colored.close(force=True)
