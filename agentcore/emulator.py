@@ -284,6 +284,10 @@ class Emulator:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:
+            # Shutdown cancels connections mid-request (e.g. during a slow fault); the
+            # connection task ends here rather than reporting the cancellation as a failure.
+            return
         finally:
             self._connections.discard(writer)
             if not writer.transport.is_closing():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import sys
@@ -17,8 +18,21 @@ import httpx
 import pytest
 
 from agentcore import cli
+from agentcore.client import AsyncClient, Client
 from agentcore.emulator import Emulator, Fault, ScriptFileError, load_script
+from agentcore.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InternalServerError,
+    NotFoundError,
+    OverloadedError,
+    RateLimitError,
+    StreamError,
+)
+from agentcore.stream_events import TextDeltaEvent
 from agentcore.testing import ErrorReply, error_reply, sse_events, text_reply, tool_reply
+from agentcore.types import Message
 
 MODEL = "claude-sonnet-4-6"
 HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
@@ -667,3 +681,176 @@ class TestCommandLine:
                                                   ) -> None:
         assert cli.main([]) == 2
         assert "emulator" in capsys.readouterr().err
+
+
+CLIENT_REQUEST: dict[str, Any] = {
+    "model": MODEL,
+    "max_tokens": 200,
+    "messages": [{"role": "user", "content": "What is the status of order A-1001?"}],
+    "tools": ORDER_TOOLS,
+}
+
+
+@pytest.fixture
+def delays() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(emulator: Emulator, delays: list[float]) -> Iterator[Client]:
+    with Client(api_key="test-key", base_url=emulator.base_url, sleep=delays.append,
+                rng=random.Random(7), timeout=5) as made:
+        yield made
+
+
+def lookup_call(message: Message) -> tuple[str, dict[str, Any]]:
+    tool_use = message.tool_uses[0]
+    return tool_use.name, tool_use.input
+
+
+class TestAgentcoreClientRetries:
+    """Each fault mode, through agentcore's retry path for plain calls."""
+
+    def test_rate_limits_are_retried_after_the_servers_hint(
+        self, emulator: Emulator, client: Client, delays: list[float]
+    ) -> None:
+        emulator.faults.add(Fault.rate_limit(retry_after=0.01), times=2)
+        message = client.messages.create(**CLIENT_REQUEST)
+        assert lookup_call(message) == ("lookup_order", {"order_id": "A-1001"})
+        assert delays == [0.01, 0.01]
+
+    @pytest.mark.parametrize("fault", [Fault.overloaded(), Fault.server_error(),
+                                       Fault.connection_reset()])
+    def test_overload_server_errors_and_resets_are_retried_with_backoff(
+        self, emulator: Emulator, client: Client, delays: list[float], fault: Fault
+    ) -> None:
+        emulator.faults.add(fault, times=2)
+        message = client.messages.create(**CLIENT_REQUEST)
+        assert lookup_call(message) == ("lookup_order", {"order_id": "A-1001"})
+        assert len(delays) == 2 and all(0 < delay <= 8 for delay in delays)
+
+    @pytest.mark.parametrize(("fault", "error"), [
+        (Fault.overloaded(), OverloadedError),
+        (Fault.server_error(), InternalServerError),
+        (Fault.rate_limit(retry_after=0.01), RateLimitError),
+        (Fault.connection_reset(), APIConnectionError),
+    ])
+    def test_persistent_faults_surface_as_typed_errors_once_retries_are_spent(
+        self, emulator: Emulator, client: Client, delays: list[float], fault: Fault,
+        error: type[Exception],
+    ) -> None:
+        emulator.faults.add(fault, times=None)
+        with pytest.raises(error):
+            client.messages.create(**CLIENT_REQUEST)
+        assert len(delays) == 2
+
+    def test_a_slow_response_times_out_and_the_retry_succeeds(
+        self, emulator: Emulator, delays: list[float]
+    ) -> None:
+        emulator.faults.add(Fault.slow(1.0))
+        with Client(api_key="k", base_url=emulator.base_url, sleep=delays.append,
+                    timeout=0.2) as client:
+            message = client.messages.create(**CLIENT_REQUEST)
+        assert message.stop_reason == "tool_use"
+        assert len(delays) == 1
+
+    def test_a_slow_response_without_retries_is_a_timeout_error(
+        self, emulator: Emulator
+    ) -> None:
+        emulator.faults.add(Fault.slow(1.0))
+        with Client(api_key="k", base_url=emulator.base_url, timeout=0.2,
+                    max_retries=0) as client, pytest.raises(APITimeoutError):
+            client.messages.create(**CLIENT_REQUEST)
+
+    def test_a_malformed_body_is_a_typed_error_with_the_request_id(
+        self, emulator: Emulator, client: Client
+    ) -> None:
+        emulator.faults.add(Fault.malformed_json())
+        with pytest.raises(APIError) as raised:
+            client.messages.create(**CLIENT_REQUEST, max_retries=0)
+        assert str(raised.value.request_id).startswith("req_")
+
+    def test_validation_errors_are_not_retried(
+        self, client: Client, delays: list[float]
+    ) -> None:
+        with pytest.raises(NotFoundError, match="model: claude-nope"):
+            client.messages.create(**{**CLIENT_REQUEST, "model": "claude-nope"})
+        assert delays == []
+
+    def test_count_tokens_and_models(self, client: Client) -> None:
+        counted = client.messages.count_tokens(
+            model=MODEL, messages=CLIENT_REQUEST["messages"], tools=ORDER_TOOLS)
+        created = client.messages.create(**CLIENT_REQUEST)
+        assert counted == created.usage.input_tokens
+        assert [model.id for model in client.models.list()][:3] == [
+            "claude-opus-4-7", "claude-sonnet-4-6", "claude-haiku-4-5"]
+        assert client.models.retrieve("claude-haiku-4-5").display_name == "Claude Haiku 4.5"
+
+
+class TestAgentcoreClientStreaming:
+    """Each stream fault mode, through agentcore's streaming path."""
+
+    def test_a_clean_stream_gives_the_tool_call_with_parsed_input(self, client: Client) -> None:
+        with client.messages.stream(**CLIENT_REQUEST) as stream:
+            message = stream.get_final_message()
+        assert lookup_call(message) == ("lookup_order", {"order_id": "A-1001"})
+        assert message.text == "[demo policy] Calling lookup_order."
+
+    @pytest.mark.parametrize("fault", [
+        Fault.stream_cut(after_events=2),
+        Fault.error_event(after_events=2),
+        Fault.rate_limit(retry_after=0.01),
+        Fault.connection_reset(),
+    ])
+    def test_failures_before_output_are_retried_transparently(
+        self, emulator: Emulator, client: Client, delays: list[float], fault: Fault
+    ) -> None:
+        emulator.faults.add(fault)
+        with client.messages.stream(**CLIENT_REQUEST) as stream:
+            names = [type(event).__name__ for event in stream]
+            message = stream.get_final_message()
+        assert lookup_call(message) == ("lookup_order", {"order_id": "A-1001"})
+        assert names.count("MessageStartEvent") == 1
+        assert len(delays) == 1
+
+    @pytest.mark.parametrize(("fault", "message_start"), [
+        (Fault.stream_cut(after_events=5), "the stream was cut after output began"),
+        (Fault.stream_cut(after_events=5, clean_end=True), "the stream ended before"),
+        (Fault.error_event(after_events=5), "the API sent an error event"),
+        (Fault.malformed_json(after_events=5), "malformed JSON"),
+    ])
+    def test_failures_after_output_raise_stream_error_keeping_the_partial_text(
+        self, emulator: Emulator, client: Client, delays: list[float], fault: Fault,
+        message_start: str,
+    ) -> None:
+        emulator.faults.add(fault)
+        text = ""
+        with pytest.raises(StreamError) as raised, client.messages.stream(
+            **CLIENT_REQUEST
+        ) as stream:
+            for event in stream:
+                if isinstance(event, TextDeltaEvent):
+                    text += event.text
+        partial = raised.value.partial
+        assert str(raised.value).startswith(message_start)
+        assert isinstance(partial, Message)
+        assert text and partial.text == text
+        assert "[demo policy] Calling lookup_order.".startswith(text)
+        assert delays == []
+
+    async def test_async_client_retries_and_streams_against_the_emulator(self) -> None:
+        delays: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            delays.append(seconds)
+
+        async with Emulator() as emulator, AsyncClient(
+            api_key="k", base_url=emulator.base_url, sleep=sleep
+        ) as client:
+            emulator.faults.add(Fault.overloaded())
+            created = await client.messages.create(**CLIENT_REQUEST)
+            emulator.faults.add(Fault.error_event(after_events=1))
+            async with client.messages.stream(**CLIENT_REQUEST) as stream:
+                streamed = await stream.get_final_message()
+        assert lookup_call(created) == lookup_call(streamed)
+        assert len(delays) == 2

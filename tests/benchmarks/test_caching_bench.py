@@ -1,0 +1,127 @@
+"""What automatic prompt caching saves, measured on the emulator.
+
+A 10-turn conversation with a ~5,000-token system prompt is run twice against the emulator
+(which bills input from the request size and honours ``cache_control`` like the API): once
+with the requests as they are, once through :func:`place_cache_breakpoints`. The input cost
+of both runs (uncached input, cache writes at 1.25x, cache reads at 0.1x) is compared.
+Target: at least 70% less input cost with caching. Also timed: placing the breakpoints on a
+201-message conversation, against JSON-encoding the same request (which every call does);
+target: cheaper than the encoding.
+Run with ``make bench``; figures are printed (``-s``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from agentcore.caching import place_cache_breakpoints
+from agentcore.client import Client
+from agentcore.emulator import Emulator
+from agentcore.testing import text_reply
+from agentcore.types import Usage
+from agentcore.usage import cost_of
+
+MODEL = "claude-sonnet-4-6"
+TURNS = 10
+SAVING_TARGET = 0.70
+ENCODING_RATIO_TARGET = 1.0
+# About 5,000 tokens at the emulator's four characters per token.
+SYSTEM = "".join(
+    f"Policy {n}: refunds over $50 need a manager; quote the order id; be brief. "
+    for n in range(270)
+)
+TOOLS = [
+    {
+        "name": "lookup_order",
+        "description": "Look up an order by id.",
+        "input_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+    }
+]
+
+
+def answer(body: dict[str, Any]) -> dict[str, Any]:
+    turn = sum(1 for message in body["messages"] if message["role"] == "user")
+    return text_reply(f"Noted, this is answer {turn}.")
+
+
+def converse(client: Client, *, cache: bool) -> list[Usage]:
+    """Run the conversation; return the usage of every turn."""
+    history: list[dict[str, Any]] = []
+    usages: list[Usage] = []
+    for turn in range(1, TURNS + 1):
+        history.append({"role": "user", "content": f"Question {turn}: where is order A-{turn}?"})
+        params: dict[str, Any] = {
+            "model": MODEL, "max_tokens": 64, "system": SYSTEM, "tools": TOOLS,
+            "messages": history,
+        }
+        if cache:
+            params = place_cache_breakpoints(params, model=MODEL)
+        message = client.messages.create(**params)
+        usages.append(message.usage)
+        history.append(message.to_param())
+    return usages
+
+
+def input_cost(usages: list[Usage]) -> Decimal:
+    total = Decimal(0)
+    for usage in usages:
+        cost = cost_of(usage.model_copy(update={"output_tokens": 0}), MODEL)
+        assert cost is not None
+        total += cost
+    return total
+
+
+def test_caching_cuts_input_cost_of_a_ten_turn_conversation() -> None:
+    with Emulator(answer) as emulator:
+        plain = converse(Client(api_key="bench", base_url=emulator.base_url), cache=False)
+    with Emulator(answer) as emulator:
+        cached = converse(Client(api_key="bench", base_url=emulator.base_url), cache=True)
+
+    without, with_cache = input_cost(plain), input_cost(cached)
+    saved = 1 - float(with_cache / without)
+    prompt_tokens = plain[0].input_tokens
+    print(
+        f"\n{TURNS} turns, {prompt_tokens}-token first prompt on {MODEL}:"
+        f"\n  input cost without caching ${without:.6f}"
+        f"\n  input cost with caching    ${with_cache:.6f}"
+        f"\n  cache writes {sum(u.cache_creation_input_tokens or 0 for u in cached)} tokens, "
+        f"reads {sum(u.cache_read_input_tokens or 0 for u in cached)} tokens"
+        f"\n  saved {saved:.1%} (target {SAVING_TARGET:.0%})"
+    )
+    assert prompt_tokens >= 5000
+    assert all(not (u.cache_read_input_tokens or u.cache_creation_input_tokens) for u in plain)
+    assert saved >= SAVING_TARGET
+
+
+def best_seconds(run: Callable[[], object], *, repeat: int = 2000) -> float:
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            run()
+        best = min(best, (time.perf_counter() - start) / repeat)
+    return best
+
+
+def test_placing_breakpoints_costs_less_than_encoding_the_request() -> None:
+    history: list[dict[str, Any]] = []
+    for turn in range(100):
+        history.append({"role": "user", "content": f"Question {turn}"})
+        history.append({"role": "assistant", "content": [{"type": "text", "text": "Answer"}]})
+    history.append({"role": "user", "content": "Last question"})
+    params = {"model": MODEL, "max_tokens": 64, "system": SYSTEM, "tools": TOOLS,
+              "messages": history}
+
+    placing = best_seconds(lambda: place_cache_breakpoints(params, model=MODEL))
+    encoding = best_seconds(lambda: json.dumps(params), repeat=500)
+
+    print(
+        f"\nplace_cache_breakpoints on {len(history)} messages: {placing * 1e6:.1f} µs per call, "
+        f"{placing / encoding:.2f}x the JSON encoding every request needs anyway "
+        f"({encoding * 1e6:.1f} µs)"
+    )
+    assert placing < ENCODING_RATIO_TARGET * encoding
