@@ -1,0 +1,314 @@
+"""Validating the model's tool arguments, converting them, and explaining what is wrong."""
+
+import dataclasses
+import datetime
+import enum
+import uuid
+from typing import Annotated, Any, Literal
+
+import pytest
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel, Field, field_validator
+from typing_extensions import TypedDict
+
+from agentcore import ToolArgumentsError, tool
+from agentcore._arguments import _formats
+
+
+class Reason(enum.Enum):
+    DAMAGED = "damaged"
+    LATE = "late"
+
+
+class LineItem(BaseModel):
+    sku: str = Field(pattern=r"^[A-Z]{3}-\d+$")
+    quantity: Annotated[int, Field(ge=1)]
+
+
+@dataclasses.dataclass
+class Window:
+    start: datetime.date
+    end: datetime.date
+
+
+class Contact(TypedDict):
+    email: str
+    phone: str | None
+
+
+@tool
+def refund_order(order_id: str, amount_cents: Annotated[int, Field(gt=0)]) -> str:
+    """Refund part of an order.
+
+    Args:
+        order_id: Order number such as "A-1001".
+        amount_cents: Amount to refund, in cents.
+    """
+    return f"refunded {amount_cents} on {order_id}"
+
+
+@tool
+def open_ticket(
+    order_id: Annotated[str, Field(pattern=r"^A-\d{4}$")],
+    reason: Reason,
+    priority: Literal["low", "high"] = "low",
+    summary: Annotated[str, Field(min_length=5, max_length=40)] = "no summary",
+    items: list[LineItem] = [],  # noqa: B006 - never mutated; shows a default list in the schema
+    due: datetime.date | None = None,
+    ticket_id: uuid.UUID | None = None,
+    opened_at: datetime.datetime | None = None,
+    window: Window | None = None,
+    contact: Contact | None = None,
+    tags: set[str] = frozenset(),  # type: ignore[assignment]
+    weight_kg: float = 0.0,
+    location: tuple[float, float] | None = None,
+) -> None:
+    """Open a support ticket."""
+
+
+def problems_of(fn: Any, arguments: Any) -> list[tuple[str, str]]:
+    with pytest.raises(ToolArgumentsError) as caught:
+        fn.validate(arguments)
+    assert caught.value.tool_name == fn.name
+    return caught.value.problems
+
+
+class TestModelMessage:
+    def test_deliberately_wrong_arguments_read_as_plain_instructions(self) -> None:
+        with pytest.raises(ToolArgumentsError) as caught:
+            refund_order.validate({"amount_cents": -5, "reason_code": "R1"})
+        assert caught.value.model_message == (
+            "Invalid arguments for tool 'refund_order':\n"
+            "- order_id: required argument is missing (expected a string)\n"
+            "- amount_cents: -5 is too small (expected an integer > 0)\n"
+            "- reason_code: unknown argument (allowed: order_id, amount_cents)\n"
+            "Call the tool again with corrected arguments."
+        )
+        assert str(caught.value) == caught.value.model_message
+
+    def test_every_problem_of_a_complex_call_is_listed_in_parameter_order(self) -> None:
+        with pytest.raises(ToolArgumentsError) as caught:
+            open_ticket.validate(
+                {
+                    "summary": "hi",
+                    "reason": "broken",
+                    "order_id": "1001",
+                    "items": [{"sku": "abc-1", "quantity": 0}, {"sku": "ABC-2"}],
+                    "due": "next tuesday",
+                    "priority": "urgent",
+                }
+            )
+        assert caught.value.model_message == (
+            "Invalid arguments for tool 'open_ticket':\n"
+            '- order_id: "1001" does not match the required pattern ^A-\\d{4}$\n'
+            '- reason: "broken" is not one of the allowed values: "damaged", "late"\n'
+            '- priority: "urgent" is not one of the allowed values: "low", "high"\n'
+            '- summary: "hi" is too short (expected a string of 5 to 40 characters)\n'
+            '- items[0].sku: "abc-1" does not match the required pattern ^[A-Z]{3}-\\d+$\n'
+            "- items[0].quantity: 0 is too small (expected an integer >= 1)\n"
+            "- items[1].quantity: required field is missing (expected an integer >= 1)\n"
+            '- due: "next tuesday" is not a valid date (expected a date such as 2024-05-01 or '
+            "null)\n"
+            "Call the tool again with corrected arguments."
+        )
+
+
+VALID = {"order_id": "A-1001", "reason": "late"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "problems"),
+    [
+        ({"order_id": 1001}, [("order_id", "expected a string matching the pattern ^A-\\d{4}$, "
+                                            "got an integer 1001")]),
+        ({"priority": None}, [("priority", 'expected one of "low", "high", got null')]),
+        ({"summary": "x" * 41}, [("summary", '"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" is too '
+                                             "long (expected a string of 5 to 40 characters)")]),
+        ({"items": {"sku": "ABC-1"}}, [("items", "expected a list whose items are each an object "
+                                                 'with fields sku, quantity, got an object '
+                                                 '{"sku": "ABC-1"}')]),
+        ({"items": [{"sku": "ABC-1", "quantity": 1, "price": 3}]}, []),
+        ({"ticket_id": "42"}, [("ticket_id", '"42" is not a valid UUID (expected a UUID such as '
+                                             "123e4567-e89b-12d3-a456-426614174000 or null)")]),
+        ({"opened_at": "2024-05-01T25:00:00Z"}, [
+            ("opened_at", '"2024-05-01T25:00:00Z" is not a valid date and time (expected a '
+                          "date-time such as 2024-05-01T14:30:00Z or null)")]),
+        ({"window": {"start": "2024-05-01"}}, [
+            ("window.end", "required field is missing (expected a date such as 2024-05-01)")]),
+        ({"window": {"start": "2024-05-01", "end": "2024-05-02", "days": 1}}, [
+            ("window.days", "unknown field (allowed: start, end)")]),
+        ({"contact": {"email": "a@b.c", "phone": 5}}, [
+            ("contact.phone", "expected a string or null, got an integer 5")]),
+        ({"tags": ["vip", "vip"]}, [("tags", "contains duplicate items (every item must be "
+                                             "different)")]),
+        ({"weight_kg": "3"}, [("weight_kg", 'expected a number, got a string "3"')]),
+        ({"weight_kg": True}, [("weight_kg", "expected a number, got a boolean true")]),
+        ({"location": [1.5]}, [("location", "has 1 item, expected at least 2")]),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_each_kind_of_mistake_has_a_precise_message(
+    extra: dict[str, Any], problems: list[tuple[str, str]]
+) -> None:
+    arguments = {**VALID, **extra}
+    if not problems:
+        open_ticket.validate(arguments)
+        return
+    assert problems_of(open_ticket, arguments) == problems
+
+
+class TestShapeOfArguments:
+    @pytest.mark.parametrize(
+        ("arguments", "got"),
+        [
+            ([1, 2], "a list [1, 2]"),
+            ("A-1001", 'a string "A-1001"'),
+            (None, "null"),
+        ],
+    )
+    def test_arguments_must_be_an_object(self, arguments: Any, got: str) -> None:
+        assert problems_of(refund_order, arguments) == [
+            ("", f"the arguments must be a JSON object whose keys are the parameter names, "
+                 f"got {got}")
+        ]
+
+    def test_tool_without_parameters_refuses_any_argument(self) -> None:
+        @tool
+        def ping() -> str:
+            """Ping."""
+            return "pong"
+
+        assert ping.validate({}) == {}
+        assert problems_of(ping, {"x": 1}) == [
+            ("x", "unknown argument (no arguments are accepted)")
+        ]
+
+    def test_long_values_are_shortened_in_messages(self) -> None:
+        assert problems_of(refund_order, {"order_id": "A" * 100, "amount_cents": "lots" * 30}) == [
+            ("amount_cents", 'expected an integer > 0, got a string "lotslotslotslotslotslotslot'
+                             'slotslotslotslotslotslotslotslo…')
+        ]
+
+
+class TestConversion:
+    def test_values_arrive_as_the_declared_python_types(self) -> None:
+        kwargs = open_ticket.validate(
+            {
+                "order_id": "A-1001",
+                "reason": "damaged",
+                "items": [{"sku": "ABC-1", "quantity": 2}],
+                "due": "2024-05-01",
+                "ticket_id": "123e4567-e89b-12d3-a456-426614174000",
+                "opened_at": "2024-05-01T14:30:00Z",
+                "window": {"start": "2024-05-01", "end": "2024-05-03"},
+                "contact": {"email": "a@example.com", "phone": None},
+                "tags": ["vip", "eu"],
+                "weight_kg": 2,
+                "location": [48.8, 2.35],
+            }
+        )
+        assert kwargs == {
+            "order_id": "A-1001",
+            "reason": Reason.DAMAGED,
+            "items": [LineItem(sku="ABC-1", quantity=2)],
+            "due": datetime.date(2024, 5, 1),
+            "ticket_id": uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
+            "opened_at": datetime.datetime(2024, 5, 1, 14, 30, tzinfo=datetime.UTC),
+            "window": Window(start=datetime.date(2024, 5, 1), end=datetime.date(2024, 5, 3)),
+            "contact": {"email": "a@example.com", "phone": None},
+            "tags": {"vip", "eu"},
+            "weight_kg": 2.0,
+            "location": (48.8, 2.35),
+        }
+        assert type(kwargs["weight_kg"]) is float
+
+    def test_arguments_left_out_are_not_passed_so_function_defaults_apply(self) -> None:
+        assert open_ticket.validate({"order_id": "A-1001", "reason": "late"}) == {
+            "order_id": "A-1001",
+            "reason": Reason.LATE,
+        }
+
+    def test_whole_number_float_is_accepted_for_an_integer(self) -> None:
+        assert refund_order.validate({"order_id": "A-1", "amount_cents": 500.0}) == {
+            "order_id": "A-1",
+            "amount_cents": 500,
+        }
+
+    def test_plain_parameters_convert_integers_to_floats(self) -> None:
+        @tool
+        def scale(factor: float, label: str | None = None) -> None:
+            """Scale."""
+
+        result = scale.validate({"factor": 2})
+        assert result == {"factor": 2.0}
+        assert type(result["factor"]) is float
+        assert problems_of(scale, {"factor": "2"}) == [
+            ("factor", 'expected a number, got a string "2"')
+        ]
+
+    def test_a_validator_in_a_nested_model_is_reported_like_a_schema_problem(self) -> None:
+        class Booking(BaseModel):
+            nights: int
+
+            @field_validator("nights")
+            @classmethod
+            def at_most_a_fortnight(cls, value: int) -> int:
+                if value > 14:
+                    raise ValueError("stays longer than 14 nights need a manager")
+                return value
+
+        @tool
+        def book(booking: Booking) -> None:
+            """Book a room."""
+
+        assert problems_of(book, {"booking": {"nights": 20}}) == [
+            ("booking.nights", "Value error, stays longer than 14 nights need a manager (got 20)")
+        ]
+
+    def test_an_int_or_str_union_keeps_the_type_given(self) -> None:
+        @tool
+        def find(key: int | str) -> None:
+            """Find."""
+
+        assert find.validate({"key": 7}) == {"key": 7}
+        assert find.validate({"key": "7"}) == {"key": "7"}
+
+
+PARITY_CASES: list[dict[str, Any]] = [
+    VALID,
+    {**VALID, "weight_kg": 1},
+    {**VALID, "weight_kg": 1.5},
+    {**VALID, "weight_kg": True},
+    {**VALID, "opened_at": "2024-05-01T14:30:00+02:00"},
+    {**VALID, "opened_at": "2024-05-01"},
+    {**VALID, "opened_at": 1714573800},
+    {**VALID, "due": "2024-05-01T00:00:00"},
+    {**VALID, "due": None},
+    {**VALID, "ticket_id": "123e4567e89b12d3a456426614174000"},
+    {**VALID, "tags": ["a", "b"]},
+    {**VALID, "tags": ["a", "a"]},
+    {**VALID, "location": [1, 2]},
+    {**VALID, "location": [1, 2, 3]},
+    {**VALID, "items": [{"sku": "ABC-1", "quantity": 1.0}]},
+    {**VALID, "items": [{"sku": "ABC-1", "quantity": "1"}]},
+    {**VALID, "window": {"start": "2024-05-01", "end": "2024-05-01"}},
+    {**VALID, "contact": {"email": "x", "phone": None, "fax": "1"}},
+    {**VALID, "priority": "high"},
+    {"order_id": "A-1001"},
+]
+
+
+@pytest.mark.parametrize("arguments", PARITY_CASES, ids=lambda value: str(value)[:60])
+def test_arguments_are_accepted_exactly_when_the_schema_accepts_them(
+    arguments: dict[str, Any],
+) -> None:
+    """The fast paths never accept what the published schema would refuse, nor the reverse."""
+    schema = open_ticket.input_schema
+    schema_accepts = Draft202012Validator(schema, format_checker=_formats()).is_valid(arguments)
+    try:
+        open_ticket.validate(arguments)
+    except ToolArgumentsError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted is schema_accepts
