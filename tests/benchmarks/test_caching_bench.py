@@ -2,11 +2,13 @@
 
 A 10-turn conversation with a ~5,000-token system prompt is run twice against the emulator
 (which bills input from the request size and honours ``cache_control`` like the API): once
-with the requests as they are, once through :func:`place_cache_breakpoints`. The input cost
-of both runs (uncached input, cache writes at 1.25x, cache reads at 0.1x) is compared.
-Target: at least 70% less input cost with caching. Also timed: placing the breakpoints on a
-201-message conversation, against JSON-encoding the same request (which every call does);
-target: cheaper than the encoding.
+with the requests as they are, once with prompt-cache breakpoints. The input cost of both
+runs (uncached input, cache writes at 1.25x, cache reads at 0.1x) is compared. Measured two
+ways: an ``Agent`` run of ten model turns (nine tool calls, then the answer) with
+``cache=True`` against ``cache=False``, and a ten-question chat driven through the client
+with :func:`place_cache_breakpoints`. Target: at least 70% less input cost with caching.
+Also timed: placing the breakpoints on a 201-message conversation, against JSON-encoding
+the same request (which every call does); target: cheaper than the encoding.
 Run with ``make bench``; figures are printed (``-s``).
 """
 
@@ -18,10 +20,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from agentcore.agent import Agent
 from agentcore.caching import place_cache_breakpoints
 from agentcore.client import Client
 from agentcore.emulator import Emulator
-from agentcore.testing import text_reply
+from agentcore.testing import text_reply, tool_reply
+from agentcore.tools import tool
 from agentcore.types import Usage
 from agentcore.usage import cost_of
 
@@ -75,24 +79,74 @@ def input_cost(usages: list[Usage]) -> Decimal:
     return total
 
 
-def test_caching_cuts_input_cost_of_a_ten_turn_conversation() -> None:
-    with Emulator(answer) as emulator:
-        plain = converse(Client(api_key="bench", base_url=emulator.base_url), cache=False)
-    with Emulator(answer) as emulator:
-        cached = converse(Client(api_key="bench", base_url=emulator.base_url), cache=True)
-
+def report(label: str, plain: list[Usage], cached: list[Usage]) -> float:
+    """Print the comparison; return the fraction of input cost saved."""
     without, with_cache = input_cost(plain), input_cost(cached)
     saved = 1 - float(with_cache / without)
-    prompt_tokens = plain[0].input_tokens
     print(
-        f"\n{TURNS} turns, {prompt_tokens}-token first prompt on {MODEL}:"
+        f"\n{label}: {len(plain)} turns, {plain[0].input_tokens}-token first prompt on {MODEL}"
         f"\n  input cost without caching ${without:.6f}"
         f"\n  input cost with caching    ${with_cache:.6f}"
         f"\n  cache writes {sum(u.cache_creation_input_tokens or 0 for u in cached)} tokens, "
         f"reads {sum(u.cache_read_input_tokens or 0 for u in cached)} tokens"
         f"\n  saved {saved:.1%} (target {SAVING_TARGET:.0%})"
     )
-    assert prompt_tokens >= 5000
+    return saved
+
+
+@tool
+def lookup_order(order_id: str) -> str:
+    """Look up an order by id.
+
+    Args:
+        order_id: The order number, such as "A-1".
+    """
+    return f"order {order_id}: shipped"
+
+
+def agent_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """Nine lookups, one per turn, then the answer: ten model turns in one run."""
+    results = sum(
+        1
+        for message in body["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    )
+    if results < TURNS - 1:
+        return tool_reply(("lookup_order", {"order_id": f"A-{results + 1}"}))
+    return text_reply("All nine orders have shipped.")
+
+
+def agent_usages(*, cache: bool) -> list[Usage]:
+    with Emulator(agent_answer) as emulator:
+        client = Client(api_key="bench", base_url=emulator.base_url)
+        agent = Agent(MODEL, SYSTEM, [lookup_order], client=client, cache=cache, max_tokens=256)
+        result = agent.run("Check orders A-1 to A-9 one at a time.")
+    assert result.status == "completed", result.status
+    return [turn.usage for turn in result.turns]
+
+
+def test_agent_with_caching_spends_far_less_on_input_over_ten_turns() -> None:
+    plain, cached = agent_usages(cache=False), agent_usages(cache=True)
+
+    saved = report("Agent(cache=True) vs Agent(cache=False)", plain, cached)
+
+    assert len(plain) == len(cached) == TURNS
+    assert plain[0].input_tokens >= 5000
+    assert all(not (u.cache_read_input_tokens or u.cache_creation_input_tokens) for u in plain)
+    assert saved >= SAVING_TARGET
+
+
+def test_caching_cuts_input_cost_of_a_ten_turn_conversation() -> None:
+    with Emulator(answer) as emulator:
+        plain = converse(Client(api_key="bench", base_url=emulator.base_url), cache=False)
+    with Emulator(answer) as emulator:
+        cached = converse(Client(api_key="bench", base_url=emulator.base_url), cache=True)
+
+    saved = report("client + place_cache_breakpoints, 10-question chat", plain, cached)
+
+    assert plain[0].input_tokens >= 5000
     assert all(not (u.cache_read_input_tokens or u.cache_creation_input_tokens) for u in plain)
     assert saved >= SAVING_TARGET
 
