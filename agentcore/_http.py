@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Required, TypedDict
 
 import httpx
@@ -51,6 +51,7 @@ DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=DEFAULT_CONNECT_TIMEOUT_SECONDS)
 """Five seconds to connect; ten minutes to read, as a long generation may take that long."""
 
+_MAX_CACHED_URLS = 32
 _USER_AGENT = f"agentcore/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -164,13 +165,23 @@ class Settings:
 
     base_url: str
     version: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
     """Sent with every request; holds the credential, so never log or repr it."""
     timeout: httpx.Timeout
     """The timeout of the client's own connection pool."""
     timeout_extension: dict[str, float | None] | None
     """The timeout given explicitly, set on each request (it then also governs an httpx
     client passed in)."""
+    # Built once: httpx copies a ready Headers object and a parsed URL far faster than it
+    # normalizes a dict and parses a string, and this runs on every call.
+    _body_headers: httpx.Headers = field(init=False, repr=False)
+    _bare_headers: httpx.Headers = field(init=False, repr=False)
+    _urls: dict[str, httpx.URL] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bare = {key: value for key, value in self.headers.items() if key != "content-type"}
+        object.__setattr__(self, "_body_headers", httpx.Headers(self.headers))
+        object.__setattr__(self, "_bare_headers", httpx.Headers(bare))
 
     @classmethod
     def resolve(
@@ -240,7 +251,7 @@ class Settings:
         params: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         """An ``httpx.Request`` with the client's headers plus any per-call headers/betas."""
-        headers = self.headers
+        headers = self._bare_headers if content is None else self._body_headers
         extensions: dict[str, Any] = (
             {} if self.timeout_extension is None else {"timeout": self.timeout_extension}
         )
@@ -248,21 +259,24 @@ class Settings:
             betas = options.get("betas")
             extra_headers = options.get("extra_headers")
             if betas or extra_headers:
-                headers = dict(headers)
+                headers = headers.copy()
                 if betas:
                     known = headers.get("anthropic-beta")
                     joined = ",".join(betas)
                     headers["anthropic-beta"] = f"{known},{joined}" if known else joined
                 if extra_headers:
-                    headers.update({key.lower(): value for key, value in extra_headers.items()})
+                    headers.update(extra_headers)
             timeout = options.get("timeout")
             if timeout is not None:
                 extensions["timeout"] = as_timeout(timeout).as_dict()
-        if content is None:
-            headers = {key: value for key, value in headers.items() if key != "content-type"}
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx.URL(self.base_url + path)
+            if len(self._urls) < _MAX_CACHED_URLS:
+                self._urls[path] = url
         return httpx.Request(
             method,
-            self.base_url + path,
+            url,
             headers=headers,
             content=content,
             params=params,
