@@ -72,6 +72,16 @@ class EventLogger:
             self._logger, self._context, redactor=self._redactor.with_secret_fields(names)
         )
 
+    def with_secret_values(self, values: Iterable[str]) -> EventLogger:
+        """Return a logger that also replaces the texts ``values`` wherever they appear.
+
+        Use it for the arguments a call passed in secret fields, which an exception
+        message or a traceback may quote.
+        """
+        return EventLogger(
+            self._logger, self._context, redactor=self._redactor.with_secret_values(values)
+        )
+
     def is_enabled_for(self, level: int) -> bool:
         """Whether an event at ``level`` would be emitted."""
         return self._logger.isEnabledFor(level)

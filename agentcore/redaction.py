@@ -45,6 +45,7 @@ _SECRET_KEYS = frozenset(
     }
 )
 _SECRET_SUFFIXES = ("_api_key", "_password", "_secret", "_token")
+_MIN_SECRET_VALUE_CHARS = 4
 
 _ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
 _NAMED_CREDENTIAL = re.compile(
@@ -76,15 +77,28 @@ class Redactor:
         secret_fields: Names whose values are always replaced, at any depth, on top of
             the built-in credential names: typically the ``secret_fields`` of the tools
             an agent uses (``card_number``, ``ssn``).
+        secret_values: Values to replace wherever they appear in text, such as the
+            arguments a call passed in secret fields, which an exception message may quote
+            (values shorter than four characters are ignored: they would match anywhere).
 
     Put it after processors that turn exceptions into text (``format_exc_info``) and
     before the renderer, so tracebacks are scrubbed too.
     """
 
-    __slots__ = ("_secret_fields",)
+    __slots__ = ("_secret_fields", "_secret_values")
 
-    def __init__(self, secret_fields: Iterable[str] = ()) -> None:
+    def __init__(
+        self, secret_fields: Iterable[str] = (), *, secret_values: Iterable[str] = ()
+    ) -> None:
         self._secret_fields = frozenset(_normalized(name) for name in secret_fields)
+        # Longest first, so a value that contains another is replaced whole.
+        self._secret_values = tuple(
+            sorted(
+                {value for value in secret_values if len(value) >= _MIN_SECRET_VALUE_CHARS},
+                key=len,
+                reverse=True,
+            )
+        )
 
     @property
     def secret_fields(self) -> frozenset[str]:
@@ -96,7 +110,14 @@ class Redactor:
         extra = frozenset(_normalized(name) for name in names)
         if extra <= self._secret_fields:
             return self
-        return Redactor(self._secret_fields | extra)
+        return Redactor(self._secret_fields | extra, secret_values=self._secret_values)
+
+    def with_secret_values(self, values: Iterable[str]) -> Redactor:
+        """A redactor that also replaces the texts ``values`` wherever they appear."""
+        extra = [value for value in values if isinstance(value, str)]
+        if not extra:
+            return self
+        return Redactor(self._secret_fields, secret_values=(*self._secret_values, *extra))
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a value stored under ``key`` is replaced whole."""
@@ -120,7 +141,7 @@ class Redactor:
     def redact(self, value: Any) -> Any:
         """A copy of ``value`` safe to write down; see :func:`redact_value`."""
         if isinstance(value, str):
-            return scrub_text(value)
+            return self._scrub(value)
         if isinstance(value, Mapping):
             return {
                 key: self._field(key, item) if isinstance(key, str) else self.redact(item)
@@ -133,8 +154,14 @@ class Redactor:
         if isinstance(value, BaseModel):
             return self.redact(value.model_dump(mode="json", exclude_unset=True, by_alias=True))
         if isinstance(value, BaseException):
-            return scrub_text(f"{type(value).__name__}: {value}")
+            return self._scrub(f"{type(value).__name__}: {value}")
         return value
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secret_values:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return scrub_text(text)
 
     def _field(self, key: str, value: Any) -> Any:
         if value is not None and self.is_secret_key(key):
@@ -152,13 +179,16 @@ def redact(
     return _DEFAULT(logger, method_name, event_dict)
 
 
-def redact_value(value: Any, *, secret_fields: Iterable[str] = ()) -> Any:
-    """A copy of ``value`` with credentials and ``secret_fields`` replaced by ``[REDACTED]``.
+def redact_value(
+    value: Any, *, secret_fields: Iterable[str] = (), secret_values: Iterable[str] = ()
+) -> Any:
+    """A copy of ``value`` with credentials and secrets replaced by ``[REDACTED]``.
 
     Use it on anything written outside the process: stored runs, audit records, error
     reports. Mappings, lists and tuples are copied recursively, strings are scrubbed,
     pydantic models become their JSON dicts, and exceptions become their scrubbed
-    ``"Type: message"`` text; other values are returned as they are.
+    ``"Type: message"`` text; other values are returned as they are. ``secret_fields`` and
+    ``secret_values`` are as in :class:`Redactor`.
     """
-    redactor = _DEFAULT.with_secret_fields(secret_fields) if secret_fields else _DEFAULT
+    redactor = _DEFAULT.with_secret_fields(secret_fields).with_secret_values(secret_values)
     return redactor.redact(value)

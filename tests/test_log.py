@@ -8,12 +8,18 @@ from typing import Any
 
 import pytest
 
+from agentcore.agent import Agent
+from agentcore.client import Client
 from agentcore.errors import APIConnectionError, StreamError, make_status_error
 from agentcore.log import LOGGER_NAME, capture_events, configure, get_logger
+from agentcore.prompts import SystemPrompt
 from agentcore.redaction import REDACTED, Redactor, redact, redact_value, scrub_text
+from agentcore.testing import ScriptedModel, text_reply, tool_reply
+from agentcore.tools import tool
 from agentcore.types import ToolParam
 
 Step = Callable[[], None]
+MODEL = "claude-sonnet-4-6"
 KEY = "sk-ant-api03-Zx9_kQ2-abcdefghijklmnop-QRSTUV"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.payload.signature"
 
@@ -392,3 +398,80 @@ class TestErrorText:
     def test_connection_and_stream_errors_are_scrubbed(self) -> None:
         assert KEY not in str(APIConnectionError(f"refused for {KEY}"))
         assert KEY not in repr(StreamError(f"cut after {KEY}"))
+
+
+class TestSecretValues:
+    def test_known_secret_values_are_replaced_inside_any_text(self) -> None:
+        redactor = Redactor().with_secret_values(["4111111111111111", "ab"])
+        error = ValueError("gateway refused card 4111111111111111")
+
+        assert redactor.redact({"error": error, "note": "ab stays: too short to be a secret"}) == {
+            "error": f"ValueError: gateway refused card {REDACTED}",
+            "note": "ab stays: too short to be a secret",
+        }
+
+    def test_an_event_logger_can_carry_the_values_of_a_call(self) -> None:
+        log = get_logger("agentcore.tools").with_secret_values(["hunter2-long"])
+
+        with capture_events() as events:
+            log.error("tool.error", error="login failed for password hunter2-long")
+
+        assert events[0]["error"] == f"login failed for password {REDACTED}"
+
+    def test_redact_value_takes_values_as_well_as_fields(self) -> None:
+        assert redact_value(
+            {"ssn": "078-05-1120", "text": "ssn is 078-05-1120"},
+            secret_fields={"ssn"},
+            secret_values={"078-05-1120"},
+        ) == {"ssn": REDACTED, "text": f"ssn is {REDACTED}"}
+
+
+class TestAgentRunEvents:
+    def test_a_run_logs_its_happenings_with_fields_and_no_key(
+        self, forget_app_logging: Step
+    ) -> None:
+        forget_app_logging()
+        out = io.StringIO()
+        configure(renderer="json", stream=out)
+
+        @tool(secret_fields=("card_number",))
+        def charge(card_number: str, amount_cents: int) -> str:
+            """Charge a card.
+
+            Args:
+                card_number: The card to charge.
+                amount_cents: How much.
+            """
+            raise ValueError(f"gateway rejected key {KEY}")
+
+        model = ScriptedModel([
+            tool_reply(("charge", {"card_number": "4111111111111111", "amount_cents": 500})),
+            text_reply("The charge failed."),
+        ])
+        prompt = SystemPrompt("You are a cashier.", name="cashier", version="v3")
+        agent = Agent(MODEL, prompt, [charge], client=Client(api_key=KEY, transport=model))
+
+        with capture_events() as events:
+            result = agent.run("Charge 5 dollars.")
+
+        text = out.getvalue()
+        rendered = [json.loads(line) for line in text.splitlines()]
+        assert result.status == "completed"
+        assert [line["event"] for line in rendered] == [event["event"] for event in events]
+        assert KEY not in text
+        assert "4111111111111111" not in text
+        agent_events = [event for event in events if event["logger"] == "agentcore.agent"]
+        assert [event["event"] for event in agent_events] == [
+            "run.start", "model.call", "tool.call", "model.call", "run.finish",
+        ]
+        first_call = agent_events[1]
+        assert set(first_call) >= {
+            "model", "latency_ms", "input_tokens", "output_tokens",
+            "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd",
+            "stop_reason", "request_id", "prompt_name", "prompt_version",
+        }
+        assert (first_call["model"], first_call["stop_reason"]) == (MODEL, "tool_use")
+        assert (first_call["prompt_name"], first_call["prompt_version"]) == ("cashier", "v3")
+        assert first_call["request_id"] == result.turns[0].request_id
+        tool_call = agent_events[2]
+        assert (tool_call["tool"], tool_call["is_error"]) == ("charge", True)
