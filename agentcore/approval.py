@@ -418,9 +418,7 @@ def apply_decision(
     try:
         kwargs = tool.validate(dict(arguments))
     except AgentcoreError as exc:
-        problem = getattr(exc, "model_message", None) or str(exc)
-        edited = "the edited arguments" if isinstance(decision, Edit) else "the arguments"
-        reason = f"{edited} are invalid, so the action was not run: {problem}"
+        reason = _invalid_reason(exc, edited=isinstance(decision, Edit))
         return DeniedCall(request.call_id, request.tool_name, reason, reason, decision)
     return ApprovedCall(
         call_id=request.call_id,
@@ -430,6 +428,23 @@ def apply_decision(
         decision=decision,
         always_allow=isinstance(decision, AlwaysAllow),
     )
+
+
+def _invalid_reason(exc: AgentcoreError, *, edited: bool) -> str:
+    problems = getattr(exc, "problems", None)
+    if isinstance(problems, list) and problems:
+        listed = "; ".join(
+            f"{item[0]}: {item[1]}" if isinstance(item, tuple) and item[0] else str(item[-1])
+            for item in problems
+        )
+    else:
+        listed = str(exc)
+    if edited:
+        return (
+            "The person approving this call edited its arguments, but the edit is invalid, so "
+            f"the action was not run: {listed}"
+        )
+    return f"The approved arguments are invalid, so the action was not run: {listed}"
 
 
 def _denied(request: ApprovalRequest, decision: object, reason: str) -> DeniedCall:

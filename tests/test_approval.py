@@ -28,7 +28,7 @@ from agentcore.approval import (
     redact_arguments,
     restore_secrets,
 )
-from agentcore.errors import AgentcoreError, ApprovalError
+from agentcore.errors import ApprovalError, ToolArgumentsError
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -40,12 +40,6 @@ REFUND_SCHEMA: dict[str, Any] = {
     "required": ["order_id", "amount_cents"],
     "additionalProperties": False,
 }
-
-
-class SchemaProblem(AgentcoreError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.model_message = "invalid arguments: " + "; ".join(problems)
 
 
 @dataclass
@@ -61,9 +55,12 @@ class SchemaTool:
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         validator = jsonschema.Draft202012Validator(self.input_schema)
-        problems = [error.message for error in validator.iter_errors(arguments)]
+        problems = [
+            (".".join(map(str, error.absolute_path)), error.message)
+            for error in validator.iter_errors(arguments)
+        ]
         if problems:
-            raise SchemaProblem(problems)
+            raise ToolArgumentsError(self.name, problems)
         return dict(arguments)
 
 
@@ -207,8 +204,8 @@ class TestApplyDecision:
         edit = Edit({"order_id": "A-1001", "amount_cents": -5})
         outcome = apply_decision(SchemaTool(), refund_request(), edit)
         reason = (
-            "the edited arguments are invalid, so the action was not run: "
-            "invalid arguments: -5 is less than or equal to the minimum of 0"
+            "The person approving this call edited its arguments, but the edit is invalid, so "
+            "the action was not run: amount_cents: -5 is less than or equal to the minimum of 0"
         )
         assert outcome == DeniedCall("toolu_1", "refund_order", reason, reason, edit)
 
