@@ -1,0 +1,366 @@
+"""PostgreSQL through psycopg 3: read-only transactions, a statement timeout, one query.
+
+Every query runs in a ``READ ONLY`` transaction (the session also defaults to read-only)
+that is always rolled back, under ``statement_timeout``. The model's SQL becomes the body
+of ``DECLARE … CURSOR FOR``, sent with the extended protocol: PostgreSQL itself refuses a
+second statement, anything but a query, and data-modifying ``WITH``; rows are then fetched
+in a bounded batch, so a huge result is never transferred.
+
+Which tables and columns the model may read is enforced by the role's privileges: before
+the model's own SQL runs, the role is checked to be unable to read anything the access
+policy hides (and not to be a superuser or hold file-reading roles). Columns of a result
+that come straight from a hidden column are also dropped, using the table and column each
+output column was read from.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from agentcore.errors import ConfigurationError, ToolError
+
+from ._policy import AccessPolicy
+from ._results import ColumnInfo, ForeignKey, QueryResult, TableInfo
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresBackend"]
+
+_CURSOR_NAME = "agentcore_select"
+_COUNT_SHARE_OF_TIME_LIMIT = 0.25
+_PRIVILEGED_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
+_MAX_PROBLEMS_SHOWN = 10
+
+_TABLES_SQL = """
+SELECT c.relname, c.relkind IN ('v', 'm')
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ORDER BY c.relname
+"""
+_COLUMNS_SQL = """
+SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       COALESCE(a.attnum = ANY(i.indkey), false), pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+FROM pg_catalog.pg_attribute a
+LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+_FOREIGN_KEYS_SQL = """
+SELECT (SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n),
+       ref.relname, refns.nspname,
+       (SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n)
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class ref ON ref.oid = con.confrelid
+JOIN pg_catalog.pg_namespace refns ON refns.oid = ref.relnamespace
+WHERE con.conrelid = %s::regclass AND con.contype = 'f'
+ORDER BY con.conname
+"""
+_READABLE_SQL = """
+SELECT n.nspname, c.relname, a.attname,
+       has_table_privilege(c.oid, 'SELECT'),
+       a.attname IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT')
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
+"""
+_SOURCE_COLUMNS_SQL = """
+SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+WHERE c.oid = ANY(%s)
+"""
+
+
+class PostgresBackend:
+    """Runs queries on one PostgreSQL connection, one query at a time."""
+
+    dialect = "PostgreSQL"
+    placeholder_help = "write $1, $2, … for parameters, bound in order from params"
+
+    def __init__(
+        self,
+        dsn: str,
+        policy: AccessPolicy,
+        time_limit_s: float,
+        *,
+        schema: str,
+        connect_timeout_s: float,
+    ) -> None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise ConfigurationError(
+                "PostgreSQL support needs psycopg 3: pip install 'agentcore-claude[postgres]'"
+            ) from exc
+        self._dsn = dsn
+        self._policy = policy
+        self._time_limit_s = time_limit_s
+        self._schema = schema
+        self._connect_timeout_s = connect_timeout_s
+        self._lock = threading.Lock()
+        self._connection: psycopg.Connection[Any] | None = None
+        self._verified = False
+        self._sources: dict[int, tuple[str, dict[int, str]]] = {}
+
+    def close(self) -> None:
+        """Close the connection; a later call opens a new one."""
+        with self._lock:
+            self._drop_connection()
+
+    def tables(self) -> list[tuple[str, Literal["table", "view"]]]:
+        """Allowed tables and views of the configured schema, by name."""
+        with self._lock:
+            return [t for t in self._all_tables() if self._policy.is_table_allowed(t[0])]
+
+    def table_info(self, name: str) -> TableInfo | None:
+        """Visible columns and foreign keys of an allowed table, or None if there is none."""
+        with self._lock:
+            found = [t for t in self._all_tables() if t[0].lower() == name.lower()]
+            if not found or not self._policy.is_table_allowed(found[0][0]):
+                return None
+            table, kind = found[0]
+            qualified = self.qualified(table)
+            rows = self._catalog(_COLUMNS_SQL, (qualified,))
+            columns = tuple(
+                ColumnInfo(name=r[0], type=r[1], nullable=r[2], primary_key=r[3], default=r[4])
+                for r in rows
+                if self._policy.is_column_visible(table, r[0])
+            )
+            keys = []
+            for own, target, target_schema, references in self._catalog(
+                _FOREIGN_KEYS_SQL, (qualified,)
+            ):
+                if target_schema != self._schema or not self._policy.is_table_allowed(target):
+                    continue
+                if all(self._policy.is_column_visible(table, c) for c in own):
+                    keys.append(ForeignKey(tuple(own), target, tuple(references)))
+            return TableInfo(table, kind, columns, tuple(keys))
+
+    def qualified(self, table: str) -> str:
+        """``schema.table`` with both parts quoted."""
+        return f"{_quote(self._schema)}.{_quote(table)}"
+
+    def verify_role(self) -> None:
+        """Check that the role cannot read what the policy hides; raise ConfigurationError if so."""
+        with self._lock:
+            self._verify_role()
+
+    def select(
+        self,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any],
+        *,
+        row_limit: int,
+        count_ahead: int,
+        trusted: bool = False,
+    ) -> QueryResult:
+        """Run one query in a read-only transaction and fetch at most ``row_limit`` rows.
+
+        ``trusted`` marks SQL written by the developer; the model's SQL first requires the
+        role check of :meth:`verify_role` to pass.
+        """
+        import psycopg
+
+        with self._lock:
+            if not trusted:
+                self._verify_role()
+            connection = self._open()
+            cursor = psycopg.RawServerCursor(connection, _CURSOR_NAME, scrollable=False)
+            try:
+                values = list(params.values()) if isinstance(params, Mapping) else params
+                cursor.execute(sql, values)
+                rows = cursor.fetchmany(row_limit + 1)
+                more, exact = 0, True
+                if len(rows) > row_limit:
+                    rows = rows[:row_limit]
+                    more, exact = self._count_rest(connection, count_ahead)
+                result = cursor.pgresult
+                names = [c.name for c in cursor.description or ()]
+                sources = (
+                    [(result.ftable(i), result.ftablecol(i)) for i in range(len(names))]
+                    if result is not None
+                    else []
+                )
+                hidden = self._hidden_outputs(connection, sources)
+            except psycopg.OperationalError as exc:
+                self._drop_connection()
+                raise ToolError(f"the database connection failed: {_primary(exc)}") from None
+            except psycopg.Error as exc:
+                raise _explain(exc, self._time_limit_s) from None
+            finally:
+                if not connection.closed:
+                    connection.rollback()
+            keep = [i for i in range(len(names)) if i not in hidden]
+            withheld = tuple(dict.fromkeys(hidden.values()))
+            return QueryResult(
+                tuple(names[i] for i in keep),
+                tuple(tuple(row[i] for i in keep) for row in rows),
+                more,
+                exact,
+                withheld,
+            )
+
+    def _count_rest(self, connection: psycopg.Connection[Any], cap: int) -> tuple[int, bool]:
+        import psycopg
+
+        budget_ms = max(1, int(self._time_limit_s * _COUNT_SHARE_OF_TIME_LIMIT * 1000))
+        try:
+            connection.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (f"{budget_ms}",)
+            )
+            moved = connection.execute(f'MOVE FORWARD {int(cap)} FROM "{_CURSOR_NAME}"').rowcount
+        except psycopg.errors.QueryCanceled:
+            return 1, False
+        return 1 + moved, moved < cap
+
+    def _hidden_outputs(
+        self, connection: psycopg.Connection[Any], sources: list[tuple[int, int]]
+    ) -> dict[int, str]:
+        unknown = sorted({oid for oid, _ in sources if oid and oid not in self._sources})
+        if unknown:
+            for oid, schema, table, attnum, column in connection.execute(
+                _SOURCE_COLUMNS_SQL, (unknown,)
+            ):
+                name = table if schema == self._schema else f"{schema}.{table}"
+                self._sources.setdefault(oid, (name, {}))[1][attnum] = column
+        hidden: dict[int, str] = {}
+        for index, (oid, attnum) in enumerate(sources):
+            if not oid or oid not in self._sources:
+                continue
+            table, columns = self._sources[oid]
+            column = columns.get(attnum)
+            if column is not None and not self._policy.is_column_visible(table, column):
+                hidden[index] = f"{table}.{column}"
+        return hidden
+
+    def _verify_role(self) -> None:
+        if self._verified:
+            return
+        rows = self._catalog(
+            "SELECT r.rolname, r.rolsuper, "
+            + ", ".join(f"pg_has_role(current_user, '{r}', 'MEMBER')" for r in _PRIVILEGED_ROLES)
+            + " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
+            (),
+        )
+        role, is_superuser, *file_roles = rows[0]
+        if is_superuser or any(file_roles):
+            raise ConfigurationError(
+                f"PostgreSQL role {role!r} is a superuser or may read server files, so SQL "
+                "written by the model could read anything; connect run_select with a role "
+                "that has SELECT only on what the model may see"
+            )
+        problems: list[str] = []
+        for schema, table, column, table_grant, column_grant in self._catalog(_READABLE_SQL, ()):
+            name = table if schema == self._schema else f"{schema}.{table}"
+            if not self._policy.is_table_allowed(name) or schema != self._schema:
+                if table_grant or column_grant:
+                    problems.append(f"table {schema}.{table}")
+            elif column is not None and column_grant and not self._policy.is_column_visible(
+                name, column
+            ):
+                problems.append(f"column {schema}.{table}.{column}")
+        if problems:
+            unique = list(dict.fromkeys(problems))
+            shown = ", ".join(unique[:_MAX_PROBLEMS_SHOWN])
+            extra = len(unique) - _MAX_PROBLEMS_SHOWN
+            raise ConfigurationError(
+                f"PostgreSQL role {role!r} can read what the model must not see: {shown}"
+                + (f" and {extra} more" if extra > 0 else "")
+                + "; REVOKE SELECT on those and GRANT SELECT (column, …) on the allowed "
+                "columns only, because run_select relies on the role's privileges"
+            )
+        self._verified = True
+
+    def _all_tables(self) -> list[tuple[str, Literal["table", "view"]]]:
+        return [
+            (name, "view" if is_view else "table")
+            for name, is_view in self._catalog(_TABLES_SQL, (self._schema,))
+        ]
+
+    def _catalog(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        connection = self._open()
+        try:
+            return connection.execute(sql, params).fetchall()
+        except psycopg.OperationalError as exc:
+            self._drop_connection()
+            raise ToolError(f"the database connection failed: {_primary(exc)}") from None
+        finally:
+            if not connection.closed:
+                connection.rollback()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        if self._connection is not None and not self._connection.closed:
+            return self._connection
+        try:
+            connection = psycopg.connect(
+                self._dsn, autocommit=True, connect_timeout=max(1, round(self._connect_timeout_s))
+            )
+        except psycopg.Error as exc:
+            raise ConfigurationError(f"cannot connect to PostgreSQL: {_primary(exc)}") from exc
+        timeout_ms = max(1, int(self._time_limit_s * 1000))
+        # Session defaults; anything the model's SQL changes is undone by the rollback that
+        # ends every query, since settings made inside a transaction revert with it.
+        connection.execute("SET default_transaction_read_only = on")
+        connection.execute(f"SET statement_timeout = {timeout_ms}")
+        connection.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms * 5}")
+        connection.autocommit = False
+        connection.read_only = True
+        self._connection = connection
+        unknown = self._policy.unknown_tables(name for name, _ in self._all_tables())
+        if unknown:
+            self._drop_connection()
+            raise ConfigurationError(
+                f"allow-listed tables not found in schema {self._schema!r}: {', '.join(unknown)}"
+            )
+        return connection
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _primary(exc: Exception) -> str:
+    diag = getattr(exc, "diag", None)
+    message = getattr(diag, "message_primary", None)
+    return message if isinstance(message, str) and message else str(exc).strip()
+
+
+def _explain(exc: Exception, time_limit_s: float) -> ToolError:
+    import psycopg.errors as pg
+
+    message = _primary(exc)
+    if isinstance(exc, pg.QueryCanceled):
+        return ToolError(
+            f"the query was stopped after the {time_limit_s:g} s time limit; "
+            "filter on indexed columns, aggregate, or add LIMIT"
+        )
+    if isinstance(exc, pg.ReadOnlySqlTransaction):
+        return ToolError(f"refused: the database is read-only, only SELECT can run ({message})")
+    if isinstance(exc, pg.InsufficientPrivilege):
+        return ToolError(f"refused: {message}; see list_tables for what is available")
+    if "multiple commands" in message:
+        return ToolError("refused: send exactly one SELECT statement per call (no ';' chains)")
+    if isinstance(exc, pg.SyntaxError | pg.FeatureNotSupported):
+        return ToolError(f"SQL error: {message} (only a single SELECT query can run here)")
+    if getattr(exc, "sqlstate", None) is None:
+        return ToolError(f"bad parameters: {message}")
+    return ToolError(f"SQL error: {message}")

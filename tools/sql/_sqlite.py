@@ -1,0 +1,410 @@
+"""SQLite, opened read-only, with an authorizer that lets through nothing but reads.
+
+Three layers, each enough on its own for writes: the file is opened with ``mode=ro``,
+``PRAGMA query_only`` is on, and the authorizer denies every action except SELECT, reads
+of allowed tables and calls to an allow-list of pure functions. The authorizer also
+enforces the access policy: reading a table that is not allowed is denied (the query
+fails with a clear message), while reading a hidden column (secret, or outside the
+table's allowed columns) is *ignored*: SQLite substitutes NULL, so ``SELECT *`` still
+works, ``WHERE``/``ORDER BY``/``upper()``/``json_object()`` on the column see only NULL,
+and output columns that hold nothing but those NULLs are dropped from the result.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from agentcore.errors import ConfigurationError, ToolError
+
+from ._policy import AccessPolicy
+from ._results import ColumnInfo, ForeignKey, QueryResult, TableInfo
+
+__all__ = ["SQLiteBackend"]
+
+_SAFE_FUNCTIONS = frozenset(
+    {
+        "abs", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex", "ifnull",
+        "iif", "instr", "length", "like", "likelihood", "likely", "lower", "ltrim", "max",
+        "min", "nullif", "octet_length", "printf", "quote", "random", "replace", "round",
+        "rtrim", "sign", "soundex", "substr", "substring", "trim", "typeof", "unhex",
+        "unicode", "unlikely", "upper", "avg", "count", "group_concat", "string_agg", "sum",
+        "total", "date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff",
+        "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos",
+        "cosh", "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow",
+        "power", "radians", "sin", "sinh", "sqrt", "tan", "tanh", "trunc", "row_number",
+        "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead",
+        "first_value", "last_value", "nth_value", "json", "json_array", "json_array_length",
+        "json_extract", "json_insert", "json_object", "json_patch", "json_remove",
+        "json_replace", "json_set", "json_type", "json_valid", "json_quote",
+        "json_group_array", "json_group_object", "->", "->>",
+    }
+)
+"""Pure functions the model may call. Everything else is refused: ``load_extension``,
+file access added by extensions (``readfile``, ``writefile``, ``edit``),
+``fts3_tokenizer``, and ``zeroblob``/``randomblob`` (which can allocate a gigabyte)."""
+
+_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema"})
+_INTROSPECTION_PRAGMAS = frozenset({"table_xinfo", "foreign_key_list"})
+_PROGRESS_STEPS = 1000
+_COUNT_BATCH_ROWS = 500
+_COUNT_SHARE_OF_TIME_LIMIT = 0.25
+
+_ACTIONS: dict[int, str] = {
+    sqlite3.SQLITE_CREATE_INDEX: "create an index",
+    sqlite3.SQLITE_CREATE_TABLE: "create a table",
+    sqlite3.SQLITE_CREATE_TEMP_INDEX: "create a temporary index",
+    sqlite3.SQLITE_CREATE_TEMP_TABLE: "create a temporary table",
+    sqlite3.SQLITE_CREATE_TEMP_TRIGGER: "create a temporary trigger",
+    sqlite3.SQLITE_CREATE_TEMP_VIEW: "create a temporary view",
+    sqlite3.SQLITE_CREATE_TRIGGER: "create a trigger",
+    sqlite3.SQLITE_CREATE_VIEW: "create a view",
+    sqlite3.SQLITE_DELETE: "delete rows",
+    sqlite3.SQLITE_DROP_INDEX: "drop an index",
+    sqlite3.SQLITE_DROP_TABLE: "drop a table",
+    sqlite3.SQLITE_DROP_TEMP_INDEX: "drop a temporary index",
+    sqlite3.SQLITE_DROP_TEMP_TABLE: "drop a temporary table",
+    sqlite3.SQLITE_DROP_TEMP_TRIGGER: "drop a temporary trigger",
+    sqlite3.SQLITE_DROP_TEMP_VIEW: "drop a temporary view",
+    sqlite3.SQLITE_DROP_TRIGGER: "drop a trigger",
+    sqlite3.SQLITE_DROP_VIEW: "drop a view",
+    sqlite3.SQLITE_INSERT: "insert rows",
+    sqlite3.SQLITE_PRAGMA: "run a PRAGMA",
+    sqlite3.SQLITE_TRANSACTION: "control a transaction",
+    sqlite3.SQLITE_UPDATE: "update rows",
+    sqlite3.SQLITE_ATTACH: "attach or write another database file (ATTACH, VACUUM)",
+    sqlite3.SQLITE_DETACH: "detach a database",
+    sqlite3.SQLITE_ALTER_TABLE: "alter a table",
+    sqlite3.SQLITE_REINDEX: "rebuild an index",
+    sqlite3.SQLITE_ANALYZE: "analyze tables",
+    sqlite3.SQLITE_CREATE_VTABLE: "create a virtual table",
+    sqlite3.SQLITE_DROP_VTABLE: "drop a virtual table",
+    sqlite3.SQLITE_SAVEPOINT: "use a savepoint",
+}
+
+
+class _Authorizer:
+    """The connection's authorizer: decides every action while a statement is prepared.
+
+    ``internal`` is set only while our own introspection statements are prepared; the
+    connection has no statement cache, so a statement prepared then is never reused for a
+    model's query.
+    """
+
+    def __init__(self, policy: AccessPolicy) -> None:
+        self._policy = policy
+        self.internal = False
+        self.refusal: str | None = None
+        self.withheld: dict[str, None] = {}
+        self.schema_names: frozenset[str] = frozenset()
+        """Lower-cased names of the database's tables and views, refreshed before each query."""
+
+    def reset(self) -> None:
+        self.refusal = None
+        self.withheld = {}
+
+    def __call__(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
+    ) -> int:
+        if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE):
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ:
+            return self._read(arg1 or "", arg2 or "", db, source)
+        if action == sqlite3.SQLITE_FUNCTION:
+            name = (arg2 or "").lower()
+            if name in _SAFE_FUNCTIONS:
+                return sqlite3.SQLITE_OK
+            return self._deny(f"the function {name}() is not available")
+        if self.internal and action == sqlite3.SQLITE_PRAGMA and arg1 in _INTROSPECTION_PRAGMAS:
+            return sqlite3.SQLITE_OK
+        what = _ACTIONS.get(action, f"perform action {action}")
+        target = f" ({arg1})" if arg1 and action != sqlite3.SQLITE_TRANSACTION else ""
+        if (arg1 or "").lower() in _SCHEMA_TABLES | {"sqlite_temp_master"}:
+            # CREATE, DROP and ALTER are first seen as a write to the schema table.
+            what, target = "change the database schema (CREATE, DROP, ALTER)", ""
+        return self._deny(f"the statement tries to {what}{target}; only SELECT can run here")
+
+    def _read(self, table: str, column: str, db: str | None, source: str | None) -> int:
+        if db not in (None, "main"):
+            return self._deny(f"only the main database can be read, not {db!r}")
+        lowered = table.lower()
+        if lowered in _SCHEMA_TABLES and self.internal:
+            return sqlite3.SQLITE_OK
+        if lowered.startswith("sqlite_"):
+            return self._deny(
+                f"the internal table {table} is not available; use list_tables and describe_table"
+            )
+        if lowered not in self.schema_names:
+            # A common table expression: its rows come from reads that were checked already.
+            return sqlite3.SQLITE_OK
+        # A column read on behalf of an allowed view is allowed even when the view's base
+        # table is not: allowing a view is how a developer exposes part of a table.
+        # ``source`` names the view (or common table expression) a read happens for. A read
+        # on behalf of an allowed view is allowed even when the view's base table is not:
+        # allowing a view is how a developer exposes part of a table.
+        view = source if source is not None and source.lower() in self.schema_names else None
+        if view is not None and not self._policy.is_table_allowed(view):
+            return self._deny(f"the view {view} is not available; see list_tables")
+        if view is None and not self._policy.is_table_allowed(table):
+            return self._deny(f"the table {table} is not available; see list_tables")
+        if column and not self._policy.is_column_visible(table, column):
+            self.withheld[f"{table}.{column}"] = None
+            return sqlite3.SQLITE_IGNORE
+        return sqlite3.SQLITE_OK
+
+    def _deny(self, reason: str) -> int:
+        if self.refusal is None:
+            self.refusal = reason
+        return sqlite3.SQLITE_DENY
+
+
+class SQLiteBackend:
+    """Runs queries on one read-only SQLite connection, one query at a time."""
+
+    dialect = "SQLite"
+    placeholder_help = "write ? for each parameter, bound in order from params"
+
+    def __init__(self, database: str | os.PathLike[str], policy: AccessPolicy, time_limit_s: float):
+        self._uri, self._display = _read_only_uri(database)
+        self._policy = policy
+        self._time_limit_s = time_limit_s
+        self._authorizer = _Authorizer(policy)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._deadline = math.inf
+
+    def close(self) -> None:
+        """Close the connection; a later call opens a new one."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def tables(self) -> list[tuple[str, Literal["table", "view"]]]:
+        """Allowed tables and views, by name."""
+        with self._lock:
+            return [t for t in self._all_tables() if self._policy.is_table_allowed(t[0])]
+
+    def table_info(self, name: str) -> TableInfo | None:
+        """Visible columns and foreign keys of an allowed table, or None if there is none."""
+        with self._lock:
+            found = [t for t in self._all_tables() if t[0].lower() == name.lower()]
+            if not found or not self._policy.is_table_allowed(found[0][0]):
+                return None
+            table, kind = found[0]
+            quoted = quote_identifier(table)
+            columns = tuple(
+                ColumnInfo(
+                    name=row[1],
+                    type=row[2],
+                    nullable=not row[3],
+                    primary_key=bool(row[5]),
+                    default=row[4],
+                )
+                for row in self._internal(f"PRAGMA table_xinfo({quoted})")
+                if row[6] != 1 and self._policy.is_column_visible(table, row[1])
+            )
+            return TableInfo(table, kind, columns, self._foreign_keys(table, quoted))
+
+    def select(
+        self,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any],
+        *,
+        row_limit: int,
+        count_ahead: int,
+    ) -> QueryResult:
+        """Run one read-only query and fetch at most ``row_limit`` rows (plus a bounded count)."""
+        with self._lock:
+            connection = self._open()
+            self._refresh_schema_names()
+            self._authorizer.reset()
+            started = time.monotonic()
+            self._deadline = started + self._time_limit_s
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                if cursor.description is None:
+                    raise ToolError("refused: the statement returns no rows; only SELECT can run")
+                rows = cursor.fetchmany(row_limit + 1)
+                more, exact = 0, True
+                if len(rows) > row_limit:
+                    rows = rows[:row_limit]
+                    count_until = time.monotonic() + self._time_limit_s * _COUNT_SHARE_OF_TIME_LIMIT
+                    self._deadline = min(self._deadline, count_until)
+                    more, exact = _count_rest(cursor, count_ahead)
+                names = [d[0] for d in cursor.description]
+            except sqlite3.Error as exc:
+                raise self._explain(exc) from None
+            finally:
+                self._deadline = math.inf
+                cursor.close()
+            return _drop_withheld(names, rows, more, exact, tuple(self._authorizer.withheld))
+
+    def _explain(self, exc: sqlite3.Error) -> ToolError:
+        message = str(exc)
+        if self._authorizer.refusal is not None:
+            return ToolError(f"refused: {self._authorizer.refusal}")
+        if isinstance(exc, sqlite3.OperationalError) and message == "interrupted":
+            return ToolError(
+                f"the query was stopped after the {self._time_limit_s:g} s time limit; "
+                "filter on indexed columns, aggregate, or add LIMIT"
+            )
+        if "one statement at a time" in message:
+            return ToolError("refused: send exactly one SELECT statement per call (no ';' chains)")
+        if "readonly" in message or "read-only" in message:
+            return ToolError("refused: the database is read-only; only SELECT can run here")
+        if isinstance(exc, sqlite3.ProgrammingError):
+            return ToolError(f"bad parameters: {message}")
+        return ToolError(f"SQL error: {message}")
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        try:
+            connection = sqlite3.connect(
+                self._uri,
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=0,
+            )
+        except sqlite3.Error as exc:
+            raise ConfigurationError(
+                f"cannot open SQLite database {self._display!r} read-only: {exc}"
+            ) from exc
+        try:
+            connection.execute("PRAGMA query_only = ON")
+            connection.execute("PRAGMA trusted_schema = OFF")
+            connection.set_authorizer(self._authorizer)
+            connection.set_progress_handler(self._past_deadline, _PROGRESS_STEPS)
+            self._connection = connection
+            names = [t[0] for t in self._all_tables()]
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            self._connection = None
+            raise ConfigurationError(
+                f"{self._display!r} is not a readable SQLite database: {exc}"
+            ) from exc
+        unknown = self._policy.unknown_tables(names)
+        if unknown:
+            self._close_connection()
+            raise ConfigurationError(
+                f"allow-listed tables not found in {self._display!r}: {', '.join(unknown)}"
+            )
+        return connection
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _refresh_schema_names(self) -> None:
+        # Re-read every time: a table created by another process after we connected must
+        # not pass for a common table expression.
+        self._authorizer.schema_names = frozenset(
+            row[0].lower() for row in self._internal("SELECT name FROM sqlite_schema")
+        )
+
+    def _past_deadline(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def _all_tables(self) -> list[tuple[str, Literal["table", "view"]]]:
+        rows = self._internal(
+            "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+        )
+        return [(row[0], "view" if row[1] == "view" else "table") for row in rows]
+
+    def _foreign_keys(self, table: str, quoted: str) -> tuple[ForeignKey, ...]:
+        grouped: dict[int, list[tuple[Any, ...]]] = {}
+        for row in self._internal(f"PRAGMA foreign_key_list({quoted})"):
+            grouped.setdefault(row[0], []).append(row)
+        keys = []
+        for rows in grouped.values():
+            rows.sort(key=lambda r: r[1])
+            target = rows[0][2]
+            columns = tuple(r[3] for r in rows)
+            if not self._policy.is_table_allowed(target) or not all(
+                self._policy.is_column_visible(table, c) for c in columns
+            ):
+                continue
+            references = tuple(r[4] if r[4] is not None else "(primary key)" for r in rows)
+            keys.append(ForeignKey(columns, target, references))
+        return tuple(keys)
+
+    def _internal(self, sql: str) -> list[tuple[Any, ...]]:
+        connection = self._open()
+        self._authorizer.reset()
+        self._authorizer.internal = True
+        try:
+            return connection.execute(sql).fetchall()
+        finally:
+            self._authorizer.internal = False
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _count_rest(cursor: sqlite3.Cursor, cap: int) -> tuple[int, bool]:
+    # The row past the limit was already fetched; count on from there without keeping rows.
+    counted = 1
+    try:
+        while counted < cap:
+            batch = cursor.fetchmany(min(_COUNT_BATCH_ROWS, cap - counted))
+            if not batch:
+                return counted, True
+            counted += len(batch)
+        return counted, cursor.fetchone() is None
+    except sqlite3.OperationalError:
+        return counted, False
+
+
+def _drop_withheld(
+    names: list[str],
+    rows: list[tuple[Any, ...]],
+    more: int,
+    exact: bool,
+    withheld: tuple[str, ...],
+) -> QueryResult:
+    hidden_names = {w.rsplit(".", 1)[1].lower() for w in withheld}
+    keep = [
+        i
+        for i, name in enumerate(names)
+        if name.lower() not in hidden_names or any(row[i] is not None for row in rows)
+    ]
+    if len(keep) == len(names):
+        return QueryResult(tuple(names), tuple(rows), more, exact, withheld)
+    return QueryResult(
+        tuple(names[i] for i in keep),
+        tuple(tuple(row[i] for i in keep) for row in rows),
+        more,
+        exact,
+        withheld,
+    )
+
+
+def _read_only_uri(database: str | os.PathLike[str]) -> tuple[str, str]:
+    text = os.fspath(database)
+    if text.startswith("file:"):
+        parts = urlsplit(text)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if ("mode", "memory") in query:
+            raise ConfigurationError("a read-only in-memory SQLite database would be empty")
+        query = [(k, v) for k, v in query if k != "mode"] + [("mode", "ro")]
+        return urlunsplit(parts._replace(query=urlencode(query))), text
+    if text in ("", ":memory:"):
+        raise ConfigurationError("a read-only in-memory SQLite database would be empty")
+    path = Path(text).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigurationError(f"SQLite database {text!r} not found (looked for {path})")
+    return f"{path.as_uri()}?mode=ro", text
