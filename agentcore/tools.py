@@ -20,26 +20,23 @@ from dataclasses import dataclass
 from typing import Any, Literal, overload
 
 import pydantic_core
-from pydantic import BaseModel
 
 from agentcore._arguments import ArgumentsValidator
+from agentcore._content import NO_OUTPUT, to_content
 from agentcore._schema import function_schema, validate_tool_name
+from agentcore._secrets import REDACTED, checked_secret_fields, redact_secrets
 from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError, ToolError
 from agentcore.log import get_logger
 
-__all__ = ["REDACTED", "ApprovalPolicy", "Tool", "ToolOutput", "Toolset", "tool"]
-
-REDACTED = "[REDACTED]"
-"""What :meth:`Tool.redact` puts in place of a secret argument."""
-
-NO_OUTPUT = "(no output)"
-"""The tool_result text for a tool that returned ``None``."""
+__all__ = ["NO_OUTPUT", "REDACTED", "ApprovalPolicy", "Tool", "ToolOutput", "Toolset", "tool"]
 
 ApprovalPolicy = Callable[[dict[str, Any]], bool | Awaitable[bool]]
 """Decides from a call's validated arguments whether a human must approve it."""
 
-_CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
 _log = get_logger("agentcore.tools")
+# Results that cannot be awaitable; checking them against the Awaitable ABC costs more than
+# the rest of a small tool call.
+_PLAIN_RESULTS = frozenset({str, int, float, bool, dict, list, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +115,7 @@ class Tool:
             None if requires_approval is None or isinstance(requires_approval, bool)
             else requires_approval
         )
-        self.secret_fields = _checked_secret_fields(self.name, secret_fields, self.input_schema)
+        self.secret_fields = checked_secret_fields(self.name, secret_fields, self.input_schema)
         self._validator = ArgumentsValidator(self.name, schema)
         self._receiver = receiver
         self._target: Callable[..., Any] | None = fn if receiver == "none" else None
@@ -196,8 +193,7 @@ class Tool:
         """
         if not self.secret_fields:
             return dict(arguments)
-        redacted: dict[str, Any] = _redact(arguments, self.secret_fields, "")
-        return redacted
+        return redact_secrets(arguments, self.secret_fields)
 
     def needs_approval(self, arguments: dict[str, Any]) -> bool | Awaitable[bool]:
         """Whether calling with ``arguments`` (validated) needs a human's approval.
@@ -227,7 +223,7 @@ class Tool:
                 result = asyncio.run(_awaited(target(**kwargs)))
             else:
                 result = target(**kwargs)
-                if inspect.isawaitable(result):
+                if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                     result = asyncio.run(_awaited(result))
         except ToolError as exc:
             return self._tool_error_output(exc)
@@ -243,7 +239,7 @@ class Tool:
                 result = await target(**kwargs)
             else:
                 result = await asyncio.to_thread(target, **kwargs)
-                if inspect.isawaitable(result):
+                if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                     result = await result
         except ToolError as exc:
             return self._tool_error_output(exc)
@@ -296,81 +292,6 @@ class Tool:
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
-
-
-def to_content(result: Any) -> str | list[dict[str, Any]]:
-    """Turn a tool's return value into ``tool_result`` content.
-
-    ``str`` is sent as is; ``None`` as ``"(no output)"``; a list of content blocks (dicts or
-    pydantic wire models with a ``type`` such as ``text`` or ``image``) as blocks; anything
-    else (pydantic models, dataclasses, dicts, lists, numbers, datetimes, UUIDs, Decimals,
-    Enums) as compact JSON.
-
-    Raises:
-        pydantic_core.PydanticSerializationError: the value has no JSON form.
-    """
-    if isinstance(result, str):
-        return result
-    if result is None:
-        return NO_OUTPUT
-    if isinstance(result, list) and result and all(_is_content_block(item) for item in result):
-        return [
-            item.model_dump(mode="json", exclude_none=True, by_alias=True)
-            if isinstance(item, BaseModel)
-            else item
-            for item in result
-        ]
-    return pydantic_core.to_json(result).decode("utf-8")
-
-
-def _is_content_block(item: Any) -> bool:
-    if isinstance(item, dict):
-        return item.get("type") in _CONTENT_BLOCK_TYPES
-    return isinstance(item, BaseModel) and getattr(item, "type", None) in _CONTENT_BLOCK_TYPES
-
-
-def _redact(value: Any, secrets: frozenset[str], prefix: str) -> Any:
-    if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
-        for key, item in value.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if key in secrets or path in secrets:
-                result[key] = REDACTED
-            else:
-                result[key] = _redact(item, secrets, path)
-        return result
-    if isinstance(value, list | tuple):
-        return [_redact(item, secrets, prefix) for item in value]
-    return value
-
-
-def _checked_secret_fields(
-    tool_name: str, names: Iterable[str], schema: dict[str, Any]
-) -> frozenset[str]:
-    if isinstance(names, str):
-        names = (names,)
-    known: set[str] = set()
-    _collect_property_names(schema, known)
-    result = frozenset(names)
-    for name in sorted(result):
-        if name.split(".")[-1] not in known:
-            raise ToolDefinitionError(
-                f"tool {tool_name!r}: secret field {name!r} is not an argument of the tool "
-                f"(arguments: {', '.join(schema['properties']) or 'none'})"
-            )
-    return result
-
-
-def _collect_property_names(node: Any, found: set[str]) -> None:
-    if isinstance(node, dict):
-        properties = node.get("properties")
-        if isinstance(properties, dict):
-            found.update(properties)
-        for value in node.values():
-            _collect_property_names(value, found)
-    elif isinstance(node, list):
-        for item in node:
-            _collect_property_names(item, found)
 
 
 @overload
