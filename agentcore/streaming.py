@@ -135,6 +135,9 @@ class MessageAccumulator:
             return self._delta(self._decode(sse))
         if name == "ping":
             return None
+        if name == "error":
+            # Raised even when its data is not JSON: a proxy may write the error as text.
+            raise self._api_error(sse.data)
         if name is None or name in _HANDLED_EVENTS:
             return self.add_data(self._decode(sse))
         _log.debug("stream.unknown_event", event_name=name)
@@ -142,6 +145,8 @@ class MessageAccumulator:
 
     def add_data(self, data: dict[str, Any]) -> StreamEvent | None:
         """Fold one parsed event (the JSON of a ``data:`` line) in; see :meth:`add`."""
+        if not isinstance(data, dict):
+            raise self._error(f"a stream event is not a JSON object: {_excerpt(data)}")
         kind = data.get("type")
         if kind == "content_block_delta":
             return self._delta(data)
@@ -159,8 +164,7 @@ class MessageAccumulator:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise self._error(f"malformed {kind} event: {_excerpt(data)}") from exc
         if kind == "error":
-            cause = make_status_error(200, data, request_id=self._request_id)
-            raise self._error(f"the API sent an error event: {cause}", cause=cause)
+            raise self._api_error(data)
         if kind != "ping":
             _log.debug("stream.unknown_event", event_name=kind)
         return None
@@ -207,8 +211,6 @@ class MessageAccumulator:
             ) from exc
         if type(data) is not dict:
             raise self._error(f"a {sse.event or 'stream'} event is not a JSON object")
-        if sse.event == "error" and data.get("type") is None:
-            data["type"] = "error"
         return data
 
     def _delta(self, data: dict[str, Any]) -> StreamEvent | None:
@@ -346,6 +348,11 @@ class MessageAccumulator:
                 request_id=self._request_id,
             ) from exc
 
+    def _api_error(self, body: str | dict[str, Any]) -> StreamError:
+        # The response status was 200; the error class comes from the body's error type.
+        cause = make_status_error(200, body, request_id=self._request_id)
+        return self._error(f"the API sent an error event: {cause}", cause=cause)
+
     def _error(self, message: str, *, cause: Any = None) -> StreamError:
         try:
             partial = self.snapshot()
@@ -361,7 +368,6 @@ _HANDLED_EVENTS = frozenset(
         "content_block_stop",
         "message_delta",
         "message_stop",
-        "error",
     }
 )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agentcore.errors import OverloadedError, StreamError
+from agentcore.errors import APIStatusError, InternalServerError, OverloadedError, StreamError
 from agentcore.sse import ServerSentEvent
 from agentcore.streaming import (
     CitationsDeltaEvent,
@@ -394,3 +394,66 @@ class TestFailures:
     def test_event_data_that_is_not_an_object_raises(self) -> None:
         with pytest.raises(StreamError, match="is not a JSON object"):
             MessageAccumulator().add(sse("message_start", "[1]"))
+
+    def test_error_event_with_text_data_still_raises_the_api_error(self) -> None:
+        caught = raise_stream_error([message_start(), ("error", "upstream overloaded")])
+        assert isinstance(caught.cause, APIStatusError)
+        assert caught.cause.message == "non-JSON error body: 'upstream overloaded'"
+        assert caught.partial == partial([])
+
+    def test_error_dict_given_to_add_data_raises_the_typed_error(self) -> None:
+        accumulator = MessageAccumulator()
+        accumulator.add_data(message_start()[1])
+        error = {"type": "error", "error": {"type": "api_error", "message": "Internal error"}}
+        with pytest.raises(StreamError) as caught:
+            accumulator.add_data(error)
+        assert isinstance(caught.value.cause, InternalServerError)
+        assert caught.value.cause.is_retryable
+
+    def test_data_that_is_not_a_dict_given_to_add_data_raises(self) -> None:
+        with pytest.raises(StreamError, match="is not a JSON object"):
+            MessageAccumulator().add_data([1, 2])  # type: ignore[arg-type]
+
+
+class TestEventData:
+    def test_whitespace_around_event_json_is_accepted(self) -> None:
+        accumulator = MessageAccumulator()
+        name, data = message_start()
+        accumulator.add(sse(name, f"  {json.dumps(data)}\t "))
+        assert accumulator.snapshot() == parse_message(
+            {**data["message"], "content": []}
+        )
+
+    def test_trailing_garbage_after_event_json_is_malformed(self) -> None:
+        name, data = message_start()
+        with pytest.raises(StreamError, match="malformed JSON in a message_start event"):
+            MessageAccumulator().add(sse(name, json.dumps(data) + " x"))
+
+
+class TestStreamDecoder:
+    def test_feed_returns_typed_events_and_has_content_tracks_blocks(self) -> None:
+        decoder = StreamDecoder()
+        payload = encode(stream_events(message([{"type": "text", "text": "Hi!"}])))
+        first_block = payload.index(b"event: content_block_start")
+        assert [type(event) for event in decoder.feed(payload[:first_block])] == [
+            MessageStartEvent
+        ]
+        assert not decoder.accumulator.has_content
+        assert [type(event) for event in decoder.feed(payload[first_block:])] == [
+            ContentBlockStartEvent,
+            TextDeltaEvent,
+            ContentBlockStopEvent,
+            MessageDeltaEvent,
+            MessageStopEvent,
+        ]
+        assert decoder.accumulator.has_content
+        assert decoder.accumulator.is_complete
+        assert decoder.close() == parse_message(message([{"type": "text", "text": "Hi!"}]))
+
+    def test_close_on_a_cut_stream_raises_with_the_partial(self) -> None:
+        decoder = StreamDecoder(request_id="req_42")
+        payload = encode(stream_events(PARALLEL_TOOLS))
+        decoder.feed(payload[: payload.index(b"event: message_delta")])
+        with pytest.raises(StreamError) as caught:
+            decoder.close()
+        assert caught.value.partial == partial(PARALLEL_TOOLS["content"])
