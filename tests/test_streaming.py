@@ -322,8 +322,16 @@ class TestFailures:
 
     def test_cut_stream_leaves_out_a_half_received_tool_call(self) -> None:
         events = stream_events(PARALLEL_TOOLS, chunk=4)
-        caught = raise_stream_error(events[:-5])
+        second_call = [i for i, (name, data) in enumerate(events)
+                       if name == "content_block_delta" and data["index"] == 2]
+        caught = raise_stream_error(events[: second_call[5]])
+        assert caught.partial == partial(PARALLEL_TOOLS["content"][:2])
+        # The last call takes no arguments: even its empty input is not shown before its stop.
+        last_stop = next(i for i, (name, data) in enumerate(events)
+                         if name == "content_block_stop" and data["index"] == 3)
+        caught = raise_stream_error(events[:last_stop])
         assert caught.partial == partial(PARALLEL_TOOLS["content"][:3])
+        assert not caught.is_retryable
 
     def test_stream_cut_before_message_start_has_no_partial(self) -> None:
         caught = raise_stream_error([])
