@@ -488,4 +488,4 @@ def _shown_decision_arguments(decision: Decision, approval: ApprovalRecord) -> d
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return json.dumps(value, ensure_ascii=False, default=str)
