@@ -192,10 +192,10 @@ class PostgresBackend:
                     else []
                 )
                 hidden = self._hidden_outputs(connection, sources)
-            except psycopg.OperationalError as exc:
-                self._drop_connection()
-                raise ToolError(f"the database connection failed: {_primary(exc)}") from None
             except psycopg.Error as exc:
+                if connection.broken:
+                    self._drop_connection()
+                    raise ToolError(f"the database connection failed: {_primary(exc)}") from None
                 raise _explain(exc, self._time_limit_s) from None
             finally:
                 if not connection.closed:
@@ -293,7 +293,9 @@ class PostgresBackend:
         connection = self._open()
         try:
             return connection.execute(sql, params).fetchall()
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
+            if not connection.broken:
+                raise
             self._drop_connection()
             raise ToolError(f"the database connection failed: {_primary(exc)}") from None
         finally:
@@ -356,10 +358,15 @@ def _explain(exc: Exception, time_limit_s: float) -> ToolError:
     if isinstance(exc, pg.ReadOnlySqlTransaction):
         return ToolError(f"refused: the database is read-only, only SELECT can run ({message})")
     if isinstance(exc, pg.InsufficientPrivilege):
-        return ToolError(f"refused: {message}; see list_tables for what is available")
+        return ToolError(
+            f"refused: {message}; read only the tables list_tables shows and name only the "
+            "columns describe_table shows (SELECT * fails where a column is withheld)"
+        )
     if "multiple commands" in message:
         return ToolError("refused: send exactly one SELECT statement per call (no ';' chains)")
-    if isinstance(exc, pg.SyntaxError | pg.FeatureNotSupported):
+    if isinstance(exc, pg.FeatureNotSupported):
+        return ToolError(f"refused: {message} (only a single SELECT query can run here)")
+    if isinstance(exc, pg.SyntaxError):
         return ToolError(f"SQL error: {message} (only a single SELECT query can run here)")
     if getattr(exc, "sqlstate", None) is None:
         return ToolError(f"bad parameters: {message}")
