@@ -1,6 +1,8 @@
 """agentcore: Claude agents that act on real systems safely."""
 
 from agentcore._version import __version__
+from agentcore.agent import Agent
+from agentcore.batches import AsyncBatches, Batches
 from agentcore.client import AsyncClient, Client
 from agentcore.errors import (
     AgentcoreError,
@@ -21,34 +23,68 @@ from agentcore.errors import (
     ToolArgumentsError,
     ToolError,
 )
+from agentcore.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ModelTurnCompleted,
+    RunEvent,
+    RunFinished,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallStarted,
+    ToolResultEvent,
+)
+from agentcore.hooks import Veto
+from agentcore.prompts import SystemPrompt
+from agentcore.state import RunResult, RunState
 from agentcore.tools import Tool, ToolOutput, Toolset, tool
 from agentcore.types import Message, Usage
+from agentcore.usage import ModelPrice, PriceTable, UsageTotals
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "Agent",
     "AgentcoreError",
+    "ApprovalDecided",
+    "ApprovalRequested",
+    "AsyncBatches",
     "AsyncClient",
     "AuthenticationError",
+    "Batches",
     "Client",
     "ConfigurationError",
     "InvalidRequestError",
     "Message",
+    "ModelPrice",
     "ModelRetry",
+    "ModelTurnCompleted",
     "NotFoundError",
     "OverloadedError",
     "PermissionDeniedError",
+    "PriceTable",
     "RateLimitError",
+    "RunEvent",
+    "RunFinished",
+    "RunResult",
+    "RunState",
     "RunStateError",
     "StreamError",
+    "SystemPrompt",
+    "TextDelta",
+    "ThinkingDelta",
     "Tool",
     "ToolArgumentsError",
+    "ToolCallStarted",
     "ToolError",
     "ToolOutput",
+    "ToolResultEvent",
     "Toolset",
     "Usage",
+    "UsageTotals",
+    "Veto",
     "__version__",
     "tool",
 ]
