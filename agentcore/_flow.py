@@ -35,8 +35,11 @@ from agentcore._http import (
 from agentcore._retry import RetryPolicy
 from agentcore.errors import (
     AgentcoreError,
+    APIConnectionError,
     APIError,
     APIStatusError,
+    APITimeoutError,
+    MalformedResponseError,
     NotFoundError,
     OverloadedError,
     PermissionDeniedError,
@@ -95,6 +98,12 @@ def _falls_back(error: AgentcoreError) -> bool:
 def _retry_reason(error: AgentcoreError) -> str:
     if isinstance(error, APIStatusError):
         return error.error_type or f"http_{error.status_code}"
+    if isinstance(error, APITimeoutError):
+        return "timeout"
+    if isinstance(error, APIConnectionError):
+        return "connection_error"
+    if isinstance(error, MalformedResponseError):
+        return "malformed_response"
     if isinstance(error, StreamError):
         return "stream_failed"
     return type(error).__name__
@@ -126,7 +135,7 @@ def with_retries(
             if log.is_enabled_for(logging.WARNING):
                 log.warning(
                     "model.retry",
-                    model=model,
+                    model=model or None,
                     attempt=retries,
                     delay_s=delay,
                     reason=_retry_reason(result),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +100,7 @@ Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 class Script:
     """Answers requests with scripted replies in order and records every request."""
 
-    def __init__(self, replies: list[Reply]) -> None:
+    def __init__(self, replies: Sequence[Reply]) -> None:
         self.replies = list(replies)
         self.seen: list[Seen] = []
 
@@ -134,14 +134,14 @@ class Script:
 class Harness:
     """A client of the chosen kind over a :class:`Script`, recording retry delays."""
 
-    def __init__(self, kind: str, replies: list[Reply], **client_args: Any) -> None:
+    def __init__(self, kind: str, replies: Sequence[Reply], **client_args: Any) -> None:
         self.kind = kind
         self.script = Script(replies)
         self.delays: list[float] = []
         transport = httpx.MockTransport(self.script)
         client_args.setdefault("api_key", API_KEY)
         client_args.setdefault("rng", fixed_random(0.5))
-        self.client: Client | AsyncClient
+        self.client: Any  # a Client or an AsyncClient, as ``kind`` says
         if kind == "sync":
             self.client = Client(transport=transport, sleep=self.delays.append, **client_args)
         else:

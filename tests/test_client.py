@@ -48,6 +48,7 @@ from agentcore.types import (
 from tests._client_harness import (
     API_KEY,
     Harness,
+    Reply,
     error_response,
     fixed_random,
     message_body,
@@ -501,10 +502,14 @@ class TestRetries:
         assert len(harness.script.seen) == 4
 
     def test_connection_errors_and_timeouts_are_retried(self, kind: str) -> None:
-        replies = [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), ok()]
+        replies: list[Reply] = [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), ok()]
         harness = Harness(kind, replies)
-        assert harness.create().text == "Hello!"
+        with capture_events() as events:
+            assert harness.create().text == "Hello!"
         assert harness.delays == [0.4375, 0.875]
+        assert [(e["reason"], e["status_code"]) for e in events if e["event"] == "model.retry"] == [
+            ("connection_error", None), ("timeout", None)
+        ]
 
     def test_each_retry_and_each_call_is_logged_without_the_key(self, kind: str) -> None:
         harness = Harness(kind, [overloaded(), ok(request_id="req_ok")])
