@@ -117,8 +117,13 @@ def split_params(
         (_COUNT_KEYS, _COUNT_REQUIRED) if counting else (_CREATE_KEYS, _CREATE_REQUIRED)
     )
     if not params.keys() <= allowed:
+        if "stream" in params:
+            raise TypeError("to stream a reply, call messages.stream(...) instead of stream=True")
         unknown = ", ".join(sorted(params.keys() - allowed))
-        raise TypeError(f"unexpected keyword argument(s): {unknown}")
+        raise TypeError(
+            f"unexpected keyword argument(s): {unknown} (pass API parameters this version "
+            "does not name in extra_body)"
+        )
     if not required <= params.keys():
         missing = ", ".join(sorted(required - params.keys()))
         raise TypeError(f"missing required keyword argument(s): {missing}")

@@ -36,11 +36,13 @@ from agentcore.types import Message, ModelInfo
 
 __all__ = [
     "AsyncClient",
+    "AsyncMessageStream",
     "AsyncMessages",
     "AsyncModels",
     "Client",
     "CountTokensParams",
     "MessageCreateParams",
+    "MessageStream",
     "Messages",
     "Models",
 ]

@@ -152,6 +152,11 @@ class TestRequest:
             )
         assert harness.script.seen == []
 
+    def test_asking_create_to_stream_points_to_messages_stream(self, kind: str) -> None:
+        harness = Harness(kind, [])
+        with pytest.raises(TypeError, match=r"call messages\.stream\(\.\.\.\) instead"):
+            harness.create(stream=True)
+
     def test_a_missing_required_keyword_is_a_type_error_naming_it(self, kind: str) -> None:
         harness = Harness(kind, [])
         with pytest.raises(TypeError, match="missing required keyword argument\\(s\\): max_tokens"):
