@@ -105,10 +105,12 @@ class StreamCall:
             if isinstance(chunk, httpx.TransportError):
                 if accumulator.is_complete:
                     break
+                cause = connection_error(chunk)
+                cause.request_id = self.request_id
                 raise StreamError(
-                    f"the stream was cut after output began: {connection_error(chunk)}",
+                    f"the stream was cut after output began: {cause.message}",
                     partial=accumulator.snapshot(),
-                    cause=connection_error(chunk),
+                    cause=cause,
                     request_id=self.request_id,
                 )
             yield from self._relay(accumulator, parser.feed(chunk))
