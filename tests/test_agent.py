@@ -693,3 +693,34 @@ class TestConfiguration:
         result = make_agent(script).run(history)
         assert script.requests[0]["messages"] == history
         assert result.messages[:3] == history
+
+
+class TestRequests:
+    def test_cache_breakpoints_are_sent_but_never_stored_in_the_conversation(
+        self, driver: str
+    ) -> None:
+        long_system = "You help customers with orders. " * 200
+        script = ScriptedModel(
+            [tool_reply(("lookup_order", {"order_id": "A-1"}, "toolu_1")), text_reply("OK.")]
+        )
+        result, _ = execute(make_agent(script, system=long_system, cache=True), driver)
+        sent = script.requests[1]
+        assert sent["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert "cache_control" not in str(result.messages)
+        assert result.status == "completed"
+
+    def test_fallback_models_answer_when_the_model_is_overloaded(self, driver: str) -> None:
+        script = ScriptedModel(
+            [
+                error_reply(529, "overloaded_error", "Overloaded"),
+                text_reply("Hi.", usage=USAGE, model="claude-haiku-4-5"),
+            ]
+        )
+        agent = make_agent(script, fallback_models=["claude-haiku-4-5"])
+        result, _ = execute(agent, driver)
+        assert [r["model"] for r in script.requests] == [MODEL, "claude-haiku-4-5"]
+        assert (result.status, result.models_used, result.cost_usd) == (
+            "completed",
+            ["claude-haiku-4-5"],
+            Decimal("0.0015"),
+        )
