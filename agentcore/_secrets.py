@@ -14,43 +14,49 @@ REDACTED = "[REDACTED]"
 
 
 def redact_secrets(arguments: Mapping[str, Any], secret_fields: frozenset[str]) -> dict[str, Any]:
-    """A copy of ``arguments`` with secret values replaced by :data:`REDACTED`.
-
-    A plain name masks that key at any depth; a dotted name (``card.number``) masks only
-    that path.
-    """
-    redacted: dict[str, Any] = _redact(arguments, secret_fields, "")
+    """A copy of ``arguments`` with the value under every secret name, at any depth, masked."""
+    redacted: dict[str, Any] = _redact(arguments, secret_fields)
     return redacted
 
 
-def _redact(value: Any, secrets: frozenset[str], prefix: str) -> Any:
+def _redact(value: Any, secrets: frozenset[str]) -> Any:
     if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
-        for key, item in value.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if key in secrets or path in secrets:
-                result[key] = REDACTED
-            else:
-                result[key] = _redact(item, secrets, path)
-        return result
+        return {
+            key: REDACTED if key in secrets else _redact(item, secrets)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_redact(item, secrets, prefix) for item in value]
+        return [_redact(item, secrets) for item in value]
     return value
 
 
 def checked_secret_fields(
     tool_name: str, names: Iterable[str], schema: dict[str, Any]
 ) -> frozenset[str]:
+    """The secret names of a tool, each the name of an argument or of a field inside one.
+
+    Names match keys at any depth, the same rule the approval display, the run store and
+    the log redaction apply, so a name is all it takes to keep a nested value secret.
+
+    Raises:
+        ToolDefinitionError: a name is not in the schema, or is a dotted path.
+    """
     if isinstance(names, str):
         names = (names,)
     known: set[str] = set()
     _collect_property_names(schema, known)
     result = frozenset(names)
     for name in sorted(result):
-        if name.split(".")[-1] not in known:
+        if "." in name and name.rsplit(".", 1)[-1] in known:
+            field = name.rsplit(".", 1)[-1]
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: secret field {name!r} is a path; give the field name "
+                f"{field!r} instead (secret names are masked at any depth)"
+            )
+        if name not in known:
             raise ToolDefinitionError(
                 f"tool {tool_name!r}: secret field {name!r} is not an argument of the tool "
-                f"(arguments: {', '.join(schema['properties']) or 'none'})"
+                f"nor a field inside one (arguments: {', '.join(schema['properties']) or 'none'})"
             )
     return result
 

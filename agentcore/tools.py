@@ -188,8 +188,8 @@ class Tool:
     def redact(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``arguments`` with every secret field's value replaced by ``[REDACTED]``.
 
-        A plain name masks that key at any depth; a dotted name (``card.number``) masks
-        only that path.
+        A secret name masks that key at any depth, so a secret inside a nested object or a
+        list of objects is masked too.
         """
         if not self.secret_fields:
             return dict(arguments)

@@ -114,8 +114,21 @@ class TestDecorator:
         with pytest.raises(ToolDefinitionError) as caught:
             tool(secret_fields=["passwd"])(login)
         assert str(caught.value) == (
-            "tool 'login': secret field 'passwd' is not an argument of the tool "
-            "(arguments: user, password)"
+            "tool 'login': secret field 'passwd' is not an argument of the tool nor a field "
+            "inside one (arguments: user, password)"
+        )
+
+    def test_dotted_secret_path_is_refused_with_the_name_to_use(self) -> None:
+        class Card(BaseModel):
+            number: str
+
+        def pay(card: Card) -> None: ...
+
+        with pytest.raises(ToolDefinitionError) as caught:
+            tool(secret_fields=["card.number"])(pay)
+        assert str(caught.value) == (
+            "tool 'pay': secret field 'card.number' is a path; give the field name 'number' "
+            "instead (secret names are masked at any depth)"
         )
 
     def test_async_function_is_marked_async(self) -> None:
@@ -124,12 +137,12 @@ class TestDecorator:
 
 
 class TestRedact:
-    def test_secret_fields_are_masked_at_top_level_and_by_path(self) -> None:
+    def test_secret_fields_are_masked_at_top_level_and_inside_objects(self) -> None:
         class Card(BaseModel):
             number: str
             holder: str
 
-        @tool(secret_fields=["password", "card.number"])
+        @tool(secret_fields=["password", "number"])
         def pay(user: str, password: str, card: Card) -> None:
             """Pay."""
 
