@@ -63,14 +63,18 @@ class _Block:
     ttl: str | None
 
 
-def _block(value: Mapping[str, Any], prefix: str, marked: bool = False) -> _Block:
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _block(value: Mapping[str, Any], prefix: str) -> _Block:
     control = value.get("cache_control")
-    plain = {key: item for key, item in value.items() if key != "cache_control"}
-    canonical = (prefix + json.dumps(plain, sort_keys=True, separators=(",", ":"),
-                                     ensure_ascii=False)).encode()
+    plain = value if control is None else {
+        key: item for key, item in value.items() if key != "cache_control"
+    }
+    canonical = (prefix + _ENCODER.encode(plain)).encode()
     ttl: str | None = None
-    if isinstance(control, dict) or marked:
-        raw_ttl = control.get("ttl") if isinstance(control, dict) else None
+    if isinstance(control, dict):
+        raw_ttl = control.get("ttl")
         ttl = raw_ttl if raw_ttl in _TTL_SECONDS else "5m"
     tokens = (len(canonical) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
     return _Block(canonical, tokens, ttl)

@@ -14,6 +14,7 @@ It is not a model and never claims to be one: every message it produces carries
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -76,9 +77,18 @@ def _client_tools(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _tool_keywords(tool: Mapping[str, Any]) -> tuple[set[str], set[str]]:
-    name_words = _keywords(str(tool.get("name", "")).replace("_", " ").replace("-", " "))
-    return name_words, _keywords(str(tool.get("description", "")))
+def _tool_keywords(tool: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    return _name_and_description_keywords(str(tool.get("name", "")),
+                                          str(tool.get("description", "")))
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_and_description_keywords(
+    name: str, description: str
+) -> tuple[frozenset[str], frozenset[str]]:
+    # Pure and hit on every request of a conversation, since tools repeat verbatim.
+    name_words = frozenset(_keywords(name.replace("_", " ").replace("-", " ")))
+    return name_words, frozenset(_keywords(description))
 
 
 def _score(tool: Mapping[str, Any], words: set[str]) -> int:
