@@ -131,8 +131,15 @@ class MessageAccumulator:
         """Fold one server-sent event in; returns its typed event, or None for ping/unknown."""
         name = sse.event
         if name == "content_block_delta":
-            # The hot path: most events of a stream are deltas.
-            return self._delta(self._decode(sse))
+            # The hot path: most events of a stream are deltas, so _loads is inlined here.
+            text = sse.data
+            try:
+                data, end = _scan_json(text, 0)
+            except (StopIteration, ValueError):
+                return self._delta(self._decode(sse))
+            if end != len(text):
+                return self._delta(self._decode(sse))
+            return self._delta(data)
         if name == "ping":
             return None
         if name == "error":
