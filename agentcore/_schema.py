@@ -9,6 +9,7 @@ arguments to the declared Python types.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import types
@@ -31,7 +32,13 @@ from pydantic.fields import FieldInfo
 
 from agentcore.errors import ToolDefinitionError
 
-__all__ = ["FunctionSchema", "compact_schema", "function_schema", "validate_tool_name"]
+__all__ = [
+    "FunctionSchema",
+    "callable_name",
+    "compact_schema",
+    "function_schema",
+    "validate_tool_name",
+]
 
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _RECEIVER_NAMES = frozenset({"self", "cls"})
@@ -88,14 +95,15 @@ def function_schema(
     except (TypeError, ValueError) as exc:
         raise ToolDefinitionError(f"tool {tool_name!r}: cannot read the signature: {exc}") from exc
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = typing.get_type_hints(_annotated_function(fn), include_extras=True)
     except (NameError, TypeError, AttributeError, SyntaxError) as exc:
         raise ToolDefinitionError(
             f"tool {tool_name!r}: cannot resolve the type annotations ({exc}); define the "
             "types used in annotations at module level"
         ) from exc
 
-    doc = docstring_parser.parse(inspect.getdoc(fn) or "")
+    # A partial is described by its function's docstring, a callable object by its class's.
+    doc = docstring_parser.parse(inspect.getdoc(_unwrapped(fn)) or "")
     doc_params = {param.arg_name: param.description for param in doc.params if param.description}
 
     parameters = list(signature.parameters.values())
@@ -112,6 +120,12 @@ def function_schema(
         doc_description = doc_params.get(parameter.name)
         if doc_description and not _annotated_description(annotation):
             field_kwargs["description"] = " ".join(doc_description.split())
+        if isinstance(parameter.default, FieldInfo):
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: parameter {parameter.name!r} has a pydantic Field as its "
+                "default; put the Field in the annotation and the default after it, for "
+                f"example '{parameter.name}: Annotated[int, Field(gt=0)] = 1'"
+            )
         if parameter.default is inspect.Parameter.empty:
             field_info = Field(**field_kwargs)
             required.add(parameter.name)
@@ -139,6 +153,29 @@ def function_schema(
         simple_types=simple_types,
         required=frozenset(required),
     )
+
+
+def callable_name(fn: Callable[..., Any]) -> str:
+    """The name a tool made from ``fn`` gets by default."""
+    fn = _unwrapped(fn)
+    name = getattr(fn, "__name__", None)
+    return name if isinstance(name, str) else type(fn).__name__
+
+
+def _unwrapped(fn: Callable[..., Any]) -> Callable[..., Any]:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return fn
+
+
+def _annotated_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function whose annotations describe the parameters of ``fn``."""
+    fn = _unwrapped(fn)
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isbuiltin(fn):
+        return fn
+    # A callable object: its class's __call__ carries the annotations.
+    call: Callable[..., Any] = type(fn).__call__
+    return call
 
 
 def _checked_annotation(

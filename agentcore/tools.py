@@ -23,7 +23,7 @@ import pydantic_core
 
 from agentcore._arguments import ArgumentsValidator
 from agentcore._content import NO_OUTPUT, to_content
-from agentcore._schema import function_schema, validate_tool_name
+from agentcore._schema import callable_name, function_schema, validate_tool_name
 from agentcore._secrets import REDACTED, checked_secret_fields, redact_secrets
 from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError, ToolError
 from agentcore.log import get_logger
@@ -91,7 +91,7 @@ class Tool:
             fn, receiver = fn.__func__, "class"
         if not callable(fn):
             raise ToolDefinitionError(f"@tool needs a function, got {type(fn).__name__}")
-        function_name = getattr(fn, "__name__", type(fn).__name__)
+        function_name = callable_name(fn)
         self.name = name if name is not None else function_name
         validate_tool_name(self.name, function_name=function_name)
         schema = function_schema(fn, tool_name=self.name, description=description)

@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 import datetime
 import enum
+import functools
 import logging
 import threading
 import uuid
@@ -129,6 +130,59 @@ class TestDecorator:
         assert str(caught.value) == (
             "tool 'pay': secret field 'card.number' is a path; give the field name 'number' "
             "instead (secret names are masked at any depth)"
+        )
+
+    def test_callable_object_is_described_by_its_class_and_call(self) -> None:
+        class Converter:
+            """Convert an amount between currencies."""
+
+            def __init__(self, rate: float) -> None:
+                self.rate = rate
+
+            def __call__(self, amount: float) -> float:
+                return amount * self.rate
+
+        convert = tool(Converter(2.0))
+        assert convert.definition() == {
+            "name": "Converter",
+            "description": "Convert an amount between currencies.",
+            "input_schema": {
+                "type": "object",
+                "properties": {"amount": {"type": "number"}},
+                "required": ["amount"],
+                "additionalProperties": False,
+            },
+        }
+        assert convert.run(convert.validate({"amount": 3})) == ToolOutput(content="6.0")
+
+    def test_partial_is_described_by_its_function_without_the_bound_arguments(self) -> None:
+        def search(index: str, query: str, limit: int = 5) -> str:
+            """Search an index.
+
+            Args:
+                index: Which index.
+                query: Words to look for.
+            """
+            return f"{index}:{query}:{limit}"
+
+        search_orders = tool(functools.partial(search, "orders"))
+        assert search_orders.name == "search"
+        assert search_orders.description == "Search an index."
+        assert search_orders.input_schema["properties"] == {
+            "query": {"description": "Words to look for.", "type": "string"},
+            "limit": {"default": 5, "type": "integer"},
+        }
+        assert search_orders.run({"query": "late"}) == ToolOutput(content="orders:late:5")
+
+    def test_field_as_a_default_value_is_refused_with_the_spelling_to_use(self) -> None:
+        def charge(amount_cents: int = Field(1, gt=0)) -> None: ...
+
+        with pytest.raises(ToolDefinitionError) as caught:
+            tool(charge)
+        assert str(caught.value) == (
+            "tool 'charge': parameter 'amount_cents' has a pydantic Field as its default; put "
+            "the Field in the annotation and the default after it, for example "
+            "'amount_cents: Annotated[int, Field(gt=0)] = 1'"
         )
 
     def test_async_function_is_marked_async(self) -> None:
