@@ -130,6 +130,9 @@ class MessageAccumulator:
     def add(self, sse: ServerSentEvent) -> StreamEvent | None:
         """Fold one server-sent event in; returns its typed event, or None for ping/unknown."""
         name = sse.event
+        if self._final is not None:
+            self._after_stop(name)
+            return None
         if name == "content_block_delta":
             # The hot path: most events of a stream are deltas, so _loads is inlined here.
             text = sse.data
@@ -155,6 +158,9 @@ class MessageAccumulator:
         if not isinstance(data, dict):
             raise self._error(f"a stream event is not a JSON object: {_excerpt(data)}")
         kind = data.get("type")
+        if self._final is not None:
+            self._after_stop(kind)
+            return None
         if kind == "content_block_delta":
             return self._delta(data)
         try:
@@ -319,11 +325,8 @@ class MessageAccumulator:
             raise self._error(f"malformed usage in message_delta: {_excerpt(usage)}") from exc
         return MessageDeltaEvent(message.get("stop_reason"), message.get("stop_sequence"), current)
 
-    def _stop_message(self) -> MessageStopEvent | None:
+    def _stop_message(self) -> MessageStopEvent:
         self._require_message("message_stop")
-        if self._final is not None:
-            _log.debug("stream.duplicate_message_stop")
-            return None
         if self._open:
             raise self._error(f"message_stop arrived with blocks {sorted(self._open)} still open")
         final = self._build([self._blocks[index] for index in sorted(self._blocks)])
@@ -354,6 +357,10 @@ class MessageAccumulator:
                 f"the streamed message is malformed: {_excerpt(self._message)}",
                 request_id=self._request_id,
             ) from exc
+
+    def _after_stop(self, name: object) -> None:
+        # The message is complete; whatever follows cannot change it, so it is not an error.
+        _log.debug("stream.event_after_stop", event_name=name)
 
     def _api_error(self, body: str | dict[str, Any]) -> StreamError:
         # The response status was 200; the error class comes from the body's error type.

@@ -75,8 +75,23 @@ CITATIONS = message(
     ]
 )
 
+SEARCH_CITATION = {"type": "web_search_result_location", "url": "https://example.com/a",
+                   "title": "A", "encrypted_index": "Eo8B", "cited_text": "Lyon is in France."}
+SERVER_TOOLS = message(
+    [
+        {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search",
+         "input": {"query": "where is Lyon"}},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01", "content": [
+            {"type": "web_search_result", "url": "https://example.com/a", "title": "A",
+             "encrypted_content": "EqgfCioIARgBIiQ3", "page_age": None}]},
+        {"type": "text", "text": "Lyon is in France.", "citations": [SEARCH_CITATION]},
+    ],
+    usage={"input_tokens": 2048, "output_tokens": 90, "cache_creation_input_tokens": 0,
+           "cache_read_input_tokens": 0, "server_tool_use": {"web_search_requests": 1}},
+)
+
 ALL_STREAMS = {"text": TEXT, "parallel_tools": PARALLEL_TOOLS, "thinking": THINKING,
-               "citations": CITATIONS}
+               "citations": CITATIONS, "server_tools": SERVER_TOOLS}
 
 
 def decode(payload: bytes | list[bytes], *, request_id: str | None = None) -> Message:
@@ -224,7 +239,8 @@ class TestForwardCompatibility:
             ("hologram_update", {"type": "hologram_update", "what": 1}),
             *deltas(0, "sparkle_delta", "sparkle", "✨"),
         ]
-        payload = encode(events) + b"event: future_event\ndata: {not json at all\n\n"
+        future = b"event: future_event\ndata: {not json at all\n\n"
+        payload = encode(events[:-1]) + future + encode(events[-1:])
         with caplog.at_level(logging.DEBUG, logger="agentcore.streaming"):
             assert decode(payload) == parse_message(TEXT)
         assert [record.getMessage() for record in caplog.records] == [
@@ -232,6 +248,15 @@ class TestForwardCompatibility:
             "stream.unknown_delta",
             "stream.unknown_event",
         ]
+
+    def test_events_after_message_stop_leave_the_message_unchanged(self) -> None:
+        events = stream_events(TEXT)
+        overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "x"}}
+        trailer = [events[1], events[2], events[-1], ("error", overloaded)]
+        accumulator = MessageAccumulator()
+        returned = [accumulator.add(sse(name, data)) for name, data in events + trailer]
+        assert returned[-4:] == [None, None, None, None]
+        assert accumulator.final_message() == parse_message(TEXT)
 
     def test_unknown_block_type_becomes_an_unknown_block_with_its_fields(self) -> None:
         hologram = {"type": "hologram", "payload": [1, 2, 3], "colour": "blue"}
