@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from agentcore import cli
+from agentcore.agent import Agent
 from agentcore.client import AsyncClient, Client
 from agentcore.emulator import Emulator, Fault, ScriptFileError, load_script
 from agentcore.errors import (
@@ -32,6 +33,7 @@ from agentcore.errors import (
 )
 from agentcore.stream_events import TextDeltaEvent
 from agentcore.testing import ErrorReply, error_reply, sse_events, text_reply, tool_reply
+from agentcore.tools import tool
 from agentcore.types import Message
 
 MODEL = "claude-sonnet-4-6"
@@ -854,3 +856,60 @@ class TestAgentcoreClientStreaming:
                 streamed = await stream.get_final_message()
         assert lookup_call(created) == lookup_call(streamed)
         assert len(delays) == 2
+
+
+@tool
+def lookup_order(order_id: str) -> dict[str, str]:
+    """Look up an order's status.
+
+    Args:
+        order_id: Order number such as "A-1001".
+    """
+    return {"order_id": order_id, "status": "shipped"}
+
+
+@tool
+def track_shipment(order_id: str) -> dict[str, str]:
+    """Get the carrier tracking for a shipment.
+
+    Args:
+        order_id: Order number such as "A-1001".
+    """
+    return {"carrier": "UPS", "tracking": "1Z999"}
+
+
+class TestAgentAgainstTheEmulator:
+    def test_demo_policy_drives_a_two_tool_agent_run_to_end_turn(
+        self, emulator: Emulator
+    ) -> None:
+        with Client(api_key="k", base_url=emulator.base_url) as client:
+            agent = Agent(MODEL, "You help customers.", [lookup_order, track_shipment],
+                          client=client)
+            result = agent.run("What's the status of order A-1001 and its tracking?")
+        assert (result.status, result.stop_reason) == ("completed", "end_turn")
+        assert [turn.stop_reason for turn in result.turns] == ["tool_use", "tool_use",
+                                                                "end_turn"]
+        assert result.output == (
+            "[demo policy] Here is what the tools returned:\n"
+            "- lookup_order returned: order_id: A-1001, status: shipped\n"
+            "- track_shipment returned: carrier: UPS, tracking: 1Z999"
+        )
+        final_request = emulator.requests[-1]["messages"]
+        assert [(block["name"], block["input"]) for message in final_request
+                if message["role"] == "assistant" for block in message["content"]
+                if block["type"] == "tool_use"] == [("lookup_order", {"order_id": "A-1001"}),
+                                                    ("track_shipment", {"order_id": "A-1001"})]
+
+    async def test_async_agent_with_caching_writes_then_reads_the_prefix(self) -> None:
+        system = "You help customers with their orders. " * 200
+        async with Emulator() as emulator, AsyncClient(
+            api_key="k", base_url=emulator.base_url
+        ) as client:
+            agent = Agent(MODEL, system, [lookup_order, track_shipment], async_client=client,
+                          cache=True)
+            result = await agent.arun("What's the status of order A-1001 and its tracking?")
+        usages = [turn.usage for turn in result.turns]
+        assert result.status == "completed"
+        assert usages[0].cache_creation_input_tokens and not usages[0].cache_read_input_tokens
+        assert all(usage.cache_read_input_tokens >= usages[0].cache_creation_input_tokens
+                   for usage in usages[1:])
