@@ -2,14 +2,28 @@
 
 from agentcore._version import __version__
 from agentcore.agent import Agent
+from agentcore.approval import (
+    AlwaysAllow,
+    ApprovalRequest,
+    Approve,
+    Approver,
+    AsyncApprover,
+    Decision,
+    Deny,
+    Edit,
+)
+from agentcore.approvers import CallbackApprover, ScriptedApprover
 from agentcore.batches import AsyncBatches, Batches
 from agentcore.client import AsyncClient, Client
+from agentcore.console import ConsoleApprover
+from agentcore.durable import ExecutionJournal, resume_stored, run_stored
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
+    ApprovalError,
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
@@ -37,6 +51,7 @@ from agentcore.events import (
 from agentcore.hooks import Veto
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
+from agentcore.store import RunStore
 from agentcore.tools import Tool, ToolOutput, Toolset, tool
 from agentcore.types import Message, Usage
 from agentcore.usage import ModelPrice, PriceTable, UsageTotals
@@ -48,14 +63,26 @@ __all__ = [
     "APITimeoutError",
     "Agent",
     "AgentcoreError",
+    "AlwaysAllow",
     "ApprovalDecided",
+    "ApprovalError",
+    "ApprovalRequest",
     "ApprovalRequested",
+    "Approve",
+    "Approver",
+    "AsyncApprover",
     "AsyncBatches",
     "AsyncClient",
     "AuthenticationError",
     "Batches",
+    "CallbackApprover",
     "Client",
     "ConfigurationError",
+    "ConsoleApprover",
+    "Decision",
+    "Deny",
+    "Edit",
+    "ExecutionJournal",
     "InvalidRequestError",
     "Message",
     "ModelPrice",
@@ -71,6 +98,8 @@ __all__ = [
     "RunResult",
     "RunState",
     "RunStateError",
+    "RunStore",
+    "ScriptedApprover",
     "StreamError",
     "SystemPrompt",
     "TextDelta",
@@ -86,5 +115,7 @@ __all__ = [
     "UsageTotals",
     "Veto",
     "__version__",
+    "resume_stored",
+    "run_stored",
     "tool",
 ]
