@@ -452,6 +452,16 @@ REFUSED = [
     ("SELECT * FROM sqlite_schema", "not available"),
     ("SELECT * FROM temp.sqlite_master", "only the main database can be read"),
     ("SELECT * FROM json_each('[1]')", "refused"),
+    # one call that runs for seconds, or builds a value of hundreds of megabytes
+    ("SELECT length(printf('%.*c', 1000000000, 'x'))", "printf() is not available"),
+    ("SELECT length(format('%.*c', 1000000000, 'x'))", "format() is not available"),
+    (
+        "SELECT length(replace(replace(replace(replace(replace(replace(replace(replace("
+        "'xxxxxxxxxx', 'x', 'xxxxxxxxxx'), 'x', 'xxxxxxxxxx'), 'x', 'xxxxxxxxxx'), "
+        "'x', 'xxxxxxxxxx'), 'x', 'xxxxxxxxxx'), 'x', 'xxxxxxxxxx'), 'x', 'xxxxxxxxxx'), "
+        "'x', 'xxxxxxxxxx'))",
+        "SQL error: string or blob too big",
+    ),
     # not a query at all
     ("", "the SQL is empty"),
     ("   ", "the SQL is empty"),

@@ -1,6 +1,35 @@
-"""Read-only database lookup tools for agents: SQLite built in, PostgreSQL with psycopg 3."""
+"""Read-only database lookup tools for agents: SQLite built in, PostgreSQL with psycopg 3.
 
-from ._database import Lookup, SQLDatabase
+::
+
+    from tools.sql import SQLDatabase
+
+    db = SQLDatabase.sqlite("shop.db", allow_tables=["orders", "customers"])
+    order_by_id = db.lookup(
+        "order_by_id",
+        "SELECT id, status, total_cents FROM orders WHERE id = :order_id",
+        params={"order_id": str},
+        description="Find an order by its number.",
+    )
+    agent_tools = [order_by_id]          # the model never writes SQL
+    explorer_tools = db.tools()          # list_tables, describe_table, run_select
+
+Read-only is enforced by the database, never by reading the SQL text. On SQLite the file is
+opened ``mode=ro`` with ``PRAGMA query_only``, and an authorizer refuses every action but
+reads of allowed tables and a list of pure functions; a query that reads a secret or
+non-allowed column still runs, with that column read as NULL (and dropped from the output
+when it holds nothing else), and the result says which columns were withheld. On PostgreSQL
+each query is the body of a cursor in a read-only transaction under ``statement_timeout``,
+always rolled back; what may be read is the connected role's privileges, which
+``run_select`` checks before it runs model-written SQL, so there ``SELECT *`` on a table
+with a withheld column fails with "permission denied" and the model is told to name columns.
+
+Results are limited to ``row_limit`` rows (up to 1,000 more are counted, never fetched
+into the answer), values are cut at ``max_value_chars``, and every cut is stated.
+"""
+
+from ._database import SQLDatabase
+from ._lookups import Lookup
 from ._policy import DEFAULT_SECRET_COLUMNS
 from ._results import QueryResult
 

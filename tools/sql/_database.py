@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import enum
 import json
 import os
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from agentcore.errors import ConfigurationError, ToolError
 from agentcore.tools import Tool
 
-from ._params import find_placeholders, to_numbered
+from ._lookups import Lookup, lookup_tool
 from ._policy import DEFAULT_SECRET_COLUMNS, AccessPolicy
 from ._results import OutputFormat, QueryResult, TableInfo
 from ._sqlite import SQLiteBackend, quote_identifier
-from ._tools import database_tools, lookup_tool
+from ._tools import database_tools
 
-__all__ = ["Lookup", "SQLDatabase"]
+__all__ = ["SQLDatabase"]
 
 _COUNT_AHEAD_ROWS = 1000
 """How far past the row limit a result is counted before saying "at least N more"."""
@@ -45,60 +41,6 @@ class _Backend(Protocol):
         count_ahead: int,
         trusted: bool = False,
     ) -> QueryResult: ...
-
-
-class Lookup:
-    """A named, parameterised query written by the developer (see :meth:`SQLDatabase.lookup`)."""
-
-    __slots__ = (
-        "_bound_sql",
-        "_numbered",
-        "_order",
-        "description",
-        "name",
-        "parameters",
-        "row_limit",
-        "sql",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        sql: str,
-        parameters: Mapping[str, Any],
-        description: str,
-        row_limit: int,
-        *,
-        numbered: bool,
-    ) -> None:
-        placeholders = find_placeholders(sql)
-        used = list(dict.fromkeys(p.name for p in placeholders))
-        missing = [p for p in used if p not in parameters]
-        unused = [p for p in parameters if p not in used]
-        if missing or unused:
-            problems = []
-            if missing:
-                problems.append("undeclared placeholders " + ", ".join(f":{p}" for p in missing))
-            if unused:
-                problems.append("parameters never used in the SQL: " + ", ".join(unused))
-            raise ConfigurationError(
-                f"lookup {name!r}: {'; '.join(problems)}; every :name in the SQL needs an "
-                "entry in params={...} and every entry needs its :name"
-            )
-        self.name = name
-        self.sql = sql
-        self.parameters = dict(parameters)
-        self.description = description
-        self.row_limit = row_limit
-        self._order = used
-        self._numbered = numbered
-        self._bound_sql = to_numbered(sql, placeholders, used) if numbered else sql
-
-    def bind(self, arguments: Mapping[str, Any]) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
-        """The SQL to send and its parameters, in the backend's placeholder style."""
-        if not self._numbered:
-            return self.sql, {name: arguments[name] for name in self._order}
-        return self._bound_sql, [arguments[name] for name in self._order]
 
 
 class SQLDatabase:
@@ -172,7 +114,7 @@ class SQLDatabase:
         policy = AccessPolicy.build(
             allow_tables=allow_tables, allow_columns=allow_columns, secret_columns=secret_columns
         )
-        backend = _SQLiteAdapter(SQLiteBackend(database, policy, time_limit_s))
+        backend = SQLiteBackend(database, policy, time_limit_s)
         return cls(
             backend,
             row_limit=row_limit,
@@ -384,59 +326,6 @@ class SQLDatabase:
         return self._backend.select(
             sql, (), row_limit=self.sample_rows, count_ahead=0, trusted=True
         )
-
-
-class _SQLiteAdapter:
-    """SQLiteBackend under the common backend shape, with values SQLite can bind."""
-
-    def __init__(self, backend: SQLiteBackend) -> None:
-        self._backend = backend
-        self.dialect = backend.dialect
-        self.placeholder_help = backend.placeholder_help
-
-    def tables(self) -> list[tuple[str, Literal["table", "view"]]]:
-        return self._backend.tables()
-
-    def table_info(self, name: str) -> TableInfo | None:
-        return self._backend.table_info(name)
-
-    def qualified(self, table: str) -> str:
-        return quote_identifier(table)
-
-    def verify_role(self) -> None:
-        return None
-
-    def close(self) -> None:
-        self._backend.close()
-
-    def select(
-        self,
-        sql: str,
-        params: Sequence[Any] | Mapping[str, Any],
-        *,
-        row_limit: int,
-        count_ahead: int,
-        trusted: bool = False,
-    ) -> QueryResult:
-        # The authorizer applies to every statement, so trusted SQL needs nothing extra.
-        bound: Sequence[Any] | Mapping[str, Any]
-        if isinstance(params, Mapping):
-            bound = {k: _sqlite_value(v) for k, v in params.items()}
-        else:
-            bound = [_sqlite_value(v) for v in params]
-        return self._backend.select(sql, bound, row_limit=row_limit, count_ahead=count_ahead)
-
-
-def _sqlite_value(value: Any) -> Any:
-    if value is None or isinstance(value, int | float | str | bytes):
-        return value
-    if isinstance(value, enum.Enum):
-        return _sqlite_value(value.value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
-    raise ToolError(f"cannot bind a parameter of type {type(value).__name__}; use a scalar value")
 
 
 def _check_time_limit(time_limit_s: float) -> None:

@@ -1,22 +1,23 @@
-"""SQLite, opened read-only, with an authorizer that lets through nothing but reads.
+"""SQLite, opened read-only, one query at a time under a time limit.
 
-Three layers, each enough on its own for writes: the file is opened with ``mode=ro``,
-``PRAGMA query_only`` is on, and the authorizer denies every action except SELECT, reads
-of allowed tables and calls to an allow-list of pure functions. The authorizer also
-enforces the access policy: reading a table that is not allowed is denied (the query
-fails with a clear message), while reading a hidden column (secret, or outside the
-table's allowed columns) is *ignored*: SQLite substitutes NULL, so ``SELECT *`` still
-works, ``WHERE``/``ORDER BY``/``upper()``/``json_object()`` on the column see only NULL,
-and output columns that hold nothing but those NULLs are dropped from the result.
+Three layers, each enough on its own to stop writes: the file is opened with ``mode=ro``,
+``PRAGMA query_only`` is on, and the authorizer (``_authorizer.py``) denies every action
+except SELECT, reads of allowed tables and calls to an allow-list of pure functions. A
+progress handler stops a query at its deadline; output columns that hold nothing but the
+NULLs the authorizer substituted for hidden columns are dropped from the result.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import enum
 import math
 import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -24,145 +25,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from agentcore.errors import ConfigurationError, ToolError
 
+from ._authorizer import Authorizer
 from ._policy import AccessPolicy
 from ._results import ColumnInfo, ForeignKey, QueryResult, TableInfo
 
 __all__ = ["SQLiteBackend"]
 
-_SAFE_FUNCTIONS = frozenset(
-    {
-        "abs", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex", "ifnull",
-        "iif", "instr", "length", "like", "likelihood", "likely", "lower", "ltrim", "max",
-        "min", "nullif", "octet_length", "printf", "quote", "random", "replace", "round",
-        "rtrim", "sign", "soundex", "substr", "substring", "trim", "typeof", "unhex",
-        "unicode", "unlikely", "upper", "avg", "count", "group_concat", "string_agg", "sum",
-        "total", "date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff",
-        "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos",
-        "cosh", "degrees", "exp", "floor", "ln", "log", "log10", "log2", "mod", "pi", "pow",
-        "power", "radians", "sin", "sinh", "sqrt", "tan", "tanh", "trunc", "row_number",
-        "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead",
-        "first_value", "last_value", "nth_value", "json", "json_array", "json_array_length",
-        "json_extract", "json_insert", "json_object", "json_patch", "json_remove",
-        "json_replace", "json_set", "json_type", "json_valid", "json_quote",
-        "json_group_array", "json_group_object", "->", "->>",
-    }
-)
-"""Pure functions the model may call. Everything else is refused: ``load_extension``,
-file access added by extensions (``readfile``, ``writefile``, ``edit``),
-``fts3_tokenizer``, and ``zeroblob``/``randomblob`` (which can allocate a gigabyte)."""
-
-_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema"})
-_INTROSPECTION_PRAGMAS = frozenset({"table_xinfo", "foreign_key_list"})
 _PROGRESS_STEPS = 1000
 _COUNT_BATCH_ROWS = 500
 _COUNT_SHARE_OF_TIME_LIMIT = 0.25
-
-_ACTIONS: dict[int, str] = {
-    sqlite3.SQLITE_CREATE_INDEX: "create an index",
-    sqlite3.SQLITE_CREATE_TABLE: "create a table",
-    sqlite3.SQLITE_CREATE_TEMP_INDEX: "create a temporary index",
-    sqlite3.SQLITE_CREATE_TEMP_TABLE: "create a temporary table",
-    sqlite3.SQLITE_CREATE_TEMP_TRIGGER: "create a temporary trigger",
-    sqlite3.SQLITE_CREATE_TEMP_VIEW: "create a temporary view",
-    sqlite3.SQLITE_CREATE_TRIGGER: "create a trigger",
-    sqlite3.SQLITE_CREATE_VIEW: "create a view",
-    sqlite3.SQLITE_DELETE: "delete rows",
-    sqlite3.SQLITE_DROP_INDEX: "drop an index",
-    sqlite3.SQLITE_DROP_TABLE: "drop a table",
-    sqlite3.SQLITE_DROP_TEMP_INDEX: "drop a temporary index",
-    sqlite3.SQLITE_DROP_TEMP_TABLE: "drop a temporary table",
-    sqlite3.SQLITE_DROP_TEMP_TRIGGER: "drop a temporary trigger",
-    sqlite3.SQLITE_DROP_TEMP_VIEW: "drop a temporary view",
-    sqlite3.SQLITE_DROP_TRIGGER: "drop a trigger",
-    sqlite3.SQLITE_DROP_VIEW: "drop a view",
-    sqlite3.SQLITE_INSERT: "insert rows",
-    sqlite3.SQLITE_PRAGMA: "run a PRAGMA",
-    sqlite3.SQLITE_TRANSACTION: "control a transaction",
-    sqlite3.SQLITE_UPDATE: "update rows",
-    sqlite3.SQLITE_ATTACH: "attach or write another database file (ATTACH, VACUUM)",
-    sqlite3.SQLITE_DETACH: "detach a database",
-    sqlite3.SQLITE_ALTER_TABLE: "alter a table",
-    sqlite3.SQLITE_REINDEX: "rebuild an index",
-    sqlite3.SQLITE_ANALYZE: "analyze tables",
-    sqlite3.SQLITE_CREATE_VTABLE: "create a virtual table",
-    sqlite3.SQLITE_DROP_VTABLE: "drop a virtual table",
-    sqlite3.SQLITE_SAVEPOINT: "use a savepoint",
-}
-
-
-class _Authorizer:
-    """The connection's authorizer: decides every action while a statement is prepared.
-
-    ``internal`` is set only while our own introspection statements are prepared; the
-    connection has no statement cache, so a statement prepared then is never reused for a
-    model's query.
-    """
-
-    def __init__(self, policy: AccessPolicy) -> None:
-        self._policy = policy
-        self.internal = False
-        self.refusal: str | None = None
-        self.withheld: dict[str, None] = {}
-        self.schema_names: frozenset[str] = frozenset()
-        """Lower-cased names of the database's tables and views, refreshed before each query."""
-
-    def reset(self) -> None:
-        self.refusal = None
-        self.withheld = {}
-
-    def __call__(
-        self, action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
-    ) -> int:
-        if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE):
-            return sqlite3.SQLITE_OK
-        if action == sqlite3.SQLITE_READ:
-            return self._read(arg1 or "", arg2 or "", db, source)
-        if action == sqlite3.SQLITE_FUNCTION:
-            name = (arg2 or "").lower()
-            if name in _SAFE_FUNCTIONS:
-                return sqlite3.SQLITE_OK
-            return self._deny(f"the function {name}() is not available")
-        if self.internal and action == sqlite3.SQLITE_PRAGMA and arg1 in _INTROSPECTION_PRAGMAS:
-            return sqlite3.SQLITE_OK
-        what = _ACTIONS.get(action, f"perform action {action}")
-        target = f" ({arg1})" if arg1 and action != sqlite3.SQLITE_TRANSACTION else ""
-        if (arg1 or "").lower() in _SCHEMA_TABLES | {"sqlite_temp_master"}:
-            # CREATE, DROP and ALTER are first seen as a write to the schema table.
-            what, target = "change the database schema (CREATE, DROP, ALTER)", ""
-        return self._deny(f"the statement tries to {what}{target}; only SELECT can run here")
-
-    def _read(self, table: str, column: str, db: str | None, source: str | None) -> int:
-        if db not in (None, "main"):
-            return self._deny(f"only the main database can be read, not {db!r}")
-        lowered = table.lower()
-        if lowered in _SCHEMA_TABLES and self.internal:
-            return sqlite3.SQLITE_OK
-        if lowered.startswith("sqlite_"):
-            return self._deny(
-                f"the internal table {table} is not available; use list_tables and describe_table"
-            )
-        if lowered not in self.schema_names:
-            # A common table expression: its rows come from reads that were checked already.
-            return sqlite3.SQLITE_OK
-        # A column read on behalf of an allowed view is allowed even when the view's base
-        # table is not: allowing a view is how a developer exposes part of a table.
-        # ``source`` names the view (or common table expression) a read happens for. A read
-        # on behalf of an allowed view is allowed even when the view's base table is not:
-        # allowing a view is how a developer exposes part of a table.
-        view = source if source is not None and source.lower() in self.schema_names else None
-        if view is not None and not self._policy.is_table_allowed(view):
-            return self._deny(f"the view {view} is not available; see list_tables")
-        if view is None and not self._policy.is_table_allowed(table):
-            return self._deny(f"the table {table} is not available; see list_tables")
-        if column and not self._policy.is_column_visible(table, column):
-            self.withheld[f"{table}.{column}"] = None
-            return sqlite3.SQLITE_IGNORE
-        return sqlite3.SQLITE_OK
-
-    def _deny(self, reason: str) -> int:
-        if self.refusal is None:
-            self.refusal = reason
-        return sqlite3.SQLITE_DENY
+_MAX_VALUE_BYTES = 16_000_000
+"""Largest string or blob a query may build or read; one call such as ``replace`` on a huge
+string would otherwise allocate up to a gigabyte between two checks of the time limit."""
 
 
 class SQLiteBackend:
@@ -175,7 +49,7 @@ class SQLiteBackend:
         self._uri, self._display = _read_only_uri(database)
         self._policy = policy
         self._time_limit_s = time_limit_s
-        self._authorizer = _Authorizer(policy)
+        self._authorizer = Authorizer(policy)
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._deadline = math.inf
@@ -213,6 +87,13 @@ class SQLiteBackend:
             )
             return TableInfo(table, kind, columns, self._foreign_keys(table, quoted))
 
+    def qualified(self, table: str) -> str:
+        """``table`` quoted for use in SQL."""
+        return quote_identifier(table)
+
+    def verify_role(self) -> None:
+        """Nothing to check: the authorizer applies the access policy to every statement."""
+
     def select(
         self,
         sql: str,
@@ -220,8 +101,17 @@ class SQLiteBackend:
         *,
         row_limit: int,
         count_ahead: int,
+        trusted: bool = False,
     ) -> QueryResult:
-        """Run one read-only query and fetch at most ``row_limit`` rows (plus a bounded count)."""
+        """Run one read-only query and fetch at most ``row_limit`` rows (plus a bounded count).
+
+        ``trusted`` (SQL written by the developer) changes nothing here: the authorizer
+        applies the same policy to every statement.
+        """
+        if isinstance(params, Mapping):
+            params = {name: _bindable(value) for name, value in params.items()}
+        else:
+            params = [_bindable(value) for value in params]
         with self._lock:
             connection = self._open()
             self._refresh_schema_names()
@@ -283,6 +173,7 @@ class SQLiteBackend:
         try:
             connection.execute("PRAGMA query_only = ON")
             connection.execute("PRAGMA trusted_schema = OFF")
+            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _MAX_VALUE_BYTES)
             connection.set_authorizer(self._authorizer)
             connection.set_progress_handler(self._past_deadline, _PROGRESS_STEPS)
             self._connection = connection
@@ -353,6 +244,18 @@ class SQLiteBackend:
 def quote_identifier(name: str) -> str:
     """``name`` as a double-quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _bindable(value: Any) -> Any:
+    if value is None or isinstance(value, int | float | str | bytes):
+        return value
+    if isinstance(value, enum.Enum):
+        return _bindable(value.value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    raise ToolError(f"cannot bind a parameter of type {type(value).__name__}; use a scalar value")
 
 
 def _count_rest(cursor: sqlite3.Cursor, cap: int) -> tuple[int, bool]:

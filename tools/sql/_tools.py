@@ -1,18 +1,15 @@
-"""The agent tools of a :class:`~tools.sql.SQLDatabase`: three general ones and named lookups."""
+"""The three general tools of a :class:`~tools.sql.SQLDatabase`: list, describe, select."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agentcore.errors import ConfigurationError
 from agentcore.tools import Tool
 
 if TYPE_CHECKING:
-    from ._database import Lookup, SQLDatabase
+    from ._database import SQLDatabase
 
-__all__ = ["database_tools", "lookup_tool"]
+__all__ = ["database_tools"]
 
 Scalar = str | int | float | bool | None
 
@@ -67,35 +64,3 @@ def database_tools(db: SQLDatabase, *, prefix: str) -> list[Tool]:
             ),
         ),
     ]
-
-
-def lookup_tool(
-    db: SQLDatabase, lookup: Lookup, param_descriptions: Mapping[str, str]
-) -> Tool:
-    """A tool whose parameters are the lookup's declared parameters and types."""
-
-    def run(**arguments: Any) -> str:
-        return db.run_lookup(lookup, arguments)
-
-    try:
-        parameters = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
-            for name, annotation in lookup.parameters.items()
-        ]
-    except ValueError as exc:
-        raise ConfigurationError(f"lookup {lookup.name!r}: {exc}") from exc
-    run.__name__ = run.__qualname__ = lookup.name
-    run.__signature__ = inspect.Signature(parameters, return_annotation=str)  # type: ignore[attr-defined]
-    run.__annotations__ = {**lookup.parameters, "return": str}
-    unknown = sorted(set(param_descriptions) - set(lookup.parameters))
-    if unknown:
-        raise ConfigurationError(
-            f"lookup {lookup.name!r}: param_descriptions names unknown parameters: "
-            + ", ".join(unknown)
-        )
-    if param_descriptions:
-        lines = [
-            f"    {name}: {' '.join(text.split())}" for name, text in param_descriptions.items()
-        ]
-        run.__doc__ = "Run the lookup.\n\nArgs:\n" + "\n".join(lines)
-    return Tool(run, name=lookup.name, description=lookup.description)
