@@ -9,81 +9,46 @@ that yields :mod:`agentcore.events` as the run goes.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import (
     AsyncIterator,
     Callable,
-    Generator,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass
 from decimal import Decimal
-from time import perf_counter
 from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
 from agentcore.approval import Decision
 from agentcore.client import AsyncClient, Client
-from agentcore.errors import APIError, ConfigurationError, StreamError
+from agentcore.drivers import DriverSettings, adrive, drive
+from agentcore.errors import ConfigurationError
 from agentcore.events import (
-    ApprovalDecided,
-    ApprovalRequested,
-    ModelTurnCompleted,
     RunEvent,
     RunFinished,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallStarted,
-    ToolResultEvent,
 )
-from agentcore.gate import ApprovalPolicy, aapproval_reason, adecide, approval_reason, decide
-from agentcore.hooks import AfterToolHook, BeforeToolHook, arun_call, run_call
-from agentcore.log import get_logger
+from agentcore.gate import ApprovalPolicy
+from agentcore.hooks import AfterToolHook, BeforeToolHook
 from agentcore.loop import (
     AgentLoop,
-    AskApproval,
-    CallModel,
-    CheckApproval,
-    Finish,
     Limits,
     LoopConfig,
     Router,
-    RunTools,
-    ToolCall,
-    ToolOutcome,
 )
 from agentcore.output import OutputSpec
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
-from agentcore.stream_events import TextDeltaEvent, ThinkingDeltaEvent
 from agentcore.tools import Tool, Toolset
-from agentcore.types import Message, to_wire
+from agentcore.types import to_wire
 from agentcore.usage import ModelPrice, PriceTable, to_usd
 
 __all__ = ["Agent", "Prompt"]
 
 Prompt: TypeAlias = str | Sequence[Mapping[str, Any] | BaseModel]
 """A user prompt, or a whole conversation (messages as dicts or wire models)."""
-
-_log = get_logger("agentcore.agent")
-_INFO = logging.INFO
-
-
-@dataclass(frozen=True, slots=True)
-class _Drivers:
-    """What both drivers need besides the loop: user code to call and where to report."""
-
-    before_tool: tuple[BeforeToolHook, ...]
-    after_tool: tuple[AfterToolHook, ...]
-    approval_policy: ApprovalPolicy | None
-    approver: object | None
-    approval_timeout_s: float | None
-
 
 class Agent:
     """A Claude agent: runs the model, its tools and approvals until a final answer.
@@ -230,10 +195,14 @@ class Agent:
         self._secret_fields = {
             tool.name: sorted(tool.secret_fields) for tool in toolset if tool.secret_fields
         }
-        self._drivers = _Drivers(
-            tuple(before_tool), tuple(after_tool), approval_policy, approver, approval_timeout_s
+        self._drivers = DriverSettings(
+            tuple(before_tool),
+            tuple(after_tool),
+            approval_policy,
+            approver,
+            approval_timeout_s,
+            tool_concurrency,
         )
-        self._tool_concurrency = tool_concurrency
         self._client = client
         self._async_client = async_client
         self._owned: list[Client | AsyncClient] = []
@@ -291,12 +260,21 @@ class Agent:
             secret_fields_by_tool=dict(self._secret_fields),
         )
 
-    def _loop(self, state: RunState) -> AgentLoop:
-        return AgentLoop(self._config, state)
+    def _drive(
+        self, state: RunState, decisions: Mapping[str, Decision] | None, *, streaming: bool
+    ) -> Iterator[RunEvent]:
+        loop = AgentLoop(self._config, state)
+        return drive(loop, self._drivers, self._sync_client, decisions, streaming=streaming)
+
+    def _adrive(
+        self, state: RunState, decisions: Mapping[str, Decision] | None, *, streaming: bool
+    ) -> AsyncIterator[RunEvent]:
+        loop = AgentLoop(self._config, state)
+        return adrive(loop, self._drivers, self._aclient, decisions, streaming=streaming)
 
     def run(self, prompt: Prompt) -> RunResult:
         """Run to a final answer (or a pause, or a limit), blocking."""
-        return _last(self._events(self._loop(self.new_state(prompt)), streaming=False))
+        return _last(self._drive(self.new_state(prompt), None, streaming=False))
 
     def resume(self, state: RunState, decisions: Mapping[str, Decision] | None = None) -> RunResult:
         """Continue a paused (or limit-stopped, or failed) run, blocking.
@@ -304,244 +282,37 @@ class Agent:
         ``decisions`` map call ids to decisions for the calls waiting for approval; calls
         already executed are never run again.
         """
-        return _last(self._events(self._loop(state), decisions, streaming=False))
+        return _last(self._drive(state, decisions, streaming=False))
 
     def stream(self, prompt: Prompt) -> Iterator[RunEvent]:
         """Run, yielding events as they happen; the last one is :class:`RunFinished`."""
-        return self._events(self._loop(self.new_state(prompt)), streaming=True)
+        return self._drive(self.new_state(prompt), None, streaming=True)
 
     def resume_stream(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None
     ) -> Iterator[RunEvent]:
         """:meth:`resume`, yielding events as they happen."""
-        return self._events(self._loop(state), decisions, streaming=True)
+        return self._drive(state, decisions, streaming=True)
 
     async def arun(self, prompt: Prompt) -> RunResult:
         """Async :meth:`run`; a turn's tool calls run concurrently."""
-        return await _alast(self._aevents(self._loop(self.new_state(prompt)), streaming=False))
+        return await _alast(self._adrive(self.new_state(prompt), None, streaming=False))
 
     async def aresume(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None
     ) -> RunResult:
         """Async :meth:`resume`."""
-        return await _alast(self._aevents(self._loop(state), decisions, streaming=False))
+        return await _alast(self._adrive(state, decisions, streaming=False))
 
     def astream(self, prompt: Prompt) -> AsyncIterator[RunEvent]:
         """Async :meth:`stream`."""
-        return self._aevents(self._loop(self.new_state(prompt)), streaming=True)
+        return self._adrive(self.new_state(prompt), None, streaming=True)
 
     def aresume_stream(
         self, state: RunState, decisions: Mapping[str, Decision] | None = None
     ) -> AsyncIterator[RunEvent]:
         """Async :meth:`resume_stream`."""
-        return self._aevents(self._loop(state), decisions, streaming=True)
-
-    # --- the blocking driver -----------------------------------------------------------------
-
-    def _events(
-        self,
-        loop: AgentLoop,
-        decisions: Mapping[str, Decision] | None = None,
-        *,
-        streaming: bool,
-    ) -> Iterator[RunEvent]:
-        drivers = self._drivers
-        state = loop.state
-        logging_on = _log.is_enabled_for(_INFO)
-        if logging_on:
-            _log_start(loop)
-        started = perf_counter()
-        action = loop.next_action(decisions)
-        while True:
-            kind = type(action)
-            if kind is CallModel:
-                assert isinstance(action, CallModel)
-                if logging_on and action.route_reason is not None:
-                    _log.info("model.route", model=action.model, reason=action.route_reason)
-                client = self._sync_client()
-                began = perf_counter()
-                try:
-                    if streaming:
-                        message = yield from _stream_model(client, action.params)
-                    else:
-                        message = client.messages.create(**action.params)
-                except (APIError, StreamError) as exc:
-                    action = loop.model_failed(exc)
-                    continue
-                action = loop.model_responded(message, latency_s=perf_counter() - began)
-                if logging_on:
-                    _log_model_call(loop)
-                yield ModelTurnCompleted(state.turns[-1])
-            elif kind is RunTools:
-                assert isinstance(action, RunTools)
-                outcomes = []
-                for call in action.calls:
-                    yield ToolCallStarted(call.id, call.name, call.arguments)
-                    began = perf_counter()
-                    outcome = run_call(call, drivers.before_tool, drivers.after_tool)
-                    elapsed = perf_counter() - began
-                    outcomes.append(outcome)
-                    if logging_on:
-                        _log_tool_call(call, outcome, elapsed)
-                    yield _result_event(call, outcome, elapsed)
-                action = loop.tools_ran(outcomes)
-            elif kind is CheckApproval:
-                assert isinstance(action, CheckApproval)
-                reasons = {
-                    call.id: approval_reason(
-                        call.tool,
-                        call.arguments,
-                        policy=drivers.approval_policy,
-                        always_allowed=state.always_allowed,
-                    )
-                    for call in action.calls
-                }
-                action = loop.approval_checked(reasons)
-            elif kind is AskApproval:
-                assert isinstance(action, AskApproval)
-                for request in action.requests:
-                    if logging_on:
-                        _log.info(
-                            "approval.requested",
-                            tool=request.tool_name,
-                            call_id=request.call_id,
-                            reason=request.reason,
-                        )
-                    yield ApprovalRequested(request)
-                approver = drivers.approver
-                if approver is None:
-                    action = loop.pause()
-                    continue
-                answers: dict[str, Decision] = {}
-                for request in action.requests:
-                    decision = decide(
-                        approver,  # type: ignore[arg-type]
-                        request,
-                        timeout_s=drivers.approval_timeout_s,
-                    )
-                    answers[request.call_id] = decision
-                    if logging_on:
-                        _log_decision(request.tool_name, request.call_id, decision)
-                    yield ApprovalDecided(request.call_id, request.tool_name, decision)
-                action = loop.approvals_decided(answers)
-            else:
-                assert isinstance(action, Finish)
-                result = action.result
-                state.duration_s += perf_counter() - started
-                result.duration_s = state.duration_s
-                if logging_on:
-                    _log_finish(result)
-                yield RunFinished(result)
-                return
-
-    # --- the asyncio driver ------------------------------------------------------------------
-
-    async def _aevents(
-        self,
-        loop: AgentLoop,
-        decisions: Mapping[str, Decision] | None = None,
-        *,
-        streaming: bool,
-    ) -> AsyncIterator[RunEvent]:
-        drivers = self._drivers
-        state = loop.state
-        logging_on = _log.is_enabled_for(_INFO)
-        if logging_on:
-            _log_start(loop)
-        started = perf_counter()
-        limit = asyncio.Semaphore(self._tool_concurrency)
-        action = loop.next_action(decisions)
-        while True:
-            kind = type(action)
-            if kind is CallModel:
-                assert isinstance(action, CallModel)
-                if logging_on and action.route_reason is not None:
-                    _log.info("model.route", model=action.model, reason=action.route_reason)
-                client = self._aclient()
-                began = perf_counter()
-                try:
-                    if streaming:
-                        async with client.messages.stream(**action.params) as stream:
-                            async for event in stream:
-                                delta = _delta_event(event)
-                                if delta is not None:
-                                    yield delta
-                            message = await stream.get_final_message()
-                    else:
-                        message = await client.messages.create(**action.params)
-                except (APIError, StreamError) as exc:
-                    action = loop.model_failed(exc)
-                    continue
-                action = loop.model_responded(message, latency_s=perf_counter() - began)
-                if logging_on:
-                    _log_model_call(loop)
-                yield ModelTurnCompleted(state.turns[-1])
-            elif kind is RunTools:
-                assert isinstance(action, RunTools)
-                calls = action.calls
-                for call in calls:
-                    yield ToolCallStarted(call.id, call.name, call.arguments)
-
-                async def run_one(call: ToolCall) -> tuple[ToolOutcome, float]:
-                    async with limit:
-                        began = perf_counter()
-                        outcome = await arun_call(call, drivers.before_tool, drivers.after_tool)
-                        return outcome, perf_counter() - began
-
-                finished = await asyncio.gather(*(run_one(call) for call in calls))
-                for call, (outcome, elapsed) in zip(calls, finished, strict=True):
-                    if logging_on:
-                        _log_tool_call(call, outcome, elapsed)
-                    yield _result_event(call, outcome, elapsed)
-                action = loop.tools_ran([outcome for outcome, _ in finished])
-            elif kind is CheckApproval:
-                assert isinstance(action, CheckApproval)
-                reasons = {}
-                for call in action.calls:
-                    reasons[call.id] = await aapproval_reason(
-                        call.tool,
-                        call.arguments,
-                        policy=drivers.approval_policy,
-                        always_allowed=state.always_allowed,
-                    )
-                action = loop.approval_checked(reasons)
-            elif kind is AskApproval:
-                assert isinstance(action, AskApproval)
-                for request in action.requests:
-                    if logging_on:
-                        _log.info(
-                            "approval.requested",
-                            tool=request.tool_name,
-                            call_id=request.call_id,
-                            reason=request.reason,
-                        )
-                    yield ApprovalRequested(request)
-                approver = drivers.approver
-                if approver is None:
-                    action = loop.pause()
-                    continue
-                answers: dict[str, Decision] = {}
-                for request in action.requests:
-                    decision = await adecide(
-                        approver,  # type: ignore[arg-type]
-                        request,
-                        timeout_s=drivers.approval_timeout_s,
-                    )
-                    answers[request.call_id] = decision
-                    if logging_on:
-                        _log_decision(request.tool_name, request.call_id, decision)
-                    yield ApprovalDecided(request.call_id, request.tool_name, decision)
-                action = loop.approvals_decided(answers)
-            else:
-                assert isinstance(action, Finish)
-                result = action.result
-                state.duration_s += perf_counter() - started
-                result.duration_s = state.duration_s
-                if logging_on:
-                    _log_finish(result)
-                yield RunFinished(result)
-                return
-
+        return self._adrive(state, decisions, streaming=True)
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -571,32 +342,6 @@ def _conversation(prompt: Prompt) -> list[dict[str, Any]]:
     return messages
 
 
-def _stream_model(client: Client, params: dict[str, Any]) -> Generator[RunEvent, None, Message]:
-    # A generator returning the final message, so the driver can ``yield from`` it.
-    with client.messages.stream(**params) as stream:
-        for event in stream:
-            delta = _delta_event(event)
-            if delta is not None:
-                yield delta
-        return stream.get_final_message()
-
-
-def _delta_event(event: object) -> TextDelta | ThinkingDelta | None:
-    kind = type(event)
-    if kind is TextDeltaEvent:
-        return TextDelta(event.text)  # type: ignore[attr-defined]
-    if kind is ThinkingDeltaEvent:
-        return ThinkingDelta(event.thinking)  # type: ignore[attr-defined]
-    return None
-
-
-def _result_event(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> ToolResultEvent:
-    output = outcome.output
-    return ToolResultEvent(
-        call.id, call.name, output.content, output.is_error, outcome.executed, elapsed
-    )
-
-
 def _last(events: Iterator[RunEvent]) -> RunResult:
     for event in events:
         if type(event) is RunFinished:
@@ -609,75 +354,3 @@ async def _alast(events: AsyncIterator[RunEvent]) -> RunResult:
         if type(event) is RunFinished:
             return event.result
     raise AssertionError("a run ended without a RunFinished event")
-
-
-def _log_start(loop: AgentLoop) -> None:
-    state = loop.state
-    _log.info(
-        "run.start",
-        run_id=state.run_id,
-        model=state.model,
-        tools=sorted(loop.config.tools),
-        resumed=bool(state.turns),
-        prompt_name=state.prompt_name,
-        prompt_version=state.prompt_version,
-    )
-
-
-def _log_model_call(loop: AgentLoop) -> None:
-    state = loop.state
-    turn = state.turns[-1]
-    usage = turn.usage
-    _log.info(
-        "model.call",
-        run_id=state.run_id,
-        model=turn.model,
-        latency_ms=round(turn.latency_s * 1000, 1),
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
-        cache_read_input_tokens=usage.cache_read_input_tokens or 0,
-        cost_usd=None if turn.cost_usd is None else str(turn.cost_usd),
-        stop_reason=turn.stop_reason,
-        request_id=turn.request_id,
-        turn=len(state.turns),
-        prompt_name=state.prompt_name,
-        prompt_version=state.prompt_version,
-    )
-
-
-def _log_tool_call(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> None:
-    output = outcome.output
-    _log.info(
-        "tool.call",
-        tool=call.name,
-        call_id=call.id,
-        duration_ms=round(elapsed * 1000, 3),
-        is_error=output.is_error,
-        executed=outcome.executed,
-        error=type(output.error).__name__ if output.error is not None else None,
-    )
-
-
-def _log_decision(tool_name: str, call_id: str, decision: Decision) -> None:
-    _log.info(
-        "approval.decision",
-        tool=tool_name,
-        call_id=call_id,
-        decision=decision.kind,
-        reason=getattr(decision, "reason", None),
-    )
-
-
-def _log_finish(result: RunResult) -> None:
-    _log.info(
-        "run.finish",
-        run_id=result.state.run_id,
-        status=result.status,
-        stop_reason=result.stop_reason,
-        turns=len(result.turns),
-        cost_usd=None if result.cost_usd is None else str(result.cost_usd),
-        duration_ms=round(result.duration_s * 1000, 1),
-        limit=result.limit,
-        error=result.error,
-    )

@@ -22,11 +22,21 @@ decision and a paused run is only its state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from agentcore.actions import (
+    Action,
+    AskApproval,
+    CallModel,
+    CheckApproval,
+    Finish,
+    LoopConfig,
+    Router,
+    RunTools,
+    ToolCall,
+    ToolOutcome,
+)
 from agentcore.approval import (
     ApprovalRequest,
     ApprovedCall,
@@ -47,11 +57,7 @@ from agentcore.state import (
     has_masked_secrets,
 )
 from agentcore.types import Message
-from agentcore.usage import PriceTable, cost_of, max_output_tokens
-
-if TYPE_CHECKING:
-    from agentcore.output import OutputSpec
-    from agentcore.tools import Tool, ToolOutput
+from agentcore.usage import Limits, cost_of, max_output_tokens
 
 __all__ = [
     "Action",
@@ -67,113 +73,6 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
 ]
-
-Router: TypeAlias = Callable[[RunState], "str | tuple[str, str]"]
-"""Chooses the model for the next call from the run so far: a model id, or (model, reason)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    """A tool call whose arguments passed validation, ready to run."""
-
-    id: str
-    """The ``tool_use`` block's id."""
-    name: str
-    tool: Tool
-    arguments: dict[str, Any]
-    """The JSON arguments (after any approved edit)."""
-    kwargs: dict[str, Any]
-    """``tool.validate(arguments)``: what the function is called with."""
-
-
-@dataclass(frozen=True, slots=True)
-class ToolOutcome:
-    """What running one call produced."""
-
-    call_id: str
-    output: ToolOutput
-    executed: bool = True
-    """False when a hook vetoed the call or rewritten arguments were invalid."""
-
-
-# --- actions ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CallModel:
-    """Send ``params`` to ``client.messages.create`` (or ``.stream``)."""
-
-    params: dict[str, Any]
-    model: str
-    route_reason: str | None = None
-    """Why a router chose ``model``, when one did."""
-
-
-@dataclass(frozen=True, slots=True)
-class CheckApproval:
-    """Ask the approval policies of these calls whether a person must decide."""
-
-    calls: tuple[ToolCall, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RunTools:
-    """Run these calls (concurrently or in order) and report every outcome."""
-
-    calls: tuple[ToolCall, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AskApproval:
-    """Get a decision for each request from the approver, or pause the run."""
-
-    requests: tuple[ApprovalRequest, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    """The run is over (or paused); ``result`` says how."""
-
-    result: RunResult
-
-
-Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | Finish
-
-
-# --- configuration ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Budgets checked before every model call; reaching one ends the run as limit_reached."""
-
-    max_turns: int | None = None
-    """Model calls per run."""
-    max_total_tokens: int | None = None
-    """Input (cached or not) plus output tokens over the run."""
-    max_cost_usd: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoopConfig:
-    """What stays the same for every turn of an agent's runs; built once by the Agent."""
-
-    model: str | Router
-    tools: Mapping[str, Tool]
-    request_params: Mapping[str, Any]
-    """Everything of a request but model, max_tokens and messages (tools, system…)."""
-    max_tokens: int
-    limits: Limits = Limits()
-    max_tool_retries: int = 3
-    """Consecutive turns with invalid calls the model may correct before the run fails."""
-    prices: PriceTable | None = None
-    output: OutputSpec | None = None
-    has_approval_policy: bool = False
-    """An agent-level approval policy exists, so every call is checked."""
-    cache: bool = False
-    cache_ttl: str | None = None
-    prompt_name: str | None = None
-    prompt_version: str | None = None
 
 
 _TERMINAL: dict[str, RunStatus] = {
@@ -334,7 +233,9 @@ class AgentLoop:
     def _call_model(self) -> CallModel | Finish:
         state = self.state
         config = self.config
-        limit = self._limit_reached()
+        limit = config.limits.reached(
+            len(state.turns), state.usage, state.cost_usd, state.unpriced_models
+        )
         if limit is not None:
             name, message = limit
             return self._finish("limit_reached", error=message, limit=name, resumable=True)
@@ -358,34 +259,6 @@ class AgentLoop:
 
     def _max_tokens(self) -> int:
         return self.state.max_tokens_override or self.config.max_tokens
-
-    def _limit_reached(self) -> tuple[str, str] | None:
-        limits = self.config.limits
-        state = self.state
-        if limits.max_turns is not None and len(state.turns) >= limits.max_turns:
-            return "max_turns", (
-                f"max_turns={limits.max_turns} reached after {len(state.turns)} model calls"
-            )
-        if (
-            limits.max_total_tokens is not None
-            and state.usage.total_tokens >= limits.max_total_tokens
-        ):
-            return "max_total_tokens", (
-                f"max_total_tokens={limits.max_total_tokens} reached: the run used "
-                f"{state.usage.total_tokens} tokens"
-            )
-        if limits.max_cost_usd is not None:
-            if state.unpriced_models:
-                return "max_cost_usd", (
-                    f"max_cost_usd={limits.max_cost_usd} cannot be enforced: no price is known "
-                    f"for {', '.join(state.unpriced_models)} (pass prices= to the Agent)"
-                )
-            if state.cost_usd >= limits.max_cost_usd:
-                return "max_cost_usd", (
-                    f"max_cost_usd={limits.max_cost_usd} reached: the run cost "
-                    f"${state.cost_usd:.6f}"
-                )
-        return None
 
     def _record_turn(self, message: Message, latency_s: float) -> None:
         state = self.state

@@ -14,7 +14,7 @@ that merely shares a prefix with a known one is *not* priced like it. Dated snap
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -29,6 +29,7 @@ __all__ = [
     "CACHE_WRITE_1H_MULTIPLIER",
     "CACHE_WRITE_5M_MULTIPLIER",
     "DEFAULT_PRICES",
+    "Limits",
     "ModelPrice",
     "PriceTable",
     "UsageTotals",
@@ -282,3 +283,46 @@ class UsageTotals:
             cache_creation_input_tokens=int(data.get("cache_creation_input_tokens", 0)),
             cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Budgets of one run, checked before every model call (see :meth:`reached`)."""
+
+    max_turns: int | None = None
+    """Model calls per run."""
+    max_total_tokens: int | None = None
+    """Input (cached or not) plus output tokens over the run."""
+    max_cost_usd: Decimal | None = None
+
+    def reached(
+        self,
+        turns: int,
+        usage: UsageTotals,
+        cost_usd: Decimal,
+        unpriced_models: Sequence[str] = (),
+    ) -> tuple[str, str] | None:
+        """The limit a run with these totals has reached, as (name, explanation), or None.
+
+        A cost limit cannot be checked once a model without a known price answered, so it
+        counts as reached then: a budget is never silently ignored.
+        """
+        if self.max_turns is not None and turns >= self.max_turns:
+            return "max_turns", f"max_turns={self.max_turns} reached after {turns} model calls"
+        if self.max_total_tokens is not None and usage.total_tokens >= self.max_total_tokens:
+            return "max_total_tokens", (
+                f"max_total_tokens={self.max_total_tokens} reached: the run used "
+                f"{usage.total_tokens} tokens"
+            )
+        if self.max_cost_usd is None:
+            return None
+        if unpriced_models:
+            return "max_cost_usd", (
+                f"max_cost_usd={self.max_cost_usd} cannot be enforced: no price is known for "
+                f"{', '.join(unpriced_models)} (pass prices= to the Agent)"
+            )
+        if cost_usd >= self.max_cost_usd:
+            return "max_cost_usd", (
+                f"max_cost_usd={self.max_cost_usd} reached: the run cost ${cost_usd:.6f}"
+            )
+        return None

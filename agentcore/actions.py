@@ -1,0 +1,129 @@
+"""The vocabulary of the agent loop: the actions it returns, the outcomes it takes back.
+
+:class:`~agentcore.loop.AgentLoop` answers every step with one of the actions below; a
+driver performs it and reports back. :class:`LoopConfig` is what stays the same across the
+turns of an agent's runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from agentcore.approval import ApprovalRequest
+from agentcore.state import RunResult, RunState
+from agentcore.usage import Limits, PriceTable
+
+if TYPE_CHECKING:
+    from agentcore.output import OutputSpec
+    from agentcore.tools import Tool, ToolOutput
+
+__all__ = [
+    "Action",
+    "AskApproval",
+    "CallModel",
+    "CheckApproval",
+    "Finish",
+    "LoopConfig",
+    "Router",
+    "RunTools",
+    "ToolCall",
+    "ToolOutcome",
+]
+
+Router: TypeAlias = Callable[[RunState], "str | tuple[str, str]"]
+"""Chooses the model for the next call from the run so far: a model id, or (model, reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool call whose arguments passed validation, ready to run."""
+
+    id: str
+    """The ``tool_use`` block's id."""
+    name: str
+    tool: Tool
+    arguments: dict[str, Any]
+    """The JSON arguments (after any approved edit)."""
+    kwargs: dict[str, Any]
+    """``tool.validate(arguments)``: what the function is called with."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """What running one call produced."""
+
+    call_id: str
+    output: ToolOutput
+    executed: bool = True
+    """False when a hook vetoed the call or rewritten arguments were invalid."""
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallModel:
+    """Send ``params`` to ``client.messages.create`` (or ``.stream``)."""
+
+    params: dict[str, Any]
+    model: str
+    route_reason: str | None = None
+    """Why a router chose ``model``, when one did."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckApproval:
+    """Ask the approval policies of these calls whether a person must decide."""
+
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunTools:
+    """Run these calls (concurrently or in order) and report every outcome."""
+
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AskApproval:
+    """Get a decision for each request from the approver, or pause the run."""
+
+    requests: tuple[ApprovalRequest, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The run is over (or paused); ``result`` says how."""
+
+    result: RunResult
+
+
+Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | Finish
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoopConfig:
+    """What stays the same for every turn of an agent's runs; built once by the Agent."""
+
+    model: str | Router
+    tools: Mapping[str, Tool]
+    request_params: Mapping[str, Any]
+    """Everything of a request but model, max_tokens and messages (tools, system…)."""
+    max_tokens: int
+    limits: Limits = field(default_factory=Limits)
+    max_tool_retries: int = 3
+    """Consecutive turns with invalid calls the model may correct before the run fails."""
+    prices: PriceTable | None = None
+    output: OutputSpec | None = None
+    has_approval_policy: bool = False
+    """An agent-level approval policy exists, so every call is checked."""
+    cache: bool = False
+    cache_ttl: str | None = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
