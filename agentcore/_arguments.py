@@ -184,25 +184,68 @@ class ArgumentsValidator:
         self, error: SchemaError, path: list[Any], schema: dict[str, Any], value: Any
     ) -> Iterator[tuple[str, str]]:
         branches = _as_list(error.validator_value)
-        fitting = [
-            index for index, branch in enumerate(branches) if _type_fits(branch, value, self._root)
-        ]
-        if error.validator == "anyOf" and len(fitting) == 1:
-            inner = [
-                sub for sub in error.context or () if sub.relative_schema_path[0] == fitting[0]
-            ]
-            if inner:
-                for sub in inner:
-                    yield from self._explain(sub)
-                return
-        if error.validator == "oneOf" and not error.context:
+        context = list(error.context or ())
+        if error.validator == "oneOf" and not context:
             yield _format_path(path), (
                 f"{show(value)} matches more than one of the allowed forms "
                 f"(expected exactly one of: {describe_schema(schema, self._root)})"
             )
             return
+        chosen = self._tagged_branch(branches, value, path)
+        if isinstance(chosen, tuple):
+            yield chosen
+            return
+        if chosen is None:
+            fitting = [
+                index
+                for index, branch in enumerate(branches)
+                if _type_fits(branch, value, self._root)
+            ]
+            chosen = fitting[0] if len(fitting) == 1 else None
+        if chosen is not None:
+            inner = [sub for sub in context if sub.relative_schema_path[0] == chosen]
+            if inner:
+                for sub in inner:
+                    yield from self._explain(sub)
+                return
         expected = describe_schema(schema, self._root)
         yield _format_path(path), f"expected {expected}, got {kind_and_value(value)}"
+
+    def _tagged_branch(
+        self, branches: list[Any], value: Any, path: list[Any]
+    ) -> int | tuple[str, str] | None:
+        """Pick the branch of a union of objects by a tag field such as ``"kind": "card"``.
+
+        Returns the branch index, a problem with the tag itself, or None when the union has
+        no tag field.
+        """
+        if not isinstance(value, dict):
+            return None
+        objects = [
+            (index, resolved)
+            for index, branch in enumerate(branches)
+            if isinstance(branch, dict)
+            and (resolved := resolve_ref(branch, self._root)).get("type") == "object"
+        ]
+        if len(objects) < 2:
+            return None
+        shared = set.intersection(*(set(branch.get("properties", {})) for _, branch in objects))
+        for name in sorted(shared):
+            tags = [_const_of(branch["properties"][name]) for _, branch in objects]
+            if any(tag is _NO_CONST for tag in tags):
+                continue
+            allowed = ", ".join(show(tag) for tag in tags)
+            if name not in value:
+                return _format_path([*path, name]), (
+                    f"required field is missing (expected one of {allowed})"
+                )
+            for (index, _), tag in zip(objects, tags, strict=True):
+                if value[name] == tag:
+                    return index
+            return _format_path([*path, name]), (
+                f"{show(value[name])} is not one of the allowed values: {allowed}"
+            )
+        return None
 
     def _message(self, keyword: str, error: SchemaError, schema: dict[str, Any], value: Any) -> str:
         expected = describe_schema(schema, self._root)
@@ -262,6 +305,19 @@ def _parses_as(adapter: TypeAdapter[Any]) -> Callable[[object], bool]:
         return True
 
     return check
+
+
+_NO_CONST = object()
+
+
+def _const_of(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        if "const" in schema:
+            return schema["const"]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and len(enum) == 1:
+            return enum[0]
+    return _NO_CONST
 
 
 def _has_keyword(node: Any, keyword: str) -> bool:

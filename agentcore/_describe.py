@@ -31,7 +31,18 @@ _PLURALS = {
 }
 
 
+_KIND_NOUNS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "a list",
+    "object": "an object",
+}
+
+
 def json_type(value: Any) -> str:
+    """The JSON Schema type of a parsed JSON value (``1.0`` is an integer, as in the spec)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -50,6 +61,7 @@ def json_type(value: Any) -> str:
 
 
 def resolve_ref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with a local ``$ref`` replaced by the definition it names."""
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
         target = root.get("$defs", {}).get(ref[len("#/$defs/") :], {})
@@ -153,7 +165,13 @@ def _describe_object(schema: dict[str, Any], root: dict[str, Any], depth: int) -
     properties = schema.get("properties")
     if isinstance(properties, dict) and properties:
         noun = "field" if len(properties) == 1 else "fields"
-        text = f"an object with {noun} {', '.join(properties)}"
+        names = [
+            f"{name}={show(field['const'])}"
+            if isinstance(field, dict) and "const" in field
+            else name
+            for name, field in properties.items()
+        ]
+        text = f"an object with {noun} {', '.join(names)}"
         required = [name for name in schema.get("required", []) if name in properties]
         if required and len(required) != len(properties):
             text += f" (required: {', '.join(required)})"
@@ -169,10 +187,12 @@ def _unique(items: Iterator[str]) -> list[str]:
 
 
 def counted(number: int, noun: str) -> str:
+    """``1 item``, ``2 items``."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def show(value: Any) -> str:
+    """``value`` as JSON, shortened to fit in one line of an error message."""
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
@@ -183,16 +203,11 @@ def show(value: Any) -> str:
 
 
 def kind_and_value(value: Any) -> str:
+    """Name a JSON value's kind and quote it: ``a string "5"``, ``a list [1, 2]``, ``null``."""
     kind = json_type(value)
     if kind == "null":
         return "null"
-    article = {"integer": "an", "array": "a list", "object": "an object"}
-    if kind == "array":
-        return f"a list {show(value)}"
-    if kind == "object":
-        return f"an object {show(value)}"
-    if kind == "boolean":
-        return f"a boolean {show(value)}"
-    if kind in ("string", "integer", "number"):
-        return f"{article.get(kind, 'a')} {kind} {show(value)}"
-    return f"a {kind}"
+    noun = _KIND_NOUNS.get(kind)
+    if noun is None:
+        return f"a {kind}"
+    return f"{noun} {show(value)}"

@@ -312,3 +312,65 @@ def test_arguments_are_accepted_exactly_when_the_schema_accepts_them(
     else:
         accepted = True
     assert accepted is schema_accepts
+
+
+class Card(BaseModel):
+    kind: Literal["card"]
+    number: str
+
+
+class BankTransfer(BaseModel):
+    kind: Literal["bank"]
+    iban: str
+
+
+@tool
+def pay(
+    method: Annotated[Card | BankTransfer, Field(discriminator="kind")],
+    fallback: Card | BankTransfer | None = None,
+) -> None:
+    """Pay an invoice."""
+
+
+class TestUnions:
+    @pytest.mark.parametrize(
+        ("arguments", "problems"),
+        [
+            (
+                {"method": {"kind": "card"}},
+                [("method.number", "required field is missing (expected a string)")],
+            ),
+            (
+                {"method": {"kind": "crypto"}},
+                [("method.kind", '"crypto" is not one of the allowed values: "card", "bank"')],
+            ),
+            (
+                {"method": {"kind": "bank", "iban": 5}},
+                [("method.iban", "expected a string, got an integer 5")],
+            ),
+            (
+                {"method": {"kind": "bank", "iban": "X"}, "fallback": {"number": "4111"}},
+                [("fallback.kind", 'required field is missing (expected one of "card", "bank")')],
+            ),
+            (
+                {"method": 3},
+                [
+                    (
+                        "method",
+                        'expected an object with fields kind="card", number or an object with '
+                        'fields kind="bank", iban, got an integer 3',
+                    )
+                ],
+            ),
+        ],
+        ids=["missing-field", "unknown-tag", "wrong-type-in-branch", "no-tag", "not-an-object"],
+    )
+    def test_a_tagged_union_is_explained_through_the_branch_its_tag_names(
+        self, arguments: dict[str, Any], problems: list[tuple[str, str]]
+    ) -> None:
+        assert problems_of(pay, arguments) == problems
+
+    def test_the_tagged_branch_is_converted_to_its_model(self) -> None:
+        assert pay.validate({"method": {"kind": "bank", "iban": "DE89"}}) == {
+            "method": BankTransfer(kind="bank", iban="DE89")
+        }

@@ -5,6 +5,7 @@ import dataclasses
 import datetime
 import enum
 import functools
+import inspect
 import logging
 import threading
 import uuid
@@ -91,6 +92,28 @@ class TestDecorator:
         assert refund_order.definition()["cache_control"] == {"type": "ephemeral"}
         assert refund_order.needs_approval({"amount_cents": 20_000}) is True
         assert refund_order.needs_approval({"amount_cents": 500}) is False
+
+    async def test_async_approval_policy_is_returned_for_the_caller_to_await(self) -> None:
+        async def over_limit(arguments: dict[str, Any]) -> bool:
+            return bool(arguments["amount_cents"] > 100)
+
+        @tool(requires_approval=over_limit)
+        def refund(amount_cents: int) -> None:
+            """Refund."""
+
+        decision = refund.needs_approval({"amount_cents": 500})
+        assert inspect.isawaitable(decision)
+        assert await decision is True
+
+    def test_requires_approval_of_another_type_is_refused(self) -> None:
+        def refund(amount_cents: int) -> None: ...
+
+        with pytest.raises(ToolDefinitionError) as caught:
+            tool(requires_approval="yes")(refund)  # type: ignore[call-overload]
+        assert str(caught.value) == (
+            "tool 'refund': requires_approval must be a bool or a function of the arguments, "
+            "got str"
+        )
 
     def test_requires_approval_true_means_sensitive(self) -> None:
         @tool(requires_approval=True)
