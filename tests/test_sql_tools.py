@@ -381,17 +381,17 @@ REFUSED = [
         "ON CONFLICT(id) DO UPDATE SET name = 'x'",
         "tries to insert rows",
     ),
-    ("DROP TABLE orders", "tries to change the database schema"),
-    ("DROP VIEW order_totals", "tries to change the database schema"),
-    ("DROP INDEX orders_by_customer", "tries to change the database schema"),
-    ("CREATE TABLE t (x)", "tries to change the database schema"),
-    ("CREATE INDEX i ON orders(status)", "tries to change the database schema"),
-    ("CREATE VIEW v AS SELECT 1", "tries to change the database schema"),
+    ("DROP TABLE orders", "tries to drop a table, view, index or trigger"),
+    ("DROP VIEW order_totals", "tries to drop a table, view, index or trigger"),
+    ("DROP INDEX orders_by_customer", "tries to drop a table, view, index or trigger"),
+    ("CREATE TABLE t (x)", "tries to create a table, view, index or trigger"),
+    ("CREATE INDEX i ON orders(status)", "tries to create a table, view, index or trigger"),
+    ("CREATE VIEW v AS SELECT 1", "tries to create a table, view, index or trigger"),
     ("CREATE TRIGGER t AFTER INSERT ON orders BEGIN SELECT 1; END", "tries to create a trigger"),
     ("ALTER TABLE orders ADD COLUMN x", "tries to alter a table"),
     ("ALTER TABLE orders RENAME TO o", "tries to alter a table"),
-    ("CREATE TEMP TABLE t (x)", "tries to change the database schema"),
-    ("CREATE TEMP VIEW v AS SELECT * FROM orders", "tries to change the database schema"),
+    ("CREATE TEMP TABLE t (x)", "tries to create a table, view, index or trigger"),
+    ("CREATE TEMP VIEW v AS SELECT * FROM orders", "tries to create a table, view, index"),
     ("CREATE VIRTUAL TABLE v USING fts4(x)", "refused"),
     # other databases and files
     ("ATTACH DATABASE '/tmp/agentcore-sql-attack.db' AS other", "attach"),
@@ -405,7 +405,7 @@ REFUSED = [
     ("PRAGMA user_version = 7", "tries to run a PRAGMA (user_version)"),
     ("PRAGMA table_info(internal_notes)", "tries to run a PRAGMA (table_info)"),
     ("PRAGMA database_list", "tries to run a PRAGMA"),
-    ("SELECT * FROM pragma_table_info('internal_notes')", "refused"),
+    ("SELECT * FROM pragma_table_info('internal_notes')", "tries to use a virtual table"),
     # transactions
     ("BEGIN IMMEDIATE", "tries to control a transaction"),
     ("SAVEPOINT s", "tries to use a savepoint"),
@@ -451,7 +451,10 @@ REFUSED = [
     ("SELECT sql FROM sqlite_master", "internal table sqlite_master is not available"),
     ("SELECT * FROM sqlite_schema", "not available"),
     ("SELECT * FROM temp.sqlite_master", "only the main database can be read"),
-    ("SELECT * FROM json_each('[1]')", "refused"),
+    ("SELECT * FROM json_each('[1]')", "tries to use a virtual table"),
+    ("SELECT name, payload FROM dbstat", "tries to use a virtual table"),
+    ("SELECT sql FROM sqlite_stmt", "tries to use a virtual table"),
+    ("SELECT count(*) FROM dbstat", "tries to use a virtual table"),
     # one call that runs for seconds, or builds a value of hundreds of megabytes
     ("SELECT length(printf('%.*c', 1000000000, 'x'))", "printf() is not available"),
     ("SELECT length(format('%.*c', 1000000000, 'x'))", "format() is not available"),
@@ -491,7 +494,7 @@ class TestRefusals:
         run_select = {t.name: t for t in db.tools()}["run_select"]
         output = run_select.run(run_select.validate({"sql": "DROP TABLE orders"}))
         assert output.content == (
-            "refused: the statement tries to change the database schema (CREATE, DROP, ALTER); "
+            "refused: the statement tries to drop a table, view, index or trigger; "
             "only SELECT can run here"
         )
         assert output.is_error

@@ -75,6 +75,13 @@ _ACTIONS: dict[int, str] = {
 }
 
 
+_SCHEMA_WRITES: dict[int, str] = {
+    sqlite3.SQLITE_INSERT: "create a table, view, index or trigger",
+    sqlite3.SQLITE_DELETE: "drop a table, view, index or trigger",
+    sqlite3.SQLITE_UPDATE: "use a virtual table (json_each, dbstat, pragma functions)",
+}
+
+
 class Authorizer:
     """The connection's authorizer: decides every action while a statement is prepared.
 
@@ -112,8 +119,9 @@ class Authorizer:
         what = _ACTIONS.get(action, f"perform action {action}")
         target = f" ({arg1})" if arg1 and action != sqlite3.SQLITE_TRANSACTION else ""
         if (arg1 or "").lower() in SCHEMA_TABLES | {"sqlite_temp_master"}:
-            # CREATE, DROP and ALTER are first seen as a write to the schema table.
-            what, target = "change the database schema (CREATE, DROP, ALTER)", ""
+            # CREATE and DROP are first seen as a write to the schema table, and so is the
+            # first use of a built-in virtual table.
+            what, target = _SCHEMA_WRITES.get(action, "change the database schema"), ""
         return self._deny(f"the statement tries to {what}{target}; only SELECT can run here")
 
     def _read(self, table: str, column: str, db: str | None, source: str | None) -> int:
@@ -127,8 +135,12 @@ class Authorizer:
                 f"the internal table {table} is not available; use list_tables and describe_table"
             )
         if lowered not in self.schema_names:
-            # A common table expression: its rows come from reads that were checked already.
-            return sqlite3.SQLITE_OK
+            # A common table expression shows up here only as a whole-table read (no column),
+            # for count(*); its rows come from reads that were checked already. A column read
+            # of a name outside the schema is a built-in virtual table such as dbstat.
+            if not column:
+                return sqlite3.SQLITE_OK
+            return self._deny(f"the table {table} is not available; see list_tables")
         # A column read on behalf of an allowed view is allowed even when the view's base
         # table is not: allowing a view is how a developer exposes part of a table.
         # ``source`` names the view (or common table expression) a read happens for. A read
