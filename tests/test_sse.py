@@ -1,5 +1,7 @@
 """The SSE parser follows the event-stream rules whatever the chunking of its input."""
 
+import random
+
 import pytest
 
 from agentcore.sse import ServerSentEvent, SSEParser
@@ -156,3 +158,45 @@ class TestEndOfInput:
         parser.feed(b"data: half")
         parser.close()
         assert parser.feed(b"data: fresh\n\n") == [ServerSentEvent(event=None, data="fresh")]
+
+
+def reference_parse(payload: bytes) -> list[ServerSentEvent]:
+    """The spec's algorithm written plainly, over the whole decoded input at once."""
+    text = payload.decode("utf-8", "replace").removeprefix("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:-1]
+    events, data, name, last_id, retry = [], [], None, None, None
+    for line in lines:
+        if line == "":
+            if data:
+                events.append(ServerSentEvent(name, "\n".join(data), last_id, retry))
+            data, name, retry = [], None, None
+            continue
+        if line.startswith(":"):
+            continue
+        field, colon, value = line.partition(":")
+        value = value[1:] if colon and value.startswith(" ") else value
+        if field == "event":
+            name = value or None
+        elif field == "data":
+            data.append(value)
+        elif field == "id" and "\0" not in value:
+            last_id = value
+        elif field == "retry" and value.isascii() and value.isdigit():
+            retry = int(value)
+    return events
+
+
+class TestAgainstTheSpecAlgorithm:
+    LINES = ("event: a", "event:b", "event", "data: x", "data:  y", "data", "data:é😀",
+             ": comment", ":", "id: 1", "id", "retry: 20", "retry: x", "other: z", "", "")
+    NEWLINES = ("\n", "\r\n", "\r")
+
+    def test_random_streams_in_random_chunkings(self) -> None:
+        rng = random.Random(7)
+        for _ in range(300):
+            count = rng.randint(0, 30)
+            text = "".join(rng.choice(self.LINES) + rng.choice(self.NEWLINES) for _ in range(count))
+            payload = text.encode()
+            expected = reference_parse(payload)
+            for seed in range(5):
+                assert parse(*random_chunks(payload, seed, max_size=6)) == expected, payload
