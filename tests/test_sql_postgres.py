@@ -305,6 +305,28 @@ class TestReading:
         db.close()
 
 
+class TestConnection:
+    def test_unreachable_server_is_a_configuration_error(self) -> None:
+        dsn = f"host=127.0.0.1 port={_free_port()} user=nobody dbname=nothing"
+        db = SQLDatabase.postgres(dsn, connect_timeout_s=2)
+        with pytest.raises(ConfigurationError, match="cannot connect to PostgreSQL"):
+            db.list_tables()
+
+    def test_lost_connection_is_reported_once_then_reopened(self, shop: Shop) -> None:
+        db = SQLDatabase.postgres(shop.reader_dsn)
+        assert db.select("SELECT 1").rows == ((1,),)
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with psycopg.connect(shop.admin_dsn, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (reader,),
+            )
+        with pytest.raises(ToolError, match="the database connection failed"):
+            db.select("SELECT 1")
+        assert db.select("SELECT 2").rows == ((2,),)
+        db.close()
+
+
 class TestRoleChecks:
     def test_superuser_is_refused_for_model_written_sql(self, shop: Shop) -> None:
         db = SQLDatabase.postgres(shop.admin_dsn)

@@ -198,8 +198,7 @@ class PostgresBackend:
                     raise ToolError(f"the database connection failed: {_primary(exc)}") from None
                 raise _explain(exc, self._time_limit_s) from None
             finally:
-                if not connection.closed:
-                    connection.rollback()
+                self._end_transaction(connection)
             keep = [i for i in range(len(names)) if i not in hidden]
             withheld = tuple(dict.fromkeys(hidden.values()))
             return QueryResult(
@@ -299,8 +298,17 @@ class PostgresBackend:
             self._drop_connection()
             raise ToolError(f"the database connection failed: {_primary(exc)}") from None
         finally:
-            if not connection.closed:
-                connection.rollback()
+            self._end_transaction(connection)
+
+    def _end_transaction(self, connection: psycopg.Connection[Any]) -> None:
+        import psycopg
+
+        if connection.closed:
+            return
+        try:
+            connection.rollback()
+        except psycopg.Error:
+            self._drop_connection()
 
     def _open(self) -> psycopg.Connection[Any]:
         import psycopg
@@ -314,13 +322,17 @@ class PostgresBackend:
         except psycopg.Error as exc:
             raise ConfigurationError(f"cannot connect to PostgreSQL: {_primary(exc)}") from exc
         timeout_ms = max(1, int(self._time_limit_s * 1000))
-        # Session defaults; anything the model's SQL changes is undone by the rollback that
-        # ends every query, since settings made inside a transaction revert with it.
-        connection.execute("SET default_transaction_read_only = on")
-        connection.execute(f"SET statement_timeout = {timeout_ms}")
-        connection.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms * 5}")
-        connection.autocommit = False
-        connection.read_only = True
+        try:
+            # Session defaults; anything the model's SQL changes is undone by the rollback
+            # that ends every query, since settings made inside a transaction revert with it.
+            connection.execute("SET default_transaction_read_only = on")
+            connection.execute(f"SET statement_timeout = {timeout_ms}")
+            connection.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms * 5}")
+            connection.autocommit = False
+            connection.read_only = True
+        except psycopg.Error as exc:
+            connection.close()
+            raise ConfigurationError(f"cannot configure the PostgreSQL session: {exc}") from exc
         self._connection = connection
         unknown = self._policy.unknown_tables(name for name, _ in self._all_tables())
         if unknown:
