@@ -138,7 +138,7 @@ class MessageAccumulator:
             text = sse.data
             try:
                 data, end = _scan_json(text, 0)
-            except (StopIteration, ValueError):
+            except (StopIteration, ValueError, RecursionError):
                 return self._delta(self._decode(sse))
             if end != len(text):
                 return self._delta(self._decode(sse))
@@ -202,7 +202,7 @@ class MessageAccumulator:
             if block.fields.get("type") == "text":
                 try:
                     content.append(parse_block(block.wire()))
-                except (ValueError, ValidationError):  # shown as far as it is valid
+                except (ValueError, RecursionError):  # shown only once it is valid
                     continue
         return self._build(content)
 
@@ -218,7 +218,7 @@ class MessageAccumulator:
     def _decode(self, sse: ServerSentEvent) -> dict[str, Any]:
         try:
             data = _loads(sse.data)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise self._error(
                 f"malformed JSON in a {sse.event or 'stream'} event: {sse.data[:_EXCERPT_CHARS]!r}"
             ) from exc
@@ -302,7 +302,7 @@ class MessageAccumulator:
             raise self._error(f"content_block_stop for block {index!r}, which is not open")
         try:
             fields = block.wire()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             source = "".join(block.json_parts)
             raise self._error(
                 f"the tool input of block {index} is not valid JSON ({exc}): "
@@ -376,13 +376,7 @@ class MessageAccumulator:
 
 
 _HANDLED_EVENTS = frozenset(
-    {
-        "message_start",
-        "content_block_start",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-    }
+    {"message_start", "content_block_start", "content_block_stop", "message_delta", "message_stop"}
 )
 
 

@@ -490,3 +490,15 @@ class TestStreamDecoder:
         with pytest.raises(StreamError) as caught:
             decoder.close()
         assert caught.value.partial == partial(PARALLEL_TOOLS["content"])
+
+    def test_absurdly_nested_json_is_a_stream_error_not_a_crash(self) -> None:
+        nested = "[" * 100_000 + "]" * 100_000
+        caught = raise_stream_error([
+            message_start(),
+            block_start(0, {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}),
+            *deltas(0, "input_json_delta", "partial_json", '{"a": ', nested, "}"),
+            block_stop(0),
+        ])
+        assert caught.message.startswith("the tool input of block 0 is not valid JSON")
+        with pytest.raises(StreamError, match="malformed JSON in a content_block_delta event"):
+            MessageAccumulator().add(sse("content_block_delta", nested))
