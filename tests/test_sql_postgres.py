@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import pwd
 import secrets
@@ -270,6 +271,17 @@ class TestReading:
         assert "password_hash" not in customers
         assert "pbkdf2" not in customers
 
+    def test_only_what_the_role_may_read_is_listed_and_described(self, shop: Shop) -> None:
+        db = SQLDatabase.postgres(shop.reader_dsn, secret_columns=[])
+        assert db.list_tables() == (
+            '{"columns":["name","kind"],"rows":[["customers","table"],'
+            '["order_totals","view"],["orders","table"]]}'
+        )
+        described = json.loads(db.describe_table("customers"))
+        assert [c["name"] for c in described["columns"]] == ["id", "name", "email", "tier"]
+        assert described["sample_rows"]["columns"] == ["id", "name", "email", "tier"]
+        db.close()
+
     def test_select_binds_dollar_parameters_and_counts_the_rest(self, db: SQLDatabase) -> None:
         result = db.select("SELECT id FROM orders WHERE total_cents > $1 ORDER BY id", [100])
         assert result == QueryResult(("id",), (("A-1001",), ("A-1002",)), more_rows=1)
@@ -310,6 +322,13 @@ class TestConnection:
         dsn = f"host=127.0.0.1 port={_free_port()} user=nobody dbname=nothing"
         db = SQLDatabase.postgres(dsn, connect_timeout_s=2)
         with pytest.raises(ConfigurationError, match="cannot connect to PostgreSQL"):
+            db.list_tables()
+
+    def test_allow_listed_table_the_role_cannot_read_is_a_configuration_error(
+        self, shop: Shop
+    ) -> None:
+        db = SQLDatabase.postgres(shop.reader_dsn, allow_tables=["orders", "internal_notes"])
+        with pytest.raises(ConfigurationError, match="not readable by the role: internal_notes"):
             db.list_tables()
 
     def test_lost_connection_is_reported_once_then_reopened(self, shop: Shop) -> None:

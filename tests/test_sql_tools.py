@@ -469,6 +469,7 @@ REFUSED = [
     ("", "the SQL is empty"),
     ("   ", "the SQL is empty"),
     ("SELEC 1", "SQL error"),
+    ("-- only a comment", "refused: the statement returns no rows"),
 ]
 
 

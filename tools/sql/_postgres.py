@@ -38,11 +38,13 @@ _TABLES_SQL = """
 SELECT c.relname, c.relkind IN ('v', 'm')
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND has_any_column_privilege(c.oid, 'SELECT')
 ORDER BY c.relname
 """
 _COLUMNS_SQL = """
 SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
-       COALESCE(a.attnum = ANY(i.indkey), false), pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+       COALESCE(a.attnum = ANY(i.indkey), false), pg_catalog.pg_get_expr(d.adbin, d.adrelid),
+       has_column_privilege(a.attrelid, a.attnum, 'SELECT')
 FROM pg_catalog.pg_attribute a
 LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -118,7 +120,7 @@ class PostgresBackend:
             self._drop_connection()
 
     def tables(self) -> list[tuple[str, Literal["table", "view"]]]:
-        """Allowed tables and views of the configured schema, by name."""
+        """Allowed tables and views of the configured schema that the role can read."""
         with self._lock:
             return [t for t in self._all_tables() if self._policy.is_table_allowed(t[0])]
 
@@ -134,7 +136,7 @@ class PostgresBackend:
             columns = tuple(
                 ColumnInfo(name=r[0], type=r[1], nullable=r[2], primary_key=r[3], default=r[4])
                 for r in rows
-                if self._policy.is_column_visible(table, r[0])
+                if r[5] and self._policy.is_column_visible(table, r[0])
             )
             keys = []
             for own, target, target_schema, references in self._catalog(
@@ -338,7 +340,8 @@ class PostgresBackend:
         if unknown:
             self._drop_connection()
             raise ConfigurationError(
-                f"allow-listed tables not found in schema {self._schema!r}: {', '.join(unknown)}"
+                f"allow-listed tables not found in schema {self._schema!r}, or not readable "
+                f"by the role: {', '.join(unknown)}"
             )
         return connection
 
