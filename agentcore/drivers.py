@@ -150,7 +150,7 @@ def drive(
                 )
                 answers[request.call_id] = decision
                 if logging_on:
-                    _log_decision(request.tool_name, request.call_id, decision)
+                    _log_decision(request.tool_name, request.call_id, decision, approver)
                 yield ApprovalDecided(request.call_id, request.tool_name, decision)
             action = loop.approvals_decided(answers)
         else:
@@ -257,7 +257,7 @@ async def adrive(
                 )
                 answers[request.call_id] = decision
                 if logging_on:
-                    _log_decision(request.tool_name, request.call_id, decision)
+                    _log_decision(request.tool_name, request.call_id, decision, approver)
                 yield ApprovalDecided(request.call_id, request.tool_name, decision)
             action = loop.approvals_decided(answers)
         else:
@@ -348,12 +348,13 @@ def _log_tool_call(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> None
     )
 
 
-def _log_decision(tool_name: str, call_id: str, decision: Decision) -> None:
+def _log_decision(tool_name: str, call_id: str, decision: Decision, approver: object) -> None:
     _log.info(
         "approval.decision",
         tool=tool_name,
         call_id=call_id,
         decision=decision.kind,
+        decided_by=type(approver).__name__,
         reason=getattr(decision, "reason", None),
     )
 
