@@ -127,7 +127,9 @@ class Tool:
         if self.cache_control is not None:
             definition["cache_control"] = self.cache_control
         self._definition = definition
-        functools.update_wrapper(self, fn)
+        # Name, docstring and module only: a callable object's own attributes (say, a `name`)
+        # must not overwrite the tool's.
+        functools.update_wrapper(self, fn, updated=())
 
     def __repr__(self) -> str:
         return f"<Tool {self.name!r}>"

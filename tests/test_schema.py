@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from agentcore import tool
-from agentcore._schema import compact_schema
+from agentcore._compact import compact_schema
 from agentcore.errors import ToolDefinitionError
 
 

@@ -165,7 +165,9 @@ class TestDecorator:
             def __call__(self, amount: float) -> float:
                 return amount * self.rate
 
-        convert = tool(Converter(2.0))
+        converter = Converter(2.0)
+        converter.name = "not the tool name"  # type: ignore[attr-defined]
+        convert = tool(converter)
         assert convert.definition() == {
             "name": "Converter",
             "description": "Convert an amount between currencies.",
