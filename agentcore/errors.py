@@ -367,6 +367,7 @@ class StreamError(AgentcoreError):
         partial: Any = None,
         cause: APIError | None = None,
         request_id: str | None = None,
+        output_started: bool | None = None,
     ) -> None:
         message = scrub_text(message)
         super().__init__(message)
@@ -374,12 +375,15 @@ class StreamError(AgentcoreError):
         self.partial = partial
         self.cause = cause
         self.request_id = request_id
+        self.output_started = (
+            bool(getattr(partial, "content", None)) if output_started is None else output_started
+        )
+        """Whether any content (even an unfinished block left out of ``partial``) arrived."""
 
     @property
     def is_retryable(self) -> bool:
-        """A stream may be retried only when nothing was received yet and the cause allows."""
-        started = bool(getattr(self.partial, "content", None))
-        return not started and (self.cause is None or self.cause.is_retryable)
+        """Only a stream that failed before any output began may be sent again."""
+        return not self.output_started and (self.cause is None or self.cause.is_retryable)
 
 
 class ToolError(AgentcoreError):

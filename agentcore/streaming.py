@@ -372,7 +372,13 @@ class MessageAccumulator:
             partial = self.snapshot()
         except StreamError:
             partial = None
-        return StreamError(message, partial=partial, cause=cause, request_id=self._request_id)
+        return StreamError(
+            message,
+            partial=partial,
+            cause=cause,
+            request_id=self._request_id,
+            output_started=self.has_content,
+        )
 
 
 _HANDLED_EVENTS = frozenset(

@@ -334,6 +334,21 @@ class TestFailures:
         assert caught.partial == partial([])
         assert caught.is_retryable
 
+    def test_error_event_inside_an_unfinished_tool_call_is_not_retryable(self) -> None:
+        """The half-received call is left out of the partial, yet its deltas were delivered."""
+        error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+        tool_use = {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}
+        events = [
+            message_start(),
+            block_start(0, tool_use),
+            *deltas(0, "input_json_delta", "partial_json", '{"order_', 'id": "A-1'),
+            ("error", error),
+        ]
+        caught = raise_stream_error(events)
+        assert caught.partial == partial([])
+        assert caught.output_started is True
+        assert caught.is_retryable is False
+
     def test_cut_stream_keeps_complete_blocks_and_the_text_so_far(self) -> None:
         events = stream_events(CITATIONS, chunk=4)
         cut = next(i for i, (name, data) in enumerate(events)
