@@ -5,14 +5,15 @@ then a final text answer. Figures are per model call (N + 1 of them).
 
 - *floor*: build the request dict and ``json.dumps`` it, nothing else;
 - *hand-written*: the floor, plus sending it through ``httpx.Client(transport=MockTransport)``
-  to a fake server that parses the request and returns a prepared reply, ``json.loads`` of
-  the reply, finding the ``tool_use``, calling the tool and appending both messages;
+  to a fake server that parses and keeps the request (as ScriptedModel does) and returns a
+  prepared reply, ``json.loads`` of the reply, finding the ``tool_use``, calling the tool and
+  appending both messages;
 - *agent*: ``Agent.run`` with the same tool and ``ScriptedModel`` as the server (defaults,
   with prompt caching and logging as shipped: caching on, logging disabled).
 
 Each figure is the best of many interleaved runs (so a loaded machine slows every variant
-alike). Target: the agent at most 2.5x the hand-written loop per turn, and time per turn flat as
-turns grow (the conversation grows, so every variant's per-turn cost creeps up together).
+alike). Target: the agent at most 2.5x the hand-written loop per turn, and time per turn flat
+as turns grow (the conversation grows, so every variant's per-turn cost creeps up together).
 Run with ``make bench``; figures are printed (``-s``).
 """
 
@@ -103,9 +104,11 @@ def hand_written_loop(turns: int) -> Callable[[], None]:
 
     def run() -> None:
         served = iter(replies)
+        received: list[Any] = []
 
         def server(request: httpx.Request) -> httpx.Response:
-            json.loads(request.content)
+            # The same server-side work as ScriptedModel: parse the request and keep it.
+            received.append(json.loads(request.content))
             return httpx.Response(
                 200,
                 content=next(served),
