@@ -130,9 +130,9 @@ class _Session:
         self.out.flush()
 
     def ask(self, prompt: str) -> str:
-        self.out.write(self.style(prompt, "bold"))
-        self.out.flush()
         try:
+            self.out.write(self.style(prompt, "bold"))
+            self.out.flush()
             line = self.stdin.readline()
         except KeyboardInterrupt:
             self.out.write("\n")

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).with_name("console_approver_app.py")
 PROMPT = re.escape("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ")
-TIMEOUT_S = 15
+TIMEOUT_S = 30
 SECRET = "sk-live-secret"
 
 
@@ -282,3 +282,56 @@ class TestColors:
             colored.expect(pexpect.EOF)
         finally:
             colored.close(force=True)
+
+
+class TestInsideAnAgentRun:
+    def run_output(self, child: pexpect.spawn) -> tuple[list[Any], dict[str, Any]]:
+        child.expect(r"REFUNDS: (\[.*\])\r?\n")
+        refunds: list[Any] = json.loads(child.match.group(1))
+        child.expect(r"RESULT: (\{.*\})\r?\n")
+        result: dict[str, Any] = json.loads(child.match.group(1))
+        child.expect(pexpect.EOF)
+        return refunds, result
+
+    def test_approving_at_the_prompt_runs_the_refund(self, spawn: Any) -> None:
+        child = spawn("agent")
+        child.expect(PROMPT)
+        child.sendline("y")
+        refunds, result = self.run_output(child)
+        assert refunds == [{"order_id": "A-1001", "amount_cents": 5000, "api_key": ""}]
+        assert result == {
+            "status": "completed",
+            "tool_results": [
+                {"type": "tool_result", "tool_use_id": "toolu_1",
+                 "content": "refunded 5000 cents on A-1001"}
+            ],
+        }  # fmt: skip
+
+    def test_denying_with_a_reason_tells_the_model_and_refunds_nothing(self, spawn: Any) -> None:
+        child = spawn("agent")
+        child.expect(PROMPT)
+        child.sendline("huh")
+        child.expect(PROMPT)
+        child.sendline("n")
+        child.expect("Reason")
+        child.sendline("customer already got a voucher")
+        refunds, result = self.run_output(child)
+        assert refunds == []
+        assert result["tool_results"] == [
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_1",
+                "content": "The user denied this action: customer already got a voucher",
+                "is_error": True,
+            }
+        ]
+
+    def test_ctrl_c_during_the_run_denies_and_refunds_nothing(self, spawn: Any) -> None:
+        child = spawn("agent")
+        child.expect(PROMPT)
+        child.sendintr()
+        refunds, result = self.run_output(child)
+        assert refunds == []
+        assert result["tool_results"][0]["content"] == (
+            "The user denied this action: interrupted at the approval prompt (Ctrl-C)"
+        )
