@@ -12,7 +12,7 @@ told its outcome is unknown.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentcore.approval import ApprovalRequest, Decision
@@ -87,22 +87,33 @@ def _result_text(result: Any) -> str:
 
 
 def run_stored(
-    agent: Agent, store: RunStore, prompt: Prompt, *, decided_by: str = "approver"
+    agent: Agent,
+    store: RunStore,
+    prompt: Prompt,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``prompt``, keeping the run, its pending approvals and audit in ``store``.
 
     A run that pauses can be decided from anywhere (the ``agentcore approvals`` command) and
     continued with :func:`resume_stored`. Decisions an attached approver makes are audited
-    as made by ``decided_by``.
+    as made by ``decided_by``. ``on_event`` sees every run event as it happens (to stream
+    the answer to a screen).
     """
     state = agent.new_state(prompt)
     store.save_run(state.run_id, state.to_json(), status="running")
     store.record_event("run.started", run_id=state.run_id)
-    return _drive(store, state, agent.resume_stream(state), decided_by)
+    return _drive(store, state, agent.resume_stream(state), decided_by, on_event)
 
 
 def resume_stored(
-    agent: Agent, store: RunStore, run_id: str, *, decided_by: str = "approver"
+    agent: Agent,
+    store: RunStore,
+    run_id: str,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
 ) -> RunResult:
     """Continue a stored run with the decisions recorded for it, and store where it ends.
 
@@ -122,16 +133,22 @@ def resume_stored(
         if call_id in waiting
     }
     store.record_event("run.resumed", run_id=run_id)
-    return _drive(store, state, agent.resume_stream(state, decisions), decided_by)
+    return _drive(store, state, agent.resume_stream(state, decisions), decided_by, on_event)
 
 
 def _drive(
-    store: RunStore, state: RunState, events: Iterator[RunEvent], decided_by: str
+    store: RunStore,
+    state: RunState,
+    events: Iterator[RunEvent],
+    decided_by: str,
+    on_event: Callable[[RunEvent], None] | None,
 ) -> RunResult:
     requests: dict[str, ApprovalRequest] = {}
     result: RunResult | None = None
     with store.running(state.run_id):
         for event in events:
+            if on_event is not None:
+                on_event(event)
             if isinstance(event, ApprovalRequested):
                 requests[event.request.call_id] = event.request
             elif isinstance(event, ApprovalDecided):

@@ -1,0 +1,241 @@
+"""``python -m examples.support_agent``: chat with the support agent (``make demo``).
+
+Offline by default: without ``ANTHROPIC_API_KEY`` the replies come from the bundled emulator's
+demo policy, and the screen says so. With standard input not a terminal and no script, the
+built-in conversation runs, so the demo never waits for a keyboard that is not there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
+
+from agentcore import ApprovalRequest, CallbackApprover, ConsoleApprover, Deny, RunStore
+from agentcore.errors import AgentcoreError
+from agentcore.log import configure
+from examples.support_agent.app import (
+    DEFAULT_DATABASE,
+    DEFAULT_MODEL,
+    ENV_MODEL,
+    ENV_OFFLINE,
+    Backend,
+    connect,
+    create_support_agent,
+    load_prompt,
+    store_for_database,
+)
+from examples.support_agent.console import (
+    CANNED_CONVERSATION,
+    ApproveMode,
+    ChatConsole,
+    Deferral,
+    display_path,
+)
+from examples.support_agent.data import REFUND_APPROVAL_ABOVE_CENTS
+from examples.support_agent.render import Style
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.support_agent",
+        description="Chat with a customer-support agent over a real SQLite database. Runs "
+        "offline against the bundled emulator unless ANTHROPIC_API_KEY is set.",
+    )
+    parser.add_argument(
+        "--approve",
+        choices=("console", "deferred", "auto-deny"),
+        default="console",
+        help="how sensitive actions are decided: at this console (default), later from the "
+        "agentcore command line (deferred), or always denied",
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
+    parser.add_argument(
+        "--fallback",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="model to try when the model is overloaded or unavailable (repeatable)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=DEFAULT_DATABASE,
+        help="company database, created with demo data on first run "
+        "(default: examples/support_agent/data/company.db)",
+    )
+    parser.add_argument(
+        "--reset", action="store_true", help="recreate the database and forget stored runs"
+    )
+    parser.add_argument(
+        "--script", type=Path, metavar="FILE", help="send each line of FILE, then exit"
+    )
+    parser.add_argument(
+        "--say", action="append", default=[], metavar="TEXT", help="send TEXT (repeatable)"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="use the emulator even with ANTHROPIC_API_KEY set"
+    )
+    parser.add_argument("--log", type=Path, metavar="FILE", help="append JSON event logs to FILE")
+    parser.add_argument("--no-color", action="store_true", help="plain output")
+    return parser
+
+
+def _reset(database: Path) -> None:
+    for base in (database, store_for_database(database)):
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{base}{suffix}").unlink(missing_ok=True)
+
+
+def _approver(mode: ApproveMode) -> object | None:
+    if mode == "console":
+        return ConsoleApprover()
+    if mode == "auto-deny":
+
+        def deny(request: ApprovalRequest) -> Deny:
+            return Deny(
+                "this session denies every action that needs approval (--approve auto-deny)",
+                arguments_hash=request.arguments_hash,
+            )
+
+        return CallbackApprover(deny)
+    return None
+
+
+def _database_facts(database: Path) -> str:
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        (customers,) = connection.execute("SELECT count(*) FROM customers").fetchone()
+        (orders,) = connection.execute("SELECT count(*) FROM orders").fetchone()
+        (refunds,) = connection.execute("SELECT count(*) FROM refunds").fetchone()
+    finally:
+        connection.close()
+    return f"{customers} customers, {orders} orders, {refunds} refunds"
+
+
+def _banner(
+    out: TextIO,
+    style: Style,
+    backend: Backend,
+    database: Path,
+    mode: ApproveMode,
+    args: argparse.Namespace,
+) -> None:
+    prompt = load_prompt()
+    line = "─" * 78
+    out.write(style("Northwind Devices support agent", "bold") + "  (an agentcore example)\n")
+    out.write(style(line, "dim") + "\n")
+    if backend.offline:
+        out.write(style(f"  {backend.description}.", "yellow", "bold") + "\n")
+        out.write(
+            style(
+                f"  Tokens and dollars are the emulator's estimates at {args.model} prices. "
+                "Set ANTHROPIC_API_KEY for real answers.",
+                "yellow",
+            )
+            + "\n"
+        )
+    else:
+        fallback = f" (fallback: {', '.join(args.fallback)})" if args.fallback else ""
+        out.write(f"  Model:     {backend.description}{fallback}\n")
+    out.write(f"  Database:  {display_path(database)} ({_database_facts(database)})\n")
+    out.write(f"  Prompt:    {prompt.name} version {prompt.version}\n")
+    threshold = f"${REFUND_APPROVAL_ABOVE_CENTS / 100:.2f}"
+    how = {
+        "console": "asked here, at this console",
+        "deferred": "the run pauses; decide with the agentcore command line",
+        "auto-deny": "always denied",
+    }[mode]
+    out.write(
+        f"  Approvals: refunds above {threshold}, cancellations, address changes and emails "
+        f"— {how}\n"
+    )
+    out.write("  Try: What's the status of order A-1001? My email is ada.lovelace@example.com\n")
+    out.write(style(line, "dim") + "\n")
+    out.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the support agent console; returns the exit status."""
+    args = _parser().parse_args(argv)
+    mode: ApproveMode = args.approve
+    out = sys.stdout
+    style = Style(not args.no_color and out.isatty() and not os.environ.get("NO_COLOR"))
+    scripted = [*_script_lines(args.script), *args.say] if args.script or args.say else None
+    interactive = scripted is None and sys.stdin.isatty()
+    if args.log:
+        configure(renderer="json", stream=args.log.open("a", encoding="utf-8"), force=True)
+    database = args.db
+    if args.reset:
+        _reset(database)
+    with ExitStack() as cleanup:
+        try:
+            backend = connect(offline=True if args.offline else None, model=args.model)
+            cleanup.callback(backend.close)
+            store = None
+            if mode == "deferred":
+                store = cleanup.enter_context(RunStore(store_for_database(database)))
+            support = create_support_agent(
+                database,
+                backend.client,
+                approver=_approver(mode),
+                store=store,
+                model=args.model,
+                fallback_models=args.fallback,
+            )
+            cleanup.callback(support.close)
+        except (AgentcoreError, OSError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        _banner(out, style, backend, support.database, mode, args)
+        deferral = None
+        if store is not None:
+            environment = {}
+            if backend.offline and os.environ.get("ANTHROPIC_API_KEY"):
+                environment[ENV_OFFLINE] = "1"
+            if args.model != DEFAULT_MODEL:
+                environment[ENV_MODEL] = args.model
+            deferral = Deferral(store, environment)
+        console = ChatConsole(support.agent, mode, out, style, deferral=deferral)
+        try:
+            if interactive:
+                out.write("Type /help for commands, /quit to leave.\n")
+                return console.interact(input)
+            if scripted is None:
+                out.write(
+                    style(
+                        "Standard input is not a terminal: running the built-in conversation. "
+                        + (
+                            "Actions that need approval are denied (no interactive approver). "
+                            if mode == "console"
+                            else ""
+                        )
+                        + "Run it in a terminal to chat.",
+                        "dim",
+                    )
+                    + "\n"
+                )
+                scripted = list(CANNED_CONVERSATION)
+            return console.run_script(scripted)
+        except KeyboardInterrupt:
+            out.write("\nInterrupted.\n")
+            return 130
+
+
+def _script_lines(path: Path | None) -> list[str]:
+    if path is None:
+        return []
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"error: cannot read script {path}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

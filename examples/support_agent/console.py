@@ -1,0 +1,361 @@
+"""The support agent's console: a chat where the answer streams and costs show after each turn.
+
+Each message the user sends is one agent run over the whole conversation so far. Sensitive
+tool calls are decided in one of three ways:
+
+- ``console``: a person answers at this terminal (:class:`agentcore.ConsoleApprover`); with
+  no terminal on standard input, every such call is denied ("no interactive approver");
+- ``deferred``: the run pauses and is kept in a :class:`agentcore.RunStore`; the console
+  prints the ``agentcore approvals`` and ``agentcore runs resume`` commands that finish it,
+  from any shell, later;
+- ``auto-deny``: every such call is denied, and the model is told so.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from agentcore import (
+    Agent,
+    RunFinished,
+    RunResult,
+    RunState,
+    RunStore,
+    resume_stored,
+    run_stored,
+)
+from agentcore.errors import AgentcoreError
+from agentcore.state import TurnRecord
+from agentcore.usage import PriceTable
+from examples.support_agent.render import Ledger, Style, TurnPrinter
+
+__all__ = [
+    "CANNED_CONVERSATION",
+    "ApproveMode",
+    "ChatConsole",
+    "Deferral",
+    "agentcore_command",
+    "display_path",
+]
+
+ApproveMode = Literal["console", "deferred", "auto-deny"]
+
+CANNED_CONVERSATION = (
+    "What's the status of order A-1001? My email is ada.lovelace@example.com",
+    "Please refund $25 on order A-1001, the keyboard arrived scratched",
+    "What is your policy on refunds?",
+)
+"""What the demo says when nobody is at the keyboard (and what ``make demo`` shows in CI)."""
+
+HELP = """Commands:
+  /help     this help
+  /new      start a new conversation (the database keeps its changes)
+  /usage    tokens and dollars so far
+  /pending  deferred mode: the run waiting for approval, and the commands that finish it
+  /quit     leave (also Ctrl-D, or Ctrl-C at the prompt)
+Anything else is sent to the agent. Try: What's the status of order A-1001? My email is
+ada.lovelace@example.com"""
+
+_AGENT_FACTORY = "examples.support_agent.app:build_agent"
+
+
+def agentcore_command() -> str:
+    """How to run the ``agentcore`` command from this shell (the venv may not be active)."""
+    local = Path(sys.executable).parent / "agentcore"
+    found = shutil.which("agentcore")
+    if local.exists():
+        if found and Path(found).resolve() == local.resolve():
+            return "agentcore"
+        return shlex.quote(display_path(local))
+    if found:
+        return "agentcore"
+    return f"{shlex.quote(sys.executable)} -m agentcore.cli"
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """Where deferred runs are kept, and what the resume command needs to rebuild the agent."""
+
+    store: RunStore
+    environment: dict[str, str]
+    """Variables ``agentcore runs resume`` needs to build the same agent (printed inline)."""
+
+
+class ChatConsole:
+    """A conversation with the support agent on a terminal (or a script of messages).
+
+    Args:
+        agent: The support agent; it has an approver unless ``mode`` is ``deferred``.
+        mode: How sensitive calls are decided (see the module docstring).
+        out: Where everything is written.
+        style: Colors or none.
+        deferral: The run store and resume settings; required in ``deferred`` mode.
+        prices: Prices for the cache-savings figure.
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        mode: ApproveMode,
+        out: TextIO,
+        style: Style,
+        *,
+        deferral: Deferral | None = None,
+        prices: PriceTable | None = None,
+    ) -> None:
+        if mode == "deferred" and deferral is None:
+            raise ValueError("deferred mode needs a run store")
+        self.agent = agent
+        self.mode = mode
+        self.out = out
+        self.style = style
+        self.deferral = deferral
+        self.printer = TurnPrinter(
+            out, style, prices or PriceTable(), show_decisions=mode != "console"
+        )
+        self.session = Ledger()
+        self.messages: list[dict[str, Any]] = []
+        self.turns = 0
+        self.failures = 0
+        self.paused_run: str | None = None
+        self._counted_turns: dict[str, int] = {}
+
+    def say(self, text: str = "", *styles: str) -> None:
+        """Write a line."""
+        self.out.write(self.style(text, *styles) + "\n")
+        self.out.flush()
+
+    # -- the two ways to talk ------------------------------------------------------------
+
+    def interact(self, read_line: Callable[[str], str]) -> int:
+        """Chat until /quit, end of input or Ctrl-C at the prompt; returns the exit status.
+
+        ``read_line(prompt)`` returns the next line (like :func:`input`), raising EOFError at
+        the end of input.
+        """
+        while True:
+            try:
+                line = read_line(self.style("you> ", "bold")).strip()
+            except (EOFError, KeyboardInterrupt):
+                self.say()
+                break
+            if not line:
+                continue
+            if line.startswith("/"):
+                if not self.command(line):
+                    break
+                continue
+            self.send(line)
+        self.goodbye()
+        return 0
+
+    def run_script(self, lines: Iterable[str]) -> int:
+        """Send each line in turn, as if typed; returns 0 when every turn ended normally."""
+        remaining = [line.strip() for line in lines]
+        remaining = [line for line in remaining if line and not line.startswith("#")]
+        while remaining:
+            line = remaining.pop(0)
+            self.say(self.style("you> ", "bold") + line)
+            if line.startswith("/"):
+                if not self.command(line):
+                    break
+                continue
+            self.send(line)
+            if self.paused_run is not None and remaining:
+                count = len(remaining)
+                self.say(
+                    f"The conversation waits for that decision; the remaining {count} scripted "
+                    f"message{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} "
+                    "not sent.",
+                    "yellow",
+                )
+                break
+        self.goodbye()
+        return 1 if self.failures else 0
+
+    # -- commands ------------------------------------------------------------------------
+
+    def command(self, line: str) -> bool:
+        """Run a /command; returns False when the conversation should end."""
+        name = line.split()[0].lower()
+        if name in ("/quit", "/exit", "/q"):
+            return False
+        if name in ("/help", "/?"):
+            self.say(HELP)
+        elif name == "/new":
+            self.messages = []
+            self.paused_run = None
+            self.say("New conversation.", "dim")
+        elif name == "/usage":
+            self.say(f"  ── session: {self.session.summary()}", "dim")
+        elif name == "/pending":
+            if self.paused_run is None:
+                self.say("No run is waiting for approval.", "dim")
+            elif self._settle_paused_run():
+                self.say("The paused run is settled; carry on.", "dim")
+        else:
+            self.say(f"Unknown command {name}; /help lists them.", "yellow")
+        return True
+
+    # -- one turn ------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        """Send one user message and show the reply as it streams."""
+        if self.paused_run is not None and not self._settle_paused_run():
+            return
+        conversation: list[dict[str, Any]] = [*self.messages, {"role": "user", "content": text}]
+        self.printer.start_turn()
+        try:
+            result = self._run(conversation)
+        except KeyboardInterrupt:
+            self.printer.end_text()
+            self.say("(interrupted: this message was not answered and is forgotten)", "yellow")
+            return
+        except AgentcoreError as error:
+            self.printer.end_text()
+            self.failures += 1
+            self.say(f"The agent could not run: {error}", "red")
+            return
+        self._finish(result)
+
+    def _run(self, conversation: list[dict[str, Any]]) -> RunResult:
+        if self.mode == "deferred":
+            assert self.deferral is not None
+            return run_stored(
+                self.agent, self.deferral.store, conversation, on_event=self.printer
+            )
+        result: RunResult | None = None
+        for event in self.agent.stream(conversation):
+            self.printer(event)
+            if isinstance(event, RunFinished):
+                result = event.result
+        assert result is not None, "a run ends with RunFinished"
+        return result
+
+    def _finish(self, result: RunResult) -> None:
+        self.printer.end_text()
+        self.turns += 1
+        self._counted_turns[result.state.run_id] = len(result.turns)
+        self.session.add(self.printer.ledger)
+        if result.status == "paused":
+            self.paused_run = result.state.run_id
+            self.messages = result.messages
+            self._show_deferred(result.state.run_id)
+        else:
+            self.paused_run = None
+            self.messages = result.messages
+            self._report_status(result.status, result.error)
+        self.printer.footer(self.session)
+
+    def _report_status(self, status: str, error: str | None) -> None:
+        if status == "completed":
+            return
+        if status in ("failed", "limit_reached", "context_exceeded", "refused"):
+            self.failures += 1
+        self.say(f"  (the reply ended: {status}{f' — {error}' if error else ''})", "yellow")
+
+    # -- deferred approvals --------------------------------------------------------------
+
+    def _show_deferred(self, run_id: str) -> None:
+        assert self.deferral is not None
+        store = self.deferral.store
+        waiting = store.list_approvals(run_id=run_id)
+        command = agentcore_command()
+        where = shlex.quote(display_path(store.path))
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.deferral.environment.items())
+        prefix = f"{env} " if env else ""
+        self.say(f"  The run is paused and stored in {display_path(store.path)}.", "yellow")
+        self.say("  Decide from any shell (approve, or deny with a reason):", "yellow")
+        for approval in waiting:
+            self.say(f"    {command} approvals approve {approval.approval_id} --store {where}")
+            self.say(
+                f"    {command} approvals deny {approval.approval_id} --reason "
+                f"'over the limit' --store {where}",
+                "dim",
+            )
+        self.say("  then resume it:", "yellow")
+        self.say(
+            f"    {prefix}{command} runs resume {run_id} --agent {_AGENT_FACTORY} --store {where}"
+        )
+        self.say(
+            "  (or, once decided, type /pending here to resume it in this console)", "dim"
+        )
+
+    def _settle_paused_run(self) -> bool:
+        """Pick up the paused run: resumed elsewhere, decided but not resumed, or waiting.
+
+        Returns True when the conversation can go on.
+        """
+        assert self.deferral is not None and self.paused_run is not None
+        store = self.deferral.store
+        run_id = self.paused_run
+        record = store.load_run(run_id)
+        if record.status == "paused":
+            if store.list_approvals(run_id=run_id):
+                self.say(
+                    "The last reply still waits for approval; decide it first (the commands "
+                    "are below), or /new to start over.",
+                    "yellow",
+                )
+                self._show_deferred(run_id)
+                return False
+            self.say("The approval was decided; resuming the run here.", "dim")
+            self.printer.start_turn()
+            result = resume_stored(self.agent, store, run_id, on_event=self.printer)
+            self._count_new_turns(run_id, result.turns, already_printed=True)
+            self._finish_resumed(result.messages, result.status, result.error)
+            return result.status != "paused"
+        state = RunState.from_json(record.state_json)
+        self.say(f"The paused run was resumed elsewhere and ended {state.status}; its reply:")
+        if state.output:
+            self.say(self.style("assistant> ", "bold", "green") + state.output.strip())
+        self.printer.start_turn()
+        self._count_new_turns(run_id, state.turns, already_printed=False)
+        self._finish_resumed(state.messages, state.status, state.error)
+        return state.status != "paused"
+
+    def _count_new_turns(
+        self, run_id: str, turns: list[TurnRecord], *, already_printed: bool
+    ) -> None:
+        seen = self._counted_turns.get(run_id, 0)
+        if not already_printed:
+            for turn in turns[seen:]:
+                self.printer.ledger.add_turn(turn, self.printer.prices)
+        self._counted_turns[run_id] = len(turns)
+
+    def _finish_resumed(
+        self, messages: list[dict[str, Any]], status: str, error: str | None
+    ) -> None:
+        self.printer.end_text()
+        self.session.add(self.printer.ledger)
+        self.messages = messages
+        if status == "paused":
+            assert self.paused_run is not None
+            self._show_deferred(self.paused_run)
+        else:
+            self.paused_run = None
+            self._report_status(status, error)
+        self.printer.footer(self.session)
+
+    # -- leaving -------------------------------------------------------------------------
+
+    def goodbye(self) -> None:
+        """The session's totals, on the way out."""
+        turns = f"{self.turns} message{'' if self.turns == 1 else 's'} answered"
+        self.say(f"Goodbye. {turns} · {self.session.summary()}", "dim")

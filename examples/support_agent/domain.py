@@ -1,0 +1,171 @@
+"""Tools that change the company database. Each one is sensitive: a human approves it first.
+
+Refunds above a threshold wait for approval (smaller ones are within an agent's authority) and
+every refund is recorded with who made it. Cancellations, address changes and emails always
+wait. Emails are written to the ``outbox`` table, never sent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from agentcore import Tool, ToolError, tool
+from agentcore.log import get_logger
+from examples.support_agent.data import REFUND_APPROVAL_ABOVE_CENTS
+
+__all__ = ["domain_tools"]
+
+_log = get_logger("agentcore.examples.support_agent")
+
+OrderId = Annotated[str, Field(pattern=r"^A-\d{4,}$", description='Order id such as "A-1001".')]
+
+
+def domain_tools(
+    database: str | Path,
+    *,
+    refund_approval_above_cents: int = REFUND_APPROVAL_ABOVE_CENTS,
+    actor: str = "agent",
+) -> list[Tool]:
+    """Build the sensitive tools that act on the database at ``database``."""
+
+    @contextmanager
+    def transaction() -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(database, timeout=10)
+        try:
+            with connection:
+                connection.execute("BEGIN IMMEDIATE")
+                yield connection
+        finally:
+            connection.close()
+
+    def order_row(connection: sqlite3.Connection, order_id: str) -> tuple[Any, ...]:
+        row = connection.execute(
+            "SELECT id, customer_id, status, total_cents FROM orders WHERE id = ?", (order_id,)
+        ).fetchone()
+        if row is None:
+            raise ToolError(f"There is no order {order_id}.")
+        return tuple(row)
+
+    def refund_needs_approval(arguments: dict[str, Any]) -> bool:
+        return int(arguments["amount_cents"]) > refund_approval_above_cents
+
+    @tool(requires_approval=refund_needs_approval)
+    def refund_order(
+        order_id: OrderId, amount_cents: Annotated[int, Field(gt=0)], reason: str
+    ) -> dict[str, Any]:
+        """Refund part or all of an order to the customer's original payment method.
+
+        Args:
+            order_id: The order to refund.
+            amount_cents: Amount to refund, in cents (e.g. 2500 for $25.00).
+            reason: Why the refund is given, in a few words.
+        """
+        with transaction() as connection:
+            _, _, status, total = order_row(connection, order_id)
+            if status not in ("shipped", "delivered"):
+                raise ToolError(f"Order {order_id} is {status}; only shipped or delivered "
+                                "orders can be refunded (cancel it instead).")
+            (refunded,) = connection.execute(
+                "SELECT COALESCE(SUM(amount_cents), 0) FROM refunds WHERE order_id = ?",
+                (order_id,),
+            ).fetchone()
+            refundable = total - refunded
+            if amount_cents > refundable:
+                raise ToolError(
+                    f"At most {refundable} cents can still be refunded on {order_id} "
+                    f"(total {total}, already refunded {refunded})."
+                )
+            cursor = connection.execute(
+                "INSERT INTO refunds (order_id, amount_cents, reason, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (order_id, amount_cents, reason, _now(), actor),
+            )
+        _log.info("support.refund", order_id=order_id, amount_cents=amount_cents, actor=actor)
+        return {
+            "refund_id": cursor.lastrowid,
+            "order_id": order_id,
+            "amount_cents": amount_cents,
+            "still_refundable_cents": refundable - amount_cents,
+        }
+
+    @tool(sensitive=True)
+    def cancel_order(order_id: OrderId, reason: str) -> dict[str, Any]:
+        """Cancel an order that has not shipped yet.
+
+        Args:
+            order_id: The order to cancel.
+            reason: Why the customer cancels.
+        """
+        with transaction() as connection:
+            _, _, status, _ = order_row(connection, order_id)
+            if status not in ("pending", "paid"):
+                raise ToolError(f"Order {order_id} is {status} and can no longer be cancelled.")
+            connection.execute("UPDATE orders SET status = 'cancelled' WHERE id = ?", (order_id,))
+        _log.info("support.cancel", order_id=order_id, reason=reason, actor=actor)
+        return {"order_id": order_id, "status": "cancelled"}
+
+    @tool(sensitive=True)
+    def update_shipping_address(
+        order_id: OrderId, line1: str, city: str, postcode: str, country: str
+    ) -> dict[str, Any]:
+        """Change where an order that has not shipped yet will be delivered.
+
+        Args:
+            order_id: The order to change.
+            line1: Street and number.
+            city: City.
+            postcode: Postal code.
+            country: Two-letter country code such as "US".
+        """
+        with transaction() as connection:
+            _, customer_id, status, _ = order_row(connection, order_id)
+            if status not in ("pending", "paid"):
+                raise ToolError(f"Order {order_id} is {status}; its address can't change now.")
+            cursor = connection.execute(
+                "INSERT INTO addresses (customer_id, line1, city, postcode, country) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (customer_id, line1, city, postcode, country.upper()),
+            )
+            connection.execute(
+                "UPDATE orders SET shipping_address_id = ? WHERE id = ?",
+                (cursor.lastrowid, order_id),
+            )
+        return {"order_id": order_id, "shipping_address": f"{line1}, {postcode} {city}, {country}"}
+
+    @tool(sensitive=True)
+    def send_email(
+        customer_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")],
+        subject: Annotated[str, Field(max_length=120)],
+        body: str,
+    ) -> dict[str, Any]:
+        """Email a customer (queued in the outbox for the mail system).
+
+        Args:
+            customer_email: The customer's email address on file.
+            subject: Subject line.
+            body: Plain-text message.
+        """
+        with transaction() as connection:
+            row = connection.execute(
+                "SELECT id FROM customers WHERE email = ?", (customer_email,)
+            ).fetchone()
+            if row is None:
+                raise ToolError(f"No customer has the email address {customer_email}.")
+            cursor = connection.execute(
+                "INSERT INTO outbox (customer_id, subject, body, created_at) VALUES (?, ?, ?, ?)",
+                (row[0], subject, body, _now()),
+            )
+        return {"queued_email_id": cursor.lastrowid, "to": customer_email}
+
+    return [refund_order, cancel_order, update_shipping_address, send_email]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
