@@ -33,7 +33,6 @@ from agentcore._replies import (
     error_body,
     error_reply,
     estimate_tokens,
-    new_id,
     reply,
     sse_events,
     text_reply,
@@ -167,6 +166,7 @@ class ScriptedModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 _PreparedMessage(item) if isinstance(item, dict) else item for item in replies
             ]
         self._next = 0
+        self._served = 0
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         """Parsed JSON bodies of the ``POST /v1/messages`` requests, in order."""
@@ -196,12 +196,12 @@ class ScriptedModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _answer(self, request: httpx.Request, content: bytes) -> httpx.Response:
         self.raw_requests.append(request)
-        path = request.url.path
         method = request.method
-        if method == "POST" and path == "/v1/messages":
+        if method == "POST" and request.url.raw_path == b"/v1/messages":
             body = json.loads(content)
             self.requests.append(body)
             return self._messages(body, len(content))
+        path = request.url.path
         if method == "POST" and path == "/v1/messages/count_tokens":
             tokens = max(1, len(content) // CHARS_PER_TOKEN)
             return self._json(200, json.dumps({"input_tokens": tokens}).encode())
@@ -243,20 +243,23 @@ class ScriptedModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
             events = sse_events(prepared.render_dict(model, request_bytes))
             return httpx.Response(
                 200,
-                headers=[*_SSE_HEADERS, ("request-id", new_id("req"))],
+                headers=[*_SSE_HEADERS, ("request-id", self._request_id())],
                 stream=_EventStream(events),
             )
         return self._json(200, prepared.render_json(model, request_bytes))
 
-    @staticmethod
-    def _json(status: int, content: bytes) -> httpx.Response:
+    def _request_id(self) -> str:
+        # Sequential ids: unique per transport, readable in failures, and cheaper than random.
+        self._served += 1
+        return f"req_scripted_{self._served:06d}"
+
+    def _json(self, status: int, content: bytes) -> httpx.Response:
         return httpx.Response(
-            status, headers=[*_JSON_HEADERS, ("request-id", new_id("req"))], content=content
+            status, headers=[*_JSON_HEADERS, ("request-id", self._request_id())], content=content
         )
 
-    @staticmethod
-    def _error(error: ErrorReply) -> httpx.Response:
-        request_id = new_id("req")
+    def _error(self, error: ErrorReply) -> httpx.Response:
+        request_id = self._request_id()
         headers = [*_JSON_HEADERS, ("request-id", request_id), *error.headers.items()]
         content = json.dumps(error_body(error.error_type, error.message, request_id)).encode()
         return httpx.Response(error.status, headers=headers, content=content)
