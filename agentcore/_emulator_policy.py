@@ -4,11 +4,15 @@ It is not a model and never claims to be one: every message it produces carries
 ``"emulator": "demo-policy"`` and its text starts with ``[demo policy]``. Its rules:
 
 * the last user message holds tool results → if the user's request mentions something a
-  tool not yet used covers (e.g. "status *and tracking*"), call that tool next; otherwise
-  summarise the results plainly and end the turn;
+  tool not yet used covers (e.g. "status *and tracking*") and every required argument of
+  that tool can be read from the request or the results, call it next; otherwise summarise
+  the results plainly (a ``{"columns", "rows"}`` table as ``column: value`` pairs) and end
+  the turn;
 * otherwise → call the tool whose name and description share the most words with the
-  request, with arguments filled from its schema and the text (ids such as ``A-1001``,
-  emails, numbers, ``$25`` as 2500 when the parameter is in cents, enum values, defaults);
+  request (on a tie, the one whose name uses the request's own word forms: "refund" picks
+  ``refund_order`` over ``refunds_for_order``), with arguments filled from its schema and
+  the text (ids such as ``A-1001``, emails, numbers, ``$25`` as 2500 when the parameter is
+  in cents, enum values, defaults);
 * no tool matches → a helpful text answer saying what it can do.
 """
 
@@ -53,11 +57,15 @@ def _stem(word: str) -> str:
     return word
 
 
-def _keywords(text: str) -> set[str]:
+def _plain_words(text: str) -> set[str]:
     return {
-        _stem(word) for word in _WORD.findall(text.lower())
+        word for word in _WORD.findall(text.lower())
         if len(word) > 2 and not word.isdigit() and word not in _STOPWORDS
     }
+
+
+def _keywords(text: str) -> set[str]:
+    return {_stem(word) for word in _plain_words(text)}
 
 
 def _text_of(content: Any) -> str:
@@ -91,18 +99,36 @@ def _name_and_description_keywords(
     return name_words, frozenset(_keywords(description))
 
 
+@functools.lru_cache(maxsize=4096)
+def _plain_name_words(name: str) -> frozenset[str]:
+    return frozenset(_plain_words(name.replace("_", " ").replace("-", " ")))
+
+
 def _score(tool: Mapping[str, Any], words: set[str]) -> int:
     name_words, description_words = _tool_keywords(tool)
     return 2 * len(words & name_words) + len(words & description_words)
 
 
-def _best_tool(tools: list[dict[str, Any]], words: set[str]) -> dict[str, Any] | None:
-    best, best_score = None, 0
-    for tool in tools:
+def _ranked(
+    tools: list[dict[str, Any]], words: set[str], plain: set[str]
+) -> list[dict[str, Any]]:
+    """Tools sharing words with the request, best first; ties go to the tool whose name
+    uses the request's word forms, then to the earlier tool."""
+    scored = []
+    for position, tool in enumerate(tools):
         score = _score(tool, words)
-        if score > best_score:
-            best, best_score = tool, score
-    return best
+        if score > 0:
+            exact = len(plain & _plain_name_words(str(tool.get("name", ""))))
+            scored.append((-score, -exact, position, tool))
+    scored.sort(key=lambda item: item[:3])
+    return [item[3] for item in scored]
+
+
+def _best_tool(
+    tools: list[dict[str, Any]], words: set[str], plain: set[str]
+) -> dict[str, Any] | None:
+    ranked = _ranked(tools, words, plain)
+    return ranked[0] if ranked else None
 
 
 def _money_cents(text: str) -> int | None:
@@ -123,7 +149,9 @@ def _numbers(text: str) -> list[str]:
     return _NUMBER.findall(masked)
 
 
-def _string_value(name: str, schema: Mapping[str, Any], text: str, required: bool) -> Any:
+def _string_value(
+    name: str, schema: Mapping[str, Any], text: str, required: bool, guess: bool
+) -> Any:
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
         try:
@@ -144,12 +172,16 @@ def _string_value(name: str, schema: Mapping[str, Any], text: str, required: boo
                 return found.group(0)
     if "default" in schema:
         return schema["default"]
-    if required:
+    if required and guess:
         return " ".join(text.split())[:200]
     return None
 
 
-def _argument(name: str, schema: Mapping[str, Any], text: str, required: bool) -> Any:
+def _argument(
+    name: str, schema: Mapping[str, Any], text: str, required: bool, guess: bool = True
+) -> Any:
+    """The value of one argument read from ``text``; with ``guess`` off, a required value
+    the text does not hold is None rather than made up (the request text, the minimum)."""
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
         lowered = text.lower()
@@ -168,7 +200,7 @@ def _argument(name: str, schema: Mapping[str, Any], text: str, required: bool) -
         if value is None:
             numbers = _numbers(text)
             value = float(numbers[0]) if numbers else schema.get("default")
-        if value is None and required:
+        if value is None and required and guess:
             value = schema.get("minimum", 1)
         if value is not None and kind == "integer":
             value = round(value)
@@ -179,10 +211,14 @@ def _argument(name: str, schema: Mapping[str, Any], text: str, required: bool) -
         return schema.get("default", [] if required else None)
     if kind == "object":
         return schema.get("default", {} if required else None)
-    return _string_value(name, schema, text, required)
+    return _string_value(name, schema, text, required, guess)
 
 
-def _fill_arguments(tool: Mapping[str, Any], text: str) -> dict[str, Any]:
+def _fill_arguments(
+    tool: Mapping[str, Any], text: str, *, guess: bool = True
+) -> dict[str, Any] | None:
+    """Arguments for ``tool`` read from ``text``; None when ``guess`` is off and a required
+    argument is not in the text."""
     schema = tool["input_schema"]
     properties = schema.get("properties") or {}
     required = set(schema.get("required") or [])
@@ -190,10 +226,29 @@ def _fill_arguments(tool: Mapping[str, Any], text: str) -> dict[str, Any]:
     for name, property_schema in properties.items():
         if not isinstance(property_schema, dict):
             continue
-        value = _argument(name, property_schema, text, name in required)
+        value = _argument(name, property_schema, text, name in required, guess)
         if value is not None:
             arguments[name] = value
+        elif name in required and not guess:
+            return None
     return arguments
+
+
+def _table_text(data: Mapping[str, Any]) -> str | None:
+    """A ``{"columns": [...], "rows": [[...]]}`` result as ``column: value`` pairs."""
+    columns, rows = data.get("columns"), data.get("rows")
+    if not isinstance(columns, list) or not isinstance(rows, list):
+        return None
+    if not rows:
+        return "no rows"
+    described = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(columns):
+            return None
+        described.append(", ".join(f"{column}: {value}" for column, value in zip(
+            columns, row, strict=True)))
+    return "; ".join(described) if len(rows) == 1 else f"{len(rows)} rows: " + "; ".join(
+        f"({row})" for row in described)
 
 
 def _result_text(block: Mapping[str, Any]) -> str:
@@ -204,7 +259,9 @@ def _result_text(block: Mapping[str, Any]) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict):
-        text = ", ".join(f"{key}: {value}" for key, value in data.items())
+        table = _table_text(data)
+        text = table if table is not None else ", ".join(
+            f"{key}: {value}" for key, value in data.items())
     text = " ".join(text.split())
     return text if len(text) <= _RESULT_CHARS else text[: _RESULT_CHARS - 1] + "…"
 
@@ -221,8 +278,12 @@ def _message(content: list[dict[str, Any]], stop_reason: str) -> dict[str, Any]:
     }
 
 
-def _call(tool: Mapping[str, Any], text: str, turn: int, request: str) -> dict[str, Any]:
-    arguments = _fill_arguments(tool, text)
+def _call(
+    tool: Mapping[str, Any], text: str, turn: int, request: str,
+    arguments: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if arguments is None:
+        arguments = _fill_arguments(tool, text) or {}
     seed = json.dumps([turn, tool["name"], arguments, request], sort_keys=True)
     tool_use_id = "toolu_demo_" + hashlib.sha256(seed.encode()).hexdigest()[:20]
     return _message(
@@ -247,6 +308,7 @@ def demo_reply(body: Mapping[str, Any]) -> dict[str, Any]:
     )
     request = _text_of(messages[request_index]["content"]) if messages else ""
     words = _keywords(request)
+    plain = _plain_words(request)
     later = messages[request_index + 1 :]
     used = {
         str(block.get("name"))
@@ -267,10 +329,14 @@ def demo_reply(body: Mapping[str, Any]) -> dict[str, Any]:
             set().union(*_tool_keywords(tool)) for tool in tools if tool["name"] in used
         )) if used else set()
         remaining = [tool for tool in tools if tool["name"] not in used]
-        follow_up = _best_tool(remaining, words - covered)
-        if follow_up is not None:
-            result_text = " ".join(_text_of(block.get("content")) for block in results)
-            return _call(follow_up, f"{request}\n{result_text}", len(messages), request)
+        result_text = " ".join(_text_of(block.get("content")) for block in results)
+        context = f"{request}\n{result_text}"
+        # A follow-up call must be fully grounded: a tool whose required arguments are not
+        # in the request or the results (an email body, a reason) is not worth guessing at.
+        for follow_up in _ranked(remaining, words - covered, plain):
+            arguments = _fill_arguments(follow_up, context, guess=False)
+            if arguments is not None:
+                return _call(follow_up, context, len(messages), request, arguments)
         names = {
             str(block.get("id")): str(block.get("name"))
             for message in later for block in message.get("content") or []
@@ -288,7 +354,8 @@ def demo_reply(body: Mapping[str, Any]) -> dict[str, Any]:
             lines.append(f"- {name} {verb}: {_result_text(block)}")
         return _message([{"type": "text", "text": "\n".join(lines)}], "end_turn")
     forced = choice.get("name") if choice.get("type") == "tool" else None
-    tool = next((t for t in tools if t["name"] == forced), None) or _best_tool(tools, words)
+    tool = next((t for t in tools if t["name"] == forced), None) or _best_tool(
+        tools, words, plain)
     if tool is None and choice.get("type") == "any" and tools:
         tool = tools[0]
     if tool is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -411,6 +412,53 @@ class TestDemoPolicy:
         messages = [{"role": "user", "content": "Status of A-1001?"}]
         first, second = demo(http, messages), demo(http, messages)
         assert first["content"] == second["content"]
+
+    def test_a_tie_goes_to_the_tool_named_with_the_requests_word_forms(
+        self, http: httpx.Client
+    ) -> None:
+        """"refund" and "refunds" share a stem; the request's own word decides."""
+        tools = [
+            {"name": "refunds_for_order", "description": "Refunds given on an order.",
+             "input_schema": {"type": "object", "properties": {"order_id": {"type": "string"}},
+                              "required": ["order_id"]}},
+            {"name": "refund_order", "description": "Refund an order.",
+             "input_schema": {"type": "object", "properties": {
+                 "order_id": {"type": "string"}, "amount_cents": {"type": "integer"}},
+                 "required": ["order_id", "amount_cents"]}},
+        ]
+        response = http.post("/v1/messages", json=body(
+            messages=[{"role": "user", "content": "Please refund $25 on order A-1001"}],
+            tools=tools))
+        assert response.json()["content"][-1]["input"] == {"order_id": "A-1001",
+                                                           "amount_cents": 2500}
+        assert response.json()["content"][-1]["name"] == "refund_order"
+
+    def test_no_follow_up_call_whose_required_arguments_would_be_made_up(
+        self, http: httpx.Client
+    ) -> None:
+        """After a lookup, a tool needing a subject and body the text lacks is not called."""
+        email_tool = {
+            "name": "send_email", "description": "Email the customer.",
+            "input_schema": {"type": "object", "properties": {
+                "to": {"type": "string"}, "subject": {"type": "string"},
+                "body": {"type": "string"}}, "required": ["to", "subject", "body"]},
+        }
+        messages: list[dict[str, Any]] = [
+            {"role": "user", "content": "Status of order A-1001? My email is jo@example.com"}
+        ]
+        first = http.post("/v1/messages", json=body(
+            messages=messages, tools=[*ORDER_TOOLS[:1], email_tool])).json()
+        assert first["content"][-1]["name"] == "lookup_order"
+        table = '{"columns": ["order_id", "status"], "rows": [["A-1001", "delivered"]]}'
+        messages += [{"role": "assistant", "content": first["content"]},
+                     answer_tools(first, {"lookup_order": table})]
+        second = http.post("/v1/messages", json=body(
+            messages=messages, tools=[*ORDER_TOOLS[:1], email_tool])).json()
+        assert second["stop_reason"] == "end_turn"
+        assert second["content"] == [{"type": "text", "text": (
+            "[demo policy] Here is what the tools returned:\n"
+            "- lookup_order returned: order_id: A-1001, status: delivered"
+        )}]
 
 
 def cached_body(text_chars: int, question: str = "Hi", **extra: Any) -> dict[str, Any]:
@@ -913,3 +961,30 @@ class TestAgentAgainstTheEmulator:
         assert usages[0].cache_creation_input_tokens and not usages[0].cache_read_input_tokens
         assert all(usage.cache_read_input_tokens >= usages[0].cache_creation_input_tokens
                    for usage in usages[1:])
+
+
+class TestHTTPEdges:
+    def test_a_chunked_request_body_is_read_whole(self, http: httpx.Client) -> None:
+        payload = json.dumps(body()).encode()
+        chunks = iter([payload[:10], payload[10:]])
+        response = http.post("/v1/messages/count_tokens", content=chunks)
+        assert response.status_code == 200
+        assert response.json()["input_tokens"] > 0
+
+    def test_a_request_that_is_not_http_gets_400_and_a_closed_connection(
+        self, emulator: Emulator
+    ) -> None:
+        host, port = emulator.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall(b"HELLO\r\n\r\n")
+            reply = b""
+            while chunk := connection.recv(65536):
+                reply += chunk
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 Bad Request")
+        assert json.loads(payload)["error"] == {
+            "type": "invalid_request_error", "message": "malformed request line: 'HELLO'"}
+
+    def test_unknown_paths_are_404_not_found_error(self, http: httpx.Client) -> None:
+        assert error_of(http.get("/v1/files")) == (404, "not_found_error",
+                                                   "Not found: GET /v1/files")
