@@ -31,6 +31,9 @@ psycopg = pytest.importorskip("psycopg", reason="psycopg (the 'postgres' extra) 
 from psycopg import conninfo  # noqa: E402
 
 SERVER_START_TIMEOUT_S = 60
+CLUSTER_PREFIX = "agentcore-pg-"
+OWNER_FILE = "owner.pid"
+"""The pytest process that started the cluster; a cluster whose owner is gone is stopped."""
 
 SCHEMA = """
 CREATE TABLE customers (
@@ -118,24 +121,40 @@ class _Cluster:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def _stop_orphaned_clusters(bin_dir: Path, as_user: list[str]) -> None:
+    """Stop clusters left running by a test session that was killed before its teardown."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{CLUSTER_PREFIX}*"):
+        try:
+            owner = int((directory / OWNER_FILE).read_text())
+            os.kill(owner, 0)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, ProcessLookupError):
+                _Cluster(directory, bin_dir, as_user).stop()
+
+
 def _start_cluster() -> tuple[str, _Cluster]:
     """initdb and start a cluster in a temporary directory on a free 127.0.0.1 port."""
     bin_dir = _postgres_bin_dir()
     if bin_dir is None:
         raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    directory = Path(tempfile.mkdtemp(prefix="agentcore-pg-"))
     as_user: list[str] = []
+    owner_ids: tuple[int, int] | None = None
     if os.geteuid() == 0:
         # initdb refuses to run as root; the Debian packages create a 'postgres' user.
         try:
             account = pwd.getpwnam("postgres")
         except KeyError as exc:
             raise RuntimeError("running as root and there is no 'postgres' user") from exc
-        os.chown(directory, account.pw_uid, account.pw_gid)
+        owner_ids = (account.pw_uid, account.pw_gid)
         runuser = shutil.which("runuser")
         if not runuser:
             raise RuntimeError("running as root and 'runuser' is not available")
         as_user = [runuser, "-u", "postgres", "--"]
+    _stop_orphaned_clusters(bin_dir, as_user)
+    directory = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX))
+    (directory / OWNER_FILE).write_text(str(os.getpid()))
+    if owner_ids is not None:
+        os.chown(directory, *owner_ids)
     cluster = _Cluster(directory, bin_dir, as_user)
     port = _free_port()
     data = directory / "data"
