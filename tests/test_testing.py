@@ -149,6 +149,24 @@ class TestSSEEvents:
             "usage": {"input_tokens": 10, "output_tokens": 20},
         }
 
+    def test_thinking_streams_as_thinking_and_signature_deltas(self) -> None:
+        message = reply([{"type": "thinking", "thinking": "Let me think.", "signature": "sig"}],
+                        stop_reason="end_turn", model="m", usage={"output_tokens": 3})
+        events = parse_sse("".join(sse_events(message, text_chunk_chars=5)))
+        assert [data for name, data in events if name.startswith("content_block")] == [
+            {"type": "content_block_start", "index": 0,
+             "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+            {"type": "content_block_delta", "index": 0,
+             "delta": {"type": "thinking_delta", "thinking": "Let m"}},
+            {"type": "content_block_delta", "index": 0,
+             "delta": {"type": "thinking_delta", "thinking": "e thi"}},
+            {"type": "content_block_delta", "index": 0,
+             "delta": {"type": "thinking_delta", "thinking": "nk."}},
+            {"type": "content_block_delta", "index": 0,
+             "delta": {"type": "signature_delta", "signature": "sig"}},
+            {"type": "content_block_stop", "index": 0},
+        ]
+
     def test_each_string_is_one_complete_event(self) -> None:
         for event in sse_events(text_reply("hi", model="m", usage={"output_tokens": 1})):
             assert event.startswith("event: ") and event.endswith("\n\n")
