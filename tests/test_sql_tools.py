@@ -532,8 +532,25 @@ class TestTools:
             "be read, some columns are withheld, long values are cut, and slow queries are "
             "stopped."
         )
-        assert run_select["input_schema"]["required"] == ["sql"]
-        assert set(run_select["input_schema"]["properties"]) == {"sql", "params"}
+        assert run_select["input_schema"] == {
+            "type": "object",
+            "properties": {
+                "sql": {
+                    "description": "Exactly one SELECT statement (WITH … SELECT is fine); "
+                    "no other statements.",
+                    "type": "string",
+                },
+                "params": {
+                    "items": {"type": ["string", "integer", "number", "boolean", "null"]},
+                    "type": ["array", "null"],
+                    "default": None,
+                    "description": "Values for the query's placeholders, in order; pass values "
+                    "this way rather than pasting them into the SQL.",
+                },
+            },
+            "required": ["sql"],
+            "additionalProperties": False,
+        }
 
     def test_run_select_tool_binds_params(self, db: SQLDatabase) -> None:
         run_select = {t.name: t for t in db.tools()}["run_select"]
