@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agentcore import _store_schema as schema
+from agentcore import _store_writes as writes
 from agentcore._store_schema import (
     ApprovalRecord,
     AuditEntry,
@@ -179,43 +180,7 @@ class RunStore:
                 (run_id, status, sealed, now, now),
             )
             for request in pending:
-                self._add_pending(db, run_id, request, now)
-
-    def _add_pending(
-        self, db: sqlite3.Connection, run_id: str, request: ApprovalRequest, now: str
-    ) -> None:
-        known = db.execute(
-            "SELECT arguments_hash FROM pending_approvals WHERE run_id = ? AND call_id = ?",
-            (run_id, request.call_id),
-        ).fetchone()
-        if known is not None:
-            if known[0] != request.arguments_hash:
-                raise RunStateError(
-                    f"run {run_id!r}: call {request.call_id!r} was recorded with other "
-                    "arguments; the run state was tampered with or reused"
-                )
-            return
-        shown = request.display_arguments()
-        summary = {**request.to_dict(), "arguments": shown}
-        db.execute(
-            "INSERT INTO pending_approvals (run_id, call_id, tool, arguments_json, "
-            "arguments_hash, reason, request_json, status, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-            (
-                run_id,
-                request.call_id,
-                request.tool_name,
-                _dumps(shown),
-                request.arguments_hash,
-                request.reason,
-                _dumps(summary),
-                now,
-            ),
-        )
-        schema.append_audit(
-            db, now, "approval.requested", run_id=run_id, call_id=request.call_id,
-            tool=request.tool_name, arguments=shown, reason=request.reason,
-        )  # fmt: skip
+                writes.add_pending(db, run_id, request, now)
 
     def load_run(self, run_id: str) -> RunRecord:
         """Return the run with its state checked and unsealed.
@@ -369,36 +334,9 @@ class RunStore:
         :meth:`execution` for its outcome. A claim left ``started`` (the process died while
         the tool ran) is marked ``unknown`` here, since nobody can tell whether it finished.
         """
-        now = self._now()
         shown = redact_arguments(arguments or {}, secret_fields)
         with self._transaction() as db:
-            existing = db.execute(
-                "SELECT status FROM executions WHERE run_id = ? AND call_id = ?",
-                (run_id, call_id),
-            ).fetchone()
-            if existing is None:
-                db.execute(
-                    "INSERT INTO executions (run_id, call_id, tool, status, started_at) "
-                    "VALUES (?, ?, ?, 'started', ?)",
-                    (run_id, call_id, tool, now),
-                )
-                schema.append_audit(
-                    db, now, "execution.started", run_id=run_id, call_id=call_id, tool=tool,
-                    arguments=shown,
-                )  # fmt: skip
-                return True
-            if existing[0] == "started":
-                db.execute(
-                    "UPDATE executions SET status = 'unknown', finished_at = ? "
-                    "WHERE run_id = ? AND call_id = ?",
-                    (now, run_id, call_id),
-                )
-                schema.append_audit(
-                    db, now, "execution.unknown", run_id=run_id, call_id=call_id, tool=tool,
-                    outcome="unknown",
-                    reason="execution began but never finished; it is not run again",
-                )  # fmt: skip
-            return False
+            return writes.claim_execution(db, self._now(), run_id, call_id, tool, shown)
 
     def finish_execution(
         self, run_id: str, call_id: str, *, is_error: bool, result: Any = None
@@ -408,26 +346,8 @@ class RunStore:
         Raises:
             RunStateError: the call was never claimed with :meth:`begin_execution`.
         """
-        now = self._now()
-        outcome = "failed" if is_error else "succeeded"
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT tool FROM executions WHERE run_id = ? AND call_id = ?",
-                (run_id, call_id),
-            ).fetchone()
-            if row is None:
-                raise RunStateError(
-                    f"run {run_id!r}: call {call_id!r} finished without begin_execution"
-                )
-            db.execute(
-                "UPDATE executions SET status = ?, result_json = ?, finished_at = ? "
-                "WHERE run_id = ? AND call_id = ?",
-                (outcome, _dumps(result), now, run_id, call_id),
-            )
-            schema.append_audit(
-                db, now, "execution.finished", run_id=run_id, call_id=call_id, tool=row[0],
-                outcome=outcome,
-            )  # fmt: skip
+            writes.finish_execution(db, self._now(), run_id, call_id, is_error, _dumps(result))
 
     def execution(self, run_id: str, call_id: str) -> ExecutionRecord | None:
         """Return the execution record of a call, or None if it was never claimed."""
