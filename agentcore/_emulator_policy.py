@@ -25,9 +25,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from agentcore._replies import new_id
+from agentcore._replies import CHARS_PER_TOKEN, estimate_tokens, new_id
 
-__all__ = ["DEMO_MARKER", "demo_reply"]
+__all__ = ["DEMO_MARKER", "demo_reply", "limit_output"]
 
 DEMO_MARKER = "demo-policy"
 _LABEL = "[demo policy]"
@@ -370,3 +370,23 @@ def demo_reply(body: Mapping[str, Any]) -> dict[str, Any]:
         text = (f"{_LABEL} I am the agentcore emulator's scripted stand-in, not a model. "
                 f"You said: {excerpt}")
     return _message([{"type": "text", "text": text}], "end_turn")
+
+
+def limit_output(message: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """Cut a reply longer than ``max_tokens`` the way the API does: text up to the limit,
+    no tool call that does not fit whole, and ``stop_reason: "max_tokens"``."""
+    content = message.get("content") or []
+    if estimate_tokens(content) <= max_tokens:
+        return message
+    budget = max_tokens * CHARS_PER_TOKEN
+    kept: list[dict[str, Any]] = []
+    for block in content:
+        size = estimate_tokens(block) * CHARS_PER_TOKEN
+        if block.get("type") == "text" and size > budget:
+            kept.append({**block, "text": str(block.get("text", ""))[: max(0, budget)]})
+            break
+        if size > budget:
+            break
+        kept.append(block)
+        budget -= size
+    return {**message, "content": kept, "stop_reason": "max_tokens"}

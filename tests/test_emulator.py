@@ -408,6 +408,13 @@ class TestDemoPolicy:
                        tool_choice={"type": "tool", "name": "track_shipment"})
         assert message["content"][-1]["name"] == "track_shipment"
 
+    def test_a_reply_longer_than_max_tokens_is_cut_with_stop_reason_max_tokens(
+        self, http: httpx.Client
+    ) -> None:
+        message = demo(http, [{"role": "user", "content": "Status of A-1001?"}], max_tokens=5)
+        assert message["stop_reason"] == "max_tokens"
+        assert message["content"] == [{"type": "text", "text": "[demo policy] Callin"}]  # 5 x 4
+
     def test_is_deterministic(self, http: httpx.Client) -> None:
         messages = [{"role": "user", "content": "Status of A-1001?"}]
         first, second = demo(http, messages), demo(http, messages)
