@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from agentcore.loop import ToolCall
     from agentcore.tools import ToolOutput
 
-__all__ = ["ExecutionJournal", "resume_stored", "run_stored"]
+__all__ = ["ExecutionJournal", "aresume_stored", "arun_stored", "resume_stored", "run_stored"]
 
 
 class ExecutionJournal:
@@ -120,6 +120,47 @@ def resume_stored(
     Raises:
         RunStateError: no such run, or its stored state is corrupt or was tampered with.
     """
+    state, decisions = _load(store, run_id)
+    return _drive(store, state, agent.resume_stream(state, decisions), decided_by, on_event)
+
+
+async def arun_stored(
+    agent: Agent,
+    store: RunStore,
+    prompt: Prompt,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> RunResult:
+    """Async :func:`run_stored` (a turn's tool calls run concurrently)."""
+    state = agent.new_state(prompt)
+    store.save_run(state.run_id, state.to_json(), status="running")
+    store.record_event("run.started", run_id=state.run_id)
+    recorder = _Recorder(store, state, decided_by, on_event)
+    with store.running(state.run_id):
+        async for event in agent.aresume_stream(state):
+            recorder.see(event)
+    return recorder.finish()
+
+
+async def aresume_stored(
+    agent: Agent,
+    store: RunStore,
+    run_id: str,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> RunResult:
+    """Async :func:`resume_stored`."""
+    state, decisions = _load(store, run_id)
+    recorder = _Recorder(store, state, decided_by, on_event)
+    with store.running(state.run_id):
+        async for event in agent.aresume_stream(state, decisions):
+            recorder.see(event)
+    return recorder.finish()
+
+
+def _load(store: RunStore, run_id: str) -> tuple[RunState, dict[str, Decision]]:
     record = store.load_run(run_id)
     state = RunState.from_json(record.state_json)
     if state.run_id != run_id:
@@ -127,13 +168,13 @@ def resume_stored(
             f"run {run_id!r}: its stored state belongs to run {state.run_id!r}; refusing it"
         )
     waiting = {call.call_id for call in state.pending_approvals()}
-    decisions: Mapping[str, Decision] = {
+    decisions = {
         call_id: decision
         for call_id, decision in store.decisions_for(run_id).items()
         if call_id in waiting
     }
     store.record_event("run.resumed", run_id=run_id)
-    return _drive(store, state, agent.resume_stream(state, decisions), decided_by, on_event)
+    return state, decisions
 
 
 def _drive(
@@ -143,25 +184,50 @@ def _drive(
     decided_by: str,
     on_event: Callable[[RunEvent], None] | None,
 ) -> RunResult:
-    requests: dict[str, ApprovalRequest] = {}
-    result: RunResult | None = None
+    recorder = _Recorder(store, state, decided_by, on_event)
     with store.running(state.run_id):
         for event in events:
-            if on_event is not None:
-                on_event(event)
-            if isinstance(event, ApprovalRequested):
-                requests[event.request.call_id] = event.request
-            elif isinstance(event, ApprovalDecided):
-                _audit_decision(store, state.run_id, requests, event, decided_by)
-            elif isinstance(event, RunFinished):
-                result = event.result
-    if result is None:
-        raise RunStateError(f"run {state.run_id!r} ended without a result")
-    pending = [requests[call.call_id] for call in result.pending if call.call_id in requests]
-    final = result.state
-    store.save_run(final.run_id, final.to_json(), status=result.status, pending=pending)
-    store.record_event("run.finished", run_id=final.run_id, outcome=result.status)
-    return result
+            recorder.see(event)
+    return recorder.finish()
+
+
+class _Recorder:
+    """Follows a run's events: audits decisions, then stores where the run ended."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        state: RunState,
+        decided_by: str,
+        on_event: Callable[[RunEvent], None] | None,
+    ) -> None:
+        self.store = store
+        self.run_id = state.run_id
+        self.decided_by = decided_by
+        self.on_event = on_event
+        self.requests: dict[str, ApprovalRequest] = {}
+        self.result: RunResult | None = None
+
+    def see(self, event: RunEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+        if isinstance(event, ApprovalRequested):
+            self.requests[event.request.call_id] = event.request
+        elif isinstance(event, ApprovalDecided):
+            _audit_decision(self.store, self.run_id, self.requests, event, self.decided_by)
+        elif isinstance(event, RunFinished):
+            self.result = event.result
+
+    def finish(self) -> RunResult:
+        result = self.result
+        if result is None:
+            raise RunStateError(f"run {self.run_id!r} ended without a result")
+        requests = self.requests
+        pending = [requests[call.call_id] for call in result.pending if call.call_id in requests]
+        final = result.state
+        self.store.save_run(final.run_id, final.to_json(), status=result.status, pending=pending)
+        self.store.record_event("run.finished", run_id=final.run_id, outcome=result.status)
+        return result
 
 
 def _audit_decision(
