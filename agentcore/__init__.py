@@ -16,7 +16,13 @@ from agentcore.approvers import CallbackApprover, ScriptedApprover
 from agentcore.batches import AsyncBatches, Batches
 from agentcore.client import AsyncClient, Client
 from agentcore.console import ConsoleApprover
-from agentcore.durable import ExecutionJournal, resume_stored, run_stored
+from agentcore.durable import (
+    ExecutionJournal,
+    aresume_stored,
+    arun_stored,
+    resume_stored,
+    run_stored,
+)
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
@@ -115,6 +121,8 @@ __all__ = [
     "UsageTotals",
     "Veto",
     "__version__",
+    "aresume_stored",
+    "arun_stored",
     "resume_stored",
     "run_stored",
     "tool",
