@@ -1,0 +1,66 @@
+"""The public surface: one flat, sorted ``__all__`` that names everything users import."""
+
+import importlib
+import inspect
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import agentcore
+
+PUBLIC_MODULES = sorted(
+    module.name
+    for module in pkgutil.iter_modules(agentcore.__path__, "agentcore.")
+    if not module.name.rsplit(".", 1)[1].startswith("_")
+)
+
+
+def test_all_is_sorted_and_unique() -> None:
+    names = [name for name in agentcore.__all__ if name != "__version__"]
+    assert names == sorted(set(names))
+
+
+def test_every_name_in_all_exists() -> None:
+    missing = [name for name in agentcore.__all__ if not hasattr(agentcore, name)]
+    assert missing == []
+
+
+def test_every_public_class_and_function_imported_into_the_package_is_listed() -> None:
+    unlisted = [
+        name
+        for name, value in vars(agentcore).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and getattr(value, "__module__", "").startswith("agentcore")
+        and name not in agentcore.__all__
+    ]
+    assert unlisted == []
+
+
+def test_every_public_module_lists_only_names_it_has() -> None:
+    problems = []
+    for name in PUBLIC_MODULES:
+        module = importlib.import_module(name)
+        for exported in getattr(module, "__all__", ()):
+            if not hasattr(module, exported):
+                problems.append(f"{name}.{exported}")
+    assert problems == []
+
+
+def test_importing_the_package_prints_nothing_and_writes_nothing(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANTHROPIC")}
+    env["HOME"] = str(tmp_path)
+    code = "import agentcore, " + ", ".join(PUBLIC_MODULES)
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (completed.returncode, completed.stdout, completed.stderr) == (0, "", "")
+    assert list(tmp_path.iterdir()) == []
