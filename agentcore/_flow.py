@@ -21,6 +21,7 @@ import httpx
 
 from agentcore._http import (
     CountTokensParams,
+    LogContext,
     MessageCreateParams,
     Settings,
     connection_error,
@@ -47,6 +48,7 @@ from agentcore.errors import (
 )
 from agentcore.log import EventLogger
 from agentcore.types import Message, ModelInfo
+from agentcore.usage import cost_of
 
 __all__ = ["Calls", "Flow", "Send", "Sleep", "with_retries"]
 
@@ -156,11 +158,24 @@ def with_retries(
     raise AssertionError("with_retries needs at least one model")
 
 
+_NO_CONTEXT = LogContext()
+
+
 def log_model_call(
-    log: EventLogger, message: Message, *, latency_ms: float, attempt: int
+    log: EventLogger,
+    message: Message,
+    *,
+    latency_ms: float,
+    attempt: int,
+    context: LogContext | None,
 ) -> None:
-    """Emit the ``model.call`` event for a message that arrived."""
+    """Emit the ``model.call`` event for a message that arrived: the one event per response.
+
+    ``cost_usd`` is the exact cost as a decimal string, or None when the model has no price.
+    """
     usage = message.usage
+    context = context or _NO_CONTEXT
+    cost = cost_of(usage, message.model, context.prices)
     log.info(
         "model.call",
         model=message.model,
@@ -169,9 +184,14 @@ def log_model_call(
         output_tokens=usage.output_tokens,
         cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
         cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+        cost_usd=None if cost is None else str(cost),
         stop_reason=message.stop_reason,
         request_id=message.request_id,
         attempt=attempt,
+        prompt_name=context.prompt_name,
+        prompt_version=context.prompt_version,
+        run_id=context.run_id,
+        turn=context.turn,
     )
 
 
@@ -228,7 +248,13 @@ class Calls:
             message = read_message(response)
             if isinstance(message, Message) and log.is_enabled_for(logging.INFO):
                 latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-                log_model_call(log, message, latency_ms=latency_ms, attempt=number)
+                log_model_call(
+                    log,
+                    message,
+                    latency_ms=latency_ms,
+                    attempt=number,
+                    context=options.get("log_context"),
+                )
             return message
 
         models = self.models_for(params["model"], options)

@@ -118,7 +118,13 @@ class StreamCall:
         log = calls.log
         if log.is_enabled_for(logging.INFO):
             latency_ms = round((time.perf_counter() - self._started) * 1000.0, 3)
-            log_model_call(log, message, latency_ms=latency_ms, attempt=self._attempt)
+            log_model_call(
+                log,
+                message,
+                latency_ms=latency_ms,
+                attempt=self._attempt,
+                context=self._options.get("log_context"),
+            )
         return message
 
     def _relay(

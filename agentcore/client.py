@@ -28,7 +28,7 @@ from typing import TypeVar, Unpack
 import httpx
 
 from agentcore._flow import Calls, Flow, Send
-from agentcore._http import CountTokensParams, MessageCreateParams, Settings
+from agentcore._http import CountTokensParams, LogContext, MessageCreateParams, Settings
 from agentcore._message_stream import AsyncMessageStream, MessageStream, StreamCall
 from agentcore._retry import RetryPolicy
 from agentcore.log import get_logger
@@ -41,6 +41,7 @@ __all__ = [
     "AsyncModels",
     "Client",
     "CountTokensParams",
+    "LogContext",
     "MessageCreateParams",
     "MessageStream",
     "Messages",
@@ -204,6 +205,10 @@ class Messages:
         ``system``, ``tools``…) plus ``extra_body``, ``extra_headers``, ``betas``,
         ``max_retries``, ``timeout`` and ``fallback_models``. ``Message.model`` is the model
         that answered, after any fallback; ``Message.request_id`` identifies the response.
+
+        Each response is logged once, as a ``model.call`` event (model, latency, tokens,
+        cost, stop reason, request id, attempt); ``log_context`` (a :class:`LogContext`)
+        adds the caller's run id and prompt version and the prices to compute the cost with.
 
         Raises:
             APIStatusError: a subclass per error type, once retries and fallbacks are spent.

@@ -18,7 +18,7 @@ from time import perf_counter
 from typing import Any
 
 from agentcore.approval import Decision
-from agentcore.client import AsyncClient, Client
+from agentcore.client import AsyncClient, Client, LogContext
 from agentcore.errors import APIError, StreamError
 from agentcore.events import (
     ApprovalDecided,
@@ -88,18 +88,17 @@ def drive(
             if logging_on and action.route_reason is not None:
                 _log.info("model.route", model=action.model, reason=action.route_reason)
             http = client()
+            context = _log_context(loop)
             began = perf_counter()
             try:
                 if streaming:
-                    message = yield from _stream_model(http, action.params)
+                    message = yield from _stream_model(http, action.params, context)
                 else:
-                    message = http.messages.create(**action.params)
+                    message = http.messages.create(**action.params, log_context=context)
             except (APIError, StreamError) as exc:
                 action = loop.model_failed(exc)
                 continue
             action = loop.model_responded(message, latency_s=perf_counter() - began)
-            if logging_on:
-                _log_model_call(loop)
             yield ModelTurnCompleted(state.turns[-1])
         elif kind is RunTools:
             assert isinstance(action, RunTools)
@@ -186,23 +185,23 @@ async def adrive(
             if logging_on and action.route_reason is not None:
                 _log.info("model.route", model=action.model, reason=action.route_reason)
             http = client()
+            context = _log_context(loop)
             began = perf_counter()
             try:
                 if streaming:
-                    async with http.messages.stream(**action.params) as stream:
+                    stream_call = http.messages.stream(**action.params, log_context=context)
+                    async with stream_call as stream:
                         async for event in stream:
                             delta = _delta_event(event)
                             if delta is not None:
                                 yield delta
                         message = await stream.get_final_message()
                 else:
-                    message = await http.messages.create(**action.params)
+                    message = await http.messages.create(**action.params, log_context=context)
             except (APIError, StreamError) as exc:
                 action = loop.model_failed(exc)
                 continue
             action = loop.model_responded(message, latency_s=perf_counter() - began)
-            if logging_on:
-                _log_model_call(loop)
             yield ModelTurnCompleted(state.turns[-1])
         elif kind is RunTools:
             assert isinstance(action, RunTools)
@@ -274,9 +273,11 @@ async def adrive(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _stream_model(client: Client, params: dict[str, Any]) -> Generator[RunEvent, None, Message]:
+def _stream_model(
+    client: Client, params: dict[str, Any], context: LogContext
+) -> Generator[RunEvent, None, Message]:
     # A generator returning the final message, so the driver can ``yield from`` it.
-    with client.messages.stream(**params) as stream:
+    with client.messages.stream(**params, log_context=context) as stream:
         for event in stream:
             delta = _delta_event(event)
             if delta is not None:
@@ -313,25 +314,15 @@ def _log_start(loop: AgentLoop) -> None:
     )
 
 
-def _log_model_call(loop: AgentLoop) -> None:
+def _log_context(loop: AgentLoop) -> LogContext:
+    # The client logs the one model.call event of each response; the run adds who asked.
     state = loop.state
-    turn = state.turns[-1]
-    usage = turn.usage
-    _log.info(
-        "model.call",
+    return LogContext(
         run_id=state.run_id,
-        model=turn.model,
-        latency_ms=round(turn.latency_s * 1000, 1),
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
-        cache_read_input_tokens=usage.cache_read_input_tokens or 0,
-        cost_usd=None if turn.cost_usd is None else str(turn.cost_usd),
-        stop_reason=turn.stop_reason,
-        request_id=turn.request_id,
-        turn=len(state.turns),
+        turn=len(state.turns) + 1,
         prompt_name=state.prompt_name,
         prompt_version=state.prompt_version,
+        prices=loop.config.prices,
     )
 
 

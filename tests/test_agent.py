@@ -7,7 +7,6 @@ Each test runs under four drivers: blocking ``run``, asyncio ``arun``, and the s
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -32,6 +31,7 @@ from agentcore.events import (
     ToolResultEvent,
 )
 from agentcore.hooks import Veto
+from agentcore.log import capture_events
 from agentcore.loop import ToolCall
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
@@ -635,30 +635,69 @@ class TestAsyncConcurrency:
         assert [b["content"] for b in tool_results(script.requests[1])] == ["0", "1", "2", "3"]
 
 
+CACHE_WRITE_USAGE = {
+    "input_tokens": 1000,
+    "output_tokens": 100,
+    "cache_creation_input_tokens": 2000,
+    "cache_read_input_tokens": 0,
+}
+CACHE_READ_USAGE = {**CACHE_WRITE_USAGE, "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 2000}
+
+
 class TestLogging:
-    def test_run_model_and_tool_events_are_logged(self, caplog: pytest.LogCaptureFixture) -> None:
-        script = ScriptedModel(
-            [tool_reply(("lookup_order", {"order_id": "A-1"}), usage=USAGE), text_reply("OK.")]
-        )
+    def test_each_response_is_one_model_call_event_with_the_runs_context(
+        self, driver: str
+    ) -> None:
+        """The client logs the call once; the agent adds run id, turn, prompt and prices."""
+        script = ScriptedModel([
+            tool_reply(("lookup_order", {"order_id": "A-1"}), usage=CACHE_WRITE_USAGE),
+            text_reply("OK.", usage=CACHE_READ_USAGE),
+        ])
         prompt = SystemPrompt("You help.", name="support", version="3")
-        with caplog.at_level(logging.INFO, logger="agentcore.agent"):
-            make_agent(script, system=prompt).run("Where is A-1?")
-        records = [r for r in caplog.records if r.name == "agentcore.agent"]
-        assert [r.getMessage() for r in records] == [
-            "run.start",
-            "model.call",
-            "tool.call",
-            "model.call",
-            "run.finish",
+        agent = make_agent(script, system=prompt, prices={MODEL: (3, 15)})
+
+        with capture_events() as events:
+            result, _ = execute(agent, driver)
+
+        assert [event["event"] for event in events] == [
+            "run.start", "model.call", "tool.call", "model.call", "run.finish",
         ]
-        model_call = records[1].event_fields  # type: ignore[attr-defined]
-        assert (model_call["model"], model_call["input_tokens"], model_call["cost_usd"]) == (
-            MODEL,
-            1000,
-            "0.0045",
-        )
-        assert (model_call["prompt_name"], model_call["prompt_version"]) == ("support", "3")
-        assert records[-1].event_fields["status"] == "completed"  # type: ignore[attr-defined]
+        calls = [event for event in events if event["event"] == "model.call"]
+        assert all(call["latency_ms"] >= 0 for call in calls)
+        common = {
+            "event": "model.call", "level": "info", "logger": "agentcore.client",
+            "model": MODEL, "latency_ms": 0, "input_tokens": 1000, "output_tokens": 100,
+            "attempt": 1, "prompt_name": "support", "prompt_version": "3",
+            "run_id": result.state.run_id,
+        }
+        assert [{**call, "latency_ms": 0} for call in calls] == [
+            {
+                **common, "cache_creation_input_tokens": 2000, "cache_read_input_tokens": 0,
+                "cost_usd": "0.012", "stop_reason": "tool_use",
+                "request_id": result.turns[0].request_id, "turn": 1,
+            },
+            {
+                **common, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2000,
+                "cost_usd": "0.0051", "stop_reason": "end_turn",
+                "request_id": result.turns[1].request_id, "turn": 2,
+            },
+        ]
+        assert [turn.request_id for turn in result.turns] == [
+            "req_scripted_000001", "req_scripted_000002"
+        ]
+
+    def test_the_agents_prices_set_the_logged_cost(self) -> None:
+        script = ScriptedModel([text_reply("OK.", usage=USAGE)])
+        agent = make_agent(script, prices={MODEL: (30, 150)})
+
+        with capture_events() as events:
+            agent.run("Hi")
+
+        [call] = [event for event in events if event["event"] == "model.call"]
+        assert call["cost_usd"] == "0.045"
+        assert events[-1]["event"] == "run.finish"
+        assert events[-1]["status"] == "completed"
 
 
 class TestConfiguration:

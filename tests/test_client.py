@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore import AsyncClient, Client
+from agentcore import AsyncClient, Client, PriceTable
+from agentcore.client import LogContext
 from agentcore.errors import (
     APIConnectionError,
     APIStatusError,
@@ -531,9 +532,49 @@ class TestRetries:
             "event": "model.call", "level": "info", "logger": "agentcore.client",
             "model": "claude-sonnet-4-6", "latency_ms": 0, "input_tokens": 12,
             "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-            "stop_reason": "end_turn", "request_id": "req_ok", "attempt": 2,
+            "cost_usd": "0.000081", "stop_reason": "end_turn", "request_id": "req_ok",
+            "attempt": 2, "prompt_name": None, "prompt_version": None, "run_id": None,
+            "turn": None,
         }
         assert API_KEY not in json.dumps(events)
+
+    def test_a_log_context_names_the_run_and_prices_the_call(self, kind: str) -> None:
+        """The caller's context is added to the one model.call event, never sent."""
+        harness = Harness(kind, [ok(request_id="req_ok")])
+        context = LogContext(
+            run_id="run_1",
+            turn=3,
+            prompt_name="support",
+            prompt_version="v2",
+            prices=PriceTable({"claude-sonnet-4-6": (10, 100)}),
+        )
+        with capture_events() as events:
+            harness.create(log_context=context)
+        [call] = events
+        assert {**call, "latency_ms": 0} == {
+            "event": "model.call", "level": "info", "logger": "agentcore.client",
+            "model": "claude-sonnet-4-6", "latency_ms": 0, "input_tokens": 12,
+            "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+            "cost_usd": "0.00042", "stop_reason": "end_turn", "request_id": "req_ok",
+            "attempt": 1, "prompt_name": "support", "prompt_version": "v2", "run_id": "run_1",
+            "turn": 3,
+        }
+        assert harness.script.seen[0].body == {
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 256,
+            "messages": [{"role": "user", "content": "Hi"}],
+        }
+
+    def test_counting_tokens_takes_no_log_context(self, kind: str) -> None:
+        harness = Harness(kind, [])
+        with pytest.raises(TypeError, match="log_context"):
+            harness.run(
+                lambda client: client.messages.count_tokens(
+                    model="claude-sonnet-4-6",
+                    messages=[{"role": "user", "content": "Hi"}],
+                    log_context=LogContext(),
+                )
+            )
 
 
 # --- model fallback -------------------------------------------------------------------------
