@@ -90,7 +90,14 @@ class ConsoleApprover:
         """Show ``request`` and return the person's decision (a Deny unless they approve)."""
         stdin = self._input if self._input is not None else sys.stdin
         out = self._output if self._output is not None else sys.stdout
-        session = _Session(self, request, stdin, out)
+        session = _Session(
+            request,
+            stdin,
+            out,
+            editor=self._editor,
+            max_invalid_answers=self._max_invalid_answers,
+            color=self._color,
+        )
         if self._require_tty and not _isatty(stdin):
             session.say(
                 f"Approval needed for {request.tool_name!r}, but standard input is not a "
@@ -108,14 +115,22 @@ class ConsoleApprover:
 
 class _Session:
     def __init__(
-        self, settings: ConsoleApprover, request: ApprovalRequest, stdin: TextIO, out: TextIO
+        self,
+        request: ApprovalRequest,
+        stdin: TextIO,
+        out: TextIO,
+        *,
+        editor: str | None,
+        max_invalid_answers: int,
+        color: bool | None,
     ) -> None:
-        self.settings = settings
+        self.editor = editor
+        self.max_invalid_answers = max_invalid_answers
         self.request = request
         self.stdin = stdin
         self.out = out
-        if settings._color is not None:
-            self.color = settings._color
+        if color is not None:
+            self.color = color
         else:
             self.color = _isatty(out) and not os.environ.get("NO_COLOR")
 
@@ -164,7 +179,7 @@ class _Session:
                     return Edit(edited, arguments_hash=digest)
                 continue
             invalid += 1
-            if invalid >= self.settings._max_invalid_answers:
+            if invalid >= self.max_invalid_answers:
                 self.say(f"{invalid} unrecognised answers.", "red")
                 return Deny("no valid answer was given", arguments_hash=digest)
             shown = raw.strip() or "an empty answer"
@@ -220,8 +235,8 @@ class _Session:
 
     def edit(self) -> dict[str, Any] | None:
         """Return valid edited arguments, or None to go back to the main prompt."""
-        editor = self.settings._editor or os.environ.get("VISUAL") or os.environ.get("EDITOR")
-        for _attempt in range(self.settings._max_invalid_answers):
+        editor = self.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        for _attempt in range(self.max_invalid_answers):
             if editor and _isatty(self.stdin):
                 text = self.run_editor(editor)
                 if text is None:

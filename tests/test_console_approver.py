@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -13,6 +14,10 @@ from typing import Any
 
 import pexpect
 import pytest
+
+from agentcore.approval import AlwaysAllow, ApprovalRequest, Deny
+from agentcore.console import ConsoleApprover
+from tests.console_approver_app import refund_order
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).with_name("console_approver_app.py")
@@ -335,3 +340,36 @@ class TestInsideAnAgentRun:
         assert result["tool_results"][0]["content"] == (
             "The user denied this action: interrupted at the approval prompt (Ctrl-C)"
         )
+
+
+class TestInProcess:
+    """The same approver over plain streams (no terminal), as apps embed it."""
+
+    def request(self) -> ApprovalRequest:
+        return ApprovalRequest.for_call(
+            refund_order, "toolu_1", {"order_id": "A-1", "amount_cents": 5}, "sensitive"
+        )
+
+    def test_refuses_without_reading_when_input_is_not_a_terminal(self) -> None:
+        answers, shown = io.StringIO("y\n"), io.StringIO()
+        request = self.request()
+        decision = ConsoleApprover(answers, shown).decide(request)
+        assert decision == Deny("no interactive approver", arguments_hash=request.arguments_hash)
+        assert answers.tell() == 0
+        assert shown.getvalue() == (
+            "Approval needed for 'refund_order', but standard input is not a terminal: denied "
+            "(no interactive approver).\n"
+        )
+
+    def test_an_edit_that_is_not_an_object_is_refused_then_the_question_comes_back(
+        self,
+    ) -> None:
+        answers = io.StringIO('e\n[1, 2]\n\n{"order_id": "A-1"}\n\na\n')
+        shown = io.StringIO()
+        request = self.request()
+        approver = ConsoleApprover(answers, shown, require_tty=False, max_invalid_answers=2)
+        assert approver.decide(request) == AlwaysAllow(arguments_hash=request.arguments_hash)
+        out = shown.getvalue()
+        assert "The arguments must be a JSON object, not list." in out
+        assert "The edited arguments do not fit the tool: arguments: 'amount_cents' is a " in out
+        assert "Too many invalid edits; back to the question." in out
