@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -131,6 +131,16 @@ class RunStore:
                 raise
             self._db.execute("COMMIT")
 
+    def _read_one(self, query: str, params: Sequence[Any] = ()) -> Any:
+        rows = self._read(query, params)
+        return rows[0] if rows else None
+
+    def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        # The connection is shared by threads: reading under the lock keeps another thread's
+        # open transaction from showing through.
+        with self._lock:
+            return self._db.execute(query, params).fetchall()
+
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -188,11 +198,11 @@ class RunStore:
         Raises:
             RunStateError: no such run, or its stored state is corrupt or was tampered with.
         """
-        row = self._db.execute(
+        row = self._read_one(
             "SELECT run_id, status, state_json, created_at, updated_at FROM runs "
             "WHERE run_id = ?",
             (run_id,),
-        ).fetchone()
+        )
         if row is None:
             raise RunStateError(f"no run {run_id!r} in {str(self.path)!r}")
         try:
@@ -221,7 +231,7 @@ class RunStore:
         if status is not None:
             query += " WHERE status = ?"
             params = (status,)
-        rows = self._db.execute(query + " ORDER BY updated_at DESC, run_id", params)
+        rows = self._read(query + " ORDER BY updated_at DESC, run_id", params)
         return [RunRecord(*row) for row in rows]
 
     # -- approvals ------------------------------------------------------------------------
@@ -238,7 +248,7 @@ class RunStore:
             clauses.append("p.run_id = ?")
             params.append(run_id)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._db.execute(schema.SELECT_APPROVALS + where + " ORDER BY p.id", params)
+        rows = self._read(schema.SELECT_APPROVALS + where + " ORDER BY p.id", params)
         return [schema.approval_from_row(row) for row in rows]
 
     def get_approval(self, ref: int | str) -> ApprovalRecord:
@@ -248,9 +258,9 @@ class RunStore:
             ApprovalError: no approval matches, or a call id matches several runs.
         """
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            rows = self._db.execute(schema.SELECT_APPROVALS + " WHERE p.id = ?", (int(ref),))
+            rows = self._read(schema.SELECT_APPROVALS + " WHERE p.id = ?", (int(ref),))
         else:
-            rows = self._db.execute(schema.SELECT_APPROVALS + " WHERE p.call_id = ?", (ref,))
+            rows = self._read(schema.SELECT_APPROVALS + " WHERE p.call_id = ?", (ref,))
         found = [schema.approval_from_row(row) for row in rows]
         if not found:
             raise ApprovalError(f"no approval {ref!r} in {str(self.path)!r}")
@@ -302,7 +312,7 @@ class RunStore:
 
     def decisions_for(self, run_id: str) -> dict[str, Decision]:
         """Return the recorded decisions of a run by call id, ready for ``Agent.resume``."""
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT call_id, decision_json FROM decisions WHERE run_id = ? ORDER BY decided_at",
             (run_id,),
         )
@@ -351,11 +361,11 @@ class RunStore:
 
     def execution(self, run_id: str, call_id: str) -> ExecutionRecord | None:
         """Return the execution record of a call, or None if it was never claimed."""
-        row = self._db.execute(
+        row = self._read_one(
             "SELECT run_id, call_id, tool, status, result_json, started_at, finished_at "
             "FROM executions WHERE run_id = ? AND call_id = ?",
             (run_id, call_id),
-        ).fetchone()
+        )
         return None if row is None else schema.execution_from_row(row)
 
     # -- audit ----------------------------------------------------------------------------
@@ -390,7 +400,7 @@ class RunStore:
         if run_id is not None:
             query += " WHERE run_id = ?"
             params = (run_id,)
-        rows = self._db.execute(query + " ORDER BY id", params)
+        rows = self._read(query + " ORDER BY id", params)
         return [schema.audit_from_row(row) for row in rows]
 
 
