@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
 TIMEOUT_S = 60
 
 STATUS_QUESTION = "What's the status of order A-1001? My email is ada.lovelace@example.com"
@@ -42,11 +41,11 @@ def run_example(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """The ``agentcore`` command installed next to this Python, offline."""
+def run_command(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """A command exactly as the console printed it, run from the repository root, offline."""
     return subprocess.run(
-        [str(VENV_BIN / "agentcore"), *args],
-        cwd=cwd,
+        command,
+        cwd=REPO,
         env=offline_env(),
         capture_output=True,
         text=True,

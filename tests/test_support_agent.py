@@ -37,10 +37,9 @@ from examples.support_agent.lookups import open_lookups
 from examples.support_agent.render import Ledger, Style, compact_call, compact_result
 from tests._support_agent_harness import (
     REFUND_REQUEST,
-    REPO,
     STATUS_QUESTION,
     refunds,
-    run_cli,
+    run_command,
     run_example,
 )
 
@@ -403,8 +402,7 @@ class TestDeferredApprovals:
         return commands
 
     def run_printed(self, command: list[str]) -> subprocess.CompletedProcess[str]:
-        assert command[0] == ".venv/bin/agentcore"
-        return run_cli(*command[1:], cwd=REPO)
+        return run_command(command)
 
     def test_approved_from_the_command_line_and_resumed_the_refund_runs_once(
         self, tmp_path: Path
