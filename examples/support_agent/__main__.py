@@ -168,13 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     style = Style(not args.no_color and out.isatty() and not os.environ.get("NO_COLOR"))
     scripted = [*_script_lines(args.script), *args.say] if args.script or args.say else None
     interactive = scripted is None and sys.stdin.isatty()
-    if args.log:
-        configure(renderer="json", stream=args.log.open("a", encoding="utf-8"), force=True)
     database = args.db
     if args.reset:
         _reset(database)
     with ExitStack() as cleanup:
         try:
+            if args.log:
+                log_file = cleanup.enter_context(args.log.open("a", encoding="utf-8"))
+                configure(renderer="json", stream=log_file, force=True)
             backend = connect(offline=True if args.offline else None, model=args.model)
             cleanup.callback(backend.close)
             store = None

@@ -31,7 +31,7 @@ from agentcore import (
     resume_stored,
     run_stored,
 )
-from agentcore.errors import AgentcoreError
+from agentcore.errors import AgentcoreError, AuthenticationError
 from agentcore.state import TurnRecord
 from agentcore.usage import PriceTable
 from examples.support_agent.render import Ledger, Style, TurnPrinter
@@ -250,7 +250,8 @@ class ChatConsole:
 
     def _finish(self, result: RunResult) -> None:
         self.printer.end_text()
-        self.turns += 1
+        if result.status in ("completed", "paused", "truncated"):
+            self.turns += 1
         self._counted_turns[result.state.run_id] = len(result.turns)
         self.session.add(self.printer.ledger)
         if result.status == "paused":
@@ -261,6 +262,11 @@ class ChatConsole:
             self.paused_run = None
             self.messages = result.messages
             self._report_status(result.status, result.error)
+            if isinstance(result.exception, AuthenticationError):
+                self.say(
+                    "  Check ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL), or run with --offline.",
+                    "yellow",
+                )
         self.printer.footer(self.session)
 
     def _report_status(self, status: str, error: str | None) -> None:
