@@ -266,6 +266,38 @@ class TestConversationWithAModel:
         assert "── session: 4 model calls" in shown
 
 
+class TestConsoleCommands:
+    def test_commands_run_without_the_model_and_end_of_input_says_goodbye(
+        self, database: Path
+    ) -> None:
+        typed = ["/usage", "", "/frobnicate", "/new", "/pending"]
+
+        def read_line(prompt: str) -> str:
+            assert prompt == "you> "
+            if not typed:
+                raise EOFError
+            return typed.pop(0)
+
+        model = ScriptedModel([])
+        out = io.StringIO()
+        with Client(api_key="test", transport=model) as client:
+            support = create_support_agent(database, client)
+            status = ChatConsole(support.agent, "console", out, Style(False)).interact(read_line)
+            support.close()
+        assert status == 0
+        assert model.requests == []
+        assert out.getvalue() == (
+            "  ── session: 0 model calls · in 0 · out 0 · cache write 0 · cache read 0 · "
+            "$0.0000\n"
+            "Unknown command /frobnicate; /help lists them.\n"
+            "New conversation.\n"
+            "No run is waiting for approval.\n"
+            "\n"
+            "Goodbye. 0 messages answered · 0 model calls · in 0 · out 0 · cache write 0 · "
+            "cache read 0 · $0.0000\n"
+        )
+
+
 def _text(message: dict[str, Any]) -> str:
     content = message["content"]
     if isinstance(content, str):
