@@ -16,7 +16,7 @@ characters of JSON per token), which is enough for this decision and costs no re
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from agentcore.errors import ConfigurationError
 from agentcore.types import to_wire
 
-__all__ = ["MAX_BREAKPOINTS", "min_cacheable_tokens", "place_cache_breakpoints"]
+__all__ = ["MAX_BREAKPOINTS", "CachePlanner", "min_cacheable_tokens", "place_cache_breakpoints"]
 
 MAX_BREAKPOINTS = 4
 """The API rejects a request with more ``cache_control`` breakpoints than this."""
@@ -74,90 +74,169 @@ def place_cache_breakpoints(
 
     Raises:
         ConfigurationError: ``ttl`` is not one of the API's lifetimes.
+
+    This measures the whole request; for the successive requests of one conversation, a
+    :class:`CachePlanner` measures only what was appended since the last one.
     """
-    if ttl not in _VALID_TTLS:
-        raise ConfigurationError(f"cache ttl must be '5m', '1h' or None, not {ttl!r}")
-    marker: dict[str, Any] = {"type": "ephemeral"}
-    if ttl is not None:
-        marker["ttl"] = ttl
-    result = dict(params)
-    tools: list[Any] = list(params.get("tools") or ())
-    system = params.get("system")
-    system_blocks: list[Any]
-    if isinstance(system, str):
-        system_blocks = [{"type": "text", "text": system}] if system else []
-    else:
-        system_blocks = list(system or ())
-    messages: list[Any] = list(params.get("messages") or ())
+    return CachePlanner().place(params, model=model, ttl=ttl)
 
-    slots = MAX_BREAKPOINTS - _count_breakpoints(params, tools, system_blocks, messages)
-    if slots <= 0:
-        return result
-    minimum = min_cacheable_tokens(model)
-    prefix = _PrefixSize(tools, system_blocks, messages, minimum)
 
-    latest = len(messages) - 1
-    # A top-level cache_control already asks the API to mark the latest block itself.
-    at_latest = latest >= 0 and params.get("cache_control") is None
-    if at_latest and prefix.reaches_minimum(messages=latest + 1):
-        marked = _mark_message(messages[latest], marker)
-        if marked is not None:
-            messages[latest] = marked
-            result["messages"] = messages
-            slots -= 1
-    if slots and system_blocks and prefix.reaches_minimum(messages=0):
-        marked_system = _mark_last(system_blocks, marker)
-        if marked_system is not None:
-            result["system"] = marked_system
-            slots -= 1
-    if slots and tools and prefix.tools_reach_minimum():
-        marked_tools = _mark_last(tools, marker)
-        if marked_tools is not None:
-            result["tools"] = marked_tools
-            slots -= 1
-    if slots and "messages" in result:
-        previous = _previous_turn(messages, latest)
-        if previous is not None and prefix.reaches_minimum(messages=previous + 1):
-            marked = _mark_message(messages[previous], marker)
+class CachePlanner:
+    """Places breakpoints on the successive requests of one growing conversation.
+
+    :meth:`place` decides exactly as :func:`place_cache_breakpoints` does, but remembers
+    the size and the caller's breakpoints of every message it measured, so a request costs
+    the size of the messages appended since the previous one, not of the whole conversation.
+    It relies on what the agent loop guarantees: the ``messages`` list passed each time is
+    the same list, which only grows by appending, and neither earlier messages nor the
+    ``tools`` and ``system`` objects are changed in place. A different or shorter list, or
+    one whose last measured message was replaced, is measured again from the start.
+    """
+
+    __slots__ = (
+        "_cumulative_chars",
+        "_last_measured",
+        "_message_breakpoints",
+        "_messages",
+        "_system",
+        "_system_blocks",
+        "_system_breakpoints",
+        "_system_chars",
+        "_tools",
+        "_tools_breakpoints",
+        "_tools_chars",
+    )
+
+    def __init__(self) -> None:
+        self._messages: object = None
+        self._last_measured: object = None
+        self._cumulative_chars: list[int] = []
+        """Estimated characters of the first k + 1 messages, at index k."""
+        self._message_breakpoints = 0
+        self._tools: object = None
+        self._tools_chars = 0
+        self._tools_breakpoints = 0
+        self._system: object = None
+        self._system_blocks: list[Any] = []
+        self._system_chars = 0
+        self._system_breakpoints = 0
+
+    def place(
+        self, params: Mapping[str, Any], *, model: str, ttl: str | None = None
+    ) -> dict[str, Any]:
+        """Return a copy of ``params`` with breakpoints placed (see
+        :func:`place_cache_breakpoints`, whose arguments and result these are)."""
+        if ttl not in _VALID_TTLS:
+            raise ConfigurationError(f"cache ttl must be '5m', '1h' or None, not {ttl!r}")
+        marker: dict[str, Any] = {"type": "ephemeral"}
+        if ttl is not None:
+            marker["ttl"] = ttl
+        result = dict(params)
+        tools = self._measure_tools(params.get("tools"))
+        system_blocks = self._measure_system(params.get("system"))
+        stored = params.get("messages") or ()
+        cumulative = self._measure_messages(stored)
+
+        existing = (
+            (1 if params.get("cache_control") is not None else 0)
+            + self._tools_breakpoints
+            + self._system_breakpoints
+            + self._message_breakpoints
+        )
+        slots = MAX_BREAKPOINTS - existing
+        if slots <= 0:
+            return result
+        minimum_chars = min_cacheable_tokens(model) * _CHARS_PER_TOKEN
+        base_chars = self._tools_chars + self._system_chars
+
+        def reaches_minimum(message_count: int) -> bool:
+            """Whether tools, system and the first ``message_count`` messages qualify."""
+            chars = cumulative[message_count - 1] if message_count else 0
+            return base_chars + chars >= minimum_chars
+
+        messages: list[Any] | None = None
+        latest = len(stored) - 1
+        # A top-level cache_control already asks the API to mark the latest block itself.
+        at_latest = latest >= 0 and params.get("cache_control") is None
+        if at_latest and reaches_minimum(latest + 1):
+            marked = _mark_message(stored[latest], marker)
             if marked is not None:
-                messages[previous] = marked
-    return result
+                messages = list(stored)
+                messages[latest] = marked
+                result["messages"] = messages
+                slots -= 1
+        if slots and system_blocks and reaches_minimum(0):
+            marked_system = _mark_last(system_blocks, marker)
+            if marked_system is not None:
+                result["system"] = marked_system
+                slots -= 1
+        if slots and tools and self._tools_chars >= minimum_chars:
+            marked_tools = _mark_last(tools, marker)
+            if marked_tools is not None:
+                result["tools"] = marked_tools
+                slots -= 1
+        if slots and messages is not None:
+            previous = _previous_turn(messages, latest)
+            if previous is not None and reaches_minimum(previous + 1):
+                marked = _mark_message(messages[previous], marker)
+                if marked is not None:
+                    messages[previous] = marked
+        return result
 
+    def _measure_tools(self, source: Any) -> Sequence[Any]:
+        tools: Sequence[Any] = source or ()
+        if source is not self._tools or source is None:
+            self._tools = source
+            self._tools_chars = sum(_estimated_chars(tool) for tool in tools)
+            self._tools_breakpoints = sum(
+                1 for tool in tools if _field(tool, "cache_control") is not None
+            )
+        return tools
 
-class _PrefixSize:
-    """Estimates prefix sizes lazily: each item is measured once, and only until the
-    running total reaches the minimum (past it, every longer prefix qualifies too)."""
+    def _measure_system(self, source: Any) -> list[Any]:
+        if source is self._system and source is not None:
+            return self._system_blocks
+        blocks: list[Any]
+        if isinstance(source, str):
+            blocks = [{"type": "text", "text": source}] if source else []
+        else:
+            blocks = list(source or ())
+        self._system = source
+        self._system_blocks = blocks
+        self._system_chars = sum(_estimated_chars(block) for block in blocks)
+        self._system_breakpoints = sum(
+            1 for block in blocks if _field(block, "cache_control") is not None
+        )
+        return blocks
 
-    __slots__ = ("_base", "_cumulative", "_messages", "_minimum_chars", "_system", "_tools")
-
-    def __init__(
-        self, tools: list[Any], system: list[Any], messages: list[Any], minimum_tokens: int
-    ) -> None:
-        self._minimum_chars = minimum_tokens * _CHARS_PER_TOKEN
-        self._tools = tools
-        self._system = system
-        self._messages = messages
-        self._base: int | None = None
-        self._cumulative: list[int] = []
-
-    def tools_reach_minimum(self) -> bool:
-        return sum(_estimated_chars(tool) for tool in self._tools) >= self._minimum_chars
-
-    def reaches_minimum(self, *, messages: int) -> bool:
-        """Whether tools, system and the first ``messages`` messages reach the minimum."""
-        if self._base is None:
-            items = (*self._tools, *self._system)
-            self._base = sum(_estimated_chars(item) for item in items)
-        cumulative = self._cumulative
-        total = cumulative[-1] if cumulative else self._base
-        while len(cumulative) < messages and total < self._minimum_chars:
-            total += _estimated_chars(self._messages[len(cumulative)])
+    def _measure_messages(self, messages: Sequence[Any]) -> list[int]:
+        cumulative = self._cumulative_chars
+        measured = len(cumulative)
+        if (
+            messages is not self._messages
+            or len(messages) < measured
+            or (measured and messages[measured - 1] is not self._last_measured)
+        ):
+            self._messages = messages
+            cumulative = self._cumulative_chars = []
+            self._message_breakpoints = 0
+            measured = 0
+        if measured == len(messages):
+            return cumulative
+        total = cumulative[-1] if cumulative else 0
+        breakpoints = self._message_breakpoints
+        for index in range(measured, len(messages)):
+            message = messages[index]
+            total += _estimated_chars(message)
             cumulative.append(total)
-        if messages == 0:
-            return self._base >= self._minimum_chars
-        if messages <= len(cumulative):
-            return cumulative[messages - 1] >= self._minimum_chars
-        return True
+            content = (
+                message.get("content") if isinstance(message, dict) else _field(message, "content")
+            )
+            if isinstance(content, list):
+                breakpoints += _count_in_blocks(content)
+        self._message_breakpoints = breakpoints
+        self._last_measured = messages[-1]
+        return cumulative
 
 
 def _estimated_chars(value: Any) -> int:
@@ -181,21 +260,6 @@ def _field(item: Any, name: str) -> Any:
     if isinstance(item, Mapping):
         return item.get(name)
     return getattr(item, name, None)
-
-
-def _count_breakpoints(
-    params: Mapping[str, Any], tools: list[Any], system: list[Any], messages: list[Any]
-) -> int:
-    count = 1 if params.get("cache_control") is not None else 0
-    count += sum(1 for tool in tools if _field(tool, "cache_control") is not None)
-    count += sum(1 for block in system if _field(block, "cache_control") is not None)
-    for message in messages:
-        content = (
-            message.get("content") if isinstance(message, dict) else _field(message, "content")
-        )
-        if isinstance(content, list):
-            count += _count_in_blocks(content)
-    return count
 
 
 def _count_in_blocks(blocks: list[Any]) -> int:
@@ -226,7 +290,7 @@ def _with_marker(item: Any, marker: dict[str, Any]) -> dict[str, Any]:
     return {**wire, "cache_control": dict(marker)}
 
 
-def _mark_last(items: list[Any], marker: dict[str, Any]) -> list[Any] | None:
+def _mark_last(items: Sequence[Any], marker: dict[str, Any]) -> list[Any] | None:
     """A copy of ``items`` with the last markable one marked, or None when none qualifies."""
     for index in range(len(items) - 1, -1, -1):
         item = items[index]

@@ -46,7 +46,7 @@ from agentcore.approval import (
     arguments_hash,
     bind_decisions,
 )
-from agentcore.caching import place_cache_breakpoints
+from agentcore.caching import CachePlanner
 from agentcore.errors import AgentcoreError, ModelRetry, ToolArgumentsError
 from agentcore.state import (
     PendingCall,
@@ -87,11 +87,14 @@ _TERMINAL: dict[str, RunStatus] = {
 class AgentLoop:
     """The decisions of one run over its :class:`RunState`."""
 
-    __slots__ = ("_exception", "_kwargs", "_output_value", "config", "state")
+    __slots__ = ("_cache_planner", "_exception", "_kwargs", "_output_value", "config", "state")
 
     def __init__(self, config: LoopConfig, state: RunState) -> None:
         self.config = config
         self.state = state
+        # Remembers what it measured of the conversation, so each turn costs only the
+        # messages appended since the last one.
+        self._cache_planner = CachePlanner()
         self._kwargs: dict[str, dict[str, Any]] = {}
         self._output_value: Any = None
         self._exception: BaseException | None = None
@@ -254,7 +257,7 @@ class AgentLoop:
             **config.request_params,
         }
         if config.cache:
-            params = place_cache_breakpoints(params, model=model, ttl=config.cache_ttl)
+            params = self._cache_planner.place(params, model=model, ttl=config.cache_ttl)
         return CallModel(params, model, route_reason)
 
     def _max_tokens(self) -> int:

@@ -1,11 +1,17 @@
 """Automatic prompt caching: which blocks get cache_control, turn after turn."""
 
 import copy
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from agentcore.caching import MAX_BREAKPOINTS, min_cacheable_tokens, place_cache_breakpoints
+from agentcore.caching import (
+    MAX_BREAKPOINTS,
+    CachePlanner,
+    min_cacheable_tokens,
+    place_cache_breakpoints,
+)
 from agentcore.errors import ConfigurationError
 from agentcore.types import MessageParam, TextBlock
 
@@ -257,3 +263,113 @@ class TestBlocks:
     def test_unknown_ttl_is_a_configuration_error(self) -> None:
         with pytest.raises(ConfigurationError, match="'5m', '1h' or None, not '2h'"):
             place_cache_breakpoints(request(USER_1), model=MODEL, ttl="2h")
+
+
+class ReadCountingMessage(Mapping[str, Any]):
+    """A stored message that counts how often anything reads it."""
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self._message = message
+        self.reads = 0
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads += 1
+        return self._message[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.reads += 1
+        return iter(self._message)
+
+    def __len__(self) -> int:
+        return len(self._message)
+
+
+def long_text(role: str, words: str) -> dict[str, Any]:
+    """A message of about 260 tokens: four of them pass Sonnet's minimum."""
+    return {"role": role, "content": [{"type": "text", "text": (words + " ") * 100}]}
+
+
+MARKED_BY_CALLER = {"role": "assistant", "content": [
+    {"type": "text", "text": "Checked.", "cache_control": CACHE},
+    {"type": "text", "text": "Twice.", "cache_control": CACHE},
+]}
+
+
+class TestCachePlanner:
+    def test_each_turn_gets_the_breakpoints_placing_from_scratch_gives(self) -> None:
+        """The prefix passes the minimum mid-conversation, and the caller's own breakpoints
+        arrive late and use up the budget: turn after turn, the planner decides the same."""
+        turns = [
+            long_text("user", "Where is order A-1001?"),
+            ASSISTANT_1,
+            USER_2,
+            long_text("assistant", "It shipped."),
+            long_text("user", "And A-1002?"),
+            long_text("assistant", "Also shipped."),
+            USER_3,
+            MARKED_BY_CALLER,
+            long_text("user", "Thanks."),
+            ASSISTANT_2,
+            USER_3,
+        ]
+        conversation: list[dict[str, Any]] = []
+        params = {"model": MODEL, "system": "Be brief.", "tools": TOOLS, "messages": conversation}
+        planner = CachePlanner()
+        marked_messages = []
+
+        for message in turns:
+            conversation.append(message)
+            result = planner.place(params, model=MODEL)
+            assert result == place_cache_breakpoints(params, model=MODEL)
+            assert count_breakpoints(result) <= MAX_BREAKPOINTS
+            marked_messages.append([
+                index for index, sent in enumerate(result["messages"])
+                if isinstance(sent["content"], list)
+                and any("cache_control" in block for block in sent["content"])
+            ])
+
+        assert marked_messages == [
+            [], [], [], [],  # below the minimum
+            [4], [5], [4, 6],  # the latest turn, then the previous one too
+            [7],  # the caller marked the latest message twice
+            [6, 7, 8], [7, 9], [7, 8, 10],  # their two breakpoints always count
+        ]
+
+    def test_a_message_is_measured_once_however_long_the_run(self) -> None:
+        first = ReadCountingMessage(long_text("user", "Where is order A-1001?"))
+        conversation: list[Any] = [first, ASSISTANT_1, USER_2]
+        params = {"model": MODEL, "system": SYSTEM, "tools": TOOLS, "messages": conversation}
+        planner = CachePlanner()
+        planner.place(params, model=MODEL)
+        reads_while_recent = first.reads
+
+        for message in [ASSISTANT_2, USER_3, ASSISTANT_1, USER_2] * 5:
+            conversation.append(message)
+            planner.place(params, model=MODEL)
+
+        assert first.reads == reads_while_recent
+        place_cache_breakpoints(params, model=MODEL)
+        assert first.reads > reads_while_recent
+
+    def test_a_different_or_shortened_conversation_is_measured_again(self) -> None:
+        planner = CachePlanner()
+        conversation = [long_text("user", "Hello there."), MARKED_BY_CALLER, USER_3]
+        long_params = {"model": MODEL, "system": SYSTEM, "tools": TOOLS,
+                       "messages": conversation}
+        planner.place(long_params, model=MODEL)
+
+        other = request(USER_1)
+        assert planner.place(other, model=MODEL) == place_cache_breakpoints(other, model=MODEL)
+        planner.place(long_params, model=MODEL)
+        del conversation[1:]
+        assert planner.place(long_params, model=MODEL) == place_cache_breakpoints(
+            long_params, model=MODEL
+        )
+        conversation[0] = USER_1
+        assert planner.place(long_params, model=MODEL) == {
+            **long_params,
+            "system": cached_system(),
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "Refund order A-1001", "cache_control": CACHE},
+            ]}],
+        }
