@@ -19,7 +19,7 @@ import pytest
 from agentcore import Approve, Client, ScriptedApprover
 from agentcore.emulator import Emulator
 from agentcore.state import TurnRecord
-from agentcore.testing import ScriptedModel, text_reply, tool_reply
+from agentcore.testing import ScriptedModel, error_reply, text_reply, tool_reply
 from agentcore.types import Usage
 from agentcore.usage import PriceTable
 from examples.support_agent.app import (
@@ -264,6 +264,28 @@ class TestConversationWithAModel:
         assert 'assistant> Let me look that up.\n  → order_status(order_id="A-1001", ' in shown
         assert "assistant> I refunded $25.00 to your PayPal account.\n" in shown
         assert "── session: 4 model calls" in shown
+
+
+    def test_a_failed_reply_is_reported_and_left_out_of_the_history(
+        self, database: Path
+    ) -> None:
+        model = ScriptedModel([
+            error_reply(400, "invalid_request_error", "prompt is malformed"),
+            text_reply("Our refund policy: within 30 days of delivery."),
+        ])  # fmt: skip
+        out = io.StringIO()
+        with Client(api_key="test", transport=model, max_retries=0) as client:
+            support = create_support_agent(database, client)
+            console = ChatConsole(support.agent, "console", out, Style(False))
+            status = console.run_script(["first try", "What is your policy on refunds?"])
+            support.close()
+        assert status == 1
+        assert [(m["role"], _text(m)) for m in model.requests[1]["messages"]] == [
+            ("user", "What is your policy on refunds?")
+        ]
+        shown = out.getvalue()
+        assert "(the reply ended: failed — 400 invalid_request_error: prompt is malformed" in shown
+        assert shown.splitlines()[-1].startswith("Goodbye. 1 message answered · 1 model call · ")
 
 
 class TestConsoleCommands:

@@ -250,8 +250,6 @@ class ChatConsole:
 
     def _finish(self, result: RunResult) -> None:
         self.printer.end_text()
-        if result.status in ("completed", "paused", "truncated"):
-            self.turns += 1
         self._counted_turns[result.state.run_id] = len(result.turns)
         self.session.add(self.printer.ledger)
         if result.status == "paused":
@@ -260,7 +258,7 @@ class ChatConsole:
             self._show_deferred(result.state.run_id)
         else:
             self.paused_run = None
-            self.messages = result.messages
+            self._keep_history(result.messages, result.status)
             self._report_status(result.status, result.error)
             if isinstance(result.exception, AuthenticationError):
                 self.say(
@@ -268,6 +266,13 @@ class ChatConsole:
                     "yellow",
                 )
         self.printer.footer(self.session)
+
+    def _keep_history(self, messages: list[dict[str, Any]], status: str) -> None:
+        """Keep an answered exchange; a reply that failed part-way is left out of the history
+        (it may end in a tool call without its result), so the next message starts clean."""
+        if status in ("completed", "truncated", "refused"):
+            self.turns += 1
+            self.messages = messages
 
     def _report_status(self, status: str, error: str | None) -> None:
         if status == "completed":
@@ -308,6 +313,17 @@ class ChatConsole:
 
         Returns True when the conversation can go on.
         """
+        try:
+            return self._settle()
+        except KeyboardInterrupt:
+            self.printer.end_text()
+            self.say("(interrupted: the paused run stays as it is)", "yellow")
+        except AgentcoreError as error:
+            self.printer.end_text()
+            self.say(f"The paused run cannot be continued: {error}; /new starts over.", "red")
+        return False
+
+    def _settle(self) -> bool:
         assert self.deferral is not None and self.paused_run is not None
         store = self.deferral.store
         run_id = self.paused_run
@@ -350,12 +366,13 @@ class ChatConsole:
     ) -> None:
         self.printer.end_text()
         self.session.add(self.printer.ledger)
-        self.messages = messages
         if status == "paused":
             assert self.paused_run is not None
+            self.messages = messages
             self._show_deferred(self.paused_run)
         else:
             self.paused_run = None
+            self._keep_history(messages, status)
             self._report_status(status, error)
         self.printer.footer(self.session)
 
