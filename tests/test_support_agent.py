@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from agentcore import Approve, Client, ScriptedApprover
+from agentcore import Approve, Client, RunStore, ScriptedApprover, resume_stored
 from agentcore.emulator import Emulator
 from agentcore.state import TurnRecord
 from agentcore.testing import ScriptedModel, error_reply, text_reply, tool_reply
@@ -30,7 +30,7 @@ from examples.support_agent.app import (
     load_prompt,
     store_for_database,
 )
-from examples.support_agent.console import CANNED_CONVERSATION, ChatConsole
+from examples.support_agent.console import CANNED_CONVERSATION, ChatConsole, Deferral
 from examples.support_agent.data import create_database
 from examples.support_agent.domain import domain_tools
 from examples.support_agent.lookups import open_lookups
@@ -286,6 +286,74 @@ class TestConversationWithAModel:
         shown = out.getvalue()
         assert "(the reply ended: failed — 400 invalid_request_error: prompt is malformed" in shown
         assert shown.splitlines()[-1].startswith("Goodbye. 1 message answered · 1 model call · ")
+
+
+class TestDeferredConversation:
+    """The console in deferred mode picks a paused run up where a person left it."""
+
+    def start(
+        self, database: Path, store: RunStore, model: ScriptedModel
+    ) -> tuple[ChatConsole, io.StringIO]:
+        out = io.StringIO()
+        agent = build_agent_for_test(database, model, store)
+        console = ChatConsole(agent, "deferred", out, Style(False), deferral=Deferral(store, {}))
+        console.send(REFUND_REQUEST)
+        assert console.paused_run is not None
+        assert refunds(database) == []
+        return console, out
+
+    def script(self) -> ScriptedModel:
+        return ScriptedModel([
+            tool_reply(("refund_order", {"order_id": "A-1001", "amount_cents": 2500,
+                                         "reason": "scratched"})),
+            text_reply("I refunded $25.00."),
+            text_reply("You're welcome."),
+        ])  # fmt: skip
+
+    def test_decided_elsewhere_then_pending_resumes_it_here(self, database: Path) -> None:
+        with RunStore(store_for_database(database)) as store:
+            console, out = self.start(database, store, self.script())
+            console.command("/pending")
+            (approval,) = store.list_approvals()
+            store.record_decision(approval.approval_id, Approve(), decided_by="supervisor")
+            console.command("/pending")
+        shown = out.getvalue()
+        assert "The last reply still waits for approval; decide it first" in shown
+        assert "The approval was decided; resuming the run here.\n" in shown
+        assert "assistant> I refunded $25.00.\n" in shown
+        assert console.paused_run is None
+        assert refunds(database) == [(2500, "scratched")]
+
+    def test_resumed_elsewhere_the_conversation_goes_on_from_its_end(
+        self, database: Path
+    ) -> None:
+        model = self.script()
+        with RunStore(store_for_database(database)) as store:
+            console, out = self.start(database, store, model)
+            (approval,) = store.list_approvals()
+            store.record_decision(approval.approval_id, Approve(), decided_by="supervisor")
+            resume_stored(build_agent_for_test(database, model, store), store,
+                          approval.run_id)  # fmt: skip
+            console.send("thanks")
+        shown = out.getvalue()
+        assert (
+            "The paused run was resumed elsewhere and ended completed; its reply:\n"
+            "assistant> I refunded $25.00.\n" in shown
+        )
+        assert [(m["role"], _text(m)) for m in model.requests[-1]["messages"]] == [
+            ("user", REFUND_REQUEST),
+            ("assistant", ""),
+            ("user", ""),
+            ("assistant", "I refunded $25.00."),
+            ("user", "thanks"),
+        ]
+        assert refunds(database) == [(2500, "scratched")]
+
+
+def build_agent_for_test(database: Path, model: ScriptedModel, store: RunStore) -> Any:
+    """The agent another process would build to resume the run (as build_agent does)."""
+    client = Client(api_key="test", transport=model)
+    return create_support_agent(database, client, store=store).agent
 
 
 class TestConsoleCommands:
