@@ -23,7 +23,7 @@ from agentcore._emulator_cache import PromptCache, count_input_tokens
 from agentcore._emulator_faults import Fault, FaultPlan
 from agentcore._emulator_http import HTTPRequest
 from agentcore._emulator_models import ModelEntry, model_page
-from agentcore._emulator_policy import demo_reply, limit_output
+from agentcore._emulator_policy import apply_stop_sequences, demo_reply, limit_output
 from agentcore._emulator_validation import RequestRejected, validate_message_request
 from agentcore._replies import ErrorReply, Reply, error_body, estimate_tokens, new_id, sse_events
 
@@ -220,7 +220,8 @@ class EmulatorApp:
         if self._script is not None:
             return self._script.next(body)
         if self.replies is None:
-            return limit_output(demo_reply(body), body["max_tokens"])
+            answer = apply_stop_sequences(demo_reply(body), body.get("stop_sequences"))
+            return limit_output(answer, body["max_tokens"])
         function: Any = self.replies
         produced = function(body)
         if inspect.isawaitable(produced):

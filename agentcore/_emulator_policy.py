@@ -27,7 +27,7 @@ from typing import Any
 
 from agentcore._replies import CHARS_PER_TOKEN, estimate_tokens, new_id
 
-__all__ = ["DEMO_MARKER", "demo_reply", "limit_output"]
+__all__ = ["DEMO_MARKER", "apply_stop_sequences", "demo_reply", "limit_output"]
 
 DEMO_MARKER = "demo-policy"
 _LABEL = "[demo policy]"
@@ -390,3 +390,23 @@ def limit_output(message: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         kept.append(block)
         budget -= size
     return {**message, "content": kept, "stop_reason": "max_tokens"}
+
+
+def apply_stop_sequences(message: dict[str, Any], stop_sequences: Any) -> dict[str, Any]:
+    """End the reply at the first of ``stop_sequences`` found in its text, as the API does:
+    the text before it is kept, and ``stop_reason`` becomes ``"stop_sequence"``."""
+    if not isinstance(stop_sequences, list) or not stop_sequences:
+        return message
+    kept: list[dict[str, Any]] = []
+    for block in message.get("content") or []:
+        text = block.get("text") if block.get("type") == "text" else None
+        if isinstance(text, str):
+            hits = [(text.find(seq), seq) for seq in stop_sequences
+                    if isinstance(seq, str) and seq and seq in text]
+            if hits:
+                position, sequence = min(hits)
+                kept.append({**block, "text": text[:position]})
+                return {**message, "content": kept, "stop_reason": "stop_sequence",
+                        "stop_sequence": sequence}
+        kept.append(block)
+    return message

@@ -149,6 +149,10 @@ def _check_messages(messages: Any) -> None:
             if not isinstance(block, dict) or not isinstance(block.get("type"), str):
                 raise _invalid(f"messages.{index}.content.{position}: Input should be a valid "
                                "content block with a 'type'")
+        for position, block in enumerate(blocks):
+            if block["type"] == "tool_use" and not isinstance(block.get("input"), dict):
+                raise _invalid(f"messages.{index}.content.{position}.tool_use.input: Input "
+                               "should be a valid dictionary")
         results = [block for block in blocks if block["type"] == "tool_result"]
         if results and role != "user":
             raise _invalid(f"messages.{index}.content: `tool_result` blocks can only be in "

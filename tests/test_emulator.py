@@ -211,6 +211,12 @@ INVALID_REQUESTS = [
      400, "invalid_request_error",
      "messages.2.content: `tool_result` blocks must come first in the user message that "
      "answers tool calls, before any other content."),
+    (body(messages=[
+        {"role": "user", "content": "Go"},
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_1", "name": "f", "input": "x"}]}]),
+     400, "invalid_request_error",
+     "messages.1.content.0.tool_use.input: Input should be a valid dictionary"),
     (body(temperature=1.5), 400, "invalid_request_error", "temperature: range: 0..1"),
     (body(tools=[{"name": "bad name", "input_schema": {"type": "object"}}]), 400,
      "invalid_request_error",
@@ -344,8 +350,8 @@ class TestOfficialSDK:
 
 
 def demo(http: httpx.Client, messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    response = http.post("/v1/messages", json=body(messages=messages, tools=ORDER_TOOLS,
-                                                   **extra))
+    extra.setdefault("tools", ORDER_TOOLS)
+    response = http.post("/v1/messages", json=body(messages=messages, **extra))
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     assert data["emulator"] == "demo-policy"
@@ -414,6 +420,14 @@ class TestDemoPolicy:
         message = demo(http, [{"role": "user", "content": "Status of A-1001?"}], max_tokens=5)
         assert message["stop_reason"] == "max_tokens"
         assert message["content"] == [{"type": "text", "text": "[demo policy] Callin"}]  # 5 x 4
+
+    def test_a_stop_sequence_in_the_text_ends_the_reply_there(
+        self, http: httpx.Client
+    ) -> None:
+        message = demo(http, [{"role": "user", "content": "Sing"}], tools=[],
+                       stop_sequences=["stand-in", "policy"])
+        assert (message["stop_reason"], message["stop_sequence"]) == ("stop_sequence", "policy")
+        assert message["content"] == [{"type": "text", "text": "[demo "}]
 
     def test_is_deterministic(self, http: httpx.Client) -> None:
         messages = [{"role": "user", "content": "Status of A-1001?"}]
