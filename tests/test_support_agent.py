@@ -492,6 +492,17 @@ class TestScriptMode:
         assert finished.returncode == 0, finished.stderr
         assert query(database, "SELECT count(*) FROM customers") == [(300,)]
 
+    def test_a_database_that_is_not_the_companys_is_refused(self, tmp_path: Path) -> None:
+        other = tmp_path / "other.db"
+        query(other, "CREATE TABLE notes (text TEXT)")
+        finished = run_example("--db", str(other), "--say", "hi")
+        assert finished.returncode == 2
+        assert finished.stderr == (
+            f"error: {other} is not a company database: it has no customers, addresses, "
+            "products, orders, order_items, payments, shipments, refunds, outbox, policies "
+            "table(s); choose another --db, or --reset to recreate it\n"
+        )
+
     def test_unreadable_script_is_a_clear_error(self, tmp_path: Path) -> None:
         finished = run_example("--db", str(tmp_path / "c.db"), "--script", str(tmp_path / "no"))
         assert finished.returncode == 2

@@ -190,8 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fallback_models=args.fallback,
             )
             cleanup.callback(support.close)
-        except (AgentcoreError, OSError) as error:
+        except AgentcoreError as error:
             print(f"error: {error}", file=sys.stderr)
+            return 2
+        except OSError as error:
+            where = f" {error.filename}" if error.filename else ""
+            print(f"error: cannot open{where}: {error.strerror or error}", file=sys.stderr)
             return 2
         _banner(out, style, backend, support.database, mode, args)
         deferral = None

@@ -23,7 +23,7 @@ from agentcore import Agent, Client, ExecutionJournal, RunStore, SystemPrompt
 from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError
 from agentcore.usage import PriceTable
-from examples.support_agent.data import create_database
+from examples.support_agent.data import check_database, create_database
 from examples.support_agent.domain import domain_tools
 from examples.support_agent.lookups import open_lookups
 from tools.sql import SQLDatabase
@@ -178,6 +178,7 @@ def create_support_agent(
             model without a known price, whose cost cannot be checked.
     """
     path = create_database(database)
+    check_database(path)
     lookups_db, lookups = open_lookups(path)
     journal = ExecutionJournal(store) if store is not None else None
     priced = PriceTable().lookup(model) is not None

@@ -7,11 +7,21 @@ only through the sensitive domain tools; nothing the model says is stored as fac
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-__all__ = ["POLICY_SECTIONS", "REFUND_APPROVAL_ABOVE_CENTS", "SCHEMA", "create_database"]
+from agentcore.errors import ConfigurationError
+
+__all__ = [
+    "POLICY_SECTIONS",
+    "REFUND_APPROVAL_ABOVE_CENTS",
+    "SCHEMA",
+    "TABLES",
+    "check_database",
+    "create_database",
+]
 
 SCHEMA = """
 CREATE TABLE customers (
@@ -88,6 +98,9 @@ CREATE TABLE policies (
     text TEXT NOT NULL
 );
 """
+
+TABLES = tuple(re.findall(r"CREATE TABLE (\w+)", SCHEMA))
+"""The tables of a company database, in creation order."""
 
 REFUND_APPROVAL_ABOVE_CENTS = 2000
 """Refunds up to $20.00 are within an agent's authority; larger ones need a supervisor."""
@@ -182,6 +195,30 @@ def create_database(path: str | Path, *, customers: int = 300, seed: int = 7) ->
         connection.close()
     partial.replace(path)
     return path
+
+
+def check_database(path: str | Path) -> None:
+    """Check that ``path`` is a company database (one :func:`create_database` made).
+
+    Raises:
+        ConfigurationError: it is not a SQLite database, or lacks the company tables.
+    """
+    hint = "choose another --db, or --reset to recreate it"
+    try:
+        connection = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+        try:
+            names = {row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )}
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigurationError(f"{path} is not a SQLite database ({exc}); {hint}") from exc
+    missing = [table for table in TABLES if table not in names]
+    if missing:
+        raise ConfigurationError(
+            f"{path} is not a company database: it has no {', '.join(missing)} table(s); {hint}"
+        )
 
 
 def _insert_customers(connection: sqlite3.Connection, rng: random.Random, count: int) -> None:
