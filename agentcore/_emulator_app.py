@@ -94,10 +94,10 @@ class EmulatorApp:
     clock: Callable[[], float] = time.monotonic
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Valid ``POST /v1/messages`` bodies received, in order."""
-    _script: _Script | None = None
-    _models_by_id: dict[str, ModelEntry] = field(default_factory=dict)
-    _cache: PromptCache | None = None
-    _batches: BatchStore | None = None
+    _script: _Script | None = field(init=False, default=None)
+    _models_by_id: dict[str, ModelEntry] = field(init=False, default_factory=dict)
+    _cache: PromptCache | None = field(init=False, default=None)
+    _batches: BatchStore | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.replies is not None and not callable(self.replies):

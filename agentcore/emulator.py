@@ -217,7 +217,7 @@ class Emulator:
             self._thread_stop = asyncio.Event()
             try:
                 await self.astart()
-            except OSError as error:
+            except Exception as error:  # re-raised by start() in the caller's thread
                 failure.append(error)
                 ready.set()
                 return

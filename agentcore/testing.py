@@ -178,6 +178,16 @@ class ScriptedModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Scripted replies not used yet (None for a function script)."""
         return None if self._function is not None else len(self._script) - self._next
 
+    def assert_all_replies_used(self) -> None:
+        """Fail when scripted replies were left unused (the code made fewer calls than
+        the test expected)."""
+        remaining = self.remaining
+        if remaining:
+            raise AssertionError(
+                f"ScriptedModel has {remaining} unused replies: {len(self._script)} scripted, "
+                f"{self._next} requested"
+            )
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer one request (sync clients)."""
         try:

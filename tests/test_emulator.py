@@ -128,6 +128,11 @@ class TestLifecycle:
             response = await client.post("/v1/messages", json=body())
         assert response.json()["content"] == [{"type": "text", "text": "hi"}]
 
+    def test_a_port_in_use_fails_start_with_the_os_error(self, emulator: Emulator) -> None:
+        port = int(emulator.base_url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            Emulator(port=port).start()
+
     def test_starting_twice_is_refused(self, emulator: Emulator) -> None:
         with pytest.raises(RuntimeError, match="already running"):
             emulator.start()

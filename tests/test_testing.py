@@ -185,6 +185,16 @@ class TestScriptedModel:
         assert [request.url.path for request in model.raw_requests] == ["/v1/messages"] * 2
         assert model.remaining == 0
 
+    def test_unused_replies_fail_the_completeness_check(self) -> None:
+        model = ScriptedModel([text_reply("one"), text_reply("two")])
+        with httpx.Client(transport=model) as client:
+            post(client, request_body())
+        with pytest.raises(AssertionError, match="1 unused replies: 2 scripted, 1 requested"):
+            model.assert_all_replies_used()
+        with httpx.Client(transport=model) as client:
+            post(client, request_body())
+        model.assert_all_replies_used()
+
     def test_reply_reports_requested_model_and_usage_estimated_from_sizes(self) -> None:
         model = ScriptedModel([text_reply("x" * 40)])
         body = request_body(model="claude-haiku-4-5")
