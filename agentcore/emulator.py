@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 import threading
 import time
@@ -42,10 +43,12 @@ from agentcore._emulator_http import (
 )
 from agentcore._emulator_models import DEFAULT_MODELS, ModelEntry
 from agentcore._replies import ErrorReply, Reply, error_body, new_id
+from agentcore.log import configure, get_logger
 
 __all__ = ["Emulator", "Fault", "FaultPlan", "ScriptFileError", "add_arguments", "load_script",
            "main", "run"]
 
+_log = get_logger("agentcore.emulator")
 _STREAM_LIMIT = 64 * 1024
 _BACKLOG = 4096
 
@@ -275,7 +278,15 @@ class Emulator:
                     return
                 if request is None:
                     return
+                started = time.perf_counter()
                 outcome = await self._app.handle(request)
+                if _log.is_enabled_for(logging.INFO):
+                    _log.info("emulator.request", method=request.method, path=request.path,
+                              status=outcome.status if not outcome.reset else None,
+                              request_id=outcome.headers.get("request-id"),
+                              fault=outcome.fault.kind if outcome.fault else None,
+                              reset=outcome.reset,
+                              duration_ms=round((time.perf_counter() - started) * 1000, 3))
                 if outcome.reset:
                     abort_connection(writer)
                     return
@@ -346,6 +357,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or '*' (repeatable)")
     parser.add_argument("--batch-delay", type=float, default=0.05, metavar="SECONDS",
                         help="how long batches stay in progress (default: 0.05)")
+    parser.add_argument("--log", action="store_true",
+                        help="log one emulator.request event per request to stderr")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -359,6 +372,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for fault, times in faults:
         emulator.faults.add(fault, times=times)
+    if args.log:
+        configure(level="INFO")
 
     async def serve() -> None:
         await emulator.astart()

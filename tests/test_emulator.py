@@ -32,6 +32,7 @@ from agentcore.errors import (
     RateLimitError,
     StreamError,
 )
+from agentcore.log import capture_events
 from agentcore.stream_events import TextDeltaEvent
 from agentcore.testing import ErrorReply, error_reply, sse_events, text_reply, tool_reply
 from agentcore.tools import tool
@@ -143,6 +144,20 @@ class TestLifecycle:
             response = http.get("/v1/models", extensions={})
             ports.add(response.extensions["network_stream"].get_extra_info("client_addr"))
         assert len(ports) == 1
+
+
+class TestLogging:
+    def test_each_request_is_one_emulator_request_event(self, emulator: Emulator,
+                                                        http: httpx.Client) -> None:
+        emulator.faults.add(Fault.overloaded())
+        with capture_events() as events:
+            failed = http.post("/v1/messages", json=body())
+            ok = http.get("/v1/models")
+        requests = [event for event in events if event["event"] == "emulator.request"]
+        assert [(e["method"], e["path"], e["status"], e["request_id"]) for e in requests] == [
+            ("POST", "/v1/messages", 529, failed.headers["request-id"]),
+            ("GET", "/v1/models", 200, ok.headers["request-id"]),
+        ]
 
 
 class TestAuthenticationAndHeaders:
