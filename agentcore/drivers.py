@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from time import perf_counter
 from typing import Any
 
@@ -44,6 +44,7 @@ from agentcore.loop import (
     ToolCall,
     ToolOutcome,
 )
+from agentcore.redaction import redact_content, secret_values_in
 from agentcore.state import RunResult
 from agentcore.stream_events import TextDeltaEvent, ThinkingDeltaEvent
 from agentcore.types import Message
@@ -106,7 +107,7 @@ def drive(
             for call in action.calls:
                 yield ToolCallStarted(call.id, call.name, call.arguments)
                 began = perf_counter()
-                outcome = run_call(call, settings.before_tool, settings.after_tool)
+                outcome = _recorded(call, run_call(call, settings.before_tool, settings.after_tool))
                 elapsed = perf_counter() - began
                 outcomes.append(outcome)
                 if logging_on:
@@ -213,7 +214,7 @@ async def adrive(
                 async with limit:
                     began = perf_counter()
                     outcome = await arun_call(call, settings.before_tool, settings.after_tool)
-                    return outcome, perf_counter() - began
+                    return _recorded(call, outcome), perf_counter() - began
 
             finished = await asyncio.gather(*(run_one(call) for call in calls))
             for call, (outcome, elapsed) in zip(calls, finished, strict=True):
@@ -292,6 +293,22 @@ def _delta_event(event: object) -> TextDelta | ThinkingDelta | None:
     if kind is ThinkingDeltaEvent:
         return ThinkingDelta(event.thinking)  # type: ignore[attr-defined]
     return None
+
+
+def _recorded(call: ToolCall, outcome: ToolOutcome) -> ToolOutcome:
+    """The outcome as the run records it: a tool's output is the model's next input, the
+    stored state and the events, so credentials and the call's secret arguments are
+    replaced before anything else sees it (the exception itself stays, for logs)."""
+    output = outcome.output
+    secret_fields = call.tool.secret_fields
+    content = redact_content(
+        output.content,
+        secret_fields=secret_fields,
+        secret_values=secret_values_in(call.arguments, secret_fields),
+    )
+    if content == output.content:
+        return outcome
+    return replace(outcome, output=replace(output, content=content))
 
 
 def _result_event(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> ToolResultEvent:

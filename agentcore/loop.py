@@ -45,6 +45,7 @@ from agentcore.approval import (
     apply_decision,
     arguments_hash,
     bind_decisions,
+    redact_arguments,
 )
 from agentcore.caching import CachePlanner
 from agentcore.errors import AgentcoreError, ModelRetry, ToolArgumentsError
@@ -87,7 +88,15 @@ _TERMINAL: dict[str, RunStatus] = {
 class AgentLoop:
     """The decisions of one run over its :class:`RunState`."""
 
-    __slots__ = ("_cache_planner", "_exception", "_kwargs", "_output_value", "config", "state")
+    __slots__ = (
+        "_cache_planner",
+        "_exception",
+        "_kwargs",
+        "_output_value",
+        "_secret_fields",
+        "config",
+        "state",
+    )
 
     def __init__(self, config: LoopConfig, state: RunState) -> None:
         self.config = config
@@ -95,6 +104,9 @@ class AgentLoop:
         # Remembers what it measured of the conversation, so each turn costs only the
         # messages appended since the last one.
         self._cache_planner = CachePlanner()
+        self._secret_fields = {
+            name: tool.secret_fields for name, tool in config.tools.items() if tool.secret_fields
+        }
         self._kwargs: dict[str, dict[str, Any]] = {}
         self._output_value: Any = None
         self._exception: BaseException | None = None
@@ -128,7 +140,7 @@ class AgentLoop:
             return self._call_model()
         max_tokens = self._max_tokens()
         state.max_tokens_override = None
-        state.messages.append(message.to_param())
+        state.messages.append(self._recorded(message))
         if stop_reason == "tool_use":
             return self._start_tools(message)
         if stop_reason == "pause_turn":
@@ -280,6 +292,21 @@ class AgentLoop:
         if model not in state.models_used:
             state.models_used.append(model)
         state.model = model
+
+    def _recorded(self, message: Message) -> dict[str, Any]:
+        """The assistant message as the conversation keeps it: the values of secret tool
+        arguments are masked (the calls themselves run with the real ones)."""
+        param = message.to_param()
+        if not self._secret_fields:
+            return param
+        content = param["content"]
+        for index, block in enumerate(content):
+            if block.get("type") != "tool_use":
+                continue
+            secret_fields = self._secret_fields.get(block.get("name"))
+            if secret_fields and isinstance(block.get("input"), dict):
+                content[index] = {**block, "input": redact_arguments(block["input"], secret_fields)}
+        return param
 
     def _retry_cut_tool_call(self, message: Message) -> bool:
         """A tool call cut off mid-arguments is retried once with more room, never run."""

@@ -20,7 +20,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["REDACTED", "Redactor", "redact", "redact_value", "scrub_text"]
+__all__ = [
+    "REDACTED",
+    "Redactor",
+    "redact",
+    "redact_content",
+    "redact_value",
+    "scrub_text",
+    "secret_values_in",
+]
 
 REDACTED = "[REDACTED]"
 """What a secret is replaced with."""
@@ -46,6 +54,11 @@ _SECRET_KEYS = frozenset(
 )
 _SECRET_SUFFIXES = ("_api_key", "_password", "_secret", "_token")
 _MIN_SECRET_VALUE_CHARS = 4
+# What makes a content block valid rather than what it says: changing an id breaks the pairing
+# of tool_use and tool_result, and image data or a thinking signature is checked by the API.
+_STRUCTURAL_BLOCK_KEYS = frozenset(
+    {"type", "id", "tool_use_id", "name", "signature", "source", "cache_control", "is_error"}
+)
 
 _ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
 _NAMED_CREDENTIAL = re.compile(
@@ -157,6 +170,29 @@ class Redactor:
             return self._scrub(f"{type(value).__name__}: {value}")
         return value
 
+    def redact_content(self, content: Any) -> Any:
+        """A copy of message content (text, or a list of content blocks) safe to store and to
+        send: as :meth:`redact`, but the fields that make a block valid (``type``, ids, tool
+        name, signature, image source) are kept as they are."""
+        if isinstance(content, str):
+            return self._scrub(content)
+        if isinstance(content, list):
+            return [self._block(block) for block in content]
+        return self.redact(content)
+
+    def _block(self, block: Any) -> Any:
+        if not isinstance(block, Mapping):
+            return self.redact(block)
+        redacted: dict[str, Any] = {}
+        for key, value in block.items():
+            if key in _STRUCTURAL_BLOCK_KEYS:
+                redacted[key] = value
+            elif key == "content":  # a tool_result's own text or blocks
+                redacted[key] = self.redact_content(value)
+            else:
+                redacted[key] = self._field(key, value)
+        return redacted
+
     def _scrub(self, text: str) -> str:
         for secret in self._secret_values:
             if secret in text:
@@ -192,3 +228,46 @@ def redact_value(
     """
     redactor = _DEFAULT.with_secret_fields(secret_fields).with_secret_values(secret_values)
     return redactor.redact(value)
+
+
+def redact_content(
+    content: Any, *, secret_fields: Iterable[str] = (), secret_values: Iterable[str] = ()
+) -> Any:
+    """A copy of message content (text or content blocks) with credentials and secrets
+    replaced, the blocks' ids and types kept (see :meth:`Redactor.redact_content`).
+
+    Use it on what a tool returned before the model, the stored run or a log sees it.
+    """
+    redactor = _DEFAULT.with_secret_fields(secret_fields).with_secret_values(secret_values)
+    return redactor.redact_content(content)
+
+
+def secret_values_in(arguments: Any, secret_fields: Iterable[str]) -> list[str]:
+    """The values held under the names ``secret_fields`` in ``arguments``, at any depth, as
+    text (every string and number inside a secret object or list counts).
+
+    Pass them as ``secret_values`` so that an error message or a tool result quoting a
+    secret argument is redacted too.
+    """
+    names = frozenset(secret_fields)
+    found: list[str] = []
+    if names:
+        _collect_secret_values(arguments, names, found, inside=False)
+    return found
+
+
+def _collect_secret_values(
+    value: Any, names: frozenset[str], found: list[str], *, inside: bool
+) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _collect_secret_values(item, names, found, inside=inside or key in names)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _collect_secret_values(item, names, found, inside=inside)
+    elif inside and isinstance(value, str):
+        found.append(value)
+    elif inside and isinstance(value, int | float) and not isinstance(value, bool):
+        found.append(str(value))

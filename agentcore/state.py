@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from agentcore.approval import REDACTED, redact_arguments
 from agentcore.errors import RunStateError
+from agentcore.redaction import Redactor, secret_values_in
 from agentcore.types import Usage
 from agentcore.usage import UsageTotals
 
@@ -100,6 +101,9 @@ class PendingCall:
     retry: bool = False
     """The model must correct this call (invalid arguments, unknown tool, ModelRetry)."""
     secret_fields: list[str] = field(default_factory=list)
+    arguments_masked: bool = False
+    """Secrets in ``arguments`` were masked when the state was serialized: the call cannot
+    run with what was stored (see :meth:`RunState.to_json`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,8 @@ class RunState:
     model: str
     """The model of the latest call (the configured one before the first)."""
     messages: list[dict[str, Any]] = field(default_factory=list)
-    """The conversation as wire dicts, exactly as sent and received."""
+    """The conversation as wire dicts, as sent: tool results carry no credentials or secret
+    argument values, and secret tool arguments are masked in the model's tool calls."""
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     phase: RunPhase = "model"
     status: RunStatus = "running"
@@ -175,15 +180,20 @@ class RunState:
     def to_json(self, *, include_secrets: bool = False) -> str:
         """Serialize to a versioned JSON document (seal it with :mod:`agentcore.sealing`).
 
+        API keys, bearer tokens and ``credential=value`` pairs are replaced with
+        ``"[REDACTED]"`` in every message, result, output and error, whatever
+        ``include_secrets`` says; only the arguments of calls still waiting to run are kept
+        as they are when secrets are included, since the call needs them.
+
         Args:
             include_secrets: Keep the values of tool arguments marked secret. By default they
-                are replaced with ``"[redacted]"``; a paused call whose secret arguments were
-                masked is then denied on resume (it cannot run with a mask), so keep them
-                only when the document goes to storage you trust.
+                are replaced with ``"[redacted]"`` (and ``"[REDACTED]"`` wherever a text
+                quotes them); a paused call whose arguments were masked is then denied on
+                resume (it cannot run with a mask), so keep them only when the document goes
+                to storage you trust.
         """
         body = _ADAPTER.dump_python(self, mode="json")
-        if not include_secrets:
-            _mask_secrets(body)
+        _redact_body(body, include_secrets=include_secrets)
         return json.dumps(
             {"format": _FORMAT, "version": STATE_VERSION, "state": body}, ensure_ascii=False
         )
@@ -214,6 +224,52 @@ class RunState:
             raise RunStateError(f"run state holds invalid data: {exc}") from exc
 
 
+def _redact_body(body: dict[str, Any], *, include_secrets: bool) -> None:
+    """Redact a dumped state in place (the dump is a fresh copy)."""
+    secret_values: list[str] = []
+    original_arguments = [call["arguments"] for call in body["pending"]]
+    if not include_secrets:
+        secret_values = _secret_values(body)
+        _mask_secrets(body)
+    redactor = Redactor(secret_values=secret_values)
+    for message in body["messages"]:
+        if "content" in message:
+            message["content"] = redactor.redact_content(message["content"])
+    for call, original in zip(body["pending"], original_arguments, strict=True):
+        if not include_secrets:
+            call["arguments"] = redactor.redact(call["arguments"])
+            call["arguments_masked"] = call["arguments_masked"] or call["arguments"] != original
+        if call["result"] is not None:
+            call["result"] = redactor.redact_content([call["result"]])[0]
+        call["reason"] = redactor.redact(call["reason"])
+    for key in ("output", "output_object", "error"):
+        body[key] = redactor.redact(body[key])
+
+
+def _secret_values(body: dict[str, Any]) -> list[str]:
+    """What the calls of a dumped state passed in secret fields, to be masked in any text."""
+    fields_by_tool: dict[str, list[str]] = dict(body.get("secret_fields_by_tool") or {})
+    values: list[str] = []
+    for call in body["pending"]:
+        if call["secret_fields"]:
+            fields_by_tool.setdefault(call["tool_name"], call["secret_fields"])
+            values.extend(secret_values_in(call["arguments"], call["secret_fields"]))
+    if not fields_by_tool:
+        return values
+    for message in body["messages"]:
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for block in content:
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and block.get("name") in fields_by_tool
+            ):
+                values.extend(secret_values_in(block.get("input"), fields_by_tool[block["name"]]))
+    return values
+
+
 def _mask_secrets(body: dict[str, Any]) -> None:
     """Mask secret arguments in a dumped state, in place (the dump is a fresh copy)."""
     secrets_by_tool: dict[str, list[str]] = {}
@@ -241,7 +297,9 @@ def _mask_secrets(body: dict[str, Any]) -> None:
 
 def has_masked_secrets(call: PendingCall) -> bool:
     """Whether a call's secret arguments were masked when its state was serialized."""
-    return any(call.arguments.get(name) == REDACTED for name in call.secret_fields)
+    return call.arguments_masked or any(
+        call.arguments.get(name) == REDACTED for name in call.secret_fields
+    )
 
 
 @dataclass(slots=True)

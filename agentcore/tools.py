@@ -27,6 +27,7 @@ from agentcore._schema import callable_name, function_schema, validate_tool_name
 from agentcore._secrets import REDACTED, checked_secret_fields, redact_secrets
 from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError, ToolError
 from agentcore.log import get_logger
+from agentcore.redaction import secret_values_in
 
 __all__ = ["NO_OUTPUT", "REDACTED", "ApprovalPolicy", "Tool", "ToolOutput", "Toolset", "tool"]
 
@@ -230,7 +231,7 @@ class Tool:
         except ToolError as exc:
             return self._tool_error_output(exc)
         except Exception as exc:
-            return self._exception_output(exc)
+            return self._exception_output(exc, kwargs)
         return self._output(result)
 
     async def arun(self, kwargs: dict[str, Any]) -> ToolOutput:
@@ -246,7 +247,7 @@ class Tool:
         except ToolError as exc:
             return self._tool_error_output(exc)
         except Exception as exc:
-            return self._exception_output(exc)
+            return self._exception_output(exc, kwargs)
         return self._output(result)
 
     def _require_no_running_loop(self) -> None:
@@ -265,8 +266,12 @@ class Tool:
             message = f"{message}\nCorrect this and call {self.name} again."
         return ToolOutput(content=message, is_error=True, error=exc)
 
-    def _exception_output(self, exc: Exception) -> ToolOutput:
-        _log.error(
+    def _exception_output(self, exc: Exception, kwargs: dict[str, Any]) -> ToolOutput:
+        log = _log
+        if self.secret_fields:
+            # The message or the traceback may quote a secret argument.
+            log = _log.with_secret_values(secret_values_in(kwargs, self.secret_fields))
+        log.error(
             "tool.error",
             tool=self.name,
             error_type=type(exc).__name__,

@@ -7,12 +7,14 @@ Each test runs under four drivers: blocking ``run``, asyncio ``arun``, and the s
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import structlog
 from pydantic import BaseModel
 
 from agentcore.agent import Agent
@@ -698,6 +700,91 @@ class TestLogging:
         assert call["cost_usd"] == "0.045"
         assert events[-1]["event"] == "run.finish"
         assert events[-1]["status"] == "completed"
+
+
+API_KEY = "sk-ant-api03-" + "Q" * 40
+CARD = "4111111111111111"
+
+
+@tool(secret_fields=("card_number",))
+def charge(card_number: str, amount_cents: int) -> str:
+    """Charge a card.
+
+    Args:
+        card_number: The card to charge.
+        amount_cents: How much.
+    """
+    raise ValueError(f"gateway refused card {card_number} for key {API_KEY}")
+
+
+@tool(secret_fields=("card_number",))
+def card_status(card_number: str) -> str:
+    """Check a card.
+
+    Args:
+        card_number: The card to check.
+    """
+    return f"card {card_number} is active; gateway config api_key={API_KEY}"
+
+
+def json_lines(events: list[dict[str, Any]]) -> str:
+    render = structlog.processors.JSONRenderer()
+    return "\n".join(str(render(None, "", dict(event))) for event in events)
+
+
+class TestSecretsInToolResults:
+    def test_a_tool_error_quoting_a_key_and_a_secret_argument_reaches_no_one(
+        self, driver: str
+    ) -> None:
+        """Not the model, the result, the stored state, the events nor the logs."""
+        script = ScriptedModel([
+            tool_reply(("charge", {"card_number": CARD, "amount_cents": 500}, "toolu_c")),
+            text_reply("The charge failed."),
+        ])
+        agent = make_agent(script, tools=[charge])
+
+        with capture_events() as events:
+            result, run_events = execute(agent, driver, "Charge 5 dollars.")
+
+        expected = {
+            "type": "tool_result", "tool_use_id": "toolu_c", "is_error": True,
+            "content": "ValueError: gateway refused card [REDACTED] for key [REDACTED]",
+        }
+        assert script.requests[1]["messages"][1]["content"] == [{
+            "type": "tool_use", "id": "toolu_c", "name": "charge",
+            "input": {"card_number": "[redacted]", "amount_cents": 500},
+        }]
+        assert tool_results(script.requests[1]) == [expected]
+        assert result.messages[2] == {"role": "user", "content": [expected]}
+        assert [event.content for event in run_events if isinstance(event, ToolResultEvent)] == (
+            [expected["content"]] if driver in ("stream", "astream") else []
+        )
+        tool_error = next(event for event in events if event["event"] == "tool.error")
+        assert tool_error["error"] == "gateway refused card [REDACTED] for key [REDACTED]"
+        for place in (
+            json.dumps(script.requests), json.dumps(result.messages), result.state.to_json(),
+            json_lines(events),
+        ):
+            assert API_KEY not in place
+            assert CARD not in place
+
+    def test_a_result_quoting_a_key_or_a_secret_argument_is_redacted_before_the_model(
+        self, driver: str
+    ) -> None:
+        script = ScriptedModel([
+            tool_reply(("card_status", {"card_number": CARD}, "toolu_s")),
+            text_reply("It is active."),
+        ])
+        agent = make_agent(script, tools=[card_status])
+
+        result, _ = execute(agent, driver, "Is my card active?")
+
+        assert tool_results(script.requests[1]) == [{
+            "type": "tool_result", "tool_use_id": "toolu_s",
+            "content": "card [REDACTED] is active; gateway config api_key=[REDACTED]",
+        }]
+        assert result.messages[2]["content"] == tool_results(script.requests[1])
+        assert result.status == "completed"
 
 
 class TestConfiguration:

@@ -6,7 +6,14 @@ from decimal import Decimal
 import pytest
 
 from agentcore.errors import RunStateError
-from agentcore.state import STATE_VERSION, PendingApproval, PendingCall, RunState, TurnRecord
+from agentcore.state import (
+    STATE_VERSION,
+    PendingApproval,
+    PendingCall,
+    RunState,
+    TurnRecord,
+    has_masked_secrets,
+)
 from agentcore.types import Usage
 
 
@@ -103,3 +110,53 @@ def test_cost_is_unknown_once_an_unpriced_model_answered() -> None:
 def test_documents_that_cannot_be_trusted_raise_run_state_error(text: str, problem: str) -> None:
     with pytest.raises(RunStateError, match=problem):
         RunState.from_json(text)
+
+
+KEY = "sk-ant-api03-" + "K" * 40
+
+
+def state_quoting_a_key() -> RunState:
+    state = paused_state()
+    state.messages[0] = {"role": "user", "content": f"My key is {KEY}, reset my PIN to 1234"}
+    state.messages[1]["content"].insert(1, {"type": "text", "text": f"Using {KEY}."})
+    state.pending[0].result = None
+    state.output = f"Using {KEY}."
+    state.error = f"the API said: invalid x-api-key: {KEY}"
+    return state
+
+
+def test_api_keys_are_redacted_anywhere_in_json_even_with_secrets_kept() -> None:
+    state = state_quoting_a_key()
+
+    for document in (state.to_json(), state.to_json(include_secrets=True)):
+        body = json.loads(document)["state"]
+        assert KEY not in document
+        assert body["messages"][1]["content"][1] == {"type": "text", "text": "Using [REDACTED]."}
+        assert body["output"] == "Using [REDACTED]."
+        assert body["error"] == "the API said: invalid x-api-key: [REDACTED]"
+        # Ids, names and signatures stay as they are, so the conversation can be sent again.
+        assert body["messages"][1]["content"][0] == {
+            "type": "thinking", "thinking": "ok", "signature": "sig==",
+        }
+        assert body["messages"][1]["content"][2]["id"] == "toolu_1"
+
+
+def test_secret_argument_values_are_masked_in_any_text_of_the_json() -> None:
+    body = json.loads(state_quoting_a_key().to_json())["state"]
+
+    assert body["messages"][0]["content"] == "My key is [REDACTED], reset my PIN to [REDACTED]"
+    assert "1234" not in json.dumps(body)
+
+
+def test_a_call_whose_arguments_were_masked_is_known_as_such_after_json() -> None:
+    state = paused_state()
+    state.pending[0].secret_fields = []
+    state.pending[0].arguments = {"account": "A-1", "password": "hunter2-long"}
+
+    stored = RunState.from_json(state.to_json())
+    kept = RunState.from_json(state.to_json(include_secrets=True))
+
+    assert stored.pending[0].arguments == {"account": "A-1", "password": "[REDACTED]"}
+    assert has_masked_secrets(stored.pending[0])
+    assert kept.pending[0].arguments == {"account": "A-1", "password": "hunter2-long"}
+    assert not has_masked_secrets(kept.pending[0])
