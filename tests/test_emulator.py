@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -367,6 +368,26 @@ class TestOfficialSDK:
             assert (tool_use.name, tool_use.input) == ("lookup_order", {"order_id": "A-1001"})
         assert counted.input_tokens == created.usage.input_tokens
         sdk.close()
+
+    def test_batches_and_models(self) -> None:
+        with Emulator([text_reply("Hello!")], batch_delay_seconds=0.01) as emulator:
+            sdk = anthropic.Anthropic(base_url=emulator.base_url, api_key="sk-test")
+            created = sdk.messages.batches.create(requests=[
+                {"custom_id": "a", "params": {"model": MODEL, "max_tokens": 50,
+                                              "messages": [{"role": "user", "content": "Hi"}]}}
+            ])
+            for _ in range(200):
+                if sdk.messages.batches.retrieve(created.id).processing_status == "ended":
+                    break
+                time.sleep(0.02)
+            results = [(r.custom_id, r.result.type) for r in
+                       sdk.messages.batches.results(created.id)]
+            deleted = sdk.messages.batches.delete(created.id)
+            models = [model.id for model in sdk.models.list()]
+            sdk.close()
+        assert results == [("a", "succeeded")]
+        assert deleted.type == "message_batch_deleted"
+        assert models[:3] == ["claude-opus-4-7", "claude-sonnet-4-6", "claude-haiku-4-5"]
 
 
 def demo(http: httpx.Client, messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -997,11 +1018,13 @@ class TestAgentAgainstTheEmulator:
             agent = Agent(MODEL, system, [lookup_order, track_shipment], async_client=client,
                           cache=True)
             result = await agent.arun("What's the status of order A-1001 and its tracking?")
-        usages = [turn.usage for turn in result.turns]
+        cache = [(turn.usage.cache_creation_input_tokens or 0,
+                  turn.usage.cache_read_input_tokens or 0) for turn in result.turns]
         assert result.status == "completed"
-        assert usages[0].cache_creation_input_tokens and not usages[0].cache_read_input_tokens
-        assert all(usage.cache_read_input_tokens >= usages[0].cache_creation_input_tokens
-                   for usage in usages[1:])
+        assert len(cache) == 3 and cache[0][0] > 1024 and cache[0][1] == 0
+        for (written_before, read_before), (written, read) in itertools.pairwise(cache):
+            assert read == read_before + written_before  # each turn reads all written so far
+            assert written > 0
 
 
 class TestHTTPEdges:
