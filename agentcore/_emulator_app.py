@@ -23,7 +23,12 @@ from agentcore._emulator_cache import PromptCache, count_input_tokens
 from agentcore._emulator_faults import Fault, FaultPlan
 from agentcore._emulator_http import HTTPRequest
 from agentcore._emulator_models import ModelEntry, model_page
-from agentcore._emulator_policy import apply_stop_sequences, demo_reply, limit_output
+from agentcore._emulator_policy import (
+    add_thinking,
+    apply_stop_sequences,
+    demo_reply,
+    limit_output,
+)
 from agentcore._emulator_validation import RequestRejected, validate_message_request
 from agentcore._replies import ErrorReply, Reply, error_body, estimate_tokens, new_id, sse_events
 
@@ -220,7 +225,8 @@ class EmulatorApp:
         if self._script is not None:
             return self._script.next(body)
         if self.replies is None:
-            answer = apply_stop_sequences(demo_reply(body), body.get("stop_sequences"))
+            answer = add_thinking(demo_reply(body), body)
+            answer = apply_stop_sequences(answer, body.get("stop_sequences"))
             return limit_output(answer, body["max_tokens"])
         function: Any = self.replies
         produced = function(body)

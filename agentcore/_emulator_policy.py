@@ -28,7 +28,7 @@ from typing import Any
 from agentcore._emulator_arguments import fill_arguments
 from agentcore._replies import CHARS_PER_TOKEN, estimate_tokens, new_id
 
-__all__ = ["DEMO_MARKER", "apply_stop_sequences", "demo_reply", "limit_output"]
+__all__ = ["DEMO_MARKER", "add_thinking", "apply_stop_sequences", "demo_reply", "limit_output"]
 
 DEMO_MARKER = "demo-policy"
 _LABEL = "[demo policy]"
@@ -301,3 +301,18 @@ def apply_stop_sequences(message: dict[str, Any], stop_sequences: Any) -> dict[s
                         "stop_sequence": sequence}
         kept.append(block)
     return message
+
+
+def add_thinking(message: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """With ``thinking`` on in the request, start the reply with a (labelled) thinking block
+    and a signature, so a loop must send it back the way the API requires."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return message
+    calls = [block["name"] for block in message.get("content") or []
+             if block.get("type") == "tool_use"]
+    plan = f"calling {', '.join(calls)}" if calls else "answering in text"
+    text = f"{_LABEL} Matched the request against the tools: {plan}."
+    signature = "demo-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    block = {"type": "thinking", "thinking": text, "signature": signature}
+    return {**message, "content": [block, *(message.get("content") or [])]}

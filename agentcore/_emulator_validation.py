@@ -107,7 +107,32 @@ def _check_tool_choice(body: Mapping[str, Any], tool_names: set[str]) -> None:
                        "the provided tools")
 
 
+def _check_thinking_kept(body: Mapping[str, Any]) -> None:
+    # With thinking on, the assistant turn whose tool calls are being answered must come
+    # back with its thinking blocks first, unchanged: the classic bug of a loop that drops
+    # them is rejected by the API, so it is here too.
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return
+    messages = body.get("messages") or []
+    if len(messages) < 2 or messages[-1].get("role") != "user":
+        return
+    if not any(block.get("type") == "tool_result" for block in _blocks(messages[-1]["content"])):
+        return
+    index = len(messages) - 2
+    blocks = _blocks(messages[index].get("content"))
+    if blocks and blocks[0].get("type") not in ("thinking", "redacted_thinking"):
+        raise _invalid(
+            f"messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but "
+            f"found `{blocks[0].get('type')}`. When `thinking` is enabled, a final `assistant` "
+            "message must start with a thinking block (preceeding the lastmost set of "
+            "`tool_use` and `tool_result` blocks). To avoid this requirement, disable "
+            "`thinking`."
+        )
+
+
 def _check_thinking(body: Mapping[str, Any]) -> None:
+    _check_thinking_kept(body)
     thinking = body.get("thinking")
     if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
         return

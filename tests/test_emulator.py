@@ -470,6 +470,29 @@ class TestDemoPolicy:
         assert (message["stop_reason"], message["stop_sequence"]) == ("stop_sequence", "policy")
         assert message["content"] == [{"type": "text", "text": "[demo "}]
 
+    def test_with_thinking_on_the_reply_starts_with_a_thinking_block_that_must_come_back(
+        self, http: httpx.Client
+    ) -> None:
+        thinking = {"type": "enabled", "budget_tokens": 1024}
+        question = {"role": "user", "content": "Status of A-1001?"}
+        first = demo(http, [question], thinking=thinking, max_tokens=2048)
+        results = answer_tools(first, {"lookup_order": "shipped"})
+        dropped = [block for block in first["content"] if block["type"] != "thinking"]
+        rejected = http.post("/v1/messages", json=body(
+            messages=[question, {"role": "assistant", "content": dropped}, results],
+            tools=ORDER_TOOLS, thinking=thinking, max_tokens=2048))
+        kept = demo(http, [question, {"role": "assistant", "content": first["content"]},
+                           results], thinking=thinking, max_tokens=2048)
+        assert first["content"][0]["type"] == "thinking"
+        assert first["content"][0]["thinking"] == (
+            "[demo policy] Matched the request against the tools: calling lookup_order.")
+        assert first["content"][0]["signature"].startswith("demo-")
+        status, error_type, message = error_of(rejected)
+        assert (status, error_type) == (400, "invalid_request_error")
+        assert message.startswith("messages.1.content.0.type: Expected `thinking` or "
+                                  "`redacted_thinking`, but found `text`.")
+        assert kept["stop_reason"] == "end_turn"
+
     def test_is_deterministic(self, http: httpx.Client) -> None:
         messages = [{"role": "user", "content": "Status of A-1001?"}]
         first, second = demo(http, messages), demo(http, messages)
@@ -1009,6 +1032,14 @@ class TestAgentAgainstTheEmulator:
                 if message["role"] == "assistant" for block in message["content"]
                 if block["type"] == "tool_use"] == [("lookup_order", {"order_id": "A-1001"}),
                                                     ("track_shipment", {"order_id": "A-1001"})]
+
+    def test_agent_with_thinking_sends_thinking_blocks_back(self, emulator: Emulator) -> None:
+        with Client(api_key="k", base_url=emulator.base_url) as client:
+            agent = Agent(MODEL, "You help customers.", [lookup_order, track_shipment],
+                          client=client, max_tokens=2048,
+                          thinking={"type": "enabled", "budget_tokens": 1024})
+            result = agent.run("What's the status of order A-1001 and its tracking?")
+        assert (result.status, len(result.turns)) == ("completed", 3)
 
     async def test_async_agent_with_caching_writes_then_reads_the_prefix(self) -> None:
         system = "You help customers with their orders. " * 200
