@@ -175,6 +175,24 @@ class TestDomainTools:
         assert query(database, "SELECT amount_cents, reason, created_by FROM refunds "
                                "WHERE order_id = 'A-1001'") == [(10000, "broken", "agent:test")]
 
+    def test_refund_after_the_thirty_day_window_is_refused(self, database: Path) -> None:
+        """The policy the prompt states is enforced by the tool, not left to the model."""
+        refund = _tool(domain_tools(database), "refund_order")
+        [(status, delivered_at)] = query(
+            database,
+            "SELECT o.status, s.delivered_at FROM orders o JOIN shipments s "
+            "ON s.order_id = o.id WHERE o.id = 'A-1003'",
+        )
+        output = refund.run({"order_id": "A-1003", "amount_cents": 500, "reason": "late"})
+        assert (status, delivered_at) == ("delivered", "2026-09-27T12:00:00+00:00")
+        assert (output.is_error, output.content) == (
+            True,
+            "Order A-1003 was delivered on 2026-09-27, 34 days ago; refunds are only "
+            "possible within 30 days of delivery.",
+        )
+        assert query(database, "SELECT count(*) FROM refunds WHERE order_id = 'A-1003' "
+                               "AND reason = 'late'") == [(0,)]
+
     def test_delivered_order_cannot_be_cancelled(self, database: Path) -> None:
         cancel = _tool(domain_tools(database), "cancel_order")
         output = cancel.run({"order_id": "A-1001", "reason": "changed my mind"})
@@ -499,8 +517,8 @@ class TestScriptMode:
         assert finished.returncode == 2
         assert finished.stderr == (
             f"error: {other} is not a company database: it has no customers, addresses, "
-            "products, orders, order_items, payments, shipments, refunds, outbox, policies "
-            "table(s); choose another --db, or --reset to recreate it\n"
+            "products, orders, order_items, payments, shipments, refunds, outbox, policies, "
+            "company table(s); choose another --db, or --reset to recreate it\n"
         )
 
     def test_unreadable_script_is_a_clear_error(self, tmp_path: Path) -> None:

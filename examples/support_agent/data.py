@@ -17,6 +17,7 @@ from agentcore.errors import ConfigurationError
 __all__ = [
     "POLICY_SECTIONS",
     "REFUND_APPROVAL_ABOVE_CENTS",
+    "REFUND_WINDOW_DAYS",
     "SCHEMA",
     "TABLES",
     "check_database",
@@ -97,6 +98,10 @@ CREATE TABLE policies (
     topic TEXT PRIMARY KEY,
     text TEXT NOT NULL
 );
+CREATE TABLE company (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 TABLES = tuple(re.findall(r"CREATE TABLE (\w+)", SCHEMA))
@@ -105,9 +110,13 @@ TABLES = tuple(re.findall(r"CREATE TABLE (\w+)", SCHEMA))
 REFUND_APPROVAL_ABOVE_CENTS = 2000
 """Refunds up to $20.00 are within an agent's authority; larger ones need a supervisor."""
 
+REFUND_WINDOW_DAYS = 30
+"""Refunds are possible up to this many days after delivery."""
+
 POLICY_SECTIONS = {
     "refunds": (
-        "Refunds are allowed within 30 days of delivery, up to the order total minus earlier "
+        f"Refunds are allowed within {REFUND_WINDOW_DAYS} days of delivery, up to the order "
+        "total minus earlier "
         f"refunds. Refunds above ${REFUND_APPROVAL_ABOVE_CENTS // 100}.00 need a supervisor's "
         "approval. Every refund is recorded."
     ),
@@ -189,6 +198,10 @@ def create_database(path: str | Path, *, customers: int = 300, seed: int = 7) ->
             connection.executescript(SCHEMA)
             connection.executemany("INSERT INTO products VALUES (?, ?, ?)", _PRODUCTS)
             connection.executemany("INSERT INTO policies VALUES (?, ?)", POLICY_SECTIONS.items())
+            # The data describes the shop as of this day; policies that count days use it.
+            connection.execute(
+                "INSERT INTO company VALUES ('business_date', ?)", (_iso(_EPOCH),)
+            )
             _insert_customers(connection, rng, customers)
         connection.execute("PRAGMA journal_mode = WAL")
     finally:

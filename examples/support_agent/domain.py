@@ -18,7 +18,7 @@ from pydantic import Field
 
 from agentcore import Tool, ToolError, tool
 from agentcore.log import get_logger
-from examples.support_agent.data import REFUND_APPROVAL_ABOVE_CENTS
+from examples.support_agent.data import REFUND_APPROVAL_ABOVE_CENTS, REFUND_WINDOW_DAYS
 
 __all__ = ["domain_tools"]
 
@@ -53,6 +53,20 @@ def domain_tools(
             raise ToolError(f"There is no order {order_id}.")
         return tuple(row)
 
+    def check_refund_window(connection: sqlite3.Connection, order_id: str) -> None:
+        row = connection.execute(
+            "SELECT delivered_at FROM shipments WHERE order_id = ?", (order_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return
+        delivered = datetime.fromisoformat(row[0])
+        days = (business_date(connection) - delivered).days
+        if days > REFUND_WINDOW_DAYS:
+            raise ToolError(
+                f"Order {order_id} was delivered on {delivered.date()}, {days} days ago; "
+                f"refunds are only possible within {REFUND_WINDOW_DAYS} days of delivery."
+            )
+
     def refund_needs_approval(arguments: dict[str, Any]) -> bool:
         return int(arguments["amount_cents"]) > refund_approval_above_cents
 
@@ -72,6 +86,7 @@ def domain_tools(
             if status not in ("shipped", "delivered"):
                 raise ToolError(f"Order {order_id} is {status}; only shipped or delivered "
                                 "orders can be refunded (cancel it instead).")
+            check_refund_window(connection, order_id)
             (refunded,) = connection.execute(
                 "SELECT COALESCE(SUM(amount_cents), 0) FROM refunds WHERE order_id = ?",
                 (order_id,),
@@ -165,6 +180,12 @@ def domain_tools(
         return {"queued_email_id": cursor.lastrowid, "to": customer_email}
 
     return [refund_order, cancel_order, update_shipping_address, send_email]
+
+
+def business_date(connection: sqlite3.Connection) -> datetime:
+    """The day the company's data describes (today, for a database without one)."""
+    row = connection.execute("SELECT value FROM company WHERE key = 'business_date'").fetchone()
+    return datetime.fromisoformat(row[0]) if row else datetime.now(UTC)
 
 
 def _now() -> str:
