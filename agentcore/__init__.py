@@ -14,7 +14,7 @@ from agentcore.approval import (
 )
 from agentcore.approvers import CallbackApprover, ScriptedApprover
 from agentcore.batches import AsyncBatches, Batches
-from agentcore.client import AsyncClient, Client
+from agentcore.client import AsyncClient, Client, LogContext
 from agentcore.console import ConsoleApprover
 from agentcore.durable import (
     ExecutionJournal,
@@ -90,6 +90,7 @@ __all__ = [
     "Edit",
     "ExecutionJournal",
     "InvalidRequestError",
+    "LogContext",
     "Message",
     "ModelPrice",
     "ModelRetry",
