@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from agentcore._version import __version__
 from agentcore.cli_approvals import register_approvals, register_runs
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
@@ -29,17 +30,23 @@ def _register_emulator(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.set_defaults(handler=emulator.run)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _register_emulator,
     register_approvals,
     register_runs,
-]
+)
 """Functions that each register one subcommand."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``agentcore`` argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(prog="agentcore", description="agentcore command line")
+    parser = argparse.ArgumentParser(
+        prog="agentcore",
+        description="Serve the offline Messages API emulator, and decide and resume runs "
+        "paused for approval.",
+        epilog="Run 'agentcore COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"agentcore {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in SUBCOMMANDS:
         register(subparsers)
@@ -54,7 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
-    return handler(args)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

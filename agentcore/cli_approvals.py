@@ -19,8 +19,11 @@ import importlib
 import inspect
 import json
 import os
+import sqlite3
 import sys
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 import jsonschema
@@ -51,11 +54,20 @@ def _with_store(
             message = "error: give the run store with --store PATH (or $AGENTCORE_STORE)"
             print(message, file=sys.stderr)
             return 2
+        if not Path(args.store).exists():
+            # Opening would create an empty store and report "nothing here" for a mistyped path.
+            message = f"error: no run store at {args.store!r} (check --store or $AGENTCORE_STORE)"
+            print(message, file=sys.stderr)
+            return 1
         try:
             with RunStore(args.store) as store:
                 return command(args, store, sys.stdout)
         except AgentcoreError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except sqlite3.DatabaseError as exc:
+            message = f"error: run store {args.store!r} is damaged or unreadable: {exc}"
+            print(message, file=sys.stderr)
             return 1
 
     return handler
@@ -316,6 +328,10 @@ def load_agent(spec: str, store: RunStore) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigurationError(f"--agent {spec!r}: cannot import {module_name!r}: {exc}") from exc
+    except Exception as exc:
+        raise ConfigurationError(
+            f"--agent {spec!r}: importing {module_name!r} failed: {_describe_failure(exc)}"
+        ) from exc
     target = module
     for part in attribute.split("."):
         if not hasattr(target, part):
@@ -323,10 +339,26 @@ def load_agent(spec: str, store: RunStore) -> Any:
         target = getattr(target, part)
     if callable(target) and not hasattr(target, "resume"):
         parameters = inspect.signature(target).parameters
-        target = target(store=store) if "store" in parameters else target()
+        try:
+            target = target(store=store) if "store" in parameters else target()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"--agent {spec!r}: building the agent failed: {_describe_failure(exc)}"
+            ) from exc
     if not hasattr(target, "resume_stream"):
         raise ConfigurationError(f"--agent {spec!r} is {type(target).__name__}, not an Agent")
     return target
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """``Type: message (file:line)``, the line being where the exception was raised."""
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" ({exc.filename}:{exc.lineno})"
+    elif exc.__traceback__ is not None:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f" ({frame.filename}:{frame.lineno})"
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _resume(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
@@ -340,4 +372,10 @@ def _resume(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
         out.write(f"{len(waiting)} approval(s) pending; see: agentcore approvals list\n")
     elif result.output:
         out.write(result.output.rstrip() + "\n")
-    return 0 if result.status in ("completed", "paused") else 1
+    if result.status in ("completed", "paused"):
+        return 0
+    because = f": {result.error}" if result.error else ""
+    print(f"error: the run ended {result.status}{because}", file=sys.stderr)
+    if result.status == "failed":
+        print("The run is kept: fix the cause, then resume it again.", file=sys.stderr)
+    return 1

@@ -297,22 +297,49 @@ class Emulator:
         return True
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 picks a free one)")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (0 or more seconds)")
+    return seconds
+
+
+def _api_key(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an API key cannot be empty")
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's command-line options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to bind (default: 127.0.0.1, loopback only)")
-    parser.add_argument("--port", type=int, default=8765,
+    parser.add_argument("--port", type=_port, default=8765,
                         help="TCP port; 0 picks a free one (default: 8765)")
     parser.add_argument("--script", metavar="FILE",
                         help="answer from this JSON/JSONL file of replies instead of the "
                              "demo policy")
     parser.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
+                        type=_api_key,
                         help="accept only this key (repeatable; default: any non-empty key)")
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
                         help="inject a fault: 429[:TIMES], 529, 500, reset, malformed, "
                              "cut-after:N, error-event:N, slow:SECONDS; TIMES is a count "
                              "or '*' (repeatable)")
-    parser.add_argument("--batch-delay", type=float, default=0.05, metavar="SECONDS",
+    parser.add_argument("--batch-delay", type=_seconds, default=0.05, metavar="SECONDS",
                         help="how long batches stay in progress (default: 0.05)")
     parser.add_argument("--log", action="store_true",
                         help="log one emulator.request event per request to stderr")
@@ -344,8 +371,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve())
     except OSError as error:
-        print(f"agentcore emulator: cannot listen on {args.host}:{args.port}: {error.strerror}",
-              file=sys.stderr)
+        hint = "; --port 0 picks a free port" if args.port else ""
+        print(f"agentcore emulator: cannot listen on {args.host}:{args.port}: "
+              f"{error.strerror or error}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

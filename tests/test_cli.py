@@ -1,0 +1,269 @@
+"""The ``agentcore`` command line as a user meets it: help, and clear errors instead of tracebacks.
+
+Deciding and resuming runs is specified in test_cli_approvals.py; this file covers what
+every command shares: help for each command, the version, a store that is missing or
+damaged, an ``--agent`` that fails to load, a resume whose model call fails, the
+emulator's option checks, and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentcore.agent import Agent
+from agentcore.cli import main
+from agentcore.client import Client
+from agentcore.durable import run_stored
+from agentcore.store import RunStore
+from agentcore.testing import ScriptedModel, tool_reply
+from agentcore.tools import tool
+
+MODEL = "claude-sonnet-4-5"
+
+AGENT_MODULE = '''
+from agentcore.agent import Agent
+from agentcore.client import Client
+from agentcore.testing import ScriptedModel, error_reply
+from tests.test_cli import refund_order
+
+def rejected_key():
+    """An agent whose every model call is refused with 401, like a wrong API key."""
+    model = ScriptedModel(lambda body: error_reply(401, "authentication_error",
+                                                   "invalid x-api-key"))
+    return Agent("claude-sonnet-4-5", tools=[refund_order],
+                 client=Client(api_key="wrong", transport=model, max_retries=0))
+
+def broken_factory(store):
+    raise RuntimeError("no database configured")
+'''
+
+
+@tool(sensitive=True)
+def refund_order(order_id: str, amount_cents: int) -> str:
+    """Refund part of an order.
+
+    Args:
+        order_id: Order number such as "A-1001".
+        amount_cents: Amount to refund, in cents.
+    """
+    return f"refunded {amount_cents} cents on {order_id}"
+
+
+@pytest.fixture
+def paused_run(tmp_path: Path) -> tuple[Path, str]:
+    """A store holding one run paused on a refund: (store path, run id)."""
+    store_path = tmp_path / "runs.db"
+    refund = ("refund_order", {"order_id": "A-1001", "amount_cents": 2500})
+    model = ScriptedModel([tool_reply(refund)])
+    agent = Agent(MODEL, tools=[refund_order], client=Client(api_key="test", transport=model))
+    with RunStore(store_path) as store:
+        result = run_stored(agent, store, "Refund A-1001")
+    assert result.status == "paused"
+    return store_path, result.state.run_id
+
+
+@pytest.fixture
+def agent_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The name of an importable module of agents that fail in different ways."""
+    package = tmp_path / "cli_agents"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "agents.py").write_text(AGENT_MODULE)
+    (package / "explodes.py").write_text('raise RuntimeError("settings file missing")\n')
+    (package / "typo.py").write_text("def build_agent(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "cli_agents"
+
+
+def _free_port_in_use() -> socket.socket:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    return busy
+
+
+class TestHelp:
+    @pytest.mark.parametrize(
+        "command",
+        [
+            [],
+            ["emulator"],
+            ["approvals"],
+            ["approvals", "list"],
+            ["approvals", "show"],
+            ["approvals", "approve"],
+            ["approvals", "deny"],
+            ["runs"],
+            ["runs", "list"],
+            ["runs", "show"],
+            ["runs", "resume"],
+        ],
+    )
+    def test_every_command_has_help(
+        self, command: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: agentcore {' '.join(command)}".strip())
+
+    def test_no_command_prints_the_help_and_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main([]) == 2
+        assert "Run 'agentcore COMMAND --help'" in capsys.readouterr().err
+
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--version"])
+        assert (exit_info.value.code, capsys.readouterr().out) == (0, "agentcore 0.1.0\n")
+
+
+class TestStoreErrors:
+    @pytest.mark.parametrize(
+        "command", [["approvals", "list"], ["runs", "list"], ["approvals", "approve", "1"]]
+    )
+    def test_a_missing_store_is_an_error_and_is_not_created(
+        self, tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        missing = tmp_path / "typo.db"
+        assert main([*command, "--store", str(missing)]) == 1
+        assert capsys.readouterr().err == (
+            f"error: no run store at {str(missing)!r} (check --store or $AGENTCORE_STORE)\n"
+        )
+        assert not missing.exists()
+
+    def test_a_damaged_store_is_reported_without_a_traceback(
+        self, paused_run: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        store_path, _ = paused_run
+        with contextlib.closing(sqlite3.connect(store_path)) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            page_size = db.execute("PRAGMA page_size").fetchone()[0]
+            [root_page] = db.execute(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'pending_approvals'"
+            ).fetchone()
+        # Only the approvals table is damaged: the store opens, and the damage shows on a query.
+        data = bytearray(store_path.read_bytes())
+        start = (root_page - 1) * page_size
+        data[start : start + page_size] = b"\x13" * page_size
+        store_path.write_bytes(bytes(data))
+
+        assert main(["approvals", "list", "--store", str(store_path)]) == 1
+        assert capsys.readouterr().err == (
+            f"error: run store {str(store_path)!r} is damaged or unreadable: "
+            "database disk image is malformed\n"
+        )
+
+
+class TestResumeErrors:
+    def test_an_agent_module_that_raises_on_import_names_the_error_and_its_line(
+        self, paused_run: tuple[Path, str], agent_module: str,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:  # fmt: skip
+        store_path, run_id = paused_run
+        spec = f"{agent_module}.explodes:build_agent"
+        assert main(["runs", "resume", run_id, "--agent", spec, "--store", str(store_path)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(
+            f"error: --agent {spec!r}: importing '{agent_module}.explodes' failed: "
+            "RuntimeError: settings file missing ("
+        )
+        assert err.endswith("explodes.py:1)\n")
+
+    def test_an_agent_module_with_a_syntax_error_names_the_line(
+        self, paused_run: tuple[Path, str], agent_module: str,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:  # fmt: skip
+        store_path, run_id = paused_run
+        spec = f"{agent_module}.typo:build_agent"
+        assert main(["runs", "resume", run_id, "--agent", spec, "--store", str(store_path)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --agent {spec!r}: importing '{agent_module}.typo' failed: ")
+        assert "SyntaxError" in err and err.endswith("typo.py:1)\n")
+
+    def test_a_factory_that_raises_is_reported_and_the_run_stays_paused(
+        self, paused_run: tuple[Path, str], agent_module: str,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:  # fmt: skip
+        store_path, run_id = paused_run
+        spec = f"{agent_module}.agents:broken_factory"
+        assert main(["approvals", "approve", "1", "--store", str(store_path)]) == 0
+        capsys.readouterr()
+        assert main(["runs", "resume", run_id, "--agent", spec, "--store", str(store_path)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(
+            f"error: --agent {spec!r}: building the agent failed: "
+            "RuntimeError: no database configured ("
+        )
+        with RunStore(store_path) as store:
+            assert store.load_run(run_id).status == "paused"
+
+    def test_a_resume_whose_model_call_fails_says_why_and_can_be_resumed_again(
+        self, paused_run: tuple[Path, str], agent_module: str,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:  # fmt: skip
+        store_path, run_id = paused_run
+        spec = f"{agent_module}.agents:rejected_key"
+        assert main(["approvals", "approve", "1", "--store", str(store_path)]) == 0
+        capsys.readouterr()
+        assert main(["runs", "resume", run_id, "--agent", spec, "--store", str(store_path)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == f"Run {run_id}: failed\n"
+        assert captured.err.startswith(
+            "error: the run ended failed: 401 authentication_error: invalid x-api-key"
+        )
+        assert captured.err.endswith(
+            "The run is kept: fix the cause, then resume it again.\n"
+        )
+
+    def test_ctrl_c_during_a_command_exits_130_without_a_traceback(
+        self, paused_run: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:  # fmt: skip
+        store_path, _ = paused_run
+
+        def interrupted(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(RunStore, "list_runs", interrupted)
+        assert main(["runs", "list", "--store", str(store_path)]) == 130
+        assert capsys.readouterr().err == "interrupted\n"
+
+
+class TestEmulatorOptions:
+    @pytest.mark.parametrize(
+        ("option", "message"),
+        [
+            (["--port", "99999"],
+             "argument --port: 99999 is not a port (0-65535; 0 picks a free one)"),
+            (["--port", "-1"], "argument --port: -1 is not a port (0-65535; 0 picks a free one)"),
+            (["--port", "http"], "argument --port: 'http' is not a port number"),
+            (["--batch-delay", "-1"],
+             "argument --batch-delay: '-1' is not a duration (0 or more seconds)"),
+            (["--api-key", " "], "argument --api-key: an API key cannot be empty"),
+        ],
+    )  # fmt: skip
+    def test_bad_options_are_usage_errors(
+        self, option: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["emulator", *option])
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == f"agentcore emulator: error: {message}"
+
+    def test_a_busy_port_is_a_clear_failure_with_the_way_out(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with _free_port_in_use() as busy:
+            port = busy.getsockname()[1]
+            assert main(["emulator", "--port", str(port)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"agentcore emulator: cannot listen on 127.0.0.1:{port}: ")
+        assert err.endswith("; --port 0 picks a free port\n")
