@@ -295,3 +295,13 @@ class TestTicketTriageExample:
         assert Decimal(printed["cost_at_batch_rate"]) * 2 == Decimal(
             printed["cost_at_interactive_rate"]
         )
+
+    def test_the_command_fails_when_tickets_fail(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = io.StringIO()
+
+        assert triage_main(["--json", "--model", "claude-nonexistent"], out=out) == 1
+
+        printed = json.loads(out.getvalue())
+        assert sum(printed["counts"].values()) == 0
+        assert set(printed["failed"].values()) == {"not_found_error: model: claude-nonexistent"}
+        assert capsys.readouterr().err == "50 of 50 tickets failed\n"

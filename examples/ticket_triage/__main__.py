@@ -1,4 +1,8 @@
-"""``python -m examples.ticket_triage [--live] [--model M] [--json]``."""
+"""``python -m examples.ticket_triage [--live] [--model M] [--json]``: triage 50 tickets.
+
+Offline (the default) the batch goes to the bundled emulator, whose keyword rules stand in
+for the model; ``--live`` sends it to the Messages API. Exits 1 when any ticket failed.
+"""
 
 from __future__ import annotations
 
@@ -30,10 +34,16 @@ OFFLINE_SOURCE = "emulator: answers come from keyword rules standing in for the 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout) -> int:
     """Run the example; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m examples.ticket_triage", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.ticket_triage",
+        description="Classify 50 support tickets through the Message Batches API and print the "
+        "categories and the cost at the batch and the interactive rate. Offline by default: "
+        "the bundled emulator's keyword rules stand in for the model.",
+    )
     parser.add_argument("--live", action="store_true",
                         help="send the batch to the real API (needs ANTHROPIC_API_KEY)")
-    parser.add_argument("--model", default="claude-haiku-4-5")
+    parser.add_argument("--model", default="claude-haiku-4-5",
+                        help="the model for every ticket (default: claude-haiku-4-5)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
@@ -55,8 +65,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout) -> int:
     except AgentcoreError as error:
         print(f"triage failed: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     print(json.dumps(summary(report), indent=2) if args.json else render(report, source=source),
           file=out)
+    if report.failed:
+        print(f"{len(report.failed)} of {len(requests)} tickets failed", file=sys.stderr)
+        return 1
     return 0
 
 
