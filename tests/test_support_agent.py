@@ -305,6 +305,31 @@ class TestConversationWithAModel:
         assert "(the reply ended: failed — 400 invalid_request_error: prompt is malformed" in shown
         assert shown.splitlines()[-1].startswith("Goodbye. 1 message answered · 1 model call · ")
 
+    def test_a_wrong_key_stops_the_script_with_the_fix_and_sends_nothing_more(
+        self, database: Path
+    ) -> None:
+        model = ScriptedModel(
+            lambda body: error_reply(401, "authentication_error", "invalid x-api-key")
+        )
+        out = io.StringIO()
+        with Client(api_key="wrong", transport=model, max_retries=0) as client:
+            support = create_support_agent(database, client)
+            console = ChatConsole(support.agent, "console", out, Style(False))
+            status = console.run_script([STATUS_QUESTION, REFUND_REQUEST, "Thanks!"])
+            support.close()
+        assert (status, len(model.requests)) == (1, 1)
+        lines = out.getvalue().splitlines()
+        assert lines[1].startswith(
+            "  (the reply ended: failed — 401 authentication_error: invalid x-api-key"
+        )
+        assert lines[2:3] == [
+            "  Check ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL), or run with --offline."
+        ]
+        assert lines[-2] == (
+            "The remaining 2 scripted messages are not sent: they would fail the same way."
+        )
+        assert lines[-1].startswith("Goodbye. 0 messages answered · 0 model calls · ")
+
 
 class TestDeferredConversation:
     """The console in deferred mode picks a paused run up where a person left it."""

@@ -31,7 +31,13 @@ from agentcore import (
     resume_stored,
     run_stored,
 )
-from agentcore.errors import AgentcoreError, AuthenticationError
+from agentcore.errors import (
+    AgentcoreError,
+    AuthenticationError,
+    BillingError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from agentcore.state import TurnRecord
 from agentcore.usage import PriceTable
 from examples.support_agent.render import Ledger, Style, TurnPrinter
@@ -64,6 +70,9 @@ Anything else is sent to the agent. Try: What's the status of order A-1001? My e
 ada.lovelace@example.com"""
 
 _AGENT_FACTORY = "examples.support_agent.app:build_agent"
+
+_REPEATING_ERRORS = (AuthenticationError, PermissionDeniedError, BillingError, NotFoundError)
+"""Errors every later message would meet too (a wrong key, no access, an unknown model)."""
 
 
 def agentcore_command() -> str:
@@ -134,6 +143,8 @@ class ChatConsole:
         self.turns = 0
         self.failures = 0
         self.paused_run: str | None = None
+        self.blocked_by: BaseException | None = None
+        """The last reply's error when every later message would fail the same way."""
         self._counted_turns: dict[str, int] = {}
 
     def say(self, text: str = "", *styles: str) -> None:
@@ -177,6 +188,14 @@ class ChatConsole:
                     break
                 continue
             self.send(line)
+            if self.blocked_by is not None and remaining:
+                count = len(remaining)
+                self.say(
+                    f"The remaining {count} scripted message{'' if count == 1 else 's'} "
+                    f"{'is' if count == 1 else 'are'} not sent: they would fail the same way.",
+                    "yellow",
+                )
+                break
             if self.paused_run is not None and remaining:
                 count = len(remaining)
                 self.say(
@@ -260,6 +279,8 @@ class ChatConsole:
             self.paused_run = None
             self._keep_history(result.messages, result.status)
             self._report_status(result.status, result.error)
+            repeating = isinstance(result.exception, _REPEATING_ERRORS)
+            self.blocked_by = result.exception if repeating else None
             if isinstance(result.exception, AuthenticationError):
                 self.say(
                     "  Check ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL), or run with --offline.",
