@@ -1,0 +1,287 @@
+"""A run as a sans-IO flow: everything a run does between the loop's actions, written once.
+
+:func:`run_flow` steps an :class:`~agentcore.loop.AgentLoop` to its end. It yields what it
+needs done — :class:`Emit` an event, :class:`CreateMessage`, :class:`RunCalls`,
+:class:`CheckPolicies`, :class:`Decide` — and is sent back what happened. The logging, the
+events, the redaction of tool results, pausing and the duration bookkeeping live here;
+:mod:`agentcore.drivers` performs the effects with blocking I/O or with asyncio, in the manner
+of the client's flows (``agentcore._flow``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, replace
+from time import perf_counter
+from typing import Any, TypeAlias
+
+from agentcore._http import LogContext
+from agentcore.approval import ApprovalRequest, Decision
+from agentcore.errors import APIError, StreamError
+from agentcore.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ModelTurnCompleted,
+    RunEvent,
+    RunFinished,
+    ToolCallStarted,
+    ToolResultEvent,
+)
+from agentcore.log import get_logger
+from agentcore.loop import (
+    AgentLoop,
+    AskApproval,
+    CallModel,
+    CheckApproval,
+    Finish,
+    RunTools,
+    ToolCall,
+    ToolOutcome,
+)
+from agentcore.redaction import redact_content, secret_values_in
+from agentcore.state import RunResult
+
+__all__ = [
+    "CheckPolicies",
+    "CreateMessage",
+    "Decide",
+    "Effect",
+    "Emit",
+    "RunCalls",
+    "RunFlow",
+    "run_flow",
+]
+
+_log = get_logger("agentcore.agent")
+_INFO = logging.INFO
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Hand this event to the caller; answer with None."""
+
+    event: RunEvent
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMessage:
+    """Call the model (``messages.create`` or ``.stream``, as the driver was asked).
+
+    Answer with the :class:`~agentcore.types.Message`, or the ``APIError`` / ``StreamError``
+    the call raised.
+    """
+
+    params: dict[str, Any]
+    log_context: LogContext
+
+
+@dataclass(frozen=True, slots=True)
+class RunCalls:
+    """Run these calls through the hooks and their tools.
+
+    Answer with one ``(ToolOutcome, seconds)`` pair per call, in the order of the calls.
+    """
+
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPolicies:
+    """Ask the approval policies whether a person must decide these calls.
+
+    Answer with the reason (None: no approval needed) by call id.
+    """
+
+    calls: tuple[ToolCall, ...]
+    always_allowed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """Ask the approver about this request; answer with its (fail-closed) decision."""
+
+    request: ApprovalRequest
+
+
+Effect: TypeAlias = Emit | CreateMessage | RunCalls | CheckPolicies | Decide
+RunFlow: TypeAlias = Generator[Effect, Any, None]
+
+
+def run_flow(
+    loop: AgentLoop,
+    decisions: Mapping[str, Decision] | None,
+    *,
+    approver: object | None,
+    calls_at_once: bool,
+) -> RunFlow:
+    """The flow of one run (or resumed run) of ``loop``, ending after :class:`RunFinished`.
+
+    Args:
+        loop: The run's loop, holding its state.
+        decisions: Decisions for calls waiting for approval, when resuming.
+        approver: The approver the driver asks; with None, a call needing approval pauses
+            the run.
+        calls_at_once: Whether the driver runs a turn's calls concurrently. If so, every
+            call is announced, then all run, then their results follow; if not, each call's
+            result follows its announcement before the next one starts.
+    """
+    state = loop.state
+    logging_on = _log.is_enabled_for(_INFO)
+    if logging_on:
+        _log_start(loop)
+    started = perf_counter()
+    action = loop.next_action(decisions)
+    while True:
+        kind = type(action)
+        if kind is CallModel:
+            assert isinstance(action, CallModel)
+            if logging_on and action.route_reason is not None:
+                _log.info("model.route", model=action.model, reason=action.route_reason)
+            began = perf_counter()
+            reply = yield CreateMessage(action.params, _log_context(loop))
+            if isinstance(reply, APIError | StreamError):
+                action = loop.model_failed(reply)
+                continue
+            action = loop.model_responded(reply, latency_s=perf_counter() - began)
+            yield Emit(ModelTurnCompleted(state.turns[-1]))
+        elif kind is RunTools:
+            assert isinstance(action, RunTools)
+            calls = action.calls
+            batches = (calls,) if calls_at_once else tuple((call,) for call in calls)
+            outcomes: list[ToolOutcome] = []
+            for batch in batches:
+                for call in batch:
+                    yield Emit(ToolCallStarted(call.id, call.name, call.arguments))
+                ran = yield RunCalls(batch)
+                for call, (outcome, elapsed) in zip(batch, ran, strict=True):
+                    outcome = _recorded(call, outcome)
+                    outcomes.append(outcome)
+                    if logging_on:
+                        _log_tool_call(call, outcome, elapsed)
+                    yield Emit(_result_event(call, outcome, elapsed))
+            action = loop.tools_ran(outcomes)
+        elif kind is CheckApproval:
+            assert isinstance(action, CheckApproval)
+            reasons = yield CheckPolicies(action.calls, tuple(state.always_allowed))
+            action = loop.approval_checked(reasons)
+        elif kind is AskApproval:
+            assert isinstance(action, AskApproval)
+            for request in action.requests:
+                if logging_on:
+                    _log.info(
+                        "approval.requested",
+                        tool=request.tool_name,
+                        call_id=request.call_id,
+                        reason=request.reason,
+                    )
+                yield Emit(ApprovalRequested(request))
+            if approver is None:
+                action = loop.pause()
+                continue
+            answers: dict[str, Decision] = {}
+            for request in action.requests:
+                decision = yield Decide(request)
+                answers[request.call_id] = decision
+                if logging_on:
+                    _log_decision(request.tool_name, request.call_id, decision, approver)
+                yield Emit(ApprovalDecided(request.call_id, request.tool_name, decision))
+            action = loop.approvals_decided(answers)
+        else:
+            assert isinstance(action, Finish)
+            result = action.result
+            state.duration_s += perf_counter() - started
+            result.duration_s = state.duration_s
+            if logging_on:
+                _log_finish(result)
+            yield Emit(RunFinished(result))
+            return
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _recorded(call: ToolCall, outcome: ToolOutcome) -> ToolOutcome:
+    """The outcome as the run records it: a tool's output is the model's next input, the
+    stored state and the events, so credentials and the call's secret arguments are
+    replaced before anything else sees it (the exception itself stays, for logs)."""
+    output = outcome.output
+    secret_fields = call.tool.secret_fields
+    content = redact_content(
+        output.content,
+        secret_fields=secret_fields,
+        secret_values=secret_values_in(call.arguments, secret_fields),
+    )
+    if content == output.content:
+        return outcome
+    return replace(outcome, output=replace(output, content=content))
+
+
+def _result_event(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> ToolResultEvent:
+    output = outcome.output
+    return ToolResultEvent(
+        call.id, call.name, output.content, output.is_error, outcome.executed, elapsed
+    )
+
+
+def _log_start(loop: AgentLoop) -> None:
+    state = loop.state
+    _log.info(
+        "run.start",
+        run_id=state.run_id,
+        model=state.model,
+        tools=sorted(loop.config.tools),
+        resumed=bool(state.turns),
+        prompt_name=state.prompt_name,
+        prompt_version=state.prompt_version,
+    )
+
+
+def _log_context(loop: AgentLoop) -> LogContext:
+    # The client logs the one model.call event of each response; the run adds who asked.
+    state = loop.state
+    return LogContext(
+        run_id=state.run_id,
+        turn=len(state.turns) + 1,
+        prompt_name=state.prompt_name,
+        prompt_version=state.prompt_version,
+        prices=loop.config.prices,
+    )
+
+
+def _log_tool_call(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> None:
+    output = outcome.output
+    _log.info(
+        "tool.call",
+        tool=call.name,
+        call_id=call.id,
+        duration_ms=round(elapsed * 1000, 3),
+        is_error=output.is_error,
+        executed=outcome.executed,
+        error=type(output.error).__name__ if output.error is not None else None,
+    )
+
+
+def _log_decision(tool_name: str, call_id: str, decision: Decision, approver: object) -> None:
+    _log.info(
+        "approval.decision",
+        tool=tool_name,
+        call_id=call_id,
+        decision=decision.kind,
+        decided_by=type(approver).__name__,
+        reason=getattr(decision, "reason", None),
+    )
+
+
+def _log_finish(result: RunResult) -> None:
+    _log.info(
+        "run.finish",
+        run_id=result.state.run_id,
+        status=result.status,
+        stop_reason=result.stop_reason,
+        turns=len(result.turns),
+        cost_usd=None if result.cost_usd is None else str(result.cost_usd),
+        duration_ms=round(result.duration_s * 1000, 1),
+        limit=result.limit,
+        error=result.error,
+    )

@@ -1,0 +1,273 @@
+"""The flow of a run, driven by hand: what it asks a driver to do, in order, with no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from agentcore._run_flow import (
+    CheckPolicies,
+    CreateMessage,
+    Emit,
+    RunCalls,
+    RunFlow,
+    run_flow,
+)
+from agentcore.approval import Approve, Decision
+from agentcore.errors import APIConnectionError
+from agentcore.events import RunFinished, ToolResultEvent
+from agentcore.loop import AgentLoop, LoopConfig, ToolOutcome
+from agentcore.state import RunState
+from agentcore.tools import Tool, ToolOutput, tool
+from agentcore.types import Message, parse_message
+
+MODEL = "claude-sonnet-4-6"
+
+
+@tool
+def lookup_order(order_id: str) -> str:
+    """Look up an order.
+
+    Args:
+        order_id: Order number such as "A-1001".
+    """
+    return f"order {order_id}: shipped"
+
+
+@tool(sensitive=True)
+def refund_order(order_id: str) -> str:
+    """Refund an order.
+
+    Args:
+        order_id: Order number.
+    """
+    return "refunded"
+
+
+@tool(requires_approval=lambda args: args["amount_cents"] > 1000)
+def credit_account(amount_cents: int) -> str:
+    """Credit the customer's account.
+
+    Args:
+        amount_cents: Amount in cents.
+    """
+    return "credited"
+
+
+@tool(secret_fields=("card_number",))
+def charge_card(card_number: str) -> str:
+    """Charge a card.
+
+    Args:
+        card_number: The card to charge.
+    """
+    return "charged"
+
+
+TOOLS: dict[str, Tool] = {
+    t.name: t for t in (lookup_order, refund_order, credit_account, charge_card)
+}
+
+
+def make_loop() -> AgentLoop:
+    config = LoopConfig(
+        model=MODEL,
+        tools=TOOLS,
+        request_params={"tools": [t.definition() for t in TOOLS.values()]},
+        max_tokens=1024,
+    )
+    state = RunState(model=MODEL, messages=[{"role": "user", "content": "Where is A-1?"}])
+    return AgentLoop(config, state)
+
+
+def message(content: list[dict[str, Any]], stop_reason: str) -> Message:
+    return parse_message(
+        {
+            "id": "msg_1",
+            "model": MODEL,
+            "content": content,
+            "stop_reason": stop_reason,
+            "usage": {"input_tokens": 100, "output_tokens": 10},
+        },
+        request_id="req_1",
+    )
+
+
+def calls(*uses: tuple[str, str, dict[str, Any]]) -> Message:
+    blocks = [{"type": "tool_use", "id": i, "name": n, "input": a} for i, n, a in uses]
+    return message(blocks, "tool_use")
+
+
+DONE = message([{"type": "text", "text": "Done."}], "end_turn")
+
+
+class ScriptedDriver:
+    """Answers the flow's effects from scripts and notes each one as a short tuple."""
+
+    def __init__(
+        self,
+        replies: Sequence[Message | APIConnectionError],
+        *,
+        outputs: dict[str, str] | None = None,
+        reasons: dict[str, str | None] | None = None,
+        decisions: Sequence[Decision] = (),
+    ) -> None:
+        self.replies: Iterator[Message | APIConnectionError] = iter(replies)
+        self.outputs = outputs or {}
+        self.reasons = reasons or {}
+        self.decisions = iter(decisions)
+        self.asked: list[tuple[Any, ...]] = []
+        self.events: list[Any] = []
+
+    def play(self, flow: RunFlow) -> None:
+        answer: Any = None
+        for _ in range(100):
+            try:
+                effect = flow.send(answer)
+            except StopIteration:
+                return
+            answer = None
+            if isinstance(effect, Emit):
+                self.events.append(effect.event)
+                self.asked.append(("emit", type(effect.event).__name__))
+            elif isinstance(effect, CreateMessage):
+                self.asked.append(("create_message", effect.log_context.turn))
+                answer = next(self.replies)
+            elif isinstance(effect, RunCalls):
+                self.asked.append(("run_calls", *(call.id for call in effect.calls)))
+                answer = [
+                    (ToolOutcome(call.id, ToolOutput(self.outputs.get(call.id, "ok"))), 0.25)
+                    for call in effect.calls
+                ]
+            elif isinstance(effect, CheckPolicies):
+                self.asked.append(("check_policies", *(call.id for call in effect.calls)))
+                answer = {call.id: self.reasons.get(call.id) for call in effect.calls}
+            else:
+                self.asked.append(("decide", effect.request.call_id))
+                answer = next(self.decisions)
+        raise AssertionError("the flow did not end within 100 effects")
+
+    @property
+    def result(self) -> Any:
+        assert isinstance(self.events[-1], RunFinished)
+        return self.events[-1].result
+
+
+TWO_LOOKUPS = calls(
+    ("toolu_1", "lookup_order", {"order_id": "A-1"}),
+    ("toolu_2", "lookup_order", {"order_id": "A-2"}),
+)
+
+
+class TestToolCalls:
+    def test_run_in_order_each_result_follows_its_own_start(self) -> None:
+        driver = ScriptedDriver([TWO_LOOKUPS, DONE])
+        driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
+        assert driver.asked == [
+            ("create_message", 1),
+            ("emit", "ModelTurnCompleted"),
+            ("emit", "ToolCallStarted"),
+            ("run_calls", "toolu_1"),
+            ("emit", "ToolResultEvent"),
+            ("emit", "ToolCallStarted"),
+            ("run_calls", "toolu_2"),
+            ("emit", "ToolResultEvent"),
+            ("create_message", 2),
+            ("emit", "ModelTurnCompleted"),
+            ("emit", "RunFinished"),
+        ]
+        assert driver.result.status == "completed"
+
+    def test_run_at_once_every_call_starts_before_the_results(self) -> None:
+        driver = ScriptedDriver([TWO_LOOKUPS, DONE])
+        driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=True))
+        assert driver.asked == [
+            ("create_message", 1),
+            ("emit", "ModelTurnCompleted"),
+            ("emit", "ToolCallStarted"),
+            ("emit", "ToolCallStarted"),
+            ("run_calls", "toolu_1", "toolu_2"),
+            ("emit", "ToolResultEvent"),
+            ("emit", "ToolResultEvent"),
+            ("create_message", 2),
+            ("emit", "ModelTurnCompleted"),
+            ("emit", "RunFinished"),
+        ]
+
+    def test_a_result_is_redacted_of_the_calls_secret_before_anyone_sees_it(self) -> None:
+        card = "4242424242424242"
+        driver = ScriptedDriver(
+            [calls(("toolu_1", "charge_card", {"card_number": card})), DONE],
+            outputs={"toolu_1": f"charged card {card}"},
+        )
+        driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
+        assert [e for e in driver.events if isinstance(e, ToolResultEvent)] == [
+            ToolResultEvent(
+                "toolu_1", "charge_card", "charged card [REDACTED]", False, True, 0.25
+            )
+        ]
+        assert driver.result.messages[2] == {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": "charged card [REDACTED]",
+                }
+            ],
+        }
+
+
+class TestApproval:
+    def test_without_an_approver_a_sensitive_call_pauses_the_run(self) -> None:
+        driver = ScriptedDriver([calls(("toolu_1", "refund_order", {"order_id": "A-1"}))])
+        driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
+        assert driver.asked == [
+            ("create_message", 1),
+            ("emit", "ModelTurnCompleted"),
+            ("emit", "ApprovalRequested"),
+            ("emit", "RunFinished"),
+        ]
+        assert driver.result.status == "paused"
+
+    def test_the_approver_is_asked_and_an_approved_call_runs(self) -> None:
+        driver = ScriptedDriver(
+            [calls(("toolu_1", "refund_order", {"order_id": "A-1"})), DONE],
+            decisions=[Approve()],
+        )
+        driver.play(run_flow(make_loop(), None, approver=object(), calls_at_once=False))
+        assert driver.asked == [
+            ("create_message", 1),
+            ("emit", "ModelTurnCompleted"),
+            ("emit", "ApprovalRequested"),
+            ("decide", "toolu_1"),
+            ("emit", "ApprovalDecided"),
+            ("emit", "ToolCallStarted"),
+            ("run_calls", "toolu_1"),
+            ("emit", "ToolResultEvent"),
+            ("create_message", 2),
+            ("emit", "ModelTurnCompleted"),
+            ("emit", "RunFinished"),
+        ]
+
+    def test_a_call_with_a_policy_is_checked_and_runs_when_it_needs_no_approval(self) -> None:
+        driver = ScriptedDriver(
+            [calls(("toolu_1", "credit_account", {"amount_cents": 500})), DONE],
+            reasons={"toolu_1": None},
+        )
+        driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
+        assert driver.asked[2:5] == [
+            ("check_policies", "toolu_1"),
+            ("emit", "ToolCallStarted"),
+            ("run_calls", "toolu_1"),
+        ]
+
+
+class TestModelFailure:
+    def test_a_failed_model_call_finishes_the_run_as_failed_with_the_error(self) -> None:
+        error = APIConnectionError("connection refused")
+        driver = ScriptedDriver([error])
+        driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
+        assert driver.asked == [("create_message", 1), ("emit", "RunFinished")]
+        assert driver.result.status == "failed"
+        assert driver.result.exception is error
