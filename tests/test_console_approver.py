@@ -22,7 +22,7 @@ from tests.console_approver_app import refund_order
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).with_name("console_approver_app.py")
 PROMPT = re.escape("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ")
-TIMEOUT_S = 30
+TIMEOUT_S = 60
 SECRET = "sk-live-secret"
 
 

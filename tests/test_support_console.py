@@ -22,7 +22,7 @@ from tests._support_agent_harness import (
     refunds,
 )
 
-WAIT_S = 30
+WAIT_S = 60
 PROMPT = "you> "
 
 
