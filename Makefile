@@ -16,7 +16,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check agentcore tools examples tests
-	$(VENV)/bin/mypy agentcore
+	$(VENV)/bin/mypy agentcore tools examples
 
 test: lint
 	$(VENV)/bin/pytest
