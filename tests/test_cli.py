@@ -125,6 +125,21 @@ class TestHelp:
         assert (exit_info.value.code, capsys.readouterr().out) == (0, "agentcore 0.1.0\n")
 
 
+class TestListing:
+    def test_approvals_are_an_aligned_table_without_trailing_spaces(
+        self, paused_run: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        store_path, run_id = paused_run
+        assert main(["approvals", "list", "--store", str(store_path)]) == 0
+        header, row = capsys.readouterr().out.splitlines()
+        assert header.startswith("ID  STATUS   TOOL          ARGUMENTS")
+        assert header.endswith("  SINCE")
+        assert row.startswith(
+            '1   pending  refund_order  {"order_id": "A-1001", "amount_cents": 2500}  ' + run_id
+        )
+        assert header.index("RUN") == row.index(run_id)
+
+
 class TestStoreErrors:
     @pytest.mark.parametrize(
         "command", [["approvals", "list"], ["runs", "list"], ["approvals", "approve", "1"]]
