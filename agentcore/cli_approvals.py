@@ -104,7 +104,9 @@ def register_approvals(subparsers: _Subparsers) -> None:
 
     deny = actions.add_parser("deny", help="deny a call; the model is told the reason")
     deny.add_argument("id", help="approval number (or call id)")
-    deny.add_argument("--reason", required=True, help="why, in words the model can pass on")
+    deny.add_argument(
+        "--reason", required=True, type=_words, help="why, in words the model can pass on"
+    )
     deny.add_argument("--by", help="who decides (default: $USER)")
     _store_argument(deny)
     deny.set_defaults(handler=_with_store(_deny))
@@ -136,6 +138,12 @@ def register_runs(subparsers: _Subparsers) -> None:
     resume.add_argument("--by", help="audited as the decider for an attached approver")
     _store_argument(resume)
     resume.set_defaults(handler=_with_store(_resume))
+
+
+def _words(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a reason the model can pass on to the user")
+    return text.strip()
 
 
 def _decided_by(args: argparse.Namespace) -> str:

@@ -140,6 +140,22 @@ class TestListing:
         assert header.index("RUN") == row.index(run_id)
 
 
+class TestDecisions:
+    def test_a_denial_needs_a_reason_in_words(
+        self, paused_run: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        store_path, _ = paused_run
+        with pytest.raises(SystemExit) as exit_info:
+            main(["approvals", "deny", "1", "--reason", "  ", "--store", str(store_path)])
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            "agentcore approvals deny: error: argument --reason: "
+            "give a reason the model can pass on to the user"
+        )
+        with RunStore(store_path) as store:
+            assert store.get_approval(1).status == "pending"
+
+
 class TestStoreErrors:
     @pytest.mark.parametrize(
         "command", [["approvals", "list"], ["runs", "list"], ["approvals", "approve", "1"]]
