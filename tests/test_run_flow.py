@@ -19,39 +19,8 @@ from agentcore.events import RunFinished, ToolResultEvent
 from agentcore.loop import AgentLoop, LoopConfig, ToolOutcome
 from agentcore.state import RunState
 from agentcore.tools import Tool, ToolOutput, tool
-from agentcore.types import Message, parse_message
-
-MODEL = "claude-sonnet-4-6"
-
-
-@tool
-def lookup_order(order_id: str) -> str:
-    """Look up an order.
-
-    Args:
-        order_id: Order number such as "A-1001".
-    """
-    return f"order {order_id}: shipped"
-
-
-@tool(sensitive=True)
-def refund_order(order_id: str) -> str:
-    """Refund an order.
-
-    Args:
-        order_id: Order number.
-    """
-    return "refunded"
-
-
-@tool(requires_approval=lambda args: args["amount_cents"] > 1000)
-def credit_account(amount_cents: int) -> str:
-    """Credit the customer's account.
-
-    Args:
-        amount_cents: Amount in cents.
-    """
-    return "credited"
+from agentcore.types import Message
+from tests.test_loop import MODEL, credit_account, lookup_order, message, refund_order
 
 
 @tool(secret_fields=("card_number",))
@@ -78,19 +47,6 @@ def make_loop() -> AgentLoop:
     )
     state = RunState(model=MODEL, messages=[{"role": "user", "content": "Where is A-1?"}])
     return AgentLoop(config, state)
-
-
-def message(content: list[dict[str, Any]], stop_reason: str) -> Message:
-    return parse_message(
-        {
-            "id": "msg_1",
-            "model": MODEL,
-            "content": content,
-            "stop_reason": stop_reason,
-            "usage": {"input_tokens": 100, "output_tokens": 10},
-        },
-        request_id="req_1",
-    )
 
 
 def calls(*uses: tuple[str, str, dict[str, Any]]) -> Message:
@@ -153,6 +109,7 @@ class ScriptedDriver:
         return self.events[-1].result
 
 
+REFUND = calls(("toolu_1", "refund_order", {"order_id": "A-1", "amount_cents": 500}))
 TWO_LOOKUPS = calls(
     ("toolu_1", "lookup_order", {"order_id": "A-1"}),
     ("toolu_2", "lookup_order", {"order_id": "A-2"}),
@@ -220,7 +177,7 @@ class TestToolCalls:
 
 class TestApproval:
     def test_without_an_approver_a_sensitive_call_pauses_the_run(self) -> None:
-        driver = ScriptedDriver([calls(("toolu_1", "refund_order", {"order_id": "A-1"}))])
+        driver = ScriptedDriver([REFUND])
         driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
         assert driver.asked == [
             ("create_message", 1),
@@ -232,7 +189,7 @@ class TestApproval:
 
     def test_the_approver_is_asked_and_an_approved_call_runs(self) -> None:
         driver = ScriptedDriver(
-            [calls(("toolu_1", "refund_order", {"order_id": "A-1"})), DONE],
+            [REFUND, DONE],
             decisions=[Approve()],
         )
         driver.play(run_flow(make_loop(), None, approver=object(), calls_at_once=False))
