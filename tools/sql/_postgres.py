@@ -15,12 +15,20 @@ output column was read from.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from agentcore.errors import ConfigurationError, ToolError
 
+from ._backend import (
+    ONE_STATEMENT_ONLY,
+    SerialBackend,
+    Table,
+    fetch_limited,
+    keep_columns,
+    quote_identifier,
+    time_limit_error,
+)
 from ._policy import AccessPolicy
 from ._results import ColumnInfo, ForeignKey, QueryResult, TableInfo
 
@@ -83,8 +91,11 @@ WHERE c.oid = ANY(%s)
 """
 
 
-class PostgresBackend:
-    """Runs queries on one PostgreSQL connection, one query at a time."""
+class PostgresBackend(SerialBackend["psycopg.Connection[Any]"]):
+    """Runs queries on one PostgreSQL connection, one query at a time.
+
+    Its tables are those of the configured schema that the role can read.
+    """
 
     dialect = "PostgreSQL"
     placeholder_help = "write $1, $2, … for parameters, bound in order from params"
@@ -104,33 +115,20 @@ class PostgresBackend:
             raise ConfigurationError(
                 "PostgreSQL support needs psycopg 3: pip install 'agentcore-claude[postgres]'"
             ) from exc
+        super().__init__(policy, time_limit_s)
         self._dsn = dsn
-        self._policy = policy
-        self._time_limit_s = time_limit_s
         self._schema = schema
         self._connect_timeout_s = connect_timeout_s
-        self._lock = threading.Lock()
-        self._connection: psycopg.Connection[Any] | None = None
         self._verified = False
         self._sources: dict[int, tuple[str, dict[int, str]]] = {}
-
-    def close(self) -> None:
-        """Close the connection; a later call opens a new one."""
-        with self._lock:
-            self._drop_connection()
-
-    def tables(self) -> list[tuple[str, Literal["table", "view"]]]:
-        """Allowed tables and views of the configured schema that the role can read."""
-        with self._lock:
-            return [t for t in self._all_tables() if self._policy.is_table_allowed(t[0])]
 
     def table_info(self, name: str) -> TableInfo | None:
         """Visible columns and foreign keys of an allowed table, or None if there is none."""
         with self._lock:
-            found = [t for t in self._all_tables() if t[0].lower() == name.lower()]
-            if not found or not self._policy.is_table_allowed(found[0][0]):
+            found = self._allowed_table(name)
+            if found is None:
                 return None
-            table, kind = found[0]
+            table, kind = found
             qualified = self.qualified(table)
             rows = self._catalog(_COLUMNS_SQL, (qualified,))
             columns = tuple(
@@ -150,7 +148,7 @@ class PostgresBackend:
 
     def qualified(self, table: str) -> str:
         """``schema.table`` with both parts quoted."""
-        return f"{_quote(self._schema)}.{_quote(table)}"
+        return f"{quote_identifier(self._schema)}.{quote_identifier(table)}"
 
     def verify_role(self) -> None:
         """Check that the role cannot read what the policy hides; raise ConfigurationError if so."""
@@ -181,11 +179,9 @@ class PostgresBackend:
             try:
                 values = list(params.values()) if isinstance(params, Mapping) else params
                 cursor.execute(sql, values)
-                rows = cursor.fetchmany(row_limit + 1)
-                more, exact = 0, True
-                if len(rows) > row_limit:
-                    rows = rows[:row_limit]
-                    more, exact = self._count_rest(connection, count_ahead)
+                rows, more, exact = fetch_limited(
+                    cursor, row_limit, lambda: self._count_rest(connection, count_ahead)
+                )
                 result = cursor.pgresult
                 names = [c.name for c in cursor.description or ()]
                 sources = (
@@ -203,13 +199,7 @@ class PostgresBackend:
                 self._end_transaction(connection)
             keep = [i for i in range(len(names)) if i not in hidden]
             withheld = tuple(dict.fromkeys(hidden.values()))
-            return QueryResult(
-                tuple(names[i] for i in keep),
-                tuple(tuple(row[i] for i in keep) for row in rows),
-                more,
-                exact,
-                withheld,
-            )
+            return keep_columns(names, rows, keep, more, exact, withheld)
 
     def _count_rest(self, connection: psycopg.Connection[Any], cap: int) -> tuple[int, bool]:
         import psycopg
@@ -282,7 +272,7 @@ class PostgresBackend:
             )
         self._verified = True
 
-    def _all_tables(self) -> list[tuple[str, Literal["table", "view"]]]:
+    def _all_tables(self) -> list[Table]:
         return [
             (name, "view" if is_view else "table")
             for name, is_view in self._catalog(_TABLES_SQL, (self._schema,))
@@ -336,23 +326,11 @@ class PostgresBackend:
             connection.close()
             raise ConfigurationError(f"cannot configure the PostgreSQL session: {exc}") from exc
         self._connection = connection
-        unknown = self._policy.unknown_tables(name for name, _ in self._all_tables())
-        if unknown:
-            self._drop_connection()
-            raise ConfigurationError(
-                f"allow-listed tables not found in schema {self._schema!r}, or not readable "
-                f"by the role: {', '.join(unknown)}"
-            )
+        self._require_allow_listed(
+            (name for name, _ in self._all_tables()),
+            f"schema {self._schema!r}, or not readable by the role",
+        )
         return connection
-
-    def _drop_connection(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _primary(exc: Exception) -> str:
@@ -366,10 +344,7 @@ def _explain(exc: Exception, time_limit_s: float) -> ToolError:
 
     message = _primary(exc)
     if isinstance(exc, pg.QueryCanceled):
-        return ToolError(
-            f"the query was stopped after the {time_limit_s:g} s time limit; "
-            "filter on indexed columns, aggregate, or add LIMIT"
-        )
+        return time_limit_error(time_limit_s)
     if isinstance(exc, pg.ReadOnlySqlTransaction):
         return ToolError(f"refused: the database is read-only, only SELECT can run ({message})")
     if isinstance(exc, pg.InsufficientPrivilege):
@@ -378,7 +353,7 @@ def _explain(exc: Exception, time_limit_s: float) -> ToolError:
             "columns describe_table shows (SELECT * fails where a column is withheld)"
         )
     if "multiple commands" in message:
-        return ToolError("refused: send exactly one SELECT statement per call (no ';' chains)")
+        return ToolError(ONE_STATEMENT_ONLY)
     if isinstance(exc, pg.FeatureNotSupported):
         return ToolError(f"refused: {message} (only a single SELECT query can run here)")
     if isinstance(exc, pg.SyntaxError):

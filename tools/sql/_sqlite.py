@@ -15,21 +15,29 @@ import enum
 import math
 import os
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from agentcore.errors import ConfigurationError, ToolError
 
 from ._authorizer import Authorizer
+from ._backend import (
+    ONE_STATEMENT_ONLY,
+    SerialBackend,
+    Table,
+    fetch_limited,
+    keep_columns,
+    quote_identifier,
+    time_limit_error,
+)
 from ._policy import AccessPolicy
 from ._results import ColumnInfo, ForeignKey, QueryResult, TableInfo
 
-__all__ = ["SQLiteBackend"]
+__all__ = ["SQLiteBackend", "quote_identifier"]
 
 _PROGRESS_STEPS = 1000
 _COUNT_BATCH_ROWS = 500
@@ -39,40 +47,25 @@ _MAX_VALUE_BYTES = 16_000_000
 string would otherwise allocate up to a gigabyte between two checks of the time limit."""
 
 
-class SQLiteBackend:
+class SQLiteBackend(SerialBackend[sqlite3.Connection]):
     """Runs queries on one read-only SQLite connection, one query at a time."""
 
     dialect = "SQLite"
     placeholder_help = "write ? for each parameter, bound in order from params"
 
     def __init__(self, database: str | os.PathLike[str], policy: AccessPolicy, time_limit_s: float):
+        super().__init__(policy, time_limit_s)
         self._uri, self._display = _read_only_uri(database)
-        self._policy = policy
-        self._time_limit_s = time_limit_s
         self._authorizer = Authorizer(policy)
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
         self._deadline = math.inf
-
-    def close(self) -> None:
-        """Close the connection; a later call opens a new one."""
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-
-    def tables(self) -> list[tuple[str, Literal["table", "view"]]]:
-        """Allowed tables and views, by name."""
-        with self._lock:
-            return [t for t in self._all_tables() if self._policy.is_table_allowed(t[0])]
 
     def table_info(self, name: str) -> TableInfo | None:
         """Visible columns and foreign keys of an allowed table, or None if there is none."""
         with self._lock:
-            found = [t for t in self._all_tables() if t[0].lower() == name.lower()]
-            if not found or not self._policy.is_table_allowed(found[0][0]):
+            found = self._allowed_table(name)
+            if found is None:
                 return None
-            table, kind = found[0]
+            table, kind = found
             quoted = quote_identifier(table)
             columns = tuple(
                 ColumnInfo(
@@ -123,13 +116,9 @@ class SQLiteBackend:
                 cursor.execute(sql, params)
                 if cursor.description is None:
                     raise ToolError("refused: the statement returns no rows; only SELECT can run")
-                rows = cursor.fetchmany(row_limit + 1)
-                more, exact = 0, True
-                if len(rows) > row_limit:
-                    rows = rows[:row_limit]
-                    count_until = time.monotonic() + self._time_limit_s * _COUNT_SHARE_OF_TIME_LIMIT
-                    self._deadline = min(self._deadline, count_until)
-                    more, exact = _count_rest(cursor, count_ahead)
+                rows, more, exact = fetch_limited(
+                    cursor, row_limit, lambda: self._count_rest(cursor, count_ahead)
+                )
                 names = [d[0] for d in cursor.description]
             except sqlite3.Error as exc:
                 raise self._explain(exc) from None
@@ -138,17 +127,19 @@ class SQLiteBackend:
                 cursor.close()
             return _drop_withheld(names, rows, more, exact, tuple(self._authorizer.withheld))
 
+    def _count_rest(self, cursor: sqlite3.Cursor, cap: int) -> tuple[int, bool]:
+        count_until = time.monotonic() + self._time_limit_s * _COUNT_SHARE_OF_TIME_LIMIT
+        self._deadline = min(self._deadline, count_until)
+        return _count_rest(cursor, cap)
+
     def _explain(self, exc: sqlite3.Error) -> ToolError:
         message = str(exc)
         if self._authorizer.refusal is not None:
             return ToolError(f"refused: {self._authorizer.refusal}")
         if isinstance(exc, sqlite3.OperationalError) and message == "interrupted":
-            return ToolError(
-                f"the query was stopped after the {self._time_limit_s:g} s time limit; "
-                "filter on indexed columns, aggregate, or add LIMIT"
-            )
+            return time_limit_error(self._time_limit_s)
         if "one statement at a time" in message:
-            return ToolError("refused: send exactly one SELECT statement per call (no ';' chains)")
+            return ToolError(ONE_STATEMENT_ONLY)
         if "readonly" in message or "read-only" in message:
             return ToolError("refused: the database is read-only; only SELECT can run here")
         if isinstance(exc, sqlite3.ProgrammingError):
@@ -184,18 +175,8 @@ class SQLiteBackend:
             raise ConfigurationError(
                 f"{self._display!r} is not a readable SQLite database: {exc}"
             ) from exc
-        unknown = self._policy.unknown_tables(names)
-        if unknown:
-            self._close_connection()
-            raise ConfigurationError(
-                f"allow-listed tables not found in {self._display!r}: {', '.join(unknown)}"
-            )
+        self._require_allow_listed(names, repr(self._display))
         return connection
-
-    def _close_connection(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
     def _refresh_schema_names(self) -> None:
         # Re-read every time: a table created by another process after we connected must
@@ -207,7 +188,7 @@ class SQLiteBackend:
     def _past_deadline(self) -> int:
         return 1 if time.monotonic() > self._deadline else 0
 
-    def _all_tables(self) -> list[tuple[str, Literal["table", "view"]]]:
+    def _all_tables(self) -> list[Table]:
         rows = self._internal(
             "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') "
             "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
@@ -239,11 +220,6 @@ class SQLiteBackend:
             return connection.execute(sql).fetchall()
         finally:
             self._authorizer.internal = False
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _bindable(value: Any) -> Any:
@@ -285,15 +261,7 @@ def _drop_withheld(
         for i, name in enumerate(names)
         if name.lower() not in hidden_names or any(row[i] is not None for row in rows)
     ]
-    if len(keep) == len(names):
-        return QueryResult(tuple(names), tuple(rows), more, exact, withheld)
-    return QueryResult(
-        tuple(names[i] for i in keep),
-        tuple(tuple(row[i] for i in keep) for row in rows),
-        more,
-        exact,
-        withheld,
-    )
+    return keep_columns(names, rows, keep, more, exact, withheld)
 
 
 def _read_only_uri(database: str | os.PathLike[str]) -> tuple[str, str]:
