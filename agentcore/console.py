@@ -243,6 +243,9 @@ class _Session:
                     return None
             else:
                 text = self.read_pasted()
+                if text is None:
+                    self.say("Edit cancelled.")
+                    return None
             arguments, problem = self.parse_edit(text)
             if arguments is not None:
                 return arguments
@@ -254,19 +257,18 @@ class _Session:
         self.say("Too many invalid edits; back to the question.", "yellow")
         return None
 
-    def read_pasted(self) -> str:
+    def read_pasted(self) -> str | None:
+        """The pasted JSON, or None when the first line is empty (back to the question)."""
         self.say(
-            "Enter the new arguments as JSON, then an empty line. "
-            f"Leave {REDACTED} values as they are to keep them.",
+            "Enter the new arguments as JSON, then an empty line (an empty line alone goes "
+            f"back). Leave {REDACTED} values as they are to keep them.",
             "dim",
         )
         lines: list[str] = []
         while True:
             line = self.ask("... " if lines else ">>> ")
             if not line.strip():
-                if lines:
-                    return "\n".join(lines)
-                continue
+                return "\n".join(lines) if lines else None
             lines.append(line)
 
     def run_editor(self, editor: str) -> str | None:

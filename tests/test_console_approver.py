@@ -15,7 +15,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from agentcore.approval import AlwaysAllow, ApprovalRequest, Deny
+from agentcore.approval import AlwaysAllow, ApprovalRequest, Approve, Deny
 from agentcore.console import ConsoleApprover
 from tests.console_approver_app import refund_order
 
@@ -156,7 +156,7 @@ class TestEdit:
         child = spawn()
         child.expect(PROMPT)
         child.sendline("e")
-        child.expect("Enter the new arguments as JSON, then an empty line.")
+        child.expect_exact("Enter the new arguments as JSON, then an empty line (an empty")
         child.expect(">>> ")
         child.sendline('{"order_id": "A-1001", "amount_cents": ')
         child.expect(re.escape("... "))
@@ -373,3 +373,13 @@ class TestInProcess:
         assert "The arguments must be a JSON object, not list." in out
         assert "The edited arguments do not fit the tool: arguments: 'amount_cents' is a " in out
         assert "Too many invalid edits; back to the question." in out
+
+    def test_an_empty_line_instead_of_an_edit_goes_back_to_the_question(self) -> None:
+        answers = io.StringIO("e\n\ny\n")
+        shown = io.StringIO()
+        request = self.request()
+        approver = ConsoleApprover(answers, shown, require_tty=False)
+        assert approver.decide(request) == Approve(arguments_hash=request.arguments_hash)
+        out = shown.getvalue()
+        assert "Edit cancelled.\n" in out
+        assert out.count("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ") == 2
