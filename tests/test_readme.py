@@ -133,7 +133,7 @@ def test_the_deferred_approval_commands_finish_the_paused_run(
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.startswith(f"Run {run_id}: completed\n")
-    assert "- refund_order returned: refunded " in resumed.stdout
+    assert "- refund_order returned: refunded 4999 cents on A-1001" in resumed.stdout
     # Importing myapp.agents to resume started no second run.
     runs = run(workdir, emulator, *agentcore, "runs", "list", "--store", "runs.db")
     assert [line.split()[:2] for line in runs.stdout.splitlines()] == [[run_id, "completed"]]
