@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from agentcore._flow import Send, Sleep
-from agentcore._stream_flow import READ, Emit, StreamCall
+from agentcore._stream_flow import READ, Emit, StreamAction, StreamCall
 from agentcore.errors import AgentcoreError, StreamError
 from agentcore.stream_events import StreamEvent, TextDeltaEvent
 from agentcore.types import Message
@@ -28,9 +28,14 @@ __all__ = ["AsyncMessageStream", "MessageStream", "StreamCall"]
 
 
 class _StreamState:
-    """What both stream drivers expose about the call in progress."""
+    """What both stream drivers share: the flow, how it ended, and the call in progress."""
 
-    _call: StreamCall
+    def __init__(self, call: StreamCall) -> None:
+        self._call = call
+        self._flow = call.run()
+        self._response: httpx.Response | None = None
+        self._final: Message | None = None
+        self._error: AgentcoreError | None = None
 
     @property
     def current_message(self) -> Message | None:
@@ -47,6 +52,26 @@ class _StreamState:
     def model(self) -> str:
         """The model being streamed from (after any fallback)."""
         return self._call.model
+
+    def _step(self, outcome: Any) -> StreamAction | None:
+        """The flow's next action, or None once it has returned the final message."""
+        try:
+            return self._flow.send(outcome)
+        except StopIteration as stop:
+            self._final = stop.value
+            return None
+        except AgentcoreError as exc:
+            self._error = exc
+            raise
+
+    def _final_message(self) -> Message:
+        """The message, once the events are drained: the flow's error or an unfinished
+        stream's are raised instead."""
+        if self._error is not None:
+            raise self._error
+        if self._final is None:
+            raise self._unfinished()
+        return self._final
 
     def _unfinished(self) -> StreamError:
         return StreamError(
@@ -70,22 +95,16 @@ class MessageStream(_StreamState):
     def __init__(
         self, call: StreamCall, http: httpx.Client, sleep: Callable[[float], None]
     ) -> None:
-        self._call = call
-        self._flow = call.run()
+        super().__init__(call)
         self._http = http
         self._sleep = sleep
-        self._response: httpx.Response | None = None
         self._chunks: Iterator[bytes] = iter(())
-        self._final: Message | None = None
-        self._error: AgentcoreError | None = None
         self._events = self._drive()
 
     def _drive(self) -> Generator[StreamEvent, None, None]:
-        flow = self._flow
         outcome: Any = None
         try:
-            while True:
-                action = flow.send(outcome)
+            while (action := self._step(outcome)) is not None:
                 if type(action) is Emit:
                     outcome = None
                     yield action.event
@@ -100,13 +119,8 @@ class MessageStream(_StreamState):
                     assert type(action) is Sleep
                     self._sleep(action.seconds)
                     outcome = None
-        except StopIteration as stop:
-            self._final = stop.value
-        except AgentcoreError as exc:
-            self._error = exc
-            raise
         finally:
-            flow.close()
+            self._flow.close()
             self._close_response()
 
     def _send(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
@@ -145,11 +159,7 @@ class MessageStream(_StreamState):
         """Read the rest of the stream and return the complete message."""
         for _ in self._events:
             pass
-        if self._error is not None:
-            raise self._error
-        if self._final is None:
-            raise self._unfinished()
-        return self._final
+        return self._final_message()
 
     def close(self) -> None:
         """Stop reading and release the connection."""
@@ -176,22 +186,16 @@ class AsyncMessageStream(_StreamState):
         http: httpx.AsyncClient,
         sleep: Callable[[float], Awaitable[None]],
     ) -> None:
-        self._call = call
-        self._flow = call.run()
+        super().__init__(call)
         self._http = http
         self._sleep = sleep
-        self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
-        self._final: Message | None = None
-        self._error: AgentcoreError | None = None
         self._events = self._drive()
 
     async def _drive(self) -> AsyncGenerator[StreamEvent, None]:
-        flow = self._flow
         outcome: Any = None
         try:
-            while True:
-                action = flow.send(outcome)
+            while (action := self._step(outcome)) is not None:
                 if type(action) is Emit:
                     outcome = None
                     yield action.event
@@ -207,13 +211,8 @@ class AsyncMessageStream(_StreamState):
                     assert type(action) is Sleep
                     await self._sleep(action.seconds)
                     outcome = None
-        except StopIteration as stop:
-            self._final = stop.value
-        except AgentcoreError as exc:
-            self._error = exc
-            raise
         finally:
-            flow.close()
+            self._flow.close()
             await self._close_response()
 
     async def _send(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
@@ -251,11 +250,7 @@ class AsyncMessageStream(_StreamState):
         """Read the rest of the stream and return the complete message."""
         async for _ in self._events:
             pass
-        if self._error is not None:
-            raise self._error
-        if self._final is None:
-            raise self._unfinished()
-        return self._final
+        return self._final_message()
 
     async def close(self) -> None:
         """Stop reading and release the connection."""
