@@ -68,8 +68,8 @@ class Emit:
 class CreateMessage:
     """Call the model (``messages.create`` or ``.stream``, as the driver was asked).
 
-    Answer with the :class:`~agentcore.types.Message`, or the ``APIError`` / ``StreamError``
-    the call raised.
+    Answer with ``(reply, seconds)``: the :class:`~agentcore.types.Message`, or the
+    ``APIError`` / ``StreamError`` the call raised, and how long the call took.
     """
 
     params: dict[str, Any]
@@ -138,12 +138,11 @@ def run_flow(
             assert isinstance(action, CallModel)
             if logging_on and action.route_reason is not None:
                 _log.info("model.route", model=action.model, reason=action.route_reason)
-            began = perf_counter()
-            reply = yield CreateMessage(action.params, _log_context(loop))
+            reply, latency_s = yield CreateMessage(action.params, _log_context(loop))
             if isinstance(reply, APIError | StreamError):
                 action = loop.model_failed(reply)
                 continue
-            action = loop.model_responded(reply, latency_s=perf_counter() - began)
+            action = loop.model_responded(reply, latency_s=latency_s)
             yield Emit(ModelTurnCompleted(state.turns[-1]))
         elif kind is RunTools:
             assert isinstance(action, RunTools)

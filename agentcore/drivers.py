@@ -25,6 +25,7 @@ from agentcore.gate import ApprovalPolicy, aapproval_reason, adecide, approval_r
 from agentcore.hooks import AfterToolHook, BeforeToolHook, arun_call, run_call
 from agentcore.loop import AgentLoop, ToolCall, ToolOutcome
 from agentcore.stream_events import TextDeltaEvent, ThinkingDeltaEvent
+from agentcore.types import Message
 
 __all__ = ["DriverSettings", "adrive", "drive"]
 
@@ -63,6 +64,8 @@ def drive(
             yield effect.event
         elif isinstance(effect, CreateMessage):
             messages, params, context = client().messages, effect.params, effect.log_context
+            reply: Message | APIError | StreamError
+            began = perf_counter()
             try:
                 if streaming:
                     with messages.stream(**params, log_context=context) as stream:
@@ -70,11 +73,12 @@ def drive(
                             delta = _delta_event(event)
                             if delta is not None:
                                 yield delta
-                        answer = stream.get_final_message()
+                        reply = stream.get_final_message()
                 else:
-                    answer = messages.create(**params, log_context=context)
+                    reply = messages.create(**params, log_context=context)
             except (APIError, StreamError) as exc:
-                answer = exc
+                reply = exc
+            answer = reply, perf_counter() - began
         elif isinstance(effect, RunCalls):
             answer = [_timed_run(call, settings) for call in effect.calls]
         elif isinstance(effect, CheckPolicies):
@@ -125,6 +129,8 @@ async def adrive(
             yield effect.event
         elif isinstance(effect, CreateMessage):
             messages, params, context = client().messages, effect.params, effect.log_context
+            reply: Message | APIError | StreamError
+            began = perf_counter()
             try:
                 if streaming:
                     async with messages.stream(**params, log_context=context) as stream:
@@ -132,11 +138,12 @@ async def adrive(
                             delta = _delta_event(event)
                             if delta is not None:
                                 yield delta
-                        answer = await stream.get_final_message()
+                        reply = await stream.get_final_message()
                 else:
-                    answer = await messages.create(**params, log_context=context)
+                    reply = await messages.create(**params, log_context=context)
             except (APIError, StreamError) as exc:
-                answer = exc
+                reply = exc
+            answer = reply, perf_counter() - began
         elif isinstance(effect, RunCalls):
             answer = await asyncio.gather(*(run_one(call) for call in effect.calls))
         elif isinstance(effect, CheckPolicies):

@@ -88,7 +88,7 @@ class ScriptedDriver:
                 self.asked.append(("emit", type(effect.event).__name__))
             elif isinstance(effect, CreateMessage):
                 self.asked.append(("create_message", effect.log_context.turn))
-                answer = next(self.replies)
+                answer = next(self.replies), 0.5
             elif isinstance(effect, RunCalls):
                 self.asked.append(("run_calls", *(call.id for call in effect.calls)))
                 answer = [
