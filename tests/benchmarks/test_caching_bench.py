@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentcore.agent import Agent
-from agentcore.caching import place_cache_breakpoints
+from agentcore.caching import CachePlanner, place_cache_breakpoints
 from agentcore.client import Client
 from agentcore.emulator import Emulator
 from agentcore.testing import text_reply, tool_reply
@@ -161,21 +161,40 @@ def best_seconds(run: Callable[[], object], *, repeat: int = 2000) -> float:
     return best
 
 
-def test_placing_breakpoints_costs_less_than_encoding_the_request() -> None:
+def _conversation(turns: int) -> list[dict[str, Any]]:
     history: list[dict[str, Any]] = []
-    for turn in range(100):
+    for turn in range(turns):
         history.append({"role": "user", "content": f"Question {turn}"})
         history.append({"role": "assistant", "content": [{"type": "text", "text": "Answer"}]})
     history.append({"role": "user", "content": "Last question"})
+    return history
+
+
+def test_placing_breakpoints_each_turn_costs_less_than_encoding_the_request() -> None:
+    """What an agent pays per turn: its planner measures only the messages appended since."""
+    history = _conversation(100)
     params = {"model": MODEL, "max_tokens": 64, "system": SYSTEM, "tools": TOOLS,
               "messages": history}
-
-    placing = best_seconds(lambda: place_cache_breakpoints(params, model=MODEL))
     encoding = best_seconds(lambda: json.dumps(params), repeat=500)
+    one_shot = best_seconds(lambda: place_cache_breakpoints(params, model=MODEL), repeat=500)
+
+    appended = 200
+    per_turn = float("inf")
+    for _ in range(5):
+        planner = CachePlanner()
+        messages = list(history)
+        grown = {**params, "messages": messages}
+        planner.place(grown, model=MODEL)
+        start = time.perf_counter()
+        for turn in range(appended):
+            messages.append({"role": "user" if turn % 2 else "assistant", "content": "More"})
+            planner.place(grown, model=MODEL)
+        per_turn = min(per_turn, (time.perf_counter() - start) / appended)
 
     print(
-        f"\nplace_cache_breakpoints on {len(history)} messages: {placing * 1e6:.1f} µs per call, "
-        f"{placing / encoding:.2f}x the JSON encoding every request needs anyway "
-        f"({encoding * 1e6:.1f} µs)"
+        f"\nbreakpoints on a {len(history)}-message conversation, per turn with the agent's "
+        f"planner: {per_turn * 1e6:.1f} µs = {per_turn / encoding:.2f}x the JSON encoding every "
+        f"request needs anyway ({encoding * 1e6:.1f} µs); placed from scratch: "
+        f"{one_shot * 1e6:.1f} µs = {one_shot / encoding:.2f}x"
     )
-    assert placing < ENCODING_RATIO_TARGET * encoding
+    assert per_turn < ENCODING_RATIO_TARGET * encoding
