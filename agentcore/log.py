@@ -38,6 +38,10 @@ __all__ = [
 LOGGER_NAME = "agentcore"
 """The stdlib logger every agentcore event goes through (``agentcore.<module>`` below it)."""
 
+# The usual courtesy of a library: without a handler of its own, a warning emitted before the
+# application set logging up would reach Python's last-resort handler and print on stderr.
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
+
 _DEFAULT_REDACTOR = Redactor()
 
 
@@ -173,7 +177,11 @@ def configure(
     """
     logger = logging.getLogger(LOGGER_NAME)
     ours = [handler for handler in logger.handlers if isinstance(handler, _AgentcoreHandler)]
-    theirs = [handler for handler in logger.handlers if handler not in ours]
+    theirs = [
+        handler
+        for handler in logger.handlers
+        if handler not in ours and type(handler) is not logging.NullHandler
+    ]
     if not ours and not force and (theirs or logging.getLogger().handlers):
         return False
     out = stream if stream is not None else sys.stderr

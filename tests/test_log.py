@@ -163,6 +163,32 @@ def forget_app_logging(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     return lambda: monkeypatch.setattr(logging.getLogger(), "handlers", [])
 
 
+class TestSilenceByDefault:
+    def test_a_warning_before_logging_is_set_up_prints_nothing(self) -> None:
+        """Without configuration no event reaches Python's last-resort stderr handler."""
+        import subprocess
+        import sys
+
+        code = (
+            "from agentcore.log import get_logger\n"
+            "get_logger('agentcore.client').warning('model.retry', attempt=1)\n"
+            "get_logger('agentcore.tools').error('tool.error', tool='t')\n"
+        )
+        completed = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert (completed.returncode, completed.stdout, completed.stderr) == (0, "", "")
+
+    def test_configure_still_installs_its_handler_beside_the_silent_one(
+        self, forget_app_logging: Step
+    ) -> None:
+        forget_app_logging()
+        out = io.StringIO()
+        assert configure(renderer="json", stream=out) is True
+        get_logger("agentcore.client").warning("model.retry", attempt=1)
+        assert json.loads(out.getvalue())["event"] == "model.retry"
+
+
 class TestConfigure:
     def test_json_lines_carry_the_event_and_its_fields(self, forget_app_logging: Step) -> None:
         forget_app_logging()
@@ -252,7 +278,8 @@ class TestConfigure:
         assert [json.loads(line)["event"] for line in second.getvalue().splitlines()] == [
             "run.finish"
         ]
-        assert len(logging.getLogger(LOGGER_NAME).handlers) == 1
+        handlers = logging.getLogger(LOGGER_NAME).handlers
+        assert [type(handler) is logging.NullHandler for handler in handlers].count(False) == 1
 
     def test_logging_the_application_set_up_is_left_alone(self) -> None:
         """Under pytest the root logger has handlers: that counts as the app's setup."""
