@@ -798,8 +798,10 @@ class TestCommandLine:
             second = httpx.post(f"{url}/v1/messages", json=body(), headers=HEADERS)
         finally:
             process.send_signal(signal.SIGINT)
-            code = process.wait(timeout=10)
+            _, errors = process.communicate(timeout=10)
+            code = process.returncode
         assert url.startswith("http://127.0.0.1:")
+        assert "Traceback" not in errors
         assert (first.status_code, second.status_code) == (529, 200)
         assert second.json()["emulator"] == "demo-policy"
         assert code == 0
