@@ -16,7 +16,7 @@ action                 the driver does                         and reports with
 =====================  ======================================  ==============================
 
 The loop never calls user code (tools, hooks, approval policies, approvers) and never reads a
-clock; the drivers in :mod:`agentcore.agent` do, so the sync and async drivers share every
+clock; the drivers in :mod:`agentcore.drivers` do, so the sync and async drivers share every
 decision and a paused run is only its state.
 """
 
