@@ -9,6 +9,8 @@ that yields :mod:`agentcore.events` as the run goes.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import (
     AsyncIterator,
     Callable,
@@ -60,7 +62,9 @@ class Agent:
         tools: The tools the model may call (``@tool`` functions).
         client: The blocking client for :meth:`run` and :meth:`stream`; built from the
             environment (``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``) on first use if None.
-        async_client: The asyncio client for :meth:`arun` and :meth:`astream`; same default.
+        async_client: The asyncio client for :meth:`arun` and :meth:`astream`. If None, one is
+            built from the environment for each event loop the agent runs on, since its
+            connections belong to that loop (``asyncio.run`` twice gives two loops).
         approver: Decides calls that need approval. Without one, such a run pauses: the
             result holds the pending calls and a state for :meth:`resume`.
         approval_policy: An agent-level ``(tool, arguments) -> bool | None`` consulted before
@@ -204,8 +208,10 @@ class Agent:
             tool_concurrency,
         )
         self._client = client
+        self._owns_client = client is None
         self._async_client = async_client
-        self._owned: list[Client | AsyncClient] = []
+        self._default_async_clients: dict[asyncio.AbstractEventLoop, AsyncClient] = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def model(self) -> str | Router:
@@ -222,29 +228,43 @@ class Agent:
     def _sync_client(self) -> Client:
         if self._client is None:
             self._client = Client()
-            self._owned.append(self._client)
         return self._client
 
     def _aclient(self) -> AsyncClient:
-        if self._async_client is None:
-            self._async_client = AsyncClient()
-            self._owned.append(self._async_client)
-        return self._async_client
+        if self._async_client is not None:
+            return self._async_client
+        loop = asyncio.get_running_loop()
+        client = self._default_async_clients.get(loop)
+        if client is None:
+            with self._clients_lock:
+                self._forget_clients_of_closed_loops()
+                client = self._default_async_clients.setdefault(loop, AsyncClient())
+        return client
+
+    def _forget_clients_of_closed_loops(self) -> None:
+        # Their connections belong to a loop that is gone, so closing them would touch that
+        # closed loop; dropping them lets the sockets be closed when they are collected.
+        for loop in [loop for loop in self._default_async_clients if loop.is_closed()]:
+            del self._default_async_clients[loop]
 
     def close(self) -> None:
         """Close the blocking client the agent built for itself (clients passed in stay open)."""
-        if self._client is not None and self._client in self._owned:
-            self._owned.remove(self._client)
-            self._client.close()
-            self._client = None
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            client.close()
 
     async def aclose(self) -> None:
-        """Close every client the agent built for itself."""
+        """Close the clients the agent built for itself (clients passed in stay open).
+
+        That is the blocking client and the asyncio client of the running event loop; those
+        of event loops that have closed since are let go, their connections already lost.
+        """
         self.close()
-        if self._async_client is not None and self._async_client in self._owned:
-            self._owned.remove(self._async_client)
-            await self._async_client.close()
-            self._async_client = None
+        with self._clients_lock:
+            client = self._default_async_clients.pop(asyncio.get_running_loop(), None)
+            self._forget_clients_of_closed_loops()
+        if client is not None:
+            await client.close()
 
     # --- starting and resuming ---------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from agentcore.agent import Agent
 from agentcore.approval import AlwaysAllow, Approve, Deny
 from agentcore.approvers import ScriptedApprover
 from agentcore.client import AsyncClient, Client
+from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError, InvalidRequestError, ToolError
 from agentcore.events import (
     ApprovalDecided,
@@ -819,6 +820,38 @@ class TestConfiguration:
         result = make_agent(script).run(history)
         assert script.requests[0]["messages"] == history
         assert result.messages[:3] == history
+
+
+class TestClients:
+    def test_the_default_async_client_serves_runs_on_successive_event_loops(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each ``asyncio.run`` has a new loop; the client built for the first one is not reused."""
+        with Emulator([text_reply("First."), text_reply("Second.")]) as emulator:
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+            monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
+            agent = Agent(MODEL, cache=False)
+            first = asyncio.run(agent.arun("Hello"))
+            second = asyncio.run(agent.arun("Hello again"))
+        assert (first.status, first.output) == ("completed", "First.")
+        assert (second.status, second.output) == ("completed", "Second.")
+
+    def test_an_async_client_passed_in_serves_every_loop_and_stays_open(self) -> None:
+        script = ScriptedModel([text_reply("First."), text_reply("Second.")])
+        agent = make_agent(script)
+
+        async def run_then_close(prompt: str) -> RunResult:
+            result = await agent.arun(prompt)
+            await agent.aclose()
+            return result
+
+        outputs = [asyncio.run(run_then_close(prompt)).output for prompt in ("One", "Two")]
+        assert outputs == ["First.", "Second."]
+        assert [request["messages"][0]["content"] for request in script.requests] == [
+            "One",
+            "Two",
+        ]
 
 
 class TestRequests:
