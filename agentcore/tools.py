@@ -359,13 +359,37 @@ def tool(
     return decorate
 
 
+def _require_tool_list(tools: object) -> None:
+    # A lone tool or function, a string (iterable, one character at a time) or a mapping
+    # (iterable, by key) would otherwise fail deep inside, or not at all.
+    if not isinstance(tools, Tool | str | bytes | Mapping) and isinstance(tools, Iterable):
+        return
+    if isinstance(tools, Tool) or callable(tools):
+        name = tools.name if isinstance(tools, Tool) else callable_name(tools)
+        raise ConfigurationError(
+            f"tools must be a list of tools, not a single tool: tools=[{name}]"
+        )
+    if tools is None or isinstance(tools, str):
+        given = "None" if tools is None else f"the string {tools!r} (give the tools, not names)"
+    else:
+        given = f"a value of type {type(tools).__name__}"
+    raise ConfigurationError(
+        f"tools must be a list of tools, e.g. tools=[lookup_order], not {given}"
+    )
+
+
 class Toolset:
     """The tools of one agent, by name; duplicate names are refused.
 
     Plain functions are accepted and made into tools with the default options.
+
+    Raises:
+        ConfigurationError: ``tools`` is not a list (or other iterable) of tools.
+        ToolDefinitionError: two tools share a name, or a function cannot be a tool.
     """
 
     def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+        _require_tool_list(tools)
         by_name: dict[str, Tool] = {}
         for item in tools:
             candidate = item if isinstance(item, Tool) else Tool(item)

@@ -805,6 +805,13 @@ class TestConfiguration:
         with pytest.raises(ConfigurationError, match=problem):
             Agent(MODEL, client=Client(api_key="t"), **options)
 
+    def test_a_single_tool_instead_of_a_list_is_rejected_at_construction(self) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            Agent(MODEL, tools=lookup_order, client=Client(api_key="t"))  # type: ignore[arg-type]
+        assert str(caught.value) == (
+            "tools must be a list of tools, not a single tool: tools=[lookup_order]"
+        )
+
     def test_an_empty_prompt_is_rejected(self) -> None:
         agent = Agent(MODEL, client=Client(api_key="t"))
         with pytest.raises(ConfigurationError, match="prompt is empty"):

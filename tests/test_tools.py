@@ -552,6 +552,40 @@ class TestToolset:
             "instance instead (for example `obj.describe`)"
         )
 
+    def test_a_single_tool_instead_of_a_list_is_a_clear_error(self) -> None:
+        def ping() -> str:
+            """Ping."""
+            return "pong"
+
+        for single, name in ((add, "add"), (ping, "ping")):
+            with pytest.raises(ConfigurationError) as caught:
+                Toolset(single)  # type: ignore[arg-type]
+            assert str(caught.value) == (
+                f"tools must be a list of tools, not a single tool: tools=[{name}]"
+            )
+
+    @pytest.mark.parametrize(
+        ("tools", "given"),
+        [
+            (None, "None"),
+            ("add", "the string 'add' (give the tools, not names)"),
+            ({"add": add}, "a value of type dict"),
+            (42, "a value of type int"),
+        ],
+    )
+    def test_something_other_than_a_list_of_tools_is_a_clear_error(
+        self, tools: Any, given: str
+    ) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            Toolset(tools)
+        assert str(caught.value) == (
+            f"tools must be a list of tools, e.g. tools=[lookup_order], not {given}"
+        )
+
+    def test_any_iterable_of_tools_is_accepted(self) -> None:
+        assert Toolset(iter((add, fetch_status))).names == ["add", "fetch_status"]
+        assert Toolset((add,)).names == ["add"]
+
     def test_definitions_are_not_shared_with_callers(self) -> None:
         toolset = Toolset([add])
         toolset.definitions().append({"name": "intruder"})
