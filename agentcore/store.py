@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 _BUSY_TIMEOUT_MS = 10_000
+_NOT_A_STORE = "is damaged or is not a run store"
+_DAMAGED = "is damaged or unreadable"
 
 
 def _utc_now() -> datetime:
@@ -72,7 +74,8 @@ class RunStore:
 
     Raises:
         RunStateError: the file is not a SQLite database, or was written by an incompatible
-            version of this store.
+            version of this store. Every method raises it too when the file turns out to be
+            damaged (or cannot be read or written), naming the file.
     """
 
     def __init__(
@@ -96,16 +99,12 @@ class RunStore:
         except sqlite3.Error as exc:
             raise RunStateError(f"cannot open run store {str(self.path)!r}: {exc}") from exc
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            with self._transaction():
+            with self._store_errors(_NOT_A_STORE):
+                self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA foreign_keys = ON")
+            with self._transaction(_NOT_A_STORE):
                 schema.create_or_check(self._db, str(self.path))
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise RunStateError(
-                f"run store {str(self.path)!r} is not a usable SQLite database: {exc}"
-            ) from exc
         except RunStateError:
             self._db.close()
             raise
@@ -121,13 +120,26 @@ class RunStore:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+    def _store_errors(self, problem: str = _DAMAGED) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.ProgrammingError:
+            # A closed store or a malformed statement: a mistake in the calling code, not
+            # something wrong with the file.
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise RunStateError(f"run store {str(self.path)!r} {problem}: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self, problem: str = _DAMAGED) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._store_errors(problem):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # SQLite may have rolled back already (on some errors it does so itself).
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -138,7 +150,7 @@ class RunStore:
     def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         # The connection is shared by threads: reading under the lock keeps another thread's
         # open transaction from showing through.
-        with self._lock:
+        with self._lock, self._store_errors():
             return self._db.execute(query, params).fetchall()
 
     def _now(self) -> str:

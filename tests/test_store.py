@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
+import os
+import random
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,12 +96,52 @@ class TestRuns:
             wrong.load_run("run-1")
 
 
+def fill(store: RunStore, runs: int = 20) -> None:
+    """Save enough runs that the file spans many pages."""
+    paused(store)
+    for number in range(runs):
+        store.save_run(f"run-{number + 2}", json.dumps({"notes": "x" * 2000}), status="paused")
+
+
+def cut_mid_page(path: Path) -> None:
+    """Cut the file in the middle of a page, as a full disk or an interrupted copy does."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = path.stat().st_size // page_size
+    os.truncate(path, pages // 2 * page_size + page_size // 2)
+
+
 class TestOpening:
-    def test_a_file_that_is_not_a_database_is_a_clear_error(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b"this is not sqlite, just some text that is long enough" * 40,
+            random.Random(7).randbytes(8192),
+        ],
+        ids=["text", "random bytes"],
+    )
+    def test_a_file_that_is_not_a_database_is_a_clear_error(
+        self, tmp_path: Path, content: bytes
+    ) -> None:
         path = tmp_path / "runs.db"
-        path.write_bytes(b"this is not sqlite, just some text that is long enough" * 40)
-        with pytest.raises(RunStateError, match="is not a usable SQLite database"):
+        path.write_bytes(content)
+        with pytest.raises(RunStateError) as caught:
             RunStore(path)
+        assert str(caught.value) == (
+            f"run store {str(path)!r} is damaged or is not a run store: file is not a database"
+        )
+
+    def test_a_store_cut_mid_page_is_a_clear_error(self, tmp_path: Path) -> None:
+        path = tmp_path / "runs.db"
+        with RunStore(path) as store:
+            fill(store)
+        cut_mid_page(path)
+        with pytest.raises(RunStateError) as caught:
+            RunStore(path)
+        assert str(caught.value) == (
+            f"run store {str(path)!r} is damaged or is not a run store: "
+            "database disk image is malformed"
+        )
 
     def test_another_applications_database_is_refused(self, tmp_path: Path) -> None:
         path = tmp_path / "other.db"
@@ -116,6 +160,63 @@ class TestOpening:
 
     def test_uses_write_ahead_logging(self, store: RunStore) -> None:
         assert store._db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+READS_AND_WRITES: dict[str, Callable[[RunStore], Any]] = {
+    "save_run": lambda store: store.save_run("run-99", STATE, status="paused"),
+    "load_run": lambda store: store.load_run("run-1"),
+    "set_status": lambda store: store.set_status("run-1", "finished"),
+    "list_runs": lambda store: store.list_runs(),
+    "list_approvals": lambda store: store.list_approvals(),
+    "get_approval": lambda store: store.get_approval(1),
+    "record_decision": lambda store: store.record_decision(1, Approve(), decided_by="ana"),
+    "decisions_for": lambda store: store.decisions_for("run-1"),
+    "begin_execution": lambda store: store.begin_execution("run-1", "toolu_1"),
+    "execution": lambda store: store.execution("run-1", "toolu_1"),
+    "record_event": lambda store: store.record_event("note", run_id="run-1"),
+    "audit_log": lambda store: store.audit_log(),
+}
+
+
+class TestDamage:
+    """Damage found after opening is a RunStateError naming the file, never a sqlite3 error."""
+
+    @pytest.mark.parametrize("call", READS_AND_WRITES.values(), ids=READS_AND_WRITES.keys())
+    def test_a_store_cut_mid_page_while_open_fails_every_call_clearly(
+        self, tmp_path: Path, call: Callable[[RunStore], Any]
+    ) -> None:
+        path = tmp_path / "runs.db"
+        with RunStore(path) as store:
+            fill(store)
+        with RunStore(path) as store:
+            cut_mid_page(path)
+            with pytest.raises(RunStateError) as caught:
+                call(store)
+        assert str(caught.value) == (
+            f"run store {str(path)!r} is damaged or unreadable: database disk image is malformed"
+        )
+
+    def test_a_damaged_table_fails_the_calls_that_read_it(self, tmp_path: Path) -> None:
+        path = tmp_path / "runs.db"
+        with RunStore(path) as store:
+            paused(store)
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            page_size = db.execute("PRAGMA page_size").fetchone()[0]
+            [root_page] = db.execute(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'pending_approvals'"
+            ).fetchone()
+        data = bytearray(path.read_bytes())
+        start = (root_page - 1) * page_size
+        data[start : start + page_size] = b"\x13" * page_size
+        path.write_bytes(bytes(data))
+
+        with RunStore(path) as store:
+            assert [run.run_id for run in store.list_runs()] == ["run-1"]
+            with pytest.raises(RunStateError) as caught:
+                store.list_approvals()
+        assert str(caught.value) == (
+            f"run store {str(path)!r} is damaged or unreadable: database disk image is malformed"
+        )
 
 
 class TestApprovals:
