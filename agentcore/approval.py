@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agentcore.decisions import (
     AlwaysAllow,
@@ -30,6 +30,9 @@ from agentcore.decisions import (
     denial_message,
 )
 from agentcore.errors import AgentcoreError, ApprovalError
+
+if TYPE_CHECKING:
+    from agentcore.tools import ApprovalPolicy
 
 __all__ = [
     "REDACTED",
@@ -129,7 +132,7 @@ class ToolLike(Protocol):
     @property
     def sensitive(self) -> bool: ...
     @property
-    def requires_approval(self) -> Callable[[dict[str, Any]], bool | Awaitable[bool]] | None: ...
+    def requires_approval(self) -> ApprovalPolicy | None: ...
     @property
     def secret_fields(self) -> frozenset[str]: ...
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]: ...

@@ -26,6 +26,7 @@ from agentcore.approval import (
     ToolLike,
 )
 from agentcore.log import get_logger
+from agentcore.redaction import Redactor, secret_values_in
 
 __all__ = ["ApprovalPolicy", "aapproval_reason", "adecide", "approval_reason", "decide"]
 
@@ -178,7 +179,23 @@ def _reason_steps(
             asked = yield asked
     except Exception as exc:
         return f"the approval policy for {tool.name!r} failed ({type(exc).__name__}); asking"
+    stated = _stated_reason(tool, arguments, asked) if isinstance(asked, str) else ""
+    if stated:
+        return stated
     return f"the approval policy of tool {tool.name!r} asks for these arguments" if asked else None
+
+
+def _stated_reason(tool: ToolLike, arguments: dict[str, Any], reason: str) -> str:
+    # The policy's own words are shown on terminals, listed, logged and stored, and may quote
+    # the model's arguments: they become one line without control characters, and a secret
+    # argument or a credential they quote is masked as it is everywhere else.
+    printable = "".join(char for char in reason if char.isprintable() or char.isspace())
+    line = " ".join(printable.split())
+    if not line:
+        return ""
+    secrets = secret_values_in(arguments, tool.secret_fields) if tool.secret_fields else ()
+    masked: str = Redactor(secret_values=secrets).redact(line)
+    return masked
 
 
 def approval_reason(
@@ -192,7 +209,8 @@ def approval_reason(
 
     Order: a tool always-allowed for this run needs nothing; then the agent-level ``policy``
     decides when it returns a bool; then ``sensitive=True`` always asks and
-    ``requires_approval(arguments)`` asks per call. A policy that raises asks (fail closed).
+    ``requires_approval(arguments)`` asks per call, its text being the reason when it returns
+    one (secret arguments masked). A policy that raises asks (fail closed).
     Async policies are run to completion here; async drivers use :func:`aapproval_reason`.
     """
     steps = _reason_steps(tool, arguments, policy, always_allowed)

@@ -17,7 +17,7 @@ import inspect
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeAlias, overload
 
 import pydantic_core
 
@@ -29,10 +29,23 @@ from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError
 from agentcore.log import get_logger
 from agentcore.redaction import secret_values_in
 
-__all__ = ["NO_OUTPUT", "REDACTED", "ApprovalPolicy", "Tool", "ToolOutput", "Toolset", "tool"]
+__all__ = [
+    "NO_OUTPUT",
+    "REDACTED",
+    "ApprovalAnswer",
+    "ApprovalPolicy",
+    "Tool",
+    "ToolOutput",
+    "Toolset",
+    "tool",
+]
 
-ApprovalPolicy = Callable[[dict[str, Any]], bool | Awaitable[bool]]
-"""Decides from a call's validated arguments whether a human must approve it."""
+ApprovalAnswer: TypeAlias = bool | str | None
+"""A policy's answer: ``True`` or a non-empty reason (``"refunds above $20.00 need a
+supervisor"``) asks for approval; ``False``, ``None`` or ``""`` lets the call run."""
+
+ApprovalPolicy: TypeAlias = Callable[[dict[str, Any]], ApprovalAnswer | Awaitable[ApprovalAnswer]]
+"""Decides from a call's validated arguments whether a human must approve it, and may say why."""
 
 _log = get_logger("agentcore.tools")
 # Results that cannot be awaitable; checking them against the Awaitable ABC costs more than
@@ -198,10 +211,13 @@ class Tool:
             return dict(arguments)
         return redact_secrets(arguments, self.secret_fields)
 
-    def needs_approval(self, arguments: dict[str, Any]) -> bool | Awaitable[bool]:
+    def needs_approval(
+        self, arguments: dict[str, Any]
+    ) -> ApprovalAnswer | Awaitable[ApprovalAnswer]:
         """Whether calling with ``arguments`` (validated) needs a human's approval.
 
-        Returns the policy's answer as is, which may be awaitable for an async policy.
+        Returns the policy's answer as is (a non-empty text is a yes, with its reason), which
+        may be awaitable for an async policy.
         """
         if self.sensitive:
             return True
@@ -336,6 +352,8 @@ def tool(
         sensitive: Every call needs a human's approval.
         requires_approval: ``True`` (same as ``sensitive``) or a policy: a function of the
             validated arguments, sync or async, returning whether this call needs approval.
+            Returning a non-empty text instead of ``True`` asks and says why (the approver
+            shows it, the run store keeps it); ``False``, ``None`` or ``""`` does not ask.
         secret_fields: Arguments whose values are masked in logs and approval displays.
         cache_control: A prompt-cache breakpoint to put on the definition.
 

@@ -514,6 +514,46 @@ class TestApproval:
         assert result.status == "completed"
 
 
+    def test_a_policy_that_answers_with_text_gives_the_reason_asked_and_kept(
+        self, driver: str
+    ) -> None:
+        def above_a_dollar(arguments: dict[str, Any]) -> str | bool:
+            amount = arguments["amount_cents"]
+            return amount > 100 and f"credits above $1.00 need approval (this one is {amount})"
+
+        @tool(requires_approval=above_a_dollar)
+        def credit(amount_cents: int) -> str:
+            """Credit.
+
+            Args:
+                amount_cents: Cents.
+            """
+            return "credited"
+
+        script = ScriptedModel(
+            [
+                tool_reply(("credit", {"amount_cents": 50}, "toolu_1"),
+                           ("credit", {"amount_cents": 500}, "toolu_2")),
+                text_reply("Done."),
+            ]
+        )  # fmt: skip
+        approver = ScriptedApprover([Approve()])
+        execute(make_agent(script, tools=[credit], approver=approver), driver)
+        assert [(r.call_id, r.reason) for r in approver.requests] == [
+            ("toolu_2", "credits above $1.00 need approval (this one is 500)")
+        ]
+
+        script = ScriptedModel([tool_reply(("credit", {"amount_cents": 500}, "toolu_3"))])
+        paused, _ = execute(make_agent(script, tools=[credit]), driver)
+        assert [(p.call_id, p.reason) for p in paused.pending] == [
+            ("toolu_3", "credits above $1.00 need approval (this one is 500)")
+        ]
+        restored = RunState.from_json(paused.state.to_json())
+        assert [p.reason for p in restored.pending] == [
+            "credits above $1.00 need approval (this one is 500)"
+        ]
+
+
 class TestHooks:
     def test_before_tool_may_veto_or_rewrite_and_after_tool_may_redact(
         self, driver: str

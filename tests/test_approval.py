@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +28,7 @@ from agentcore.approval import (
     restore_secrets,
 )
 from agentcore.errors import ApprovalError, ToolArgumentsError
+from agentcore.tools import ApprovalPolicy
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,7 +50,7 @@ class SchemaTool:
     description: str = "Refund an order."
     input_schema: dict[str, Any] = field(default_factory=lambda: REFUND_SCHEMA)
     sensitive: bool = True
-    requires_approval: Callable[[dict[str, Any]], bool | Awaitable[bool]] | None = None
+    requires_approval: ApprovalPolicy | None = None
     secret_fields: frozenset[str] = frozenset({"api_key"})
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:

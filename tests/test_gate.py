@@ -161,6 +161,60 @@ class TestApprovalReason:
             "the approval policy of tool 'refund_order' asks for these arguments"
         )
 
+    @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+    async def test_a_policy_that_answers_with_text_asks_and_gives_it_as_the_reason(
+        self, is_async: bool
+    ) -> None:
+        def over_fifty(arguments: dict[str, Any]) -> str | None:
+            amount = arguments["amount_cents"]
+            if amount <= 5000:
+                return None
+            return f"refunds above $50.00 need a supervisor (this one is ${amount / 100:.2f})"
+
+        async def async_over_fifty(arguments: dict[str, Any]) -> str | None:
+            return over_fifty(arguments)
+
+        tool = SchemaTool(
+            sensitive=False, requires_approval=async_over_fifty if is_async else over_fifty
+        )
+        reason = "refunds above $50.00 need a supervisor (this one is $60.00)"
+        assert approval_reason(tool, {"amount_cents": 6000}) == reason
+        assert await aapproval_reason(tool, {"amount_cents": 6000}) == reason
+        assert approval_reason(tool, {"amount_cents": 4000}) is None
+        assert await aapproval_reason(tool, {"amount_cents": 4000}) is None
+
+    @pytest.mark.parametrize("answer", [False, None, ""])
+    def test_false_none_and_empty_text_do_not_ask(self, answer: object) -> None:
+        tool = SchemaTool(sensitive=False, requires_approval=lambda arguments: answer)
+        assert approval_reason(tool, {"amount_cents": 6000}) is None
+
+    @pytest.mark.parametrize(
+        "answer", [True, "   ", "\x1b\x07\x00"], ids=["true", "blank", "control characters"]
+    )
+    def test_a_yes_without_a_readable_reason_gets_the_generic_one(self, answer: object) -> None:
+        tool = SchemaTool(sensitive=False, requires_approval=lambda arguments: answer)
+        assert approval_reason(tool, {"amount_cents": 6000}) == (
+            "the approval policy of tool 'refund_order' asks for these arguments"
+        )
+
+    def test_a_stated_reason_becomes_one_line_without_control_characters(self) -> None:
+        def chatty(arguments: dict[str, Any]) -> str:
+            return f"  large refund:\n\t{arguments['note']}  \n"
+
+        tool = SchemaTool(sensitive=False, requires_approval=chatty)
+        note = "\x1b[31mapprove me\x1b[0m \u202eplease"
+        assert approval_reason(tool, {"amount_cents": 1, "note": note}) == (
+            "large refund: [31mapprove me[0m please"
+        )
+
+    def test_a_secret_argument_quoted_by_the_reason_is_masked(self) -> None:
+        def quoting(arguments: dict[str, Any]) -> str:
+            return f"charged with key {arguments['api_key']}"
+
+        tool = SchemaTool(sensitive=False, requires_approval=quoting)
+        arguments = {"amount_cents": 1, "api_key": "live-4242"}
+        assert approval_reason(tool, arguments) == "charged with key [REDACTED]"
+
     def test_a_policy_that_raises_asks(self) -> None:
         tool = SchemaTool(sensitive=False, requires_approval=over_fifty_dollars)
         assert approval_reason(tool, {}) == (

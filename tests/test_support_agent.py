@@ -149,10 +149,19 @@ def _tool(tools: list[Any], name: str) -> Any:
 
 
 class TestDomainTools:
-    def test_refunds_above_twenty_dollars_need_approval(self, database: Path) -> None:
+    def test_refunds_above_twenty_dollars_need_approval_and_say_why(
+        self, database: Path
+    ) -> None:
         refund = _tool(domain_tools(database), "refund_order")
-        assert refund.requires_approval({"amount_cents": 2000}) is False
-        assert refund.requires_approval({"amount_cents": 2001}) is True
+        assert refund.requires_approval({"amount_cents": 2000}) is None
+        assert refund.requires_approval({"amount_cents": 2001}) == (
+            "refunds above $20.00 need a supervisor's approval (this one is $20.01)"
+        )
+        assert _tool(
+            domain_tools(database, refund_approval_above_cents=100_000), "refund_order"
+        ).requires_approval({"amount_cents": 123_456}) == (
+            "refunds above $1,000.00 need a supervisor's approval (this one is $1,234.56)"
+        )
 
     def test_other_changes_always_need_approval(self, database: Path) -> None:
         assert {tool.name: tool.sensitive for tool in domain_tools(database)} == {
@@ -358,6 +367,9 @@ class TestDeferredConversation:
             console, out = self.start(database, store, self.script())
             console.command("/pending")
             (approval,) = store.list_approvals()
+            assert approval.reason == (
+                "refunds above $20.00 need a supervisor's approval (this one is $25.00)"
+            )
             store.record_decision(approval.approval_id, Approve(), decided_by="supervisor")
             console.command("/pending")
         shown = out.getvalue()

@@ -78,6 +78,9 @@ def test_refund_approved_at_the_prompt_is_recorded(console: pexpect.spawn) -> No
     console.sendline(REFUND_REQUEST)
     console.expect_exact("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ")
     shown = str(console.before)
+    assert "Why asked: refunds above $20.00 need a supervisor's approval (this one is $25.00)" in (
+        shown
+    )
     assert '"amount_cents": 2500' in shown
     assert '"order_id": "A-1001"' in shown
     console.sendline("y")

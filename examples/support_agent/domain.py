@@ -67,8 +67,14 @@ def domain_tools(
                 f"refunds are only possible within {REFUND_WINDOW_DAYS} days of delivery."
             )
 
-    def refund_needs_approval(arguments: dict[str, Any]) -> bool:
-        return int(arguments["amount_cents"]) > refund_approval_above_cents
+    def refund_needs_approval(arguments: dict[str, Any]) -> str | None:
+        amount = int(arguments["amount_cents"])
+        if amount <= refund_approval_above_cents:
+            return None
+        return (
+            f"refunds above {_dollars(refund_approval_above_cents)} need a supervisor's "
+            f"approval (this one is {_dollars(amount)})"
+        )
 
     @tool(requires_approval=refund_needs_approval)
     def refund_order(
@@ -190,3 +196,7 @@ def business_date(connection: sqlite3.Connection) -> datetime:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _dollars(cents: int) -> str:
+    return f"${cents // 100:,}.{cents % 100:02d}"
