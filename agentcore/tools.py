@@ -112,6 +112,15 @@ class Tool:
         if not schema.takes_receiver:
             receiver = "none"
         self.description = schema.description
+        if not self.description:
+            # Allowed (quick scripts and tests skip docstrings), but the description is much
+            # of what the model knows about when and how to call a tool.
+            _log.warning(
+                "tool.no_description",
+                tool=self.name,
+                function=_where_defined(fn, function_name),
+                fix="give the function a docstring, or pass @tool(description=...)",
+            )
         self.input_schema = schema.input_schema
         self.parameter_names = schema.parameter_names
         self.function = fn
@@ -311,6 +320,14 @@ class Tool:
                 is_error=True,
                 error=exc,
             )
+
+
+def _where_defined(fn: Callable[..., Any], name: str) -> str:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    module = getattr(fn, "__module__", None)
+    qualified = getattr(fn, "__qualname__", name)
+    return f"{module}.{qualified}" if isinstance(module, str) else str(qualified)
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:

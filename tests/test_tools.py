@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from agentcore import Tool, ToolOutput, Toolset, tool
 from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError, ToolError
+from agentcore.log import capture_events
 from agentcore.types import TextBlock
 
 
@@ -57,6 +58,49 @@ class TestDecorator:
         assert add(2, 3) == 5
         assert add.__name__ == "add"
         assert add.__doc__ == "Add two integers."
+
+    def test_a_tool_without_a_description_is_made_with_a_warning(self) -> None:
+        with capture_events() as events:
+
+            @tool
+            def ping() -> str:
+                return "pong"
+
+        assert ping.definition() == {
+            "name": "ping",
+            "input_schema": {
+                "type": "object",
+                "properties": {},
+                "required": [],
+                "additionalProperties": False,
+            },
+        }
+        assert events == [
+            {
+                "event": "tool.no_description",
+                "level": "warning",
+                "logger": "agentcore.tools",
+                "tool": "ping",
+                "function": f"{__name__}.{type(self).__name__}."
+                "test_a_tool_without_a_description_is_made_with_a_warning.<locals>.ping",
+                "fix": "give the function a docstring, or pass @tool(description=...)",
+            }
+        ]
+
+    def test_a_docstring_or_a_description_makes_no_warning(self) -> None:
+        with capture_events() as events:
+
+            @tool
+            def documented() -> str:
+                """Say pong."""
+                return "pong"
+
+            @tool(description="Say pong.")
+            def described() -> str:
+                return "pong"
+
+        assert (documented.description, described.description) == ("Say pong.", "Say pong.")
+        assert events == []
 
     def test_definition_is_the_api_shape(self) -> None:
         assert add.definition() == {
