@@ -10,24 +10,19 @@ registry: pass the tools you want to the agent.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import functools
 import inspect
-import traceback
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, overload
 
-import pydantic_core
-
 from agentcore._arguments import ArgumentsValidator
-from agentcore._content import NO_OUTPUT, to_content
+from agentcore._content import NO_OUTPUT
 from agentcore._schema import callable_name, function_schema, validate_tool_name
 from agentcore._secrets import REDACTED, checked_secret_fields, redact_secrets
-from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError, ToolError
+from agentcore._tool_run import ToolOutput, run_async, run_blocking
+from agentcore.errors import ConfigurationError, ToolDefinitionError
 from agentcore.log import get_logger
-from agentcore.redaction import secret_values_in
 
 __all__ = [
     "NO_OUTPUT",
@@ -48,21 +43,6 @@ ApprovalPolicy: TypeAlias = Callable[[dict[str, Any]], ApprovalAnswer | Awaitabl
 """Decides from a call's validated arguments whether a human must approve it, and may say why."""
 
 _log = get_logger("agentcore.tools")
-# Results that cannot be awaitable; checking them against the Awaitable ABC costs more than
-# the rest of a small tool call.
-_PLAIN_RESULTS = frozenset({str, int, float, bool, dict, list, type(None)})
-
-
-@dataclass(frozen=True, slots=True)
-class ToolOutput:
-    """What one tool call produced, ready to become a ``tool_result`` block."""
-
-    content: str | list[dict[str, Any]]
-    """Text, or a list of content blocks (text, image, ...) the tool returned as such."""
-    is_error: bool = False
-    """The tool failed; the model sees ``content`` as the error."""
-    error: BaseException | None = None
-    """The exception the tool raised, kept for logs; never sent to the model."""
 
 
 class Tool:
@@ -243,83 +223,23 @@ class Tool:
         that is impossible without blocking it, so an async tool raises ConfigurationError
         there: use :meth:`arun`.
         """
-        target = self._callable()
-        if self.is_async:
-            self._require_no_running_loop()
-        try:
-            if self.is_async:
-                result = asyncio.run(_awaited(target(**kwargs)))
-            else:
-                result = target(**kwargs)
-                if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-                    result = asyncio.run(_awaited(result))
-        except ToolError as exc:
-            return self._tool_error_output(exc)
-        except Exception as exc:
-            return self._exception_output(exc, kwargs)
-        return self._output(result)
+        return run_blocking(
+            self.name,
+            self._callable(),
+            kwargs,
+            is_async=self.is_async,
+            secret_fields=self.secret_fields,
+        )
 
     async def arun(self, kwargs: dict[str, Any]) -> ToolOutput:
         """Run the tool with validated ``kwargs``; a sync tool runs in a worker thread."""
-        target = self._callable()
-        try:
-            if self.is_async:
-                result = await target(**kwargs)
-            else:
-                result = await asyncio.to_thread(target, **kwargs)
-                if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-                    result = await result
-        except ToolError as exc:
-            return self._tool_error_output(exc)
-        except Exception as exc:
-            return self._exception_output(exc, kwargs)
-        return self._output(result)
-
-    def _require_no_running_loop(self) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        raise ConfigurationError(
-            f"tool {self.name!r} is async and Tool.run() was called inside a running event "
-            "loop; await tool.arun(...) (or use the agent's async API) instead"
+        return await run_async(
+            self.name,
+            self._callable(),
+            kwargs,
+            is_async=self.is_async,
+            secret_fields=self.secret_fields,
         )
-
-    def _tool_error_output(self, exc: ToolError) -> ToolOutput:
-        message = str(exc) or type(exc).__name__
-        if isinstance(exc, ModelRetry):
-            message = f"{message}\nCorrect this and call {self.name} again."
-        return ToolOutput(content=message, is_error=True, error=exc)
-
-    def _exception_output(self, exc: Exception, kwargs: dict[str, Any]) -> ToolOutput:
-        log = _log
-        if self.secret_fields:
-            # The message or the traceback may quote a secret argument.
-            log = _log.with_secret_values(secret_values_in(kwargs, self.secret_fields))
-        log.error(
-            "tool.error",
-            tool=self.name,
-            error_type=type(exc).__name__,
-            error=str(exc),
-            traceback="".join(traceback.format_exception(exc)),
-        )
-        message = str(exc)
-        content = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-        return ToolOutput(content=content, is_error=True, error=exc)
-
-    def _output(self, result: Any) -> ToolOutput:
-        try:
-            return ToolOutput(content=to_content(result))
-        except pydantic_core.PydanticSerializationError as exc:
-            _log.error(
-                "tool.error", tool=self.name, error_type=type(exc).__name__, error=str(exc)
-            )
-            return ToolOutput(
-                content=f"the tool returned a {type(result).__name__} that cannot be written "
-                "as JSON",
-                is_error=True,
-                error=exc,
-            )
 
 
 def _where_defined(fn: Callable[..., Any], name: str) -> str:
@@ -328,10 +248,6 @@ def _where_defined(fn: Callable[..., Any], name: str) -> str:
     module = getattr(fn, "__module__", None)
     qualified = getattr(fn, "__qualname__", name)
     return f"{module}.{qualified}" if isinstance(module, str) else str(qualified)
-
-
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
 
 
 @overload
