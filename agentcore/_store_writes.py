@@ -6,9 +6,9 @@ import json
 import sqlite3
 from typing import Any
 
-from agentcore._store_schema import append_audit
-from agentcore.approval import ApprovalRequest
-from agentcore.errors import RunStateError
+from agentcore._store_schema import STATUS_BY_KIND, ApprovalRecord, append_audit
+from agentcore.approval import ApprovalRequest, Decision, redact_arguments
+from agentcore.errors import ApprovalError, RunStateError
 
 
 def _dumps(value: Any) -> str:
@@ -48,6 +48,38 @@ def add_pending(db: sqlite3.Connection, run_id: str, request: ApprovalRequest, n
     append_audit(
         db, now, "approval.requested", run_id=run_id, call_id=request.call_id,
         tool=request.tool_name, arguments=shown, reason=request.reason,
+    )  # fmt: skip
+
+
+def record_decision(
+    db: sqlite3.Connection, now: str, approval: ApprovalRecord, decision: Decision, by: str
+) -> None:
+    """Mark a pending approval decided and keep the decision (already bound to its hash)."""
+    changed = db.execute(
+        "UPDATE pending_approvals SET status = ?, decided_at = ? "
+        "WHERE id = ? AND status = 'pending'",
+        (STATUS_BY_KIND[decision.kind], now, approval.approval_id),
+    ).rowcount
+    if not changed:
+        raise ApprovalError(
+            f"approval {approval.approval_id} ({approval.tool_name}, call "
+            f"{approval.call_id}) was already decided: {approval.status}"
+        )
+    db.execute(
+        "INSERT INTO decisions (run_id, call_id, decision_json, decided_by, "
+        "decided_at) VALUES (?, ?, ?, ?, ?)",
+        (approval.run_id, approval.call_id, _dumps(decision.to_dict()), by, now),
+    )
+    edited = getattr(decision, "arguments", None)
+    shown = (
+        redact_arguments(edited, approval.secret_fields)
+        if isinstance(edited, dict)
+        else approval.arguments
+    )
+    append_audit(
+        db, now, "approval.decision", run_id=approval.run_id, call_id=approval.call_id,
+        tool=approval.tool_name, arguments=shown, decision=decision.kind, decided_by=by,
+        reason=getattr(decision, "reason", None),
     )  # fmt: skip
 
 

@@ -297,29 +297,8 @@ class RunStore:
                 "arguments than the pending call has"
             )
         bound = _bind(decision, approval.arguments_hash)
-        now = self._now()
         with self._transaction() as db:
-            changed = db.execute(
-                "UPDATE pending_approvals SET status = ?, decided_at = ? "
-                "WHERE id = ? AND status = 'pending'",
-                (schema.STATUS_BY_KIND[bound.kind], now, approval.approval_id),
-            ).rowcount
-            if not changed:
-                raise ApprovalError(
-                    f"approval {approval.approval_id} ({approval.tool_name}, call "
-                    f"{approval.call_id}) was already decided: {approval.status}"
-                )
-            db.execute(
-                "INSERT INTO decisions (run_id, call_id, decision_json, decided_by, "
-                "decided_at) VALUES (?, ?, ?, ?, ?)",
-                (approval.run_id, approval.call_id, _dumps(bound.to_dict()), decided_by, now),
-            )
-            schema.append_audit(
-                db, now, "approval.decision", run_id=approval.run_id,
-                call_id=approval.call_id, tool=approval.tool_name,
-                arguments=_shown_decision_arguments(bound, approval), decision=bound.kind,
-                decided_by=decided_by, reason=getattr(bound, "reason", None),
-            )  # fmt: skip
+            writes.record_decision(db, self._now(), approval, bound, decided_by)
         return self.get_approval(approval.approval_id)
 
     def decisions_for(self, run_id: str) -> dict[str, Decision]:
@@ -420,13 +399,6 @@ def _bind(decision: Decision, digest: str) -> Decision:
     if decision.arguments_hash == digest:
         return decision
     return decision_from_dict({**decision.to_dict(), "arguments_hash": digest})
-
-
-def _shown_decision_arguments(decision: Decision, approval: ApprovalRecord) -> dict[str, Any]:
-    edited = getattr(decision, "arguments", None)
-    if isinstance(edited, dict):
-        return redact_arguments(edited, approval.secret_fields)
-    return approval.arguments
 
 
 def _dumps(value: Any) -> str:
