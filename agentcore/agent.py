@@ -59,7 +59,7 @@ class Agent:
         model: A model id, or a router ``(state) -> model | (model, reason)`` called before
             every model call.
         system: The system prompt, as text or a versioned :class:`SystemPrompt`.
-        tools: The tools the model may call (``@tool`` functions).
+        tools: The tools the model may call: a list of ``@tool`` functions.
         client: The blocking client for :meth:`run` and :meth:`stream`; built from the
             environment (``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``) on first use if None.
         async_client: The asyncio client for :meth:`arun` and :meth:`astream`. If None, one is
