@@ -219,8 +219,6 @@ class Calls:
         max_retries = options.get("max_retries")
         if max_retries is None or max_retries == self.policy.max_retries:
             return self.policy
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
         return replace(self.policy, max_retries=max_retries)
 
     def models_for(self, model: str, options: Mapping[str, Any]) -> tuple[str, ...]:

@@ -37,6 +37,10 @@ class RetryPolicy:
     max_retry_after_seconds: float = 60.0
     """The longest server hint we wait for; a longer one is cut to this."""
 
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {self.max_retries}")
+
     def delay_before_retry(
         self, retries_done: int, error: AgentcoreError, rng: random.Random
     ) -> float | None:

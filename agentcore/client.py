@@ -63,8 +63,6 @@ def _calls(
     fallback_models: Sequence[str],
     rng: random.Random | None,
 ) -> Calls:
-    if max_retries < 0:
-        raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
     settings = Settings.resolve(
         api_key=api_key,
         auth_token=auth_token,

@@ -507,6 +507,12 @@ class TestRetries:
         harness.create(max_retries=5)
         assert len(harness.script.seen) == 4
 
+    def test_a_negative_max_retries_of_a_call_is_rejected_before_sending(self, kind: str) -> None:
+        harness = Harness(kind, [ok()])
+        with pytest.raises(ValueError, match="max_retries must be 0 or more, not -1"):
+            harness.create(max_retries=-1)
+        assert harness.script.seen == []
+
     def test_connection_errors_and_timeouts_are_retried(self, kind: str) -> None:
         replies: list[Reply] = [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), ok()]
         harness = Harness(kind, replies)

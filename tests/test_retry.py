@@ -50,6 +50,10 @@ class TestRetryPolicy:
             1.0, 2.0, 3.0, 3.0
         ]
 
+    def test_a_negative_budget_is_rejected(self) -> None:
+        with pytest.raises(ValueError, match="max_retries must be 0 or more, not -1"):
+            RetryPolicy(max_retries=-1)
+
 
 @pytest.mark.parametrize(
     ("headers", "seconds"),
