@@ -229,8 +229,7 @@ def _redact_body(body: dict[str, Any], *, include_secrets: bool) -> None:
     secret_values: list[str] = []
     original_arguments = [call["arguments"] for call in body["pending"]]
     if not include_secrets:
-        secret_values = _secret_values(body)
-        _mask_secrets(body)
+        secret_values = _mask_secrets(body)
     redactor = Redactor(secret_values=secret_values)
     for message in body["messages"]:
         if "content" in message:
@@ -246,14 +245,20 @@ def _redact_body(body: dict[str, Any], *, include_secrets: bool) -> None:
         body[key] = redactor.redact(body[key])
 
 
-def _secret_values(body: dict[str, Any]) -> list[str]:
-    """What the calls of a dumped state passed in secret fields, to be masked in any text."""
-    fields_by_tool: dict[str, list[str]] = dict(body.get("secret_fields_by_tool") or {})
+def _mask_secrets(body: dict[str, Any]) -> list[str]:
+    """Mask secret arguments in a dumped state, in place (the dump is a fresh copy), in the
+    pending calls and in the model's tool calls; return the values masked, so that any text
+    quoting them can be masked too."""
+    fields_by_tool: dict[str, set[str]] = {
+        name: set(fields) for name, fields in (body.get("secret_fields_by_tool") or {}).items()
+    }
     values: list[str] = []
     for call in body["pending"]:
-        if call["secret_fields"]:
-            fields_by_tool.setdefault(call["tool_name"], call["secret_fields"])
-            values.extend(secret_values_in(call["arguments"], call["secret_fields"]))
+        fields = call["secret_fields"]
+        if fields:
+            fields_by_tool.setdefault(call["tool_name"], set()).update(fields)
+            values.extend(secret_values_in(call["arguments"], fields))
+            call["arguments"] = redact_arguments(call["arguments"], fields)
     if not fields_by_tool:
         return values
     for message in body["messages"]:
@@ -261,38 +266,15 @@ def _secret_values(body: dict[str, Any]) -> list[str]:
         if not isinstance(content, list):
             continue
         for block in content:
-            if (
-                isinstance(block, dict)
-                and block.get("type") == "tool_use"
-                and block.get("name") in fields_by_tool
-            ):
-                values.extend(secret_values_in(block.get("input"), fields_by_tool[block["name"]]))
+            if not isinstance(block, dict) or block.get("type") != "tool_use":
+                continue
+            fields = fields_by_tool.get(block.get("name", ""))
+            if fields:
+                arguments = block.get("input")
+                values.extend(secret_values_in(arguments, fields))
+                if isinstance(arguments, dict):
+                    block["input"] = redact_arguments(arguments, fields)
     return values
-
-
-def _mask_secrets(body: dict[str, Any]) -> None:
-    """Mask secret arguments in a dumped state, in place (the dump is a fresh copy)."""
-    secrets_by_tool: dict[str, list[str]] = {}
-    for call in body["pending"]:
-        if call["secret_fields"]:
-            secrets_by_tool[call["tool_name"]] = call["secret_fields"]
-            call["arguments"] = redact_arguments(call["arguments"], call["secret_fields"])
-    for name, fields in body.get("secret_fields_by_tool", {}).items():
-        secrets_by_tool.setdefault(name, fields)
-    if not secrets_by_tool:
-        return
-    for message in body["messages"]:
-        content = message.get("content")
-        if not isinstance(content, list):
-            continue
-        for block in content:
-            if (
-                isinstance(block, dict)
-                and block.get("type") == "tool_use"
-                and block.get("name") in secrets_by_tool
-                and isinstance(block.get("input"), dict)
-            ):
-                block["input"] = redact_arguments(block["input"], secrets_by_tool[block["name"]])
 
 
 def has_masked_secrets(call: PendingCall) -> bool:
