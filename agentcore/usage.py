@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from agentcore.errors import ConfigurationError
 from agentcore.types import Usage
@@ -50,6 +50,7 @@ WEB_SEARCH_USD_PER_REQUEST = Decimal("0.01")
 """The server-side web search tool: $10 per thousand searches."""
 
 _PER_MILLION = Decimal(1_000_000)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +124,17 @@ _MAX_OUTPUT_TOKENS: Mapping[str, int] = MappingProxyType(
 _SNAPSHOT_SUFFIX = re.compile(r"(?:[-@]\d{8}|-latest)$")
 
 
-def _base_model(model: str) -> str:
-    return _SNAPSHOT_SUFFIX.sub("", model)
+def _by_model(table: Mapping[str, _T], model: str) -> _T | None:
+    """``table``'s entry for ``model``, or for the base model of a dated snapshot or alias."""
+    found = table.get(model)
+    if found is None:
+        found = table.get(_SNAPSHOT_SUFFIX.sub("", model))
+    return found
 
 
 def max_output_tokens(model: str) -> int | None:
     """The most output tokens ``model`` can produce in one response, when known."""
-    return _MAX_OUTPUT_TOKENS.get(model) or _MAX_OUTPUT_TOKENS.get(_base_model(model))
+    return _by_model(_MAX_OUTPUT_TOKENS, model)
 
 
 class PriceTable(Mapping[str, ModelPrice]):
@@ -184,10 +189,7 @@ class PriceTable(Mapping[str, ModelPrice]):
             return self._cache[model]
         except KeyError:
             pass
-        price = self._prices.get(model)
-        if price is None:
-            price = self._prices.get(_base_model(model))
-        self._cache[model] = price
+        price = self._cache[model] = _by_model(self._prices, model)
         return price
 
 
@@ -216,10 +218,7 @@ def cost_of(
     usage: Usage, model: str, prices: PriceTable | None = None, *, batch: bool = False
 ) -> Decimal | None:
     """The exact cost in USD of one response, or None when ``model`` has no known price."""
-    if prices is not None:
-        price = prices.lookup(model)
-    else:
-        price = DEFAULT_PRICES.get(model) or DEFAULT_PRICES.get(_base_model(model))
+    price = _by_model(DEFAULT_PRICES, model) if prices is None else prices.lookup(model)
     if price is None:
         return None
     write_5m, write_1h = _cache_write_split(usage)
