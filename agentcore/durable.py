@@ -12,7 +12,7 @@ told its outcome is unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentcore.approval import ApprovalRequest, Decision
@@ -59,10 +59,9 @@ class ExecutionJournal:
             return None
         record = self.store.execution(run_id, call.id)
         if record is not None and record.status in ("succeeded", "failed"):
-            how = "succeeded" if record.status == "succeeded" else "failed"
             return Veto(
-                f"this exact call already ran in an earlier attempt and {how}, so it is not "
-                f"run twice; its result was: {_result_text(record.result)}"
+                f"this exact call already ran in an earlier attempt and {record.status}, so it "
+                f"is not run twice; its result was: {_result_text(record.result)}"
             )
         return Veto(
             "an earlier attempt of this exact call was interrupted while it ran, so whether "
@@ -101,9 +100,7 @@ def run_stored(
     as made by ``decided_by``. ``on_event`` sees every run event as it happens (to stream
     the answer to a screen).
     """
-    state = agent.new_state(prompt)
-    store.save_run(state.run_id, state.to_json(), status="running")
-    store.record_event("run.started", run_id=state.run_id)
+    state = _start(agent, store, prompt)
     return _drive(store, state, agent.resume_stream(state), decided_by, on_event)
 
 
@@ -133,14 +130,8 @@ async def arun_stored(
     on_event: Callable[[RunEvent], None] | None = None,
 ) -> RunResult:
     """Async :func:`run_stored` (a turn's tool calls run concurrently)."""
-    state = agent.new_state(prompt)
-    store.save_run(state.run_id, state.to_json(), status="running")
-    store.record_event("run.started", run_id=state.run_id)
-    recorder = _Recorder(store, state, decided_by, on_event)
-    with store.running(state.run_id):
-        async for event in agent.aresume_stream(state):
-            recorder.see(event)
-    return recorder.finish()
+    state = _start(agent, store, prompt)
+    return await _adrive(store, state, agent.aresume_stream(state), decided_by, on_event)
 
 
 async def aresume_stored(
@@ -153,11 +144,14 @@ async def aresume_stored(
 ) -> RunResult:
     """Async :func:`resume_stored`."""
     state, decisions = _load(store, run_id)
-    recorder = _Recorder(store, state, decided_by, on_event)
-    with store.running(state.run_id):
-        async for event in agent.aresume_stream(state, decisions):
-            recorder.see(event)
-    return recorder.finish()
+    return await _adrive(store, state, agent.aresume_stream(state, decisions), decided_by, on_event)
+
+
+def _start(agent: Agent, store: RunStore, prompt: Prompt) -> RunState:
+    state = agent.new_state(prompt)
+    store.save_run(state.run_id, state.to_json(), status="running")
+    store.record_event("run.started", run_id=state.run_id)
+    return state
 
 
 def _load(store: RunStore, run_id: str) -> tuple[RunState, dict[str, Decision]]:
@@ -187,6 +181,20 @@ def _drive(
     recorder = _Recorder(store, state, decided_by, on_event)
     with store.running(state.run_id):
         for event in events:
+            recorder.see(event)
+    return recorder.finish()
+
+
+async def _adrive(
+    store: RunStore,
+    state: RunState,
+    events: AsyncIterator[RunEvent],
+    decided_by: str,
+    on_event: Callable[[RunEvent], None] | None,
+) -> RunResult:
+    recorder = _Recorder(store, state, decided_by, on_event)
+    with store.running(state.run_id):
+        async for event in events:
             recorder.see(event)
     return recorder.finish()
 
