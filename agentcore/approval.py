@@ -59,6 +59,7 @@ __all__ = [
 REDACTED = "[redacted]"
 """What a secret field's value is replaced with wherever arguments are shown or stored."""
 
+
 def arguments_hash(arguments: Mapping[str, Any]) -> str:
     """Return the sha256 (hex) of the canonical JSON of ``arguments``.
 
@@ -255,7 +256,7 @@ def bind_decisions(
         )
     bound: dict[str, Decision] = {}
     for call_id, decision in decisions.items():
-        if not isinstance(decision, Approve | Edit | Deny | AlwaysAllow):
+        if not isinstance(decision, Decision):
             bound[call_id] = Deny(f"{type(decision).__name__} is not a decision")
             continue
         expected = pending[call_id].arguments_hash
@@ -308,7 +309,7 @@ def apply_decision(
     model is told why. A decision bound to other arguments is refused. Anything that is not
     one of the four decision types is a denial.
     """
-    if not isinstance(decision, Approve | Edit | Deny | AlwaysAllow):
+    if not isinstance(decision, Decision):
         return _denied(request, decision, f"{type(decision).__name__} is not a decision")
     if decision.arguments_hash is not None and decision.arguments_hash != request.arguments_hash:
         return _denied(

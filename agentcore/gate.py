@@ -17,12 +17,9 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import Any, Protocol, TypeAlias
 
 from agentcore.approval import (
-    AlwaysAllow,
     ApprovalRequest,
-    Approve,
     Decision,
     Deny,
-    Edit,
     ToolLike,
 )
 from agentcore.log import get_logger
@@ -42,7 +39,7 @@ AnyApprover: TypeAlias = _DecidesSomehow
 
 
 def _checked(result: object) -> Decision:
-    if isinstance(result, Approve | Edit | Deny | AlwaysAllow):
+    if isinstance(result, Decision):
         return result
     return Deny(f"the approver returned {type(result).__name__}, not a decision")
 
@@ -69,15 +66,20 @@ def decide(
     """
     try:
         if timeout_s is None:
-            result: object = approver.decide(request)
-            if inspect.isawaitable(result):
-                result = _run_awaitable(result)
-            return _checked(result)
+            return _checked(_ask(approver, request))
         return _decide_with_timeout(approver, request, timeout_s)
     except Exception as exc:
         return _failure(request, exc)
     except KeyboardInterrupt:
         return Deny("interrupted before a decision was made")
+
+
+def _ask(approver: AnyApprover, request: ApprovalRequest) -> object:
+    # The approver's answer as it is: an async approver is run to completion here.
+    result: object = approver.decide(request)
+    if inspect.isawaitable(result):
+        result = _run_awaitable(result)
+    return result
 
 
 def _run_awaitable(awaitable: Awaitable[object]) -> object:
@@ -95,19 +97,13 @@ def _run_awaitable(awaitable: Awaitable[object]) -> object:
 def _decide_with_timeout(
     approver: AnyApprover, request: ApprovalRequest, timeout_s: float
 ) -> Decision:
-    def call() -> object:
-        result: object = approver.decide(request)
-        if inspect.isawaitable(result):
-            result = _run_awaitable(result)
-        return result
-
     # The approver may block forever (a person who walked away); a daemon thread is left to
     # finish on its own rather than joined, so neither the run nor interpreter exit waits.
     outcome: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
 
     def worker() -> None:
         try:
-            outcome.put((True, call()))
+            outcome.put((True, _ask(approver, request)))
         except BaseException as exc:
             outcome.put((False, exc))
 
@@ -141,7 +137,6 @@ async def adecide(
         return Deny(f"no decision within {timeout_s:g} s; denied for safety")
     except Exception as exc:
         return _failure(request, exc)
-
 
 
 ApprovalPolicy: TypeAlias = Callable[
