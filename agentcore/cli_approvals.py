@@ -22,6 +22,7 @@ import os
 import sqlite3
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
@@ -276,7 +277,7 @@ def _approve(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
 
 
 def _deny(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
-    return _record(store, args, Deny(args.reason.strip()), out)
+    return _record(store, args, Deny(args.reason), out)
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -288,8 +289,9 @@ def _list_runs(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
         out.write("No runs.\n")
         return 0
     width = max(len(run.run_id) for run in runs)
+    waiting_by_run = Counter(approval.run_id for approval in store.list_approvals())
     for run in runs:
-        waiting = len(store.list_approvals(run_id=run.run_id))
+        waiting = waiting_by_run[run.run_id]
         note = f"  {waiting} approval(s) pending" if waiting else ""
         out.write(f"{run.run_id.ljust(width)}  {run.status:<16} {run.updated_at[:19]}{note}\n")
     return 0

@@ -230,7 +230,9 @@ class TestApprovals:
 class TestRuns:
     def test_list_and_show(self, app: App, capsys: pytest.CaptureFixture[str]) -> None:
         assert app.cli("runs", "list") == 0
-        assert capsys.readouterr().out.split()[:2] == [app.run_id, "paused"]
+        listed = capsys.readouterr().out
+        assert listed.split()[:2] == [app.run_id, "paused"]
+        assert listed.endswith("  1 approval(s) pending\n")
         assert app.cli("approvals", "approve", "1") == 0
         capsys.readouterr()
         assert app.cli("runs", "show", app.run_id) == 0
