@@ -236,8 +236,10 @@ class _Session:
     def edit(self) -> dict[str, Any] | None:
         """Return valid edited arguments, or None to go back to the main prompt."""
         editor = self.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not _isatty(self.stdin):
+            editor = None  # an editor needs the terminal; the arguments are pasted instead
         for _attempt in range(self.max_invalid_answers):
-            if editor and _isatty(self.stdin):
+            if editor:
                 text = self.run_editor(editor)
                 if text is None:
                     return None
@@ -250,7 +252,7 @@ class _Session:
             if arguments is not None:
                 return arguments
             self.say(problem, "red")
-            if editor and _isatty(self.stdin):
+            if editor:
                 again = self.ask("Edit again? [y/n]: ").strip().lower()
                 if again not in ("y", "yes"):
                     return None
