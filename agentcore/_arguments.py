@@ -18,6 +18,7 @@ messages always come from the schema.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -289,7 +290,10 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+@functools.cache
 def _formats() -> FormatChecker:
+    # One checker serves every tool: it holds only the four parsers, and building their
+    # TypeAdapters was a seventh of the cost of making a tool.
     checker = FormatChecker(formats=())
     for name, python_type in _FORMAT_TYPES.items():
         checker.checks(name, raises=ValidationError)(_parses_as(TypeAdapter(python_type)))
@@ -346,9 +350,8 @@ def _type_fits(branch: Any, value: Any, root: dict[str, Any]) -> bool:
     if expected is None:
         return True
     kinds = expected if isinstance(expected, list) else [expected]
-    return json_type(value) in kinds or (
-        json_type(value) == "integer" and "number" in kinds
-    )
+    kind = json_type(value)
+    return kind in kinds or (kind == "integer" and "number" in kinds)
 
 
 def _format_path(path: list[Any]) -> str:
