@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -59,10 +60,8 @@ def run_blocking(
             result = target(**kwargs)
             if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                 result = asyncio.run(_awaited(result))
-    except ToolError as exc:
-        return _tool_error_output(name, exc)
     except Exception as exc:
-        return _exception_output(name, exc, kwargs, secret_fields)
+        return _failure_output(name, exc, kwargs, secret_fields)
     return _output(name, result)
 
 
@@ -82,10 +81,8 @@ async def run_async(
             result = await asyncio.to_thread(target, **kwargs)
             if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                 result = await result
-    except ToolError as exc:
-        return _tool_error_output(name, exc)
     except Exception as exc:
-        return _exception_output(name, exc, kwargs, secret_fields)
+        return _failure_output(name, exc, kwargs, secret_fields)
     return _output(name, result)
 
 
@@ -100,28 +97,30 @@ def _require_no_running_loop(name: str) -> None:
     )
 
 
-def _tool_error_output(name: str, exc: ToolError) -> ToolOutput:
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, ModelRetry):
-        message = f"{message}\nCorrect this and call {name} again."
-    return ToolOutput(content=message, is_error=True, error=exc)
-
-
-def _exception_output(
+def _failure_output(
     name: str, exc: Exception, kwargs: dict[str, Any], secret_fields: Iterable[str]
 ) -> ToolOutput:
-    log = _log
-    if secret_fields:
-        # The message or the traceback may quote a secret argument.
-        log = _log.with_secret_values(secret_values_in(kwargs, secret_fields))
-    log.error(
-        "tool.error",
-        tool=name,
-        error_type=type(exc).__name__,
-        error=str(exc),
-        traceback="".join(traceback.format_exception(exc)),
-    )
+    if isinstance(exc, ToolError):
+        # Raised on purpose: the message is for the model, and nothing went wrong to log.
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, ModelRetry):
+            message = f"{message}\nCorrect this and call {name} again."
+        return ToolOutput(content=message, is_error=True, error=exc)
     message = str(exc)
+    # The traceback and the redacting logger cost more than the rest of a failed call: build
+    # them only when the event will be emitted.
+    if _log.is_enabled_for(logging.ERROR):
+        log = _log
+        if secret_fields:
+            # The message or the traceback may quote a secret argument.
+            log = _log.with_secret_values(secret_values_in(kwargs, secret_fields))
+        log.error(
+            "tool.error",
+            tool=name,
+            error_type=type(exc).__name__,
+            error=message,
+            traceback="".join(traceback.format_exception(exc)),
+        )
     content = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return ToolOutput(content=content, is_error=True, error=exc)
 
