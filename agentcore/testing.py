@@ -17,6 +17,7 @@ The loopback server in :mod:`agentcore.emulator` serves the same replies over HT
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -30,7 +31,6 @@ from agentcore._replies import (
     ErrorReply,
     Reply,
     ToolCallSpec,
-    error_body,
     error_reply,
     estimate_tokens,
     reply,
@@ -166,7 +166,7 @@ class ScriptedModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 _PreparedMessage(item) if isinstance(item, dict) else item for item in replies
             ]
         self._next = 0
-        self._served = 0
+        self._request_ids = itertools.count(1)
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         """Parsed JSON bodies of the ``POST /v1/messages`` requests, in order."""
@@ -260,8 +260,8 @@ class ScriptedModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _request_id(self) -> str:
         # Sequential ids: unique per transport, readable in failures, and cheaper than random.
-        self._served += 1
-        return f"req_scripted_{self._served:06d}"
+        # next() on a count is atomic, so threads sharing the transport never share an id.
+        return f"req_scripted_{next(self._request_ids):06d}"
 
     def _json(self, status: int, content: bytes) -> httpx.Response:
         return httpx.Response(
@@ -271,5 +271,5 @@ class ScriptedModel(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _error(self, error: ErrorReply) -> httpx.Response:
         request_id = self._request_id()
         headers = [*_JSON_HEADERS, ("request-id", request_id), *error.headers.items()]
-        content = json.dumps(error_body(error.error_type, error.message, request_id)).encode()
+        content = json.dumps(error.body(request_id)).encode()
         return httpx.Response(error.status, headers=headers, content=content)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -305,3 +306,21 @@ class TestScriptedModel:
         assert missing.json()["error"] == {"type": "not_found_error",
                                            "message": "model: claude-nope"}
         assert model.requests == []
+
+    def test_threads_sharing_the_transport_each_get_their_own_reply_and_request_id(self) -> None:
+        """Concurrent requests take distinct replies and never share a request-id."""
+        calls = 400
+        model = ScriptedModel([text_reply(f"reply {n}") for n in range(calls)])
+
+        def ask(_: int) -> tuple[str, str]:
+            with httpx.Client(transport=model) as client:
+                response = post(client, request_body())
+            return response.headers["request-id"], response.json()["content"][0]["text"]
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(ask, range(calls)))
+        assert sorted(request_id for request_id, _ in answers) == [
+            f"req_scripted_{n:06d}" for n in range(1, calls + 1)
+        ]
+        assert sorted(text for _, text in answers) == sorted(f"reply {n}" for n in range(calls))
+        assert model.remaining == 0
