@@ -37,6 +37,7 @@ __all__ = [
     "FunctionSchema",
     "callable_name",
     "function_schema",
+    "unwrapped",
     "validate_tool_name",
 ]
 
@@ -103,7 +104,7 @@ def function_schema(
         ) from exc
 
     # A partial is described by its function's docstring, a callable object by its class's.
-    doc = docstring_parser.parse(inspect.getdoc(_unwrapped(fn)) or "")
+    doc = docstring_parser.parse(inspect.getdoc(unwrapped(fn)) or "")
     doc_params = {param.arg_name: param.description for param in doc.params if param.description}
 
     parameters = list(signature.parameters.values())
@@ -157,12 +158,13 @@ def function_schema(
 
 def callable_name(fn: Callable[..., Any]) -> str:
     """The name a tool made from ``fn`` gets by default."""
-    fn = _unwrapped(fn)
+    fn = unwrapped(fn)
     name = getattr(fn, "__name__", None)
     return name if isinstance(name, str) else type(fn).__name__
 
 
-def _unwrapped(fn: Callable[..., Any]) -> Callable[..., Any]:
+def unwrapped(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a (possibly nested) ``functools.partial`` calls, or ``fn`` itself."""
     while isinstance(fn, functools.partial):
         fn = fn.func
     return fn
@@ -170,7 +172,7 @@ def _unwrapped(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _annotated_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The function whose annotations describe the parameters of ``fn``."""
-    fn = _unwrapped(fn)
+    fn = unwrapped(fn)
     if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isbuiltin(fn):
         return fn
     # A callable object: its class's __call__ carries the annotations.
@@ -182,15 +184,11 @@ def _checked_annotation(
     parameter: inspect.Parameter, hints: dict[str, Any], tool_name: str
 ) -> Any:
     name = parameter.name
-    if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+    if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+        stars = "*" if parameter.kind is inspect.Parameter.VAR_POSITIONAL else "**"
         raise ToolDefinitionError(
-            f"tool {tool_name!r}: *{name} is not supported; declare every argument the model "
-            "may pass as a named, annotated parameter"
-        )
-    if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-        raise ToolDefinitionError(
-            f"tool {tool_name!r}: **{name} is not supported; declare every argument the model "
-            "may pass as a named, annotated parameter"
+            f"tool {tool_name!r}: {stars}{name} is not supported; declare every argument the "
+            "model may pass as a named, annotated parameter"
         )
     if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
         raise ToolDefinitionError(

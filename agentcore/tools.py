@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeAlias, overload
 
 from agentcore._arguments import ArgumentsValidator
 from agentcore._content import NO_OUTPUT
-from agentcore._schema import callable_name, function_schema, validate_tool_name
+from agentcore._schema import callable_name, function_schema, unwrapped, validate_tool_name
 from agentcore._secrets import REDACTED, checked_secret_fields, redact_secrets
 from agentcore._tool_run import ToolOutput, run_async, run_blocking
 from agentcore.errors import ConfigurationError, ToolDefinitionError
@@ -243,8 +243,7 @@ class Tool:
 
 
 def _where_defined(fn: Callable[..., Any], name: str) -> str:
-    while isinstance(fn, functools.partial):
-        fn = fn.func
+    fn = unwrapped(fn)
     module = getattr(fn, "__module__", None)
     qualified = getattr(fn, "__qualname__", name)
     return f"{module}.{qualified}" if isinstance(module, str) else str(qualified)
