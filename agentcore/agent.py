@@ -52,6 +52,7 @@ __all__ = ["Agent", "Prompt"]
 Prompt: TypeAlias = str | Sequence[Mapping[str, Any] | BaseModel]
 """A user prompt, or a whole conversation (messages as dicts or wire models)."""
 
+
 class Agent:
     """A Claude agent: runs the model, its tools and approvals until a final answer.
 
@@ -333,6 +334,7 @@ class Agent:
     ) -> AsyncIterator[RunEvent]:
         """Async :meth:`resume_stream`."""
         return self._adrive(state, decisions, streaming=True)
+
 
 # --- helpers ---------------------------------------------------------------------------------
 

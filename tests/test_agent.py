@@ -513,7 +513,6 @@ class TestApproval:
         ]
         assert result.status == "completed"
 
-
     def test_a_policy_that_answers_with_text_gives_the_reason_asked_and_kept(
         self, driver: str
     ) -> None:
