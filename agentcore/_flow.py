@@ -165,14 +165,18 @@ def log_model_call(
     log: EventLogger,
     message: Message,
     *,
-    latency_ms: float,
+    started: float,
     attempt: int,
     context: LogContext | None,
 ) -> None:
     """Emit the ``model.call`` event for a message that arrived: the one event per response.
 
+    ``started`` is the ``time.perf_counter()`` reading taken when the request was sent.
     ``cost_usd`` is the exact cost as a decimal string, or None when the model has no price.
     """
+    if not log.is_enabled_for(logging.INFO):
+        return
+    latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
     usage = message.usage
     context = context or _NO_CONTEXT
     cost = cost_of(usage, message.model, context.prices)
@@ -244,15 +248,9 @@ class Calls:
             if isinstance(response, APIError):
                 return response
             message = read_message(response)
-            if isinstance(message, Message) and log.is_enabled_for(logging.INFO):
-                latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-                log_model_call(
-                    log,
-                    message,
-                    latency_ms=latency_ms,
-                    attempt=number,
-                    context=options.get("log_context"),
-                )
+            if isinstance(message, Message):
+                context = options.get("log_context")
+                log_model_call(log, message, started=started, attempt=number, context=context)
             return message
 
         models = self.models_for(params["model"], options)

@@ -10,7 +10,6 @@ carrying the partial message: output already shown is never silently produced ag
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -115,16 +114,13 @@ class StreamCall:
                 )
             yield from self._relay(accumulator, parser.feed(chunk))
         message = accumulator.final_message()
-        log = calls.log
-        if log.is_enabled_for(logging.INFO):
-            latency_ms = round((time.perf_counter() - self._started) * 1000.0, 3)
-            log_model_call(
-                log,
-                message,
-                latency_ms=latency_ms,
-                attempt=self._attempt,
-                context=self._options.get("log_context"),
-            )
+        log_model_call(
+            calls.log,
+            message,
+            started=self._started,
+            attempt=self._attempt,
+            context=self._options.get("log_context"),
+        )
         return message
 
     def _relay(
