@@ -272,12 +272,13 @@ class Settings:
             raise ConfigurationError(
                 f"base_url {url!r} must start with https:// (or http:// for a local server)"
             )
+        given_timeout = None if timeout is None else as_timeout(timeout)
         return cls(
             base_url=url,
             version=headers["anthropic-version"],
             headers=headers,
-            timeout=DEFAULT_TIMEOUT if timeout is None else as_timeout(timeout),
-            timeout_extension=None if timeout is None else as_timeout(timeout).as_dict(),
+            timeout=DEFAULT_TIMEOUT if given_timeout is None else given_timeout,
+            timeout_extension=None if given_timeout is None else given_timeout.as_dict(),
         )
 
     def build_request(
@@ -341,11 +342,18 @@ def status_error(response: httpx.Response) -> APIStatusError:
     )
 
 
-def connection_error(exc: httpx.TransportError) -> APIConnectionError:
-    """The typed error for a request that got no response."""
+def connection_error(
+    exc: httpx.TransportError, *, request_id: str | None = None
+) -> APIConnectionError:
+    """The typed error for a request that got no response, or whose body was cut off
+    (then ``request_id`` is the response's)."""
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"request timed out ({type(exc).__name__}): {exc}")
-    return APIConnectionError(f"connection failed ({type(exc).__name__}): {exc}")
+        return APITimeoutError(
+            f"request timed out ({type(exc).__name__}): {exc}", request_id=request_id
+        )
+    return APIConnectionError(
+        f"connection failed ({type(exc).__name__}): {exc}", request_id=request_id
+    )
 
 
 def _malformed(response: httpx.Response, what: str, detail: str) -> MalformedResponseError:

@@ -104,8 +104,7 @@ class StreamCall:
             if isinstance(chunk, httpx.TransportError):
                 if accumulator.is_complete:
                     break
-                cause = connection_error(chunk)
-                cause.request_id = self.request_id
+                cause = connection_error(chunk, request_id=self.request_id)
                 raise StreamError(
                     f"the stream was cut after output began: {cause.message}",
                     partial=accumulator.snapshot(),
@@ -158,9 +157,7 @@ class StreamCall:
         while True:
             chunk: Chunk = yield READ
             if isinstance(chunk, httpx.TransportError):
-                error: APIError = connection_error(chunk)
-                error.request_id = request_id
-                return error
+                return connection_error(chunk, request_id=request_id)
             events = parser.close() if chunk is None else parser.feed(chunk)
             for position, sse in enumerate(events):
                 try:

@@ -201,6 +201,7 @@ class TestFailureAfterOutput:
         assert isinstance(error, StreamError)
         assert error.partial is not None and error.partial.text == "Hello t"
         assert isinstance(error.cause, APIConnectionError)
+        assert error.cause.request_id == "req_s1"
         assert len(harness.script.seen) == 1
 
     def test_a_stream_ending_without_message_stop_is_an_error_not_a_success(
@@ -229,6 +230,15 @@ class TestFailureBeforeOutput:
         harness = Harness(kind, [cut, sse(stream_events(reply()))])
         _, final = consume(harness)
         assert (final.text, len(harness.script.seen)) == ("Hello there", 2)
+
+    def test_a_connection_cut_before_any_block_names_the_response_once_retries_are_spent(
+        self, kind: str
+    ) -> None:
+        cut = sse(stream_events(reply())[:1], error=httpx.RemoteProtocolError("closed"))
+        harness = Harness(kind, [cut], max_retries=0)
+        _, error = consume_until_error(harness)
+        assert isinstance(error, APIConnectionError)
+        assert error.request_id == "req_s1"
 
     def test_an_error_status_when_opening_is_retried(self, kind: str) -> None:
         harness = Harness(kind, [error_response(529, "overloaded_error"),
