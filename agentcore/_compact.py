@@ -73,22 +73,12 @@ def _count_refs(node: Any, counts: dict[str, int]) -> None:
         _count_refs(child, counts)
 
 
-def _refs_in(node: Any, found: set[str]) -> None:
-    if not isinstance(node, dict):
-        return
-    name = _ref_name(node)
-    if name is not None:
-        found.add(name)
-    for child in _children(node):
-        _refs_in(child, found)
-
-
 def _recursive_defs(defs: dict[str, Any]) -> set[str]:
     edges: dict[str, set[str]] = {}
     for name, definition in defs.items():
-        found: set[str] = set()
-        _refs_in(definition, found)
-        edges[name] = found
+        found: dict[str, int] = {}
+        _count_refs(definition, found)
+        edges[name] = set(found)
     recursive: set[str] = set()
     for start in defs:
         stack = list(edges[start])
