@@ -6,11 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agentcore.errors import ToolDefinitionError
+from agentcore.redaction import REDACTED
 
 __all__ = ["REDACTED", "checked_secret_fields", "redact_secrets"]
-
-REDACTED = "[REDACTED]"
-"""What a secret argument's value is replaced with."""
 
 
 def redact_secrets(arguments: Mapping[str, Any], secret_fields: frozenset[str]) -> dict[str, Any]:
