@@ -65,7 +65,7 @@ class ScriptExhausted(AssertionError):
 class _PreparedMessage:
     """A Message dict serialized once; model and usage are filled in per request."""
 
-    __slots__ = ("message", "model", "output_tokens", "rest_json", "usage_json")
+    __slots__ = ("message", "model", "output_tokens", "tail_json", "usage_json")
 
     def __init__(self, message: Mapping[str, Any]) -> None:
         self.message = dict(message)
@@ -74,7 +74,8 @@ class _PreparedMessage:
         self.usage_json = json.dumps(usage) if usage is not None else None
         self.output_tokens = max(1, estimate_tokens(message.get("content") or []))
         rest = {key: value for key, value in message.items() if key not in ("model", "usage")}
-        self.rest_json = json.dumps(rest, ensure_ascii=False)
+        # What follows model and usage in the body: the other fields and the closing brace.
+        self.tail_json = "," + json.dumps(rest, ensure_ascii=False)[1:] if rest else "}"
 
     def usage_for(self, request_bytes: int) -> str:
         if self.usage_json is not None:
@@ -86,8 +87,8 @@ class _PreparedMessage:
         )
 
     def render_json(self, model: str, request_bytes: int) -> bytes:
-        head = f'{{"model":{json.dumps(model)},"usage":{self.usage_for(request_bytes)},'
-        return (head + self.rest_json[1:]).encode()
+        head = f'{{"model":{json.dumps(model)},"usage":{self.usage_for(request_bytes)}'
+        return (head + self.tail_json).encode()
 
     def render_dict(self, model: str, request_bytes: int) -> dict[str, Any]:
         usage = json.loads(self.usage_for(request_bytes))

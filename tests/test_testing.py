@@ -213,6 +213,14 @@ class TestScriptedModel:
             "cache_read_input_tokens": 0,
         }
 
+    def test_a_message_dict_of_only_model_and_usage_is_still_valid_json(self) -> None:
+        """The fields filled in per request are joined to the rest without a stray comma."""
+        usage = {"input_tokens": 3, "output_tokens": 1}
+        model = ScriptedModel([{"model": "claude-haiku-4-5", "usage": usage}])
+        with httpx.Client(transport=model) as client:
+            response = post(client, request_body())
+        assert response.json() == {"model": "claude-haiku-4-5", "usage": usage}
+
     def test_function_script_answers_from_the_request_body(self) -> None:
         def echo(body: dict[str, Any]) -> dict[str, Any]:
             return text_reply(f"you said: {body['messages'][-1]['content']}")
