@@ -79,6 +79,21 @@ def test_secret_arguments_are_masked_in_json_by_default() -> None:
     assert state.pending[0].arguments["pin"] == "1234"
 
 
+def test_a_tools_secret_fields_from_the_state_and_from_its_calls_are_all_masked() -> None:
+    """A state resumed by an agent whose tool marks other fields secret masks both sets."""
+    state = paused_state()
+    tool_use = state.messages[1]["content"][1]
+    tool_use["input"] = {"account": "A-1", "pin": "1234", "puk": "87654321"}
+    state.pending[0].arguments = dict(tool_use["input"])
+    state.pending[0].secret_fields = ["puk"]
+    text = state.to_json()
+    body = json.loads(text)["state"]
+    masked = {"account": "A-1", "pin": "[redacted]", "puk": "[redacted]"}
+    assert body["messages"][1]["content"][1]["input"] == masked
+    assert "1234" not in text
+    assert "87654321" not in text
+
+
 def test_pending_approvals_list_the_calls_waiting_for_a_decision() -> None:
     assert paused_state().pending_approvals() == [
         PendingApproval(
