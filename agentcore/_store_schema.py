@@ -139,7 +139,7 @@ def append_audit(
             run_id,
             call_id,
             tool,
-            None if arguments is None else json.dumps(arguments, ensure_ascii=False, default=str),
+            None if arguments is None else dumps(arguments),
             decision,
             decided_by,
             reason,
@@ -217,6 +217,8 @@ class AuditEntry:
     outcome: str | None
 
 
+SELECT_RUNS = "SELECT run_id, status, state_json, created_at, updated_at FROM runs"
+
 SELECT_APPROVALS = (
     "SELECT p.id, p.run_id, p.call_id, p.tool, p.arguments_json, p.arguments_hash, p.reason, "
     "p.request_json, p.status, p.created_at, p.decided_at, d.decision_json, d.decided_by "
@@ -228,6 +230,11 @@ SELECT_AUDIT = (
     "SELECT id, at, event, run_id, call_id, tool, arguments_json, decision, decided_by, "
     "reason, outcome FROM audit_log"
 )
+
+
+def dumps(value: Any) -> str:
+    """The JSON text stored for ``value`` (what JSON cannot hold is stored as its str)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _loads(raw: str | None, what: str) -> Any:

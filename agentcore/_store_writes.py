@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
-from agentcore._store_schema import STATUS_BY_KIND, ApprovalRecord, append_audit
+from agentcore._store_schema import STATUS_BY_KIND, ApprovalRecord, append_audit, dumps
 from agentcore.approval import ApprovalRequest, Decision, redact_arguments
 from agentcore.errors import ApprovalError, RunStateError
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def add_pending(db: sqlite3.Connection, run_id: str, request: ApprovalRequest, now: str) -> None:
@@ -38,10 +33,10 @@ def add_pending(db: sqlite3.Connection, run_id: str, request: ApprovalRequest, n
             run_id,
             request.call_id,
             request.tool_name,
-            _dumps(shown),
+            dumps(shown),
             request.arguments_hash,
             request.reason,
-            _dumps(summary),
+            dumps(summary),
             now,
         ),
     )
@@ -68,7 +63,7 @@ def record_decision(
     db.execute(
         "INSERT INTO decisions (run_id, call_id, decision_json, decided_by, "
         "decided_at) VALUES (?, ?, ?, ?, ?)",
-        (approval.run_id, approval.call_id, _dumps(decision.to_dict()), by, now),
+        (approval.run_id, approval.call_id, dumps(decision.to_dict()), by, now),
     )
     edited = getattr(decision, "arguments", None)
     shown = (

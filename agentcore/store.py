@@ -210,11 +210,7 @@ class RunStore:
         Raises:
             RunStateError: no such run, or its stored state is corrupt or was tampered with.
         """
-        row = self._read_one(
-            "SELECT run_id, status, state_json, created_at, updated_at FROM runs "
-            "WHERE run_id = ?",
-            (run_id,),
-        )
+        row = self._read_one(schema.SELECT_RUNS + " WHERE run_id = ?", (run_id,))
         if row is None:
             raise RunStateError(f"no run {run_id!r} in {str(self.path)!r}")
         try:
@@ -238,7 +234,7 @@ class RunStore:
 
         The ``state_json`` of listed runs is left sealed; use :meth:`load_run` to read one.
         """
-        query = "SELECT run_id, status, state_json, created_at, updated_at FROM runs"
+        query = schema.SELECT_RUNS
         params: tuple[str, ...] = ()
         if status is not None:
             query += " WHERE status = ?"
@@ -347,8 +343,9 @@ class RunStore:
         Raises:
             RunStateError: the call was never claimed with :meth:`begin_execution`.
         """
+        result_json = schema.dumps(result)
         with self._transaction() as db:
-            writes.finish_execution(db, self._now(), run_id, call_id, is_error, _dumps(result))
+            writes.finish_execution(db, self._now(), run_id, call_id, is_error, result_json)
 
     def execution(self, run_id: str, call_id: str) -> ExecutionRecord | None:
         """Return the execution record of a call, or None if it was never claimed."""
@@ -399,7 +396,3 @@ def _bind(decision: Decision, digest: str) -> Decision:
     if decision.arguments_hash == digest:
         return decision
     return decision_from_dict({**decision.to_dict(), "arguments_hash": digest})
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
