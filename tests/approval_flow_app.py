@@ -62,6 +62,10 @@ def refund_order(
 
 TOOLS: Sequence[Tool] = (lookup_order, refund_order)
 
+# The calls tests script the model to make: (tool name, arguments, tool_use id).
+LOOKUP = ("lookup_order", {"order_id": "A-1001"}, "toolu_lookup")
+REFUND = ("refund_order", {"order_id": "A-1001", "amount_cents": 2500}, "toolu_refund")
+
 
 def _final_answer(body: dict[str, Any]) -> dict[str, Any]:
     seen = os.environ.get("SEEN")

@@ -17,10 +17,14 @@ from agentcore.errors import ApprovalError, RunStateError
 from agentcore.state import PendingApproval, RunState
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.tools import tool
-from tests.approval_flow_app import MODEL, TOOLS, lookup_order, refund_order
-
-LOOKUP = ("lookup_order", {"order_id": "A-1001"}, "toolu_lookup")
-REFUND = ("refund_order", {"order_id": "A-1001", "amount_cents": 2500}, "toolu_refund")
+from tests.approval_flow_app import (
+    LOOKUP,
+    MODEL,
+    REFUND,
+    TOOLS,
+    lookup_order,
+    refund_order,
+)
 
 
 @pytest.fixture

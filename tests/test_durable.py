@@ -23,10 +23,7 @@ from agentcore.durable import (
 from agentcore.errors import RunStateError
 from agentcore.store import RunStore
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
-from tests.approval_flow_app import MODEL, TOOLS
-
-LOOKUP = ("lookup_order", {"order_id": "A-1001"}, "toolu_lookup")
-REFUND = ("refund_order", {"order_id": "A-1001", "amount_cents": 2500}, "toolu_refund")
+from tests.approval_flow_app import LOOKUP, MODEL, REFUND, TOOLS
 
 
 @pytest.fixture
