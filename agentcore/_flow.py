@@ -2,7 +2,7 @@
 
 A flow is a generator that yields what it needs done — :class:`Send` a request, :class:`Sleep`
 before a retry — and is sent back what happened (an ``httpx.Response``, or the
-``httpx.TransportError`` that replaced it). It returns the call's result or raises its typed
+``httpx.RequestError`` that replaced it). It returns the call's result or raises its typed
 error. ``Client`` drives flows with blocking I/O and ``AsyncClient`` with ``await``; every
 decision lives here, in the manner of httpx's ``Auth.auth_flow``.
 """
@@ -58,7 +58,7 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send this request; answer with the response or the ``httpx.TransportError`` raised.
+    """Send this request; answer with the response or the ``httpx.RequestError`` raised.
 
     With ``stream`` the response body is left unread for the flow to pull, except for an
     error status, whose (short) body the driver reads so the error can quote it.
@@ -75,14 +75,14 @@ class Sleep:
     seconds: float
 
 
-Outcome: TypeAlias = "httpx.Response | httpx.TransportError | None"
+Outcome: TypeAlias = "httpx.Response | httpx.RequestError | None"
 Flow: TypeAlias = Generator[Send | Sleep, Outcome, T]
 Attempt: TypeAlias = Callable[[str, int], Generator[Any, Any, "R | AgentcoreError"]]
 
 
 def response_or_error(outcome: Outcome) -> httpx.Response | APIError:
     """The successful response, or the typed error for a failed exchange."""
-    if isinstance(outcome, httpx.TransportError):
+    if isinstance(outcome, httpx.RequestError):
         return connection_error(outcome)
     assert outcome is not None, "a Send must be answered with a response or a transport error"
     if outcome.is_success:

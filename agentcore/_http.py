@@ -343,7 +343,7 @@ def status_error(response: httpx.Response) -> APIStatusError:
 
 
 def connection_error(
-    exc: httpx.TransportError, *, request_id: str | None = None
+    exc: httpx.RequestError, *, request_id: str | None = None
 ) -> APIConnectionError:
     """The typed error for a request that got no response, or whose body was cut off
     (then ``request_id`` is the response's)."""

@@ -111,7 +111,7 @@ class MessageStream(_StreamState):
                 elif action is READ:
                     try:
                         outcome = next(self._chunks, None)
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         outcome = exc
                 elif type(action) is Send:
                     outcome = self._send(action.request)
@@ -123,7 +123,7 @@ class MessageStream(_StreamState):
             self._flow.close()
             self._close_response()
 
-    def _send(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
+    def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
         self._close_response()
         try:
             response = self._http.send(request, stream=True)
@@ -133,7 +133,7 @@ class MessageStream(_StreamState):
                 finally:
                     response.close()
                 return response
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             return exc
         self._response = response
         self._chunks = response.iter_bytes()
@@ -203,7 +203,7 @@ class AsyncMessageStream(_StreamState):
                     try:
                         chunks = self._chunks
                         outcome = None if chunks is None else await anext(chunks, None)
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         outcome = exc
                 elif type(action) is Send:
                     outcome = await self._send(action.request)
@@ -215,7 +215,7 @@ class AsyncMessageStream(_StreamState):
             self._flow.close()
             await self._close_response()
 
-    async def _send(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
+    async def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
         await self._close_response()
         try:
             response = await self._http.send(request, stream=True)
@@ -225,7 +225,7 @@ class AsyncMessageStream(_StreamState):
                 finally:
                     await response.aclose()
                 return response
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             return exc
         self._response = response
         self._chunks = response.aiter_bytes()

@@ -30,7 +30,7 @@ __all__ = ["READ", "Emit", "StreamAction", "StreamCall"]
 
 class _Read:
     """Read the next chunk of the open body; answer with bytes, None at the end, or the
-    ``httpx.TransportError`` the read raised."""
+    ``httpx.RequestError`` the read raised."""
 
     __slots__ = ()
 
@@ -46,7 +46,7 @@ class Emit:
 
 
 StreamAction = Send | Sleep | _Read | Emit
-Chunk = bytes | httpx.TransportError | None
+Chunk = bytes | httpx.RequestError | None
 
 
 class StreamCall:
@@ -101,7 +101,7 @@ class StreamCall:
             chunk = yield READ
             if chunk is None:
                 break
-            if isinstance(chunk, httpx.TransportError):
+            if isinstance(chunk, httpx.RequestError):
                 if accumulator.is_complete:
                     break
                 cause = connection_error(chunk, request_id=self.request_id)
@@ -156,7 +156,7 @@ class StreamCall:
         self._held = held = []
         while True:
             chunk: Chunk = yield READ
-            if isinstance(chunk, httpx.TransportError):
+            if isinstance(chunk, httpx.RequestError):
                 return connection_error(chunk, request_id=request_id)
             events = parser.close() if chunk is None else parser.feed(chunk)
             for position, sse in enumerate(events):

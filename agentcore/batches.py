@@ -284,14 +284,14 @@ class Batches:
             for line in response.iter_lines():
                 if line.strip():
                     yield parse_result_line(line)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise connection_error(exc) from exc
         finally:
             response.close()
 
     def _open(self, flow: Flow[httpx.Response]) -> httpx.Response:
         client = self._client
-        outcome: httpx.Response | httpx.TransportError | None = None
+        outcome: httpx.Response | httpx.RequestError | None = None
         try:
             while True:
                 action = flow.send(outcome)
@@ -301,7 +301,7 @@ class Batches:
                     continue
                 try:
                     outcome = client._http.send(action.request, stream=action.stream)
-                except httpx.TransportError as exc:
+                except httpx.RequestError as exc:
                     outcome = exc
                     continue
                 if action.stream and not outcome.is_success:
@@ -360,14 +360,14 @@ class AsyncBatches:
             async for line in response.aiter_lines():
                 if line.strip():
                     yield parse_result_line(line)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise connection_error(exc) from exc
         finally:
             await response.aclose()
 
     async def _open(self, flow: Flow[httpx.Response]) -> httpx.Response:
         client = self._client
-        outcome: httpx.Response | httpx.TransportError | None = None
+        outcome: httpx.Response | httpx.RequestError | None = None
         try:
             while True:
                 action = flow.send(outcome)
@@ -377,7 +377,7 @@ class AsyncBatches:
                     continue
                 try:
                     outcome = await client._http.send(action.request, stream=action.stream)
-                except httpx.TransportError as exc:
+                except httpx.RequestError as exc:
                     outcome = exc
                     continue
                 if action.stream and not outcome.is_success:

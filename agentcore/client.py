@@ -152,14 +152,14 @@ class Client:
         self.models = Models(self)
 
     def _run(self, flow: Flow[T]) -> T:
-        outcome: httpx.Response | httpx.TransportError | None = None
+        outcome: httpx.Response | httpx.RequestError | None = None
         try:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
                     try:
                         outcome = self._http.send(action.request)
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         outcome = exc
                 else:
                     self._sleep(action.seconds)
@@ -287,14 +287,14 @@ class AsyncClient:
         self.models = AsyncModels(self)
 
     async def _run(self, flow: Flow[T]) -> T:
-        outcome: httpx.Response | httpx.TransportError | None = None
+        outcome: httpx.Response | httpx.RequestError | None = None
         try:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
                     try:
                         outcome = await self._http.send(action.request)
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         outcome = exc
                 else:
                     await self._sleep(action.seconds)

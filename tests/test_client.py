@@ -403,6 +403,22 @@ class TestErrors:
         assert type(caught.value) is APIConnectionError
         assert str(caught.value) == "connection failed (ConnectError): connection refused"
 
+    def test_a_garbled_compressed_body_is_a_typed_error_and_retried(self, kind: str) -> None:
+        """httpx's DecodingError is no transport error, yet must not reach the user raw."""
+        def garbled(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(
+                200, headers={"content-encoding": "gzip"}, content=b"not gzip at all"
+            )
+
+        harness = Harness(kind, [garbled, garbled], max_retries=1)
+        with pytest.raises(APIConnectionError) as caught:
+            harness.create()
+        assert str(caught.value) == (
+            "connection failed (DecodingError): Error -3 while decompressing data: "
+            "incorrect header check"
+        )
+        assert len(harness.script.seen) == 2
+
     def test_a_timeout_is_an_api_timeout_error(self, kind: str) -> None:
         harness = Harness(kind, [httpx.ReadTimeout("timed out")], max_retries=0)
         with pytest.raises(APITimeoutError, match=r"request timed out \(ReadTimeout\)"):
