@@ -123,20 +123,23 @@ async def adecide(
 ) -> Decision:
     """Async twin of :func:`decide`: sync approvers run in a thread, failures become denials."""
 
-    async def call() -> object:
-        if inspect.iscoroutinefunction(approver.decide):
-            return await approver.decide(request)
-        result: object = await asyncio.to_thread(approver.decide, request)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+    async def call() -> Decision:
+        # The approver's own exceptions (a TimeoutError from its network call among them) are
+        # caught here, so the TimeoutError below can only be the wait running out.
+        try:
+            if inspect.iscoroutinefunction(approver.decide):
+                return _checked(await approver.decide(request))
+            result: object = await asyncio.to_thread(approver.decide, request)
+            if inspect.isawaitable(result):
+                result = await result
+            return _checked(result)
+        except Exception as exc:
+            return _failure(request, exc)
 
     try:
-        return _checked(await asyncio.wait_for(call(), timeout_s))
+        return await asyncio.wait_for(call(), timeout_s)
     except TimeoutError:
         return Deny(f"no decision within {timeout_s:g} s; denied for safety")
-    except Exception as exc:
-        return _failure(request, exc)
 
 
 ApprovalPolicy: TypeAlias = Callable[

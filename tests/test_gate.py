@@ -99,6 +99,18 @@ class TestAsyncDecide:
             "the approver failed (ConnectionError); denied for safety"
         )
 
+    @pytest.mark.parametrize("timeout_s", [None, 5.0])
+    async def test_an_approvers_own_timeout_error_is_a_failure_not_a_timeout(
+        self, timeout_s: float | None
+    ) -> None:
+        class UpstreamTimesOut:
+            async def decide(self, request: ApprovalRequest) -> Decision:
+                raise TimeoutError("the approval service did not answer")
+
+        assert await adecide(UpstreamTimesOut(), refund_request(), timeout_s=timeout_s) == Deny(
+            "the approver failed (TimeoutError); denied for safety"
+        )
+
     async def test_a_timeout_is_a_denial(self) -> None:
         class Slow:
             async def decide(self, request: ApprovalRequest) -> Decision:
