@@ -9,12 +9,11 @@ ask an approver and turn an exception, a timeout or an answer that is not a deci
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, cast
 
 from agentcore.approval import (
     ApprovalRequest,
@@ -22,6 +21,7 @@ from agentcore.approval import (
     Deny,
     ToolLike,
 )
+from agentcore.hooks import resolve
 from agentcore.log import get_logger
 from agentcore.redaction import Redactor, secret_values_in
 
@@ -78,20 +78,8 @@ def _ask(approver: AnyApprover, request: ApprovalRequest) -> object:
     # The approver's answer as it is: an async approver is run to completion here.
     result: object = approver.decide(request)
     if inspect.isawaitable(result):
-        result = _run_awaitable(result)
+        result = resolve(result)
     return result
-
-
-def _run_awaitable(awaitable: Awaitable[object]) -> object:
-    async def wrapper() -> object:
-        return await awaitable
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(wrapper())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, wrapper()).result()
 
 
 def _decide_with_timeout(
@@ -216,7 +204,7 @@ def approval_reason(
         pending = next(steps)
         while True:
             try:
-                outcome = _run_awaitable(pending)
+                outcome = resolve(cast(object, pending))
             except Exception as exc:
                 pending = steps.throw(exc)
             else:
