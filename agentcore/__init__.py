@@ -2,7 +2,9 @@
 
 from agentcore._version import __version__
 from agentcore.agent import Agent
-from agentcore.approval import (
+from agentcore.approval.approvers import CallbackApprover, ScriptedApprover
+from agentcore.approval.console import ConsoleApprover
+from agentcore.approval.requests import (
     AlwaysAllow,
     ApprovalRequest,
     Approve,
@@ -12,17 +14,8 @@ from agentcore.approval import (
     Deny,
     Edit,
 )
-from agentcore.approvers import CallbackApprover, ScriptedApprover
-from agentcore.batches import AsyncBatches, Batches
-from agentcore.client import AsyncClient, Client, LogContext
-from agentcore.console import ConsoleApprover
-from agentcore.durable import (
-    ExecutionJournal,
-    aresume_stored,
-    arun_stored,
-    resume_stored,
-    run_stored,
-)
+from agentcore.client._client import AsyncClient, Client, LogContext
+from agentcore.client.batches import AsyncBatches, Batches
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
@@ -57,8 +50,15 @@ from agentcore.events import (
 from agentcore.hooks import Veto
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
-from agentcore.store import RunStore
-from agentcore.tools import Tool, ToolOutput, Toolset, tool
+from agentcore.store.durable import (
+    ExecutionJournal,
+    aresume_stored,
+    arun_stored,
+    resume_stored,
+    run_stored,
+)
+from agentcore.store.runs import RunStore
+from agentcore.tools._tool import Tool, ToolOutput, Toolset, tool
 from agentcore.types import Message, Usage
 from agentcore.usage import ModelPrice, PriceTable, UsageTotals
 

@@ -5,7 +5,7 @@ needs done — :class:`Emit` an event, :class:`CreateMessage`, :class:`RunCalls`
 :class:`CheckPolicies`, :class:`Decide` — and is sent back what happened. The logging, the
 events, the redaction of tool results, pausing and the duration bookkeeping live here;
 :mod:`agentcore.drivers` performs the effects with blocking I/O or with asyncio, in the manner
-of the client's flows (``agentcore._flow``).
+of the client's flows (``agentcore.client._flow``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from time import perf_counter
 from typing import Any, TypeAlias
 
-from agentcore._http import LogContext
-from agentcore.approval import ApprovalRequest, Decision
+from agentcore.approval.requests import ApprovalRequest, Decision
+from agentcore.client._http import LogContext
 from agentcore.errors import APIError, StreamError
 from agentcore.events import (
     ApprovalDecided,

@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from agentcore.approval import ApprovalRequest
+from agentcore.approval.requests import ApprovalRequest
 from agentcore.state import RunResult, RunState
 from agentcore.usage import Limits, PriceTable
 
 if TYPE_CHECKING:
     from agentcore.output import OutputSpec
-    from agentcore.tools import Tool, ToolOutput
+    from agentcore.tools._tool import Tool, ToolOutput
 
 __all__ = [
     "Action",

@@ -24,15 +24,15 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
-from agentcore.approval import Decision
-from agentcore.client import AsyncClient, Client
+from agentcore.approval.gate import ApprovalPolicy
+from agentcore.approval.requests import Decision
+from agentcore.client._client import AsyncClient, Client
 from agentcore.drivers import DriverSettings, adrive, drive
 from agentcore.errors import ConfigurationError
 from agentcore.events import (
     RunEvent,
     RunFinished,
 )
-from agentcore.gate import ApprovalPolicy
 from agentcore.hooks import AfterToolHook, BeforeToolHook
 from agentcore.loop import (
     AgentLoop,
@@ -43,7 +43,7 @@ from agentcore.loop import (
 from agentcore.output import OutputSpec
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
-from agentcore.tools import Tool, Toolset
+from agentcore.tools._tool import Tool, Toolset
 from agentcore.types import to_wire
 from agentcore.usage import ModelPrice, PriceTable, to_usd
 

@@ -17,14 +17,20 @@ from time import perf_counter
 from typing import Any
 
 from agentcore._run_flow import CheckPolicies, CreateMessage, Emit, RunCalls, run_flow
-from agentcore.approval import Decision
-from agentcore.client import AsyncClient, Client
+from agentcore.approval.gate import (
+    ApprovalPolicy,
+    aapproval_reason,
+    adecide,
+    approval_reason,
+    decide,
+)
+from agentcore.approval.requests import Decision
+from agentcore.client._client import AsyncClient, Client
 from agentcore.errors import APIError, StreamError
 from agentcore.events import RunEvent, TextDelta, ThinkingDelta
-from agentcore.gate import ApprovalPolicy, aapproval_reason, adecide, approval_reason, decide
 from agentcore.hooks import AfterToolHook, BeforeToolHook, arun_call, run_call
 from agentcore.loop import AgentLoop, ToolCall, ToolOutcome
-from agentcore.stream_events import TextDeltaEvent, ThinkingDeltaEvent
+from agentcore.streaming.events import TextDeltaEvent, ThinkingDeltaEvent
 from agentcore.types import Message
 
 __all__ = ["DriverSettings", "adrive", "drive"]

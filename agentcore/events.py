@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
-from agentcore.approval import ApprovalRequest, Decision
+from agentcore.approval.requests import ApprovalRequest, Decision
 from agentcore.state import RunResult, TurnRecord
 
 __all__ = [

@@ -10,17 +10,16 @@ plain functions or coroutine functions; hooks run in the order given.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
+from agentcore._awaitables import resolve
 from agentcore.errors import ConfigurationError, ToolArgumentsError
 from agentcore.loop import ToolCall, ToolOutcome
-from agentcore.tools import ToolOutput
+from agentcore.tools._tool import ToolOutput
 
 __all__ = [
     "AfterToolHook",
@@ -50,26 +49,6 @@ AfterToolHook: TypeAlias = Callable[
     [ToolCall, ToolOutput], "ToolOutput | Awaitable[ToolOutput | None] | None"
 ]
 """``(call, output) -> ToolOutput | None``, sync or async."""
-
-
-def resolve(value: T | Awaitable[T]) -> T:
-    """Return ``value``, running it to completion first when it is awaitable.
-
-    A private event loop is used; when this thread already runs one, a worker thread does.
-    """
-    if not inspect.isawaitable(value):
-        return value
-    awaitable = value
-
-    async def wait() -> T:
-        return await awaitable
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(wait())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, wait()).result()
 
 
 def _vetoed(call: ToolCall, reason: str) -> ToolOutcome:

@@ -37,7 +37,7 @@ from agentcore.actions import (
     ToolCall,
     ToolOutcome,
 )
-from agentcore.approval import (
+from agentcore.approval.requests import (
     ApprovalRequest,
     ApprovedCall,
     Decision,

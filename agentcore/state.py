@@ -7,7 +7,7 @@ decides everything from it, so a paused run is just this object, and
 
 The JSON form is versioned: a document from another version, or one that does not hold a
 valid state, raises :class:`~agentcore.errors.RunStateError` instead of resuming a run nobody
-wrote (:mod:`agentcore.sealing` adds a checksum or signature around it). Arguments a tool
+wrote (:mod:`agentcore.store.sealing` adds a checksum or signature around it). Arguments a tool
 marks as secret are masked in the JSON form unless the caller asks to keep them (see
 :meth:`RunState.to_json`).
 """
@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import TypeAdapter, ValidationError
 
-from agentcore.approval import REDACTED, redact_arguments
+from agentcore.approval.requests import REDACTED, redact_arguments
 from agentcore.errors import RunStateError
 from agentcore.redaction import Redactor, secret_values_in
 from agentcore.types import Usage
@@ -178,7 +178,7 @@ class RunState:
         ]
 
     def to_json(self, *, include_secrets: bool = False) -> str:
-        """Serialize to a versioned JSON document (seal it with :mod:`agentcore.sealing`).
+        """Serialize to a versioned JSON document (seal it with :mod:`agentcore.store.sealing`).
 
         API keys, bearer tokens and ``credential=value`` pairs are replaced with
         ``"[REDACTED]"`` in every message, result, output and error, whatever

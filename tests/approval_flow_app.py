@@ -19,8 +19,8 @@ from pydantic import Field
 
 from agentcore.agent import Agent
 from agentcore.client import Client
-from agentcore.durable import ExecutionJournal
 from agentcore.store import RunStore
+from agentcore.store.durable import ExecutionJournal
 from agentcore.testing import ScriptedModel, text_reply
 from agentcore.tools import Tool, tool
 

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import Field
 
 from agentcore.approval import ApprovalRequest
-from agentcore.console import ConsoleApprover
+from agentcore.approval.console import ConsoleApprover
 from agentcore.tools import tool
 
 REFUNDS: list[dict[str, object]] = []

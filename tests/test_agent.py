@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from agentcore.agent import Agent
 from agentcore.approval import AlwaysAllow, Approve, Deny
-from agentcore.approvers import ScriptedApprover
+from agentcore.approval.approvers import ScriptedApprover
 from agentcore.client import AsyncClient, Client
 from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError, InvalidRequestError, ToolError

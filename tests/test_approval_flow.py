@@ -11,7 +11,7 @@ import pytest
 
 from agentcore.agent import Agent
 from agentcore.approval import AlwaysAllow, ApprovalRequest, Approve, Decision, Deny, Edit
-from agentcore.approvers import CallbackApprover, ScriptedApprover
+from agentcore.approval.approvers import CallbackApprover, ScriptedApprover
 from agentcore.client import AsyncClient, Client
 from agentcore.errors import ApprovalError, RunStateError
 from agentcore.state import PendingApproval, RunState

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from typing_extensions import TypedDict
 
 from agentcore import ToolArgumentsError, tool
-from agentcore._arguments import _formats
+from agentcore.tools._arguments import _formats
 
 
 class Reason(enum.Enum):

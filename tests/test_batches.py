@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore.batch_types import (
+from agentcore.client import AsyncClient, Client
+from agentcore.client.batch_types import (
     BatchCanceled,
     BatchErrored,
     BatchExpired,
@@ -21,8 +22,7 @@ from agentcore.batch_types import (
     parse_result_line,
     results_cost,
 )
-from agentcore.batches import AsyncBatches, Batches, PollSchedule
-from agentcore.client import AsyncClient, Client
+from agentcore.client.batches import AsyncBatches, Batches, PollSchedule
 from agentcore.emulator import Emulator
 from agentcore.errors import BatchNotEndedError, ConfigurationError, MalformedResponseError
 from agentcore.prompts import SystemPrompt

@@ -19,8 +19,8 @@ import pytest
 from agentcore.agent import Agent
 from agentcore.cli import main
 from agentcore.client import Client
-from agentcore.durable import run_stored
 from agentcore.store import RunStore
+from agentcore.store.durable import run_stored
 from agentcore.testing import ScriptedModel, tool_reply
 from agentcore.tools import tool
 

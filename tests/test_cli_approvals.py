@@ -14,8 +14,8 @@ import pytest
 from agentcore.agent import Agent
 from agentcore.cli import main
 from agentcore.client import Client
-from agentcore.durable import ExecutionJournal, run_stored
 from agentcore.store import RunStore
+from agentcore.store.durable import ExecutionJournal, run_stored
 from agentcore.testing import ScriptedModel, tool_reply
 from tests.approval_flow_app import MODEL, TOOLS
 

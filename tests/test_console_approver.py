@@ -16,7 +16,7 @@ import pexpect
 import pytest
 
 from agentcore.approval import AlwaysAllow, ApprovalRequest, Approve, Deny
-from agentcore.console import ConsoleApprover
+from agentcore.approval.console import ConsoleApprover
 from tests.console_approver_app import refund_order
 
 ROOT = Path(__file__).resolve().parent.parent

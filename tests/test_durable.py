@@ -11,17 +11,17 @@ import pytest
 
 from agentcore.agent import Agent
 from agentcore.approval import Approve, Deny
-from agentcore.approvers import ScriptedApprover
+from agentcore.approval.approvers import ScriptedApprover
 from agentcore.client import AsyncClient, Client
-from agentcore.durable import (
+from agentcore.errors import RunStateError
+from agentcore.store import RunStore
+from agentcore.store.durable import (
     ExecutionJournal,
     aresume_stored,
     arun_stored,
     resume_stored,
     run_stored,
 )
-from agentcore.errors import RunStateError
-from agentcore.store import RunStore
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from tests.approval_flow_app import LOOKUP, MODEL, REFUND, TOOLS
 

@@ -34,7 +34,7 @@ from agentcore.errors import (
     StreamError,
 )
 from agentcore.log import capture_events
-from agentcore.stream_events import TextDeltaEvent
+from agentcore.streaming.events import TextDeltaEvent
 from agentcore.testing import ErrorReply, error_reply, sse_events, text_reply, tool_reply
 from agentcore.tools import tool
 from agentcore.types import Message

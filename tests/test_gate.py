@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from agentcore.approval import AlwaysAllow, ApprovalRequest, Approve, Decision, Deny, Edit
-from agentcore.approvers import CallbackApprover, ScriptedApprover
-from agentcore.gate import aapproval_reason, adecide, approval_reason, decide
+from agentcore.approval.approvers import CallbackApprover, ScriptedApprover
+from agentcore.approval.gate import aapproval_reason, adecide, approval_reason, decide
 from tests.test_approval import SchemaTool, refund_request
 
 

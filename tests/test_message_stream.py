@@ -20,7 +20,7 @@ from agentcore.errors import (
     StreamError,
 )
 from agentcore.log import capture_events
-from agentcore.stream_events import StreamEvent
+from agentcore.streaming.events import StreamEvent
 from agentcore.types import Message, parse_message
 from tests._client_harness import ChunkStream, Harness, error_response, message_body
 from tests.sse_streams import Event, encode, stream_events

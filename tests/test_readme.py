@@ -149,6 +149,10 @@ def test_the_layout_names_every_module_and_folder() -> None:
         if module != "__init__.py" and not any(fnmatch.fnmatch(module, n) for n in named)
     ]
     assert missing == []
+    subpackages = sorted(
+        f"{path.parent.name}/" for path in (ROOT / "agentcore").glob("*/__init__.py")
+    )
+    assert [package for package in subpackages if package not in named] == []
     folders = ["tools/sql/", "examples/support_agent/", "examples/ticket_triage/", "tests/",
                "tests/benchmarks/"]  # fmt: skip
     assert [folder for folder in folders if folder not in named] == []

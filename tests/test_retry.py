@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from agentcore._retry import RetryPolicy, parse_retry_after, parse_should_retry
+from agentcore.client._retry import RetryPolicy, parse_retry_after, parse_should_retry
 from agentcore.errors import APIConnectionError, make_status_error
 
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from agentcore import tool
-from agentcore._compact import compact_schema
 from agentcore.errors import ToolDefinitionError
+from agentcore.tools._compact import compact_schema
 
 
 def schema_of(fn: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from agentcore.sse import ServerSentEvent, SSEParser
+from agentcore.streaming.sse import ServerSentEvent, SSEParser
 from tests.sse_streams import random_chunks
 
 

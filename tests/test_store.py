@@ -17,8 +17,8 @@ import pytest
 
 from agentcore.approval import REDACTED, AlwaysAllow, ApprovalRequest, Approve, Deny, Edit
 from agentcore.errors import ApprovalError, RunStateError
-from agentcore.sealing import seal, unseal
 from agentcore.store import RunStore
+from agentcore.store.sealing import seal, unseal
 from tests.test_approval import refund_request
 
 STATE = json.dumps({"version": 1, "messages": [{"role": "user", "content": "refund A-1001"}]})

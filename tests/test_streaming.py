@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from agentcore.errors import APIStatusError, InternalServerError, OverloadedError, StreamError
-from agentcore.sse import ServerSentEvent
 from agentcore.streaming import (
     CitationsDeltaEvent,
     ContentBlockStartEvent,
@@ -27,6 +26,7 @@ from agentcore.streaming import (
     TextDeltaEvent,
     ThinkingDeltaEvent,
 )
+from agentcore.streaming.sse import ServerSentEvent
 from agentcore.types import (
     Message,
     TextBlock,

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from agentcore.batches import BatchRequest, PollSchedule
 from agentcore.client import Client
+from agentcore.client.batches import BatchRequest, PollSchedule
 from agentcore.emulator import Emulator
 from agentcore.errors import AgentcoreError
 from agentcore.prompts import SystemPrompt

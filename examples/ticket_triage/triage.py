@@ -9,7 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agentcore.batches import (
+from agentcore.client import Client
+from agentcore.client.batches import (
     BatchErrored,
     Batches,
     BatchRequest,
@@ -18,7 +19,6 @@ from agentcore.batches import (
     PollSchedule,
     results_cost,
 )
-from agentcore.client import Client
 from agentcore.prompts import SystemPrompt
 
 HERE = Path(__file__).parent

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from agentcore.sse import SSEParser
 from agentcore.streaming import StreamDecoder
+from agentcore.streaming.sse import SSEParser
 from agentcore.types import Message, parse_message
 from tests.sse_streams import Event, encode, message, stream_events
 
@@ -170,7 +170,7 @@ def our_sse_events(chunks: list[bytes]) -> int:
 
 def test_sse_parser_against_httpx_sse() -> None:
     pytest.importorskip("httpx_sse", reason="httpx-sse is only installed for this comparison")
-    print("\nSSE parsing only (bytes -> events): agentcore.sse vs httpx-sse")
+    print("\nSSE parsing only (bytes -> events): agentcore.streaming.sse vs httpx-sse")
     for name, source, chunk in (
         ("long text stream", long_text_message(), 16),
         ("large tool_use stream", large_tool_message(), 48),

@@ -1,0 +1,391 @@
+"""``agentcore approvals`` and ``agentcore runs``: decide and resume stored runs from a shell.
+
+::
+
+    agentcore approvals list --store runs.db
+    agentcore approvals show 3 --store runs.db
+    agentcore approvals approve 3 [--edit JSON] [--always] --store runs.db
+    agentcore approvals deny 3 --reason "over the refund limit" --store runs.db
+    agentcore runs list|show RUN_ID --store runs.db
+    agentcore runs resume RUN_ID --agent myapp.agents:build_agent --store runs.db
+
+``--store`` defaults to ``$AGENTCORE_STORE``; who decided comes from ``--by`` or ``$USER``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import sqlite3
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
+
+import jsonschema
+
+from agentcore.approval.requests import AlwaysAllow, Approve, Decision, Deny, Edit
+from agentcore.errors import AgentcoreError, ConfigurationError
+from agentcore.store.runs import ApprovalRecord, RunStore
+
+__all__ = ["load_agent", "register_approvals", "register_runs"]
+
+if TYPE_CHECKING:
+    _Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("AGENTCORE_STORE"),
+        help="the run store file (default: $AGENTCORE_STORE)",
+    )
+
+
+def _with_store(
+    command: Callable[[argparse.Namespace, RunStore, TextIO], int],
+) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        if not args.store:
+            message = "error: give the run store with --store PATH (or $AGENTCORE_STORE)"
+            print(message, file=sys.stderr)
+            return 2
+        if not Path(args.store).exists():
+            # Opening would create an empty store and report "nothing here" for a mistyped path.
+            message = f"error: no run store at {args.store!r} (check --store or $AGENTCORE_STORE)"
+            print(message, file=sys.stderr)
+            return 1
+        try:
+            with RunStore(args.store) as store:
+                return command(args, store, sys.stdout)
+        except AgentcoreError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except sqlite3.DatabaseError as exc:
+            message = f"error: run store {args.store!r} is damaged or unreadable: {exc}"
+            print(message, file=sys.stderr)
+            return 1
+
+    return handler
+
+
+def register_approvals(subparsers: _Subparsers) -> None:
+    """Add ``agentcore approvals list|show|approve|deny``."""
+    parser = subparsers.add_parser(
+        "approvals", help="list and decide tool calls waiting for approval"
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="list approvals (pending ones by default)")
+    listing.add_argument("--all", action="store_true", help="include decided approvals")
+    listing.add_argument("--run", help="only this run's approvals")
+    listing.add_argument("--json", action="store_true", help="print JSON lines")
+    _store_argument(listing)
+    listing.set_defaults(handler=_with_store(_list_approvals))
+
+    show = actions.add_parser("show", help="show one approval in full")
+    show.add_argument("id", help="approval number (or call id)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    _store_argument(show)
+    show.set_defaults(handler=_with_store(_show_approval))
+
+    approve = actions.add_parser("approve", help="approve a call (optionally edited)")
+    approve.add_argument("id", help="approval number (or call id)")
+    how = approve.add_mutually_exclusive_group()
+    how.add_argument("--edit", metavar="JSON", help="run with these arguments instead")
+    how.add_argument("--always", action="store_true", help="allow this tool for the whole run")
+    approve.add_argument("--by", help="who decides (default: $USER)")
+    _store_argument(approve)
+    approve.set_defaults(handler=_with_store(_approve))
+
+    deny = actions.add_parser("deny", help="deny a call; the model is told the reason")
+    deny.add_argument("id", help="approval number (or call id)")
+    deny.add_argument(
+        "--reason", required=True, type=_words, help="why, in words the model can pass on"
+    )
+    deny.add_argument("--by", help="who decides (default: $USER)")
+    _store_argument(deny)
+    deny.set_defaults(handler=_with_store(_deny))
+
+
+def register_runs(subparsers: _Subparsers) -> None:
+    """Add ``agentcore runs list|show|resume``."""
+    parser = subparsers.add_parser("runs", help="list, inspect and resume stored runs")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="list stored runs, newest first")
+    listing.add_argument("--status", help="only runs with this status (e.g. paused)")
+    _store_argument(listing)
+    listing.set_defaults(handler=_with_store(_list_runs))
+
+    show = actions.add_parser("show", help="show a run: approvals and audit trail")
+    show.add_argument("run_id")
+    _store_argument(show)
+    show.set_defaults(handler=_with_store(_show_run))
+
+    resume = actions.add_parser("resume", help="continue a run with the decisions recorded")
+    resume.add_argument("run_id")
+    resume.add_argument(
+        "--agent",
+        required=True,
+        metavar="MODULE:ATTRIBUTE",
+        help="your Agent, or a function returning it (called with store=... if it takes it)",
+    )
+    resume.add_argument("--by", help="audited as the decider for an attached approver")
+    _store_argument(resume)
+    resume.set_defaults(handler=_with_store(_resume))
+
+
+def _words(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a reason the model can pass on to the user")
+    return text.strip()
+
+
+def _decided_by(args: argparse.Namespace) -> str:
+    return str(args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
+
+
+# -- approvals ------------------------------------------------------------------------------
+
+
+def _approval_json(approval: ApprovalRecord) -> dict[str, Any]:
+    return {
+        "id": approval.approval_id,
+        "run_id": approval.run_id,
+        "call_id": approval.call_id,
+        "tool": approval.tool_name,
+        "arguments": approval.arguments,
+        "arguments_hash": approval.arguments_hash,
+        "reason": approval.reason,
+        "status": approval.status,
+        "created_at": approval.created_at,
+        "decided_at": approval.decided_at,
+        "decided_by": approval.decided_by,
+        "decision": None if approval.decision is None else approval.decision.to_dict(),
+    }
+
+
+def _list_approvals(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
+    approvals = store.list_approvals(status=None if args.all else "pending", run_id=args.run)
+    if args.json:
+        for approval in approvals:
+            out.write(json.dumps(_approval_json(approval), ensure_ascii=False) + "\n")
+        return 0
+    if not approvals:
+        out.write("No approvals waiting.\n" if not args.all else "No approvals.\n")
+        return 0
+    rows = [("ID", "STATUS", "TOOL", "ARGUMENTS", "RUN", "SINCE")]
+    for approval in approvals:
+        arguments = json.dumps(approval.arguments, ensure_ascii=False)
+        rows.append(
+            (
+                str(approval.approval_id),
+                approval.status,
+                approval.tool_name,
+                arguments if len(arguments) <= 48 else arguments[:45] + "...",
+                approval.run_id,
+                approval.created_at[:19].replace("T", " "),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.write("  ".join(cells).rstrip() + "\n")
+    return 0
+
+
+def _show_approval(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
+    approval = store.get_approval(args.id)
+    if args.json:
+        out.write(json.dumps(_approval_json(approval), indent=2, ensure_ascii=False) + "\n")
+        return 0
+    out.write(f"Approval {approval.approval_id}: {approval.status}\n")
+    out.write(f"  Tool:       {approval.tool_name}\n")
+    if approval.description:
+        out.write(f"  Purpose:    {approval.description.strip().splitlines()[0]}\n")
+    out.write(f"  Why asked:  {approval.reason}\n")
+    out.write(f"  Run:        {approval.run_id}\n  Call:       {approval.call_id}\n")
+    out.write(f"  Asked at:   {approval.created_at}\n")
+    out.write("  Arguments:\n")
+    for line in json.dumps(approval.arguments, indent=2, ensure_ascii=False).splitlines():
+        out.write(f"    {line}\n")
+    if approval.decision is not None:
+        out.write(f"  Decision:   {approval.decision.kind} by {approval.decided_by}")
+        reason = getattr(approval.decision, "reason", "")
+        out.write(f" ({reason})\n" if reason else "\n")
+    return 0
+
+
+def _parse_edit(text: str, approval: ApprovalRecord) -> dict[str, Any]:
+    try:
+        arguments = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = f"{exc.msg} (column {exc.colno})"
+        raise ConfigurationError(f"--edit is not valid JSON: {problem}") from exc
+    if not isinstance(arguments, dict):
+        raise ConfigurationError("--edit must be a JSON object of arguments")
+    if approval.input_schema:
+        # Masked secret values stay masked here and are restored on resume, so a secret
+        # field holding the mask is checked as if it held its real value.
+        checked = {k: v for k, v in arguments.items() if k not in approval.secret_fields}
+        schema = dict(approval.input_schema)
+        schema["required"] = [
+            name for name in schema.get("required", []) if name not in approval.secret_fields
+        ]
+        validator = jsonschema.Draft202012Validator(schema)
+        problems = [
+            f"{'/'.join(map(str, error.absolute_path)) or 'arguments'}: {error.message}"
+            for error in validator.iter_errors(checked)
+        ]
+        if problems:
+            raise ConfigurationError(
+                f"--edit does not fit tool {approval.tool_name!r}: " + "; ".join(problems)
+            )
+    return arguments
+
+
+def _record(store: RunStore, args: argparse.Namespace, decision: Decision, out: TextIO) -> int:
+    approval = store.record_decision(args.id, decision, decided_by=_decided_by(args))
+    out.write(
+        f"Approval {approval.approval_id} ({approval.tool_name}, run {approval.run_id}): "
+        f"{approval.status} by {approval.decided_by}.\n"
+    )
+    pending = store.list_approvals(run_id=approval.run_id)
+    if pending:
+        out.write(f"{len(pending)} more approval(s) pending for this run.\n")
+    else:
+        out.write(f"Resume it with: agentcore runs resume {approval.run_id} --agent MODULE:ATTR\n")
+    return 0
+
+
+def _approve(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
+    approval = store.get_approval(args.id)
+    decision: Decision
+    if args.edit is not None:
+        decision = Edit(_parse_edit(args.edit, approval))
+    elif args.always:
+        decision = AlwaysAllow()
+    else:
+        decision = Approve()
+    return _record(store, args, decision, out)
+
+
+def _deny(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
+    return _record(store, args, Deny(args.reason), out)
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+def _list_runs(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
+    runs = store.list_runs(status=args.status)
+    if not runs:
+        out.write("No runs.\n")
+        return 0
+    width = max(len(run.run_id) for run in runs)
+    waiting_by_run = Counter(approval.run_id for approval in store.list_approvals())
+    for run in runs:
+        waiting = waiting_by_run[run.run_id]
+        note = f"  {waiting} approval(s) pending" if waiting else ""
+        out.write(f"{run.run_id.ljust(width)}  {run.status:<16} {run.updated_at[:19]}{note}\n")
+    return 0
+
+
+def _show_run(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
+    run = store.load_run(args.run_id)
+    out.write(f"Run {run.run_id}: {run.status}\n")
+    out.write(f"  Created:  {run.created_at}\n  Updated:  {run.updated_at}\n")
+    approvals = store.list_approvals(status=None, run_id=run.run_id)
+    if approvals:
+        out.write("  Approvals:\n")
+        for approval in approvals:
+            out.write(f"    {approval.approval_id}  {approval.tool_name}  {approval.status}\n")
+    out.write("  Audit log:\n")
+    for entry in store.audit_log(run_id=run.run_id):
+        parts = [entry.at[:19], entry.event]
+        parts += [p for p in (entry.tool, entry.call_id, entry.decision) if p]
+        if entry.decided_by:
+            parts.append(f"by {entry.decided_by}")
+        if entry.outcome:
+            parts.append(f"-> {entry.outcome}")
+        if entry.reason:
+            parts.append(f"({entry.reason})")
+        out.write("    " + "  ".join(parts) + "\n")
+    return 0
+
+
+def load_agent(spec: str, store: RunStore) -> Any:
+    """Import ``module:attribute``: an Agent, or a function returning one.
+
+    A function is called with ``store=store`` when it has a ``store`` parameter (so the app
+    can attach an :class:`~agentcore.durable.ExecutionJournal`), else with no arguments.
+
+    Raises:
+        ConfigurationError: the spec is malformed, or the module or attribute is missing.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"--agent {spec!r}: expected MODULE:ATTRIBUTE")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"--agent {spec!r}: cannot import {module_name!r}: {exc}") from exc
+    except Exception as exc:
+        raise ConfigurationError(
+            f"--agent {spec!r}: importing {module_name!r} failed: {_describe_failure(exc)}"
+        ) from exc
+    target = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ConfigurationError(f"--agent {spec!r}: {module_name!r} has no {attribute!r}")
+        target = getattr(target, part)
+    if callable(target) and not hasattr(target, "resume"):
+        parameters = inspect.signature(target).parameters
+        try:
+            target = target(store=store) if "store" in parameters else target()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"--agent {spec!r}: building the agent failed: {_describe_failure(exc)}"
+            ) from exc
+    if not hasattr(target, "resume_stream"):
+        raise ConfigurationError(f"--agent {spec!r} is {type(target).__name__}, not an Agent")
+    return target
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """``Type: message (file:line)``, the line being where the exception was raised."""
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" ({exc.filename}:{exc.lineno})"
+    elif exc.__traceback__ is not None:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f" ({frame.filename}:{frame.lineno})"
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _resume(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
+    from agentcore.store.durable import resume_stored
+
+    agent = load_agent(args.agent, store)
+    result = resume_stored(agent, store, args.run_id, decided_by=_decided_by(args))
+    out.write(f"Run {args.run_id}: {result.status}\n")
+    if result.status == "paused":
+        waiting = store.list_approvals(run_id=args.run_id)
+        out.write(f"{len(waiting)} approval(s) pending; see: agentcore approvals list\n")
+    elif result.output:
+        out.write(result.output.rstrip() + "\n")
+    if result.status in ("completed", "paused"):
+        return 0
+    because = f": {result.error}" if result.error else ""
+    print(f"error: the run ended {result.status}{because}", file=sys.stderr)
+    if result.status == "failed":
+        print("The run is kept: fix the cause, then resume it again.", file=sys.stderr)
+    return 1

@@ -1,0 +1,303 @@
+"""Calls as sans-IO flows: retries and model fallback written once for both clients.
+
+A flow is a generator that yields what it needs done — :class:`Send` a request, :class:`Sleep`
+before a retry — and is sent back what happened (an ``httpx.Response``, or the
+``httpx.RequestError`` that replaced it). It returns the call's result or raises its typed
+error. ``Client`` drives flows with blocking I/O and ``AsyncClient`` with ``await``; every
+decision lives here, in the manner of httpx's ``Auth.auth_flow``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeAlias, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from agentcore.client._http import (
+    CountTokensParams,
+    LogContext,
+    MessageCreateParams,
+    Settings,
+    connection_error,
+    encode_body,
+    read_message,
+    read_model,
+    read_model_page,
+    read_token_count,
+    split_params,
+    status_error,
+)
+from agentcore.client._retry import RetryPolicy
+from agentcore.errors import (
+    AgentcoreError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    MalformedResponseError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    StreamError,
+)
+from agentcore.log import EventLogger
+from agentcore.types import Message, ModelInfo
+from agentcore.usage import cost_of
+
+__all__ = ["Calls", "Flow", "Send", "Sleep", "with_retries"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send this request; answer with the response or the ``httpx.RequestError`` raised.
+
+    With ``stream`` the response body is left unread for the flow to pull, except for an
+    error status, whose (short) body the driver reads so the error can quote it.
+    """
+
+    request: httpx.Request
+    stream: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait this many seconds before the next attempt; answer with None."""
+
+    seconds: float
+
+
+Outcome: TypeAlias = "httpx.Response | httpx.RequestError | None"
+Flow: TypeAlias = Generator[Send | Sleep, Outcome, T]
+Attempt: TypeAlias = Callable[[str, int], Generator[Any, Any, "R | AgentcoreError"]]
+
+
+def response_or_error(outcome: Outcome) -> httpx.Response | APIError:
+    """The successful response, or the typed error for a failed exchange."""
+    if isinstance(outcome, httpx.RequestError):
+        return connection_error(outcome)
+    assert outcome is not None, "a Send must be answered with a response or a transport error"
+    if outcome.is_success:
+        return outcome
+    return status_error(outcome)
+
+
+def _falls_back(error: AgentcoreError) -> bool:
+    """Whether the next model may succeed where this one failed."""
+    if isinstance(error, StreamError) and error.cause is not None:
+        error = error.cause
+    return isinstance(error, NotFoundError | PermissionDeniedError | OverloadedError)
+
+
+def _retry_reason(error: AgentcoreError) -> str:
+    if isinstance(error, APIStatusError):
+        return error.error_type or f"http_{error.status_code}"
+    if isinstance(error, APITimeoutError):
+        return "timeout"
+    if isinstance(error, APIConnectionError):
+        return "connection_error"
+    if isinstance(error, MalformedResponseError):
+        return "malformed_response"
+    if isinstance(error, StreamError):
+        return "stream_failed"
+    return type(error).__name__
+
+
+def with_retries(
+    models: tuple[str, ...],
+    attempt: Attempt[R],
+    policy: RetryPolicy,
+    rng: random.Random,
+    log: EventLogger,
+) -> Generator[Any, Any, R]:
+    """Run ``attempt(model, attempt_number)`` until it succeeds, retrying and falling back.
+
+    Each model gets the full retry budget. A model that is not found, not permitted, or still
+    overloaded once its retries are spent gives way to the next; any other final error, or
+    the last model's, is raised.
+    """
+    for index, model in enumerate(models):
+        retries = 0
+        while True:
+            result = yield from attempt(model, retries + 1)
+            if not isinstance(result, AgentcoreError):
+                return result
+            delay = policy.delay_before_retry(retries, result, rng)
+            if delay is None:
+                break
+            retries += 1
+            if log.is_enabled_for(logging.WARNING):
+                log.warning(
+                    "model.retry",
+                    model=model or None,
+                    attempt=retries,
+                    delay_s=delay,
+                    reason=_retry_reason(result),
+                    status_code=getattr(result, "status_code", None),
+                    request_id=getattr(result, "request_id", None),
+                )
+            yield Sleep(delay)
+        if index + 1 == len(models) or not _falls_back(result):
+            raise result
+        if log.is_enabled_for(logging.WARNING):
+            log.warning(
+                "model.fallback",
+                from_model=model,
+                to_model=models[index + 1],
+                reason=_retry_reason(result),
+                request_id=getattr(result, "request_id", None),
+            )
+    raise AssertionError("with_retries needs at least one model")
+
+
+_NO_CONTEXT = LogContext()
+
+
+def log_model_call(
+    log: EventLogger,
+    message: Message,
+    *,
+    started: float,
+    attempt: int,
+    context: LogContext | None,
+) -> None:
+    """Emit the ``model.call`` event for a message that arrived: the one event per response.
+
+    ``started`` is the ``time.perf_counter()`` reading taken when the request was sent.
+    ``cost_usd`` is the exact cost as a decimal string, or None when the model has no price.
+    """
+    if not log.is_enabled_for(logging.INFO):
+        return
+    latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
+    usage = message.usage
+    context = context or _NO_CONTEXT
+    cost = cost_of(usage, message.model, context.prices)
+    log.info(
+        "model.call",
+        model=message.model,
+        latency_ms=latency_ms,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
+        cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+        cost_usd=None if cost is None else str(cost),
+        stop_reason=message.stop_reason,
+        request_id=message.request_id,
+        attempt=attempt,
+        prompt_name=context.prompt_name,
+        prompt_version=context.prompt_version,
+        run_id=context.run_id,
+        turn=context.turn,
+    )
+
+
+class Calls:
+    """Builds the flow of every API call; one per client, shared by its resources."""
+
+    __slots__ = ("fallback_models", "log", "policy", "rng", "settings")
+
+    def __init__(
+        self,
+        settings: Settings,
+        policy: RetryPolicy,
+        rng: random.Random,
+        fallback_models: tuple[str, ...],
+        log: EventLogger,
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.rng = rng
+        self.fallback_models = fallback_models
+        self.log = log
+
+    def policy_for(self, options: Mapping[str, Any]) -> RetryPolicy:
+        """The client's policy, or a copy with the call's own ``max_retries``."""
+        max_retries = options.get("max_retries")
+        if max_retries is None or max_retries == self.policy.max_retries:
+            return self.policy
+        return replace(self.policy, max_retries=max_retries)
+
+    def models_for(self, model: str, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """``model`` then the fallbacks (the call's, else the client's), without repeats."""
+        fallbacks = options.get("fallback_models")
+        fallbacks = self.fallback_models if fallbacks is None else tuple(fallbacks)
+        if not fallbacks:
+            return (model,)
+        return tuple(dict.fromkeys((model, *fallbacks)))
+
+    def create(self, params: MessageCreateParams) -> Flow[Message]:
+        """POST /v1/messages, returning the :class:`Message`."""
+        body, options = split_params(params)
+        settings, log = self.settings, self.log
+
+        def attempt(model: str, number: int) -> Generator[Send, Outcome, Message | APIError]:
+            body["model"] = model
+            request = settings.build_request(
+                "POST", "/v1/messages", content=encode_body(body), options=options
+            )
+            started = time.perf_counter()
+            response = response_or_error((yield Send(request)))
+            if isinstance(response, APIError):
+                return response
+            message = read_message(response)
+            if isinstance(message, Message):
+                context = options.get("log_context")
+                log_model_call(log, message, started=started, attempt=number, context=context)
+            return message
+
+        models = self.models_for(params["model"], options)
+        return with_retries(models, attempt, self.policy_for(options), self.rng, log)
+
+    def count_tokens(self, params: CountTokensParams) -> Flow[int]:
+        """POST /v1/messages/count_tokens, returning ``input_tokens``."""
+        body, options = split_params(params, counting=True)
+        body["model"] = params["model"]
+        content = encode_body(body)
+        return self._simple("POST", "/v1/messages/count_tokens", read_token_count, content, options)
+
+    def retrieve_model(self, model_id: str) -> Flow[ModelInfo]:
+        """GET /v1/models/{model_id}."""
+        path = "/v1/models/" + quote(model_id, safe="")
+        return self._simple("GET", path, read_model)
+
+    def list_models(self, *, page_size: int = 100) -> Flow[list[ModelInfo]]:
+        """GET /v1/models, following ``has_more`` through every page."""
+        models: list[ModelInfo] = []
+        after: str | None = None
+        while True:
+            query = {"limit": str(page_size)}
+            if after is not None:
+                query["after_id"] = after
+            page, after = yield from self._simple("GET", "/v1/models", read_model_page, query=query)
+            models.extend(page)
+            if after is None:
+                return models
+
+    def _simple(
+        self,
+        method: str,
+        path: str,
+        read: Callable[[httpx.Response], T | APIError],
+        content: bytes | None = None,
+        options: Mapping[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> Flow[T]:
+        settings = self.settings
+
+        def attempt(model: str, number: int) -> Generator[Send, Outcome, T | APIError]:
+            request = settings.build_request(
+                method, path, content=content, options=options, params=query
+            )
+            response = response_or_error((yield Send(request)))
+            return response if isinstance(response, APIError) else read(response)
+
+        policy = self.policy_for(options or {})
+        return with_retries(("",), attempt, policy, self.rng, self.log)

@@ -1,0 +1,268 @@
+"""Streamed replies for the caller: :class:`MessageStream` (blocking) and
+:class:`AsyncMessageStream` (asyncio), two thin drivers of one
+:class:`~agentcore._stream_flow.StreamCall` flow, which holds every decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from agentcore.client._flow import Send, Sleep
+from agentcore.client._stream_flow import READ, Emit, StreamAction, StreamCall
+from agentcore.errors import AgentcoreError, StreamError
+from agentcore.streaming.events import StreamEvent, TextDeltaEvent
+from agentcore.types import Message
+
+__all__ = ["AsyncMessageStream", "MessageStream", "StreamCall"]
+
+
+class _StreamState:
+    """What both stream drivers share: the flow, how it ended, and the call in progress."""
+
+    def __init__(self, call: StreamCall) -> None:
+        self._call = call
+        self._flow = call.run()
+        self._response: httpx.Response | None = None
+        self._final: Message | None = None
+        self._error: AgentcoreError | None = None
+
+    @property
+    def current_message(self) -> Message | None:
+        """The message so far (complete blocks plus text so far); None before it starts."""
+        accumulator = self._call.accumulator
+        return accumulator.snapshot() if accumulator is not None else None
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``request-id`` of the response being read."""
+        return self._call.request_id
+
+    @property
+    def model(self) -> str:
+        """The model being streamed from (after any fallback)."""
+        return self._call.model
+
+    def _step(self, outcome: Any) -> StreamAction | None:
+        """The flow's next action, or None once it has returned the final message."""
+        try:
+            return self._flow.send(outcome)
+        except StopIteration as stop:
+            self._final = stop.value
+            return None
+        except AgentcoreError as exc:
+            self._error = exc
+            raise
+
+    def _final_message(self) -> Message:
+        """The message, once the events are drained: the flow's error or an unfinished
+        stream's are raised instead."""
+        if self._error is not None:
+            raise self._error
+        if self._final is None:
+            raise self._unfinished()
+        return self._final
+
+    def _unfinished(self) -> StreamError:
+        return StreamError(
+            "the stream was closed before it finished",
+            partial=self.current_message,
+            request_id=self.request_id,
+        )
+
+
+class MessageStream(_StreamState):
+    """A streamed reply (blocking). Use it in a ``with`` block.
+
+    Iterate it for typed events, or use :attr:`text_stream` for the text alone, then
+    :meth:`get_final_message`. The request is sent when iteration starts.
+
+    Raises (while iterating):
+        APIStatusError, APIConnectionError: the stream could not start, after retries.
+        StreamError: the stream failed after output began; ``partial`` holds what arrived.
+    """
+
+    def __init__(
+        self, call: StreamCall, http: httpx.Client, sleep: Callable[[float], None]
+    ) -> None:
+        super().__init__(call)
+        self._http = http
+        self._sleep = sleep
+        self._chunks: Iterator[bytes] = iter(())
+        self._events = self._drive()
+
+    def _drive(self) -> Generator[StreamEvent, None, None]:
+        outcome: Any = None
+        try:
+            while (action := self._step(outcome)) is not None:
+                if type(action) is Emit:
+                    outcome = None
+                    yield action.event
+                elif action is READ:
+                    try:
+                        outcome = next(self._chunks, None)
+                    except httpx.RequestError as exc:
+                        outcome = exc
+                elif type(action) is Send:
+                    outcome = self._send(action.request)
+                else:
+                    assert type(action) is Sleep
+                    self._sleep(action.seconds)
+                    outcome = None
+        finally:
+            self._flow.close()
+            self._close_response()
+
+    def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
+        self._close_response()
+        try:
+            response = self._http.send(request, stream=True)
+            if not response.is_success:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                return response
+        except httpx.RequestError as exc:
+            return exc
+        self._response = response
+        self._chunks = response.iter_bytes()
+        return response
+
+    def _close_response(self) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+            self._chunks = iter(())
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        return self._events
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """The text deltas, as they arrive."""
+        for event in self._events:
+            if type(event) is TextDeltaEvent:
+                yield event.text
+
+    def get_final_message(self) -> Message:
+        """Read the rest of the stream and return the complete message."""
+        for _ in self._events:
+            pass
+        return self._final_message()
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._events.close()
+
+    def __enter__(self) -> MessageStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncMessageStream(_StreamState):
+    """The asyncio twin of :class:`MessageStream`: ``async with`` and ``async for``."""
+
+    def __init__(
+        self,
+        call: StreamCall,
+        http: httpx.AsyncClient,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        super().__init__(call)
+        self._http = http
+        self._sleep = sleep
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._events = self._drive()
+
+    async def _drive(self) -> AsyncGenerator[StreamEvent, None]:
+        outcome: Any = None
+        try:
+            while (action := self._step(outcome)) is not None:
+                if type(action) is Emit:
+                    outcome = None
+                    yield action.event
+                elif action is READ:
+                    try:
+                        chunks = self._chunks
+                        outcome = None if chunks is None else await anext(chunks, None)
+                    except httpx.RequestError as exc:
+                        outcome = exc
+                elif type(action) is Send:
+                    outcome = await self._send(action.request)
+                else:
+                    assert type(action) is Sleep
+                    await self._sleep(action.seconds)
+                    outcome = None
+        finally:
+            self._flow.close()
+            await self._close_response()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
+        await self._close_response()
+        try:
+            response = await self._http.send(request, stream=True)
+            if not response.is_success:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                return response
+        except httpx.RequestError as exc:
+            return exc
+        self._response = response
+        self._chunks = response.aiter_bytes()
+        return response
+
+    async def _close_response(self) -> None:
+        if self._response is not None:
+            response, self._response, self._chunks = self._response, None, None
+            await response.aclose()
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._events
+
+    @property
+    async def text_stream(self) -> AsyncIterator[str]:
+        """The text deltas, as they arrive."""
+        async for event in self._events:
+            if type(event) is TextDeltaEvent:
+                yield event.text
+
+    async def get_final_message(self) -> Message:
+        """Read the rest of the stream and return the complete message."""
+        async for _ in self._events:
+            pass
+        return self._final_message()
+
+    async def close(self) -> None:
+        """Stop reading and release the connection."""
+        await self._events.aclose()
+
+    async def __aenter__(self) -> AsyncMessageStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,193 @@
+"""The flow of a streamed call, without I/O (driven by ``agentcore.client._message_stream``).
+
+The flow opens the stream with the same retry and fallback rules as a plain call. Until the
+first content block arrives, a failure (an ``error`` event, a cut connection, a stream that
+ends early) counts as a failed attempt and is retried within the same budget; the events
+received so far are held back meanwhile, so a retry never shows the caller anything twice.
+After the first content block, a failure raises :class:`~agentcore.errors.StreamError`
+carrying the partial message: output already shown is never silently produced again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from agentcore.client._flow import (
+    Calls,
+    Send,
+    Sleep,
+    log_model_call,
+    response_or_error,
+    with_retries,
+)
+from agentcore.client._http import MessageCreateParams, connection_error, encode_body, split_params
+from agentcore.errors import AgentcoreError, APIError, StreamError
+from agentcore.streaming.accumulator import MessageAccumulator
+from agentcore.streaming.events import StreamEvent
+from agentcore.streaming.sse import ServerSentEvent, SSEParser
+from agentcore.types import Message
+
+__all__ = ["READ", "Emit", "StreamAction", "StreamCall"]
+
+
+class _Read:
+    """Read the next chunk of the open body; answer with bytes, None at the end, or the
+    ``httpx.RequestError`` the read raised."""
+
+    __slots__ = ()
+
+
+READ: Final = _Read()
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Hand this event to the caller; answer with None."""
+
+    event: StreamEvent
+
+
+StreamAction = Send | Sleep | _Read | Emit
+Chunk = bytes | httpx.RequestError | None
+
+
+class StreamCall:
+    """The flow of one ``messages.stream`` call, and what it has received so far."""
+
+    __slots__ = (
+        "_attempt",
+        "_body",
+        "_calls",
+        "_held",
+        "_options",
+        "_parser",
+        "_started",
+        "accumulator",
+        "model",
+        "request_id",
+    )
+
+    def __init__(self, calls: Calls, params: MessageCreateParams) -> None:
+        self._body, self._options = split_params(params)
+        self._body["stream"] = True
+        self._calls = calls
+        self._parser = SSEParser()
+        self._held: list[StreamEvent] = []
+        self._started = 0.0
+        self._attempt = 0
+        self.accumulator: MessageAccumulator | None = None
+        """Folds the current attempt's events; None before the first response."""
+        self.model: str = params["model"]
+        """The model of the current attempt (the one that answered, once content arrives)."""
+        self.request_id: str | None = None
+        """The ``request-id`` of the current attempt's response."""
+
+    def run(self) -> Generator[StreamAction, Any, Message]:
+        """The whole call: open (with retries and fallback), then relay every event."""
+        calls = self._calls
+        leftover = yield from with_retries(
+            calls.models_for(self.model, self._options),
+            self._open,
+            calls.policy_for(self._options),
+            calls.rng,
+            calls.log,
+        )
+        accumulator = self.accumulator
+        assert accumulator is not None
+        for event in self._held:
+            yield Emit(event)
+        self._held = []
+        yield from self._relay(accumulator, leftover)
+        parser = self._parser
+        while True:
+            chunk = yield READ
+            if chunk is None:
+                break
+            if isinstance(chunk, httpx.RequestError):
+                if accumulator.is_complete:
+                    break
+                cause = connection_error(chunk, request_id=self.request_id)
+                raise StreamError(
+                    f"the stream was cut after output began: {cause.message}",
+                    partial=accumulator.snapshot(),
+                    cause=cause,
+                    request_id=self.request_id,
+                )
+            yield from self._relay(accumulator, parser.feed(chunk))
+        message = accumulator.final_message()
+        log_model_call(
+            calls.log,
+            message,
+            started=self._started,
+            attempt=self._attempt,
+            context=self._options.get("log_context"),
+        )
+        return message
+
+    def _relay(
+        self, accumulator: MessageAccumulator, events: list[ServerSentEvent]
+    ) -> Generator[Emit, None, None]:
+        add = accumulator.add
+        for sse in events:
+            event = add(sse)
+            if event is not None:
+                yield Emit(event)
+
+    def _open(
+        self, model: str, number: int
+    ) -> Generator[StreamAction, Any, list[ServerSentEvent] | AgentcoreError]:
+        """One attempt: send, then read until the first content block (or the end).
+
+        Returns the parsed events left over from the chunk that held the first block, or the
+        error that ended the attempt.
+        """
+        self.model = model
+        self._attempt = number
+        self._body["model"] = model
+        calls = self._calls
+        request = calls.settings.build_request(
+            "POST", "/v1/messages", content=encode_body(self._body), options=self._options
+        )
+        self._started = time.perf_counter()
+        response = response_or_error((yield Send(request, stream=True)))
+        if isinstance(response, APIError):
+            return response
+        self.request_id = request_id = response.headers.get("request-id")
+        self._parser = parser = SSEParser()
+        self.accumulator = accumulator = MessageAccumulator(request_id=request_id)
+        self._held = held = []
+        while True:
+            chunk: Chunk = yield READ
+            if isinstance(chunk, httpx.RequestError):
+                return connection_error(chunk, request_id=request_id)
+            events = parser.close() if chunk is None else parser.feed(chunk)
+            for position, sse in enumerate(events):
+                try:
+                    event = accumulator.add(sse)
+                except StreamError as exc:
+                    return _before_output(exc, request_id)
+                if event is not None:
+                    held.append(event)
+                if accumulator.has_content or accumulator.is_complete:
+                    return events[position + 1 :]
+            if chunk is None:
+                try:
+                    accumulator.final_message()
+                except StreamError as exc:
+                    return exc
+                return []
+
+
+def _before_output(error: StreamError, request_id: str | None) -> AgentcoreError:
+    """A failure before any output is a failed request: the API's own error when it sent one."""
+    cause = error.cause
+    if cause is None:
+        return error
+    if cause.request_id is None:
+        cause.request_id = request_id
+    return cause

@@ -1,0 +1,331 @@
+"""The emulator's API surface: authentication, routing, validation and answers.
+
+Transport-free: :meth:`EmulatorApp.handle` takes a parsed request and returns an
+:class:`Outcome` (a JSON response, an SSE stream, or a connection reset) for the server
+in :mod:`agentcore.emulator` to write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from agentcore.emulator._batches import BatchStore
+from agentcore.emulator._cache import PromptCache, count_input_tokens
+from agentcore.emulator._faults import Fault, FaultPlan
+from agentcore.emulator._http import HTTPRequest
+from agentcore.emulator._policy import (
+    add_thinking,
+    apply_stop_sequences,
+    demo_reply,
+    limit_output,
+)
+from agentcore.emulator._validation import RequestRejected, validate_message_request
+from agentcore.testing._models import ModelEntry, model_page
+from agentcore.testing._replies import (
+    ErrorReply,
+    Reply,
+    error_body,
+    estimate_tokens,
+    new_id,
+    sse_events,
+)
+
+__all__ = ["EmulatorApp", "Outcome", "ReplyFunction"]
+
+ReplyFunction = Callable[[dict[str, Any]], "Reply | Awaitable[Reply]"]
+"""Answers one valid MessageCreate body; may be a coroutine function."""
+
+_RATE_LIMIT = 4000
+_TOKEN_LIMIT = 2_000_000
+_JSON = "application/json"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What to send back for one request."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    events: list[str] | None = None
+    """SSE events to stream instead of ``body``."""
+    fault: Fault | None = None
+    """A stream or body fault the server applies while writing."""
+    reset: bool = False
+    """Drop the connection with a reset instead of answering."""
+
+
+class _ConnectionDrop(Exception):
+    """A scripted exception reply: the server resets the connection."""
+
+
+@dataclass(slots=True)
+class _Script:
+    replies: list[Reply]
+    used: int = 0
+
+    def next(self, body: dict[str, Any]) -> Reply:
+        if self.used >= len(self.replies):
+            raise RequestRejected(
+                500, "api_error",
+                f"emulator script exhausted: {len(self.replies)} replies were scripted and "
+                f"request #{self.used + 1} asked for another",
+                headers={"x-should-retry": "false"},
+            )
+        self.used += 1
+        return self.replies[self.used - 1]
+
+
+@dataclass(slots=True)
+class EmulatorApp:
+    """Serves the Messages API from a reply source (a script, a function, or the demo policy).
+
+    Args:
+        replies: A list of replies used in order, a function of the request body, or None
+            for the demo policy.
+        api_keys: Keys accepted in ``x-api-key`` or ``Authorization: Bearer``; None accepts
+            any non-empty key.
+        models: The catalog; requests for other models get 404.
+    """
+
+    replies: Sequence[Reply] | ReplyFunction | None = None
+    api_keys: frozenset[str] | None = None
+    models: tuple[ModelEntry, ...] = ()
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    batch_delay_seconds: float = 0.05
+    batch_expiry: timedelta = timedelta(hours=24)
+    clock: Callable[[], float] = time.monotonic
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    """Valid ``POST /v1/messages`` bodies received, in order."""
+    _script: _Script | None = field(init=False, default=None)
+    _models_by_id: dict[str, ModelEntry] = field(init=False, default_factory=dict)
+    _cache: PromptCache | None = field(init=False, default=None)
+    _batches: BatchStore | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.replies is not None and not callable(self.replies):
+            self._script = _Script(list(self.replies))
+        self._models_by_id = {model.id: model for model in self.models}
+        self._cache = PromptCache(clock=self.clock)
+        self._batches = BatchStore(self._batch_answer, delay_seconds=self.batch_delay_seconds,
+                                   expiry=self.batch_expiry)
+
+    async def close(self) -> None:
+        """Stop background work (batch processing)."""
+        if self._batches is not None:
+            await self._batches.close()
+
+    # -- request handling -------------------------------------------------------------
+
+    async def handle(self, request: HTTPRequest) -> Outcome:
+        """Answer one request."""
+        try:
+            key = self._authenticate(request)
+            return await self._route(request, key)
+        except RequestRejected as rejected:
+            return self._error(rejected)
+
+    def _authenticate(self, request: HTTPRequest) -> str:
+        key = request.headers.get("x-api-key", "")
+        authorization = request.headers.get("authorization", "")
+        if not key and authorization.lower().startswith("bearer "):
+            key = authorization[7:].strip()
+        if not key:
+            raise RequestRejected(401, "authentication_error", "x-api-key header is required")
+        if self.api_keys is not None and key not in self.api_keys:
+            raise RequestRejected(401, "authentication_error", "invalid x-api-key")
+        if not request.headers.get("anthropic-version"):
+            raise RequestRejected(400, "invalid_request_error",
+                                  "anthropic-version: header is required")
+        return key
+
+    async def _route(self, request: HTTPRequest, key: str) -> Outcome:
+        method, path = request.method, request.path.rstrip("/")
+        base_url = f"http://{request.headers.get('host', '127.0.0.1')}"
+        batches = self._batches
+        assert batches is not None
+        if path == "/v1/messages" and method == "POST":
+            return await self._messages(request, key)
+        if path == "/v1/messages/count_tokens" and method == "POST":
+            return await self._count_tokens(request)
+        if path == "/v1/models" and method == "GET":
+            limit = _limit(request.query)
+            page = model_page(self.models, limit=limit, after_id=request.query.get("after_id"),
+                              before_id=request.query.get("before_id"))
+            return self._json(page)
+        if path.startswith("/v1/models/") and method == "GET":
+            model_id = path.removeprefix("/v1/models/")
+            entry = self._models_by_id.get(model_id)
+            if entry is None:
+                raise RequestRejected(404, "not_found_error", f"model: {model_id}")
+            return self._json(entry.to_wire())
+        if path == "/v1/messages/batches" and method == "POST":
+            await self._apply_fault(request.path, is_stream=False)
+            return self._json(batches.create(_parse_json(request.body), base_url))
+        if path == "/v1/messages/batches" and method == "GET":
+            return self._json(batches.list_page(request.query, base_url))
+        if path.startswith("/v1/messages/batches/"):
+            parts = path.removeprefix("/v1/messages/batches/").split("/")
+            batch_id, action = parts[0], "/".join(parts[1:])
+            if action == "" and method == "GET":
+                return self._json(batches.retrieve(batch_id, base_url))
+            if action == "" and method == "DELETE":
+                return self._json(batches.delete(batch_id))
+            if action == "cancel" and method == "POST":
+                return self._json(batches.cancel(batch_id, base_url))
+            if action == "results" and method == "GET":
+                return Outcome(200, {**self._headers(), "content-type": "application/x-jsonl"},
+                               batches.results(batch_id))
+        raise RequestRejected(404, "not_found_error", f"Not found: {method} {request.path}")
+
+    async def _apply_fault(self, path: str, *, is_stream: bool) -> Fault | None:
+        fault = self.faults.take(path, is_stream=is_stream)
+        if fault is None:
+            return None
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay_seconds)
+            return None
+        if fault.kind == "status":
+            raise RequestRejected(fault.status, fault.error_type, fault.message,
+                                  dict(fault.headers))
+        return fault
+
+    async def _messages(self, request: HTTPRequest, key: str) -> Outcome:
+        body = _parse_json(request.body)
+        is_stream = isinstance(body, dict) and body.get("stream") is True
+        fault = await self._apply_fault("/v1/messages", is_stream=is_stream)
+        if fault is not None and fault.kind == "reset":
+            return Outcome(0, {}, reset=True)
+        model = validate_message_request(body, known_models=set(self._models_by_id))
+        self.requests.append(body)
+        try:
+            message = await self._answer(body, key, model)
+        except _ConnectionDrop:
+            return Outcome(0, {}, reset=True)
+        headers = self._headers()
+        if is_stream:
+            headers["content-type"] = "text/event-stream"
+            headers["cache-control"] = "no-cache"
+            return Outcome(200, headers, events=sse_events(message), fault=fault)
+        headers["content-type"] = _JSON
+        return Outcome(200, headers, json.dumps(message).encode(), fault=fault)
+
+    async def _count_tokens(self, request: HTTPRequest) -> Outcome:
+        body = _parse_json(request.body)
+        await self._apply_fault("/v1/messages/count_tokens", is_stream=False)
+        if isinstance(body, dict) and ("stream" in body):
+            raise RequestRejected(400, "invalid_request_error", "stream: Extra inputs are not "
+                                  "permitted")
+        validate_message_request(body, known_models=set(self._models_by_id), for_count=True)
+        return self._json({"input_tokens": count_input_tokens(body)})
+
+    async def _produce(self, body: dict[str, Any]) -> Reply:
+        if self._script is not None:
+            return self._script.next(body)
+        if self.replies is None:
+            answer = add_thinking(demo_reply(body), body)
+            answer = apply_stop_sequences(answer, body.get("stop_sequences"))
+            return limit_output(answer, body["max_tokens"])
+        function: Any = self.replies
+        produced = function(body)
+        if inspect.isawaitable(produced):
+            produced = await produced
+        return produced  # type: ignore[no-any-return]
+
+    async def _answer(self, body: dict[str, Any], key: str, model: str) -> dict[str, Any]:
+        produced = await self._produce(body)
+        if isinstance(produced, ErrorReply):
+            raise RequestRejected(produced.status, produced.error_type, produced.message,
+                                  produced.headers)
+        if isinstance(produced, httpx.Response):
+            if produced.status_code >= 400:
+                raise _response_rejection(produced)
+            produced = produced.json()
+        if isinstance(produced, BaseException):
+            raise _ConnectionDrop() from produced
+        message = dict(produced)
+        message.setdefault("id", new_id("msg"))
+        message.setdefault("model", model)
+        if "usage" not in message:
+            assert self._cache is not None
+            entry = self._models_by_id[model]
+            usage = self._cache.account(body, key=key, model=model,
+                                        min_tokens=entry.min_cacheable_tokens).to_wire()
+            usage["output_tokens"] = max(1, estimate_tokens(message.get("content") or []))
+            usage["service_tier"] = "standard"
+            message["usage"] = usage
+        return message
+
+    async def _batch_answer(self, params: dict[str, Any]) -> dict[str, Any]:
+        model = validate_message_request(params, known_models=set(self._models_by_id))
+        try:
+            message = await self._answer(params, "batch", model)
+        except _ConnectionDrop:
+            raise RequestRejected(500, "api_error", "Internal server error") from None
+        usage = message.get("usage")
+        if isinstance(usage, dict):
+            usage["service_tier"] = "batch"
+        return message
+
+    # -- responses --------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        reset = (datetime.now(UTC) + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers = {"request-id": new_id("req"), "x-emulator": "agentcore"}
+        for kind, limit in (("requests", _RATE_LIMIT), ("tokens", _TOKEN_LIMIT),
+                            ("input-tokens", _TOKEN_LIMIT), ("output-tokens", _TOKEN_LIMIT // 5)):
+            headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+            headers[f"anthropic-ratelimit-{kind}-remaining"] = str(limit - 1)
+            headers[f"anthropic-ratelimit-{kind}-reset"] = reset
+        return headers
+
+    def _json(self, data: Any, status: int = 200) -> Outcome:
+        headers = self._headers()
+        headers["content-type"] = _JSON
+        return Outcome(status, headers, json.dumps(data).encode())
+
+    def _error(self, rejected: RequestRejected) -> Outcome:
+        headers = self._headers()
+        headers["content-type"] = _JSON
+        headers.update(rejected.headers)
+        body = error_body(rejected.error_type, rejected.message, headers["request-id"])
+        return Outcome(rejected.status, headers, json.dumps(body).encode())
+
+
+def _limit(query: dict[str, str]) -> int:
+    try:
+        return max(1, min(int(query.get("limit", "20")), 1000))
+    except ValueError:
+        raise RequestRejected(400, "invalid_request_error",
+                              "limit: Input should be a valid integer") from None
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise RequestRejected(400, "invalid_request_error",
+                              f"The request body is not valid JSON: {error}") from None
+
+
+def _response_rejection(response: httpx.Response) -> RequestRejected:
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    return RequestRejected(
+        response.status_code,
+        str(error.get("type", "api_error")),
+        str(error.get("message", response.text[:200])),
+        {name: value for name, value in response.headers.items()
+         if name.lower() in ("retry-after", "retry-after-ms", "x-should-retry")},
+    )

@@ -1,0 +1,259 @@
+"""Runs that outlive their process: kept in a :class:`~agentcore.store.RunStore`.
+
+:func:`run_stored` runs an agent and keeps its state, its pending approvals and an audit
+trail in the store; people decide later (``agentcore approvals approve 3``), and
+:func:`resume_stored` continues the run with their decisions, in any process.
+
+:class:`ExecutionJournal` makes tool execution at-most-once across crashes: its
+``before_tool`` hook claims each call in the store before it runs (committed first), and a
+call claimed before is never run again; if the earlier attempt never finished, the model is
+told its outcome is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from agentcore.approval.requests import ApprovalRequest, Decision
+from agentcore.errors import RunStateError
+from agentcore.events import ApprovalDecided, ApprovalRequested, RunEvent, RunFinished
+from agentcore.hooks import Veto
+from agentcore.state import RunResult, RunState
+from agentcore.store.runs import RunStore
+
+if TYPE_CHECKING:
+    from agentcore.agent import Agent, Prompt
+    from agentcore.loop import ToolCall
+    from agentcore.tools._tool import ToolOutput
+
+__all__ = ["ExecutionJournal", "aresume_stored", "arun_stored", "resume_stored", "run_stored"]
+
+
+class ExecutionJournal:
+    """Tool hooks that record every execution in ``store`` so no call ever runs twice.
+
+    Pass ``before_tool=[..., journal.before_tool]`` (last, so no later hook can veto a call
+    already claimed) and ``after_tool=[journal.after_tool, ...]`` (first, so it records what
+    the tool itself returned) to the :class:`~agentcore.Agent`. Records are filed under the
+    run set with :meth:`RunStore.running` (done by :func:`run_stored` / :func:`resume_stored`).
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+
+    def _run_id(self) -> str:
+        return self.store.current_run_id() or ""
+
+    def before_tool(self, call: ToolCall) -> Veto | None:
+        """Claim the call; veto it when an earlier attempt already claimed it."""
+        run_id = self._run_id()
+        claimed = self.store.begin_execution(
+            run_id,
+            call.id,
+            tool=call.name,
+            arguments=call.arguments,
+            secret_fields=call.tool.secret_fields,
+        )
+        if claimed:
+            return None
+        record = self.store.execution(run_id, call.id)
+        if record is not None and record.status in ("succeeded", "failed"):
+            return Veto(
+                f"this exact call already ran in an earlier attempt and {record.status}, so it "
+                f"is not run twice; its result was: {_result_text(record.result)}"
+            )
+        return Veto(
+            "an earlier attempt of this exact call was interrupted while it ran, so whether "
+            "it took effect is unknown; it is not run twice. Check its effect before asking "
+            "to do it again."
+        )
+
+    def after_tool(self, call: ToolCall, output: ToolOutput) -> None:
+        """Record how the call ended."""
+        self.store.finish_execution(
+            self._run_id(), call.id, is_error=output.is_error, result=output.content
+        )
+
+
+def _result_text(result: Any) -> str:
+    if isinstance(result, str):
+        return result
+    if isinstance(result, list):
+        texts = [block.get("text", "") for block in result if isinstance(block, dict)]
+        return " ".join(text for text in texts if text) or "(no text)"
+    return "(no result recorded)"
+
+
+def run_stored(
+    agent: Agent,
+    store: RunStore,
+    prompt: Prompt,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> RunResult:
+    """Run ``agent`` on ``prompt``, keeping the run, its pending approvals and audit in ``store``.
+
+    A run that pauses can be decided from anywhere (the ``agentcore approvals`` command) and
+    continued with :func:`resume_stored`. Decisions an attached approver makes are audited
+    as made by ``decided_by``. ``on_event`` sees every run event as it happens (to stream
+    the answer to a screen).
+    """
+    state = _start(agent, store, prompt)
+    return _drive(store, state, agent.resume_stream(state), decided_by, on_event)
+
+
+def resume_stored(
+    agent: Agent,
+    store: RunStore,
+    run_id: str,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> RunResult:
+    """Continue a stored run with the decisions recorded for it, and store where it ends.
+
+    Raises:
+        RunStateError: no such run, or its stored state is corrupt or was tampered with.
+    """
+    state, decisions = _load(store, run_id)
+    return _drive(store, state, agent.resume_stream(state, decisions), decided_by, on_event)
+
+
+async def arun_stored(
+    agent: Agent,
+    store: RunStore,
+    prompt: Prompt,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> RunResult:
+    """Async :func:`run_stored` (a turn's tool calls run concurrently)."""
+    state = _start(agent, store, prompt)
+    return await _adrive(store, state, agent.aresume_stream(state), decided_by, on_event)
+
+
+async def aresume_stored(
+    agent: Agent,
+    store: RunStore,
+    run_id: str,
+    *,
+    decided_by: str = "approver",
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> RunResult:
+    """Async :func:`resume_stored`."""
+    state, decisions = _load(store, run_id)
+    return await _adrive(store, state, agent.aresume_stream(state, decisions), decided_by, on_event)
+
+
+def _start(agent: Agent, store: RunStore, prompt: Prompt) -> RunState:
+    state = agent.new_state(prompt)
+    store.save_run(state.run_id, state.to_json(), status="running")
+    store.record_event("run.started", run_id=state.run_id)
+    return state
+
+
+def _load(store: RunStore, run_id: str) -> tuple[RunState, dict[str, Decision]]:
+    record = store.load_run(run_id)
+    state = RunState.from_json(record.state_json)
+    if state.run_id != run_id:
+        raise RunStateError(
+            f"run {run_id!r}: its stored state belongs to run {state.run_id!r}; refusing it"
+        )
+    waiting = {call.call_id for call in state.pending_approvals()}
+    decisions = {
+        call_id: decision
+        for call_id, decision in store.decisions_for(run_id).items()
+        if call_id in waiting
+    }
+    store.record_event("run.resumed", run_id=run_id)
+    return state, decisions
+
+
+def _drive(
+    store: RunStore,
+    state: RunState,
+    events: Iterator[RunEvent],
+    decided_by: str,
+    on_event: Callable[[RunEvent], None] | None,
+) -> RunResult:
+    recorder = _Recorder(store, state, decided_by, on_event)
+    with store.running(state.run_id):
+        for event in events:
+            recorder.see(event)
+    return recorder.finish()
+
+
+async def _adrive(
+    store: RunStore,
+    state: RunState,
+    events: AsyncIterator[RunEvent],
+    decided_by: str,
+    on_event: Callable[[RunEvent], None] | None,
+) -> RunResult:
+    recorder = _Recorder(store, state, decided_by, on_event)
+    with store.running(state.run_id):
+        async for event in events:
+            recorder.see(event)
+    return recorder.finish()
+
+
+class _Recorder:
+    """Follows a run's events: audits decisions, then stores where the run ended."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        state: RunState,
+        decided_by: str,
+        on_event: Callable[[RunEvent], None] | None,
+    ) -> None:
+        self.store = store
+        self.run_id = state.run_id
+        self.decided_by = decided_by
+        self.on_event = on_event
+        self.requests: dict[str, ApprovalRequest] = {}
+        self.result: RunResult | None = None
+
+    def see(self, event: RunEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+        if isinstance(event, ApprovalRequested):
+            self.requests[event.request.call_id] = event.request
+        elif isinstance(event, ApprovalDecided):
+            _audit_decision(self.store, self.run_id, self.requests, event, self.decided_by)
+        elif isinstance(event, RunFinished):
+            self.result = event.result
+
+    def finish(self) -> RunResult:
+        result = self.result
+        if result is None:
+            raise RunStateError(f"run {self.run_id!r} ended without a result")
+        requests = self.requests
+        pending = [requests[call.call_id] for call in result.pending if call.call_id in requests]
+        final = result.state
+        self.store.save_run(final.run_id, final.to_json(), status=result.status, pending=pending)
+        self.store.record_event("run.finished", run_id=final.run_id, outcome=result.status)
+        return result
+
+
+def _audit_decision(
+    store: RunStore,
+    run_id: str,
+    requests: Mapping[str, ApprovalRequest],
+    event: ApprovalDecided,
+    decided_by: str,
+) -> None:
+    request = requests.get(event.call_id)
+    store.record_event(
+        "approval.decision",
+        run_id=run_id,
+        call_id=event.call_id,
+        tool=event.tool_name,
+        arguments=None if request is None else request.arguments,
+        secret_fields=() if request is None else request.secret_fields,
+        decision=event.decision.kind,
+        decided_by=decided_by,
+        reason=getattr(event.decision, "reason", None),
+    )

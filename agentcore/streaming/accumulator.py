@@ -1,0 +1,443 @@
+"""Streaming responses of the Messages API, sans-IO.
+
+:class:`SSEParser` turns bytes into :class:`ServerSentEvent` objects; :class:`MessageAccumulator`
+folds those events into the final :class:`~agentcore.types.Message` and returns a light typed
+event for each one; :class:`StreamDecoder` chains the two for a client driver. Nothing here
+does I/O, so the sync and async clients share all of it.
+
+Speed matters here (a long answer is thousands of events): per event the accumulator does
+one ``json.loads`` and builds one small slotted object. Pydantic validation runs once per
+content block (at ``content_block_stop``) and once per message; text and partial tool-input
+JSON are collected in lists and joined once, and tool input is parsed once, at the end of
+its block, so the cost stays linear in the size of the stream.
+"""
+
+from __future__ import annotations
+
+import json
+from json.decoder import JSONDecoder
+from json.scanner import make_scanner
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentcore.errors import StreamError, make_status_error
+from agentcore.log import get_logger
+from agentcore.streaming.events import (
+    CitationsDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    InputJSONDeltaEvent,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    SignatureDeltaEvent,
+    StreamEvent,
+    TextDeltaEvent,
+    ThinkingDeltaEvent,
+)
+from agentcore.streaming.sse import ServerSentEvent, SSEParser
+from agentcore.types import ContentBlock, Message, Usage, parse_block, parse_message
+
+__all__ = [
+    "CitationsDeltaEvent",
+    "ContentBlockStartEvent",
+    "ContentBlockStopEvent",
+    "InputJSONDeltaEvent",
+    "MessageAccumulator",
+    "MessageDeltaEvent",
+    "MessageStartEvent",
+    "MessageStopEvent",
+    "SSEParser",
+    "ServerSentEvent",
+    "SignatureDeltaEvent",
+    "StreamDecoder",
+    "StreamEvent",
+    "TextDeltaEvent",
+    "ThinkingDeltaEvent",
+]
+
+_log = get_logger("agentcore.streaming")
+
+_EXCERPT_CHARS = 200
+
+
+# --- accumulation ---------------------------------------------------------------------------
+
+
+class _OpenBlock:
+    """A content block between its start and stop events."""
+
+    __slots__ = ("citations", "fields", "json_parts", "signature", "text_parts", "thinking_parts")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        self.text_parts: list[str] = []
+        self.thinking_parts: list[str] = []
+        self.json_parts: list[str] = []
+        self.citations: list[dict[str, Any]] = []
+        self.signature: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The block as the non-streaming API would have sent it; raises ValueError."""
+        fields = dict(self.fields)
+        if self.text_parts:
+            fields["text"] = str(fields.get("text") or "") + "".join(self.text_parts)
+        if self.thinking_parts:
+            fields["thinking"] = str(fields.get("thinking") or "") + "".join(self.thinking_parts)
+        if self.signature is not None:
+            # The API sends one signature per block; the official SDK keeps the last one too.
+            fields["signature"] = self.signature
+        if self.citations:
+            fields["citations"] = [*(fields.get("citations") or ()), *self.citations]
+        if self.json_parts:
+            source = "".join(self.json_parts)
+            # Per the protocol an empty total means "no arguments".
+            fields["input"] = json.loads(source) if source.strip() else {}
+        return fields
+
+
+class MessageAccumulator:
+    """Folds Messages API stream events into the final :class:`Message`.
+
+    Feed it every :class:`ServerSentEvent` (:meth:`add`) or already-parsed event dict
+    (:meth:`add_data`) in order. Unknown event names and delta types are skipped (logged at
+    debug); unknown block types become :class:`~agentcore.types.UnknownBlock`. Every failure
+    — an ``error`` event, malformed JSON, an event out of order — raises
+    :class:`~agentcore.errors.StreamError` carrying :meth:`snapshot` as ``partial``.
+    """
+
+    __slots__ = ("_blocks", "_final", "_message", "_open", "_request_id", "_usage")
+
+    def __init__(self, *, request_id: str | None = None) -> None:
+        self._request_id = request_id
+        self._message: dict[str, Any] | None = None
+        self._usage: dict[str, Any] = {}
+        self._open: dict[int, _OpenBlock] = {}
+        self._blocks: dict[int, ContentBlock] = {}
+        self._final: Message | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether ``message_stop`` arrived."""
+        return self._final is not None
+
+    @property
+    def has_content(self) -> bool:
+        """Whether any content block started (output a retry would repeat)."""
+        return bool(self._open or self._blocks)
+
+    def add(self, sse: ServerSentEvent) -> StreamEvent | None:
+        """Fold one server-sent event in; returns its typed event, or None for ping/unknown."""
+        name = sse.event
+        if self._final is not None:
+            self._after_stop(name)
+            return None
+        if name == "content_block_delta":
+            # The hot path: most events of a stream are deltas, so _loads is inlined here.
+            text = sse.data
+            try:
+                data, end = _scan_json(text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                return self._delta(self._decode(sse))
+            if end != len(text):
+                return self._delta(self._decode(sse))
+            return self._delta(data)
+        if name == "ping":
+            return None
+        if name == "error":
+            # Raised even when its data is not JSON: a proxy may write the error as text.
+            raise self._api_error(sse.data)
+        if name is None or name in _HANDLED_EVENTS:
+            return self.add_data(self._decode(sse))
+        _log.debug("stream.unknown_event", event_name=name)
+        return None
+
+    def add_data(self, data: dict[str, Any]) -> StreamEvent | None:
+        """Fold one parsed event (the JSON of a ``data:`` line) in; see :meth:`add`."""
+        if not isinstance(data, dict):
+            raise self._error(f"a stream event is not a JSON object: {_excerpt(data)}")
+        kind = data.get("type")
+        if self._final is not None:
+            self._after_stop(kind)
+            return None
+        if kind == "content_block_delta":
+            return self._delta(data)
+        try:
+            if kind == "message_start":
+                return self._start_message(data["message"])
+            if kind == "content_block_start":
+                return self._start_block(data["index"], data["content_block"])
+            if kind == "content_block_stop":
+                return self._stop_block(data["index"])
+            if kind == "message_delta":
+                return self._message_delta(data.get("delta") or {}, data.get("usage") or {})
+            if kind == "message_stop":
+                return self._stop_message()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._error(f"malformed {kind} event: {_excerpt(data)}") from exc
+        if kind == "error":
+            raise self._api_error(data)
+        if kind != "ping":
+            _log.debug("stream.unknown_event", event_name=kind)
+        return None
+
+    def snapshot(self) -> Message | None:
+        """The message so far: complete blocks plus the text of an open text block.
+
+        Open tool-use and thinking blocks are left out: partial tool input cannot be run and
+        unsigned thinking cannot be sent back. None before ``message_start``.
+        """
+        if self._final is not None:
+            return self._final
+        if self._message is None:
+            return None
+        content: list[ContentBlock] = []
+        for index in sorted({*self._blocks, *self._open}):
+            done = self._blocks.get(index)
+            if done is not None:
+                content.append(done)
+                continue
+            block = self._open[index]
+            if block.fields.get("type") == "text":
+                try:
+                    content.append(parse_block(block.wire()))
+                except (ValueError, RecursionError):  # shown only once it is valid
+                    continue
+        return self._build(content)
+
+    def final_message(self) -> Message:
+        """The complete message; raises StreamError (with the partial) if the stream was cut."""
+        if self._final is None:
+            where = "before message_start" if self._message is None else "before message_stop"
+            raise self._error(f"the stream ended {where}: the response is incomplete")
+        return self._final
+
+    # --- event handlers -------------------------------------------------------------------
+
+    def _decode(self, sse: ServerSentEvent) -> dict[str, Any]:
+        try:
+            data = _loads(sse.data)
+        except (ValueError, RecursionError) as exc:
+            raise self._error(
+                f"malformed JSON in a {sse.event or 'stream'} event: {sse.data[:_EXCERPT_CHARS]!r}"
+            ) from exc
+        if type(data) is not dict:
+            raise self._error(f"a {sse.event or 'stream'} event is not a JSON object")
+        return data
+
+    def _delta(self, data: dict[str, Any]) -> StreamEvent | None:
+        try:
+            index = data["index"]
+            delta = data["delta"]
+            kind = delta["type"]
+            block = self._open[index]
+        except (KeyError, TypeError) as exc:
+            raise self._bad_delta(data) from exc
+        if kind == "text_delta":
+            text = delta.get("text")
+            if type(text) is str:
+                block.text_parts.append(text)
+                return TextDeltaEvent(index, text)
+        elif kind == "input_json_delta":
+            partial_json = delta.get("partial_json")
+            if type(partial_json) is str:
+                block.json_parts.append(partial_json)
+                return InputJSONDeltaEvent(index, partial_json)
+        elif kind == "thinking_delta":
+            thinking = delta.get("thinking")
+            if type(thinking) is str:
+                block.thinking_parts.append(thinking)
+                return ThinkingDeltaEvent(index, thinking)
+        elif kind == "signature_delta":
+            signature = delta.get("signature")
+            if type(signature) is str:
+                block.signature = signature
+                return SignatureDeltaEvent(index, signature)
+        elif kind == "citations_delta":
+            citation = delta.get("citation")
+            if type(citation) is dict:
+                block.citations.append(citation)
+                return CitationsDeltaEvent(index, citation)
+        else:
+            _log.debug("stream.unknown_delta", delta_type=kind, index=index)
+            return None
+        raise self._error(f"malformed {kind}: {_excerpt(data)}")
+
+    def _bad_delta(self, data: Any) -> StreamError:
+        delta = data.get("delta") if isinstance(data, dict) else None
+        if isinstance(delta, dict) and "type" in delta and "index" in data:
+            index = data["index"]
+            if type(index) is int:
+                return self._error(f"content_block_delta for block {index}, which is not open")
+        return self._error(f"malformed content_block_delta event: {_excerpt(data)}")
+
+    def _start_message(self, message: dict[str, Any]) -> MessageStartEvent:
+        if self._message is not None:
+            raise self._error("a second message_start arrived in one stream")
+        fields = dict(message)
+        self._usage = dict(fields.pop("usage", None) or {})
+        fields.pop("content", None)
+        self._message = fields
+        try:
+            return MessageStartEvent(self._build([]))
+        except StreamError:
+            self._message = None
+            raise
+
+    def _start_block(self, index: int, fields: dict[str, Any]) -> ContentBlockStartEvent:
+        self._require_message("content_block_start")
+        if type(index) is not int:
+            raise self._error(f"content_block_start with a non-integer index: {index!r}")
+        if index in self._open or index in self._blocks:
+            raise self._error(f"content block {index!r} started twice")
+        block = _OpenBlock(dict(fields))
+        content_block = self._validate_block(block.fields, index)
+        self._open[index] = block
+        return ContentBlockStartEvent(index, content_block)
+
+    def _stop_block(self, index: int) -> ContentBlockStopEvent:
+        block = self._open.get(index)
+        if block is None:
+            raise self._error(f"content_block_stop for block {index!r}, which is not open")
+        try:
+            fields = block.wire()
+        except (ValueError, RecursionError) as exc:
+            source = "".join(block.json_parts)
+            raise self._error(
+                f"the tool input of block {index} is not valid JSON ({exc}): "
+                f"{source[:_EXCERPT_CHARS]!r}"
+            ) from exc
+        content_block = self._validate_block(fields, index)
+        del self._open[index]
+        self._blocks[index] = content_block
+        return ContentBlockStopEvent(index, content_block)
+
+    def _message_delta(self, delta: dict[str, Any], usage: dict[str, Any]) -> MessageDeltaEvent:
+        message = self._require_message("message_delta")
+        # Forward compatibility: any top-level field the delta carries lands on the message.
+        message.update(delta)
+        # Counts are cumulative: replace, never add; a null means "not reported here".
+        self._usage.update((key, value) for key, value in usage.items() if value is not None)
+        try:
+            current = Usage.model_validate(self._usage)
+        except ValidationError as exc:
+            raise self._error(f"malformed usage in message_delta: {_excerpt(usage)}") from exc
+        return MessageDeltaEvent(message.get("stop_reason"), message.get("stop_sequence"), current)
+
+    def _stop_message(self) -> MessageStopEvent:
+        self._require_message("message_stop")
+        if self._open:
+            raise self._error(f"message_stop arrived with blocks {sorted(self._open)} still open")
+        final = self._build([self._blocks[index] for index in sorted(self._blocks)])
+        self._final = final
+        return MessageStopEvent(final)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _require_message(self, event: str) -> dict[str, Any]:
+        if self._message is None:
+            raise self._error(f"{event} arrived before message_start")
+        return self._message
+
+    def _validate_block(self, fields: dict[str, Any], index: int) -> ContentBlock:
+        try:
+            return parse_block(fields)
+        except ValidationError as exc:
+            raise self._error(f"content block {index} is malformed: {_excerpt(fields)}") from exc
+
+    def _build(self, content: list[ContentBlock]) -> Message:
+        fields = dict(self._message or {})
+        fields["content"] = content
+        fields["usage"] = self._usage
+        try:
+            return parse_message(fields, request_id=self._request_id)
+        except ValidationError as exc:
+            raise StreamError(
+                f"the streamed message is malformed: {_excerpt(self._message)}",
+                request_id=self._request_id,
+            ) from exc
+
+    def _after_stop(self, name: object) -> None:
+        # The message is complete; whatever follows cannot change it, so it is not an error.
+        _log.debug("stream.event_after_stop", event_name=name)
+
+    def _api_error(self, body: str | dict[str, Any]) -> StreamError:
+        # The response status was 200; the error class comes from the body's error type.
+        cause = make_status_error(200, body, request_id=self._request_id)
+        return self._error(f"the API sent an error event: {cause}", cause=cause)
+
+    def _error(self, message: str, *, cause: Any = None) -> StreamError:
+        try:
+            partial = self.snapshot()
+        except StreamError:
+            partial = None
+        return StreamError(
+            message,
+            partial=partial,
+            cause=cause,
+            request_id=self._request_id,
+            output_started=self.has_content,
+        )
+
+
+_HANDLED_EVENTS = frozenset(
+    {"message_start", "content_block_start", "content_block_stop", "message_delta", "message_stop"}
+)
+
+
+# typeshed types the scanner's context as a scanner; any JSONDecoder is a valid context.
+_scan_json = make_scanner(JSONDecoder())  # type: ignore[arg-type]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` for event data, measured ~2x faster on small events.
+
+    Event data is compact JSON, so the C scanner is called directly, skipping the
+    whitespace handling of ``json.loads``; anything else (surrounding whitespace, trailing
+    garbage, no value) is left to ``json.loads`` to accept or reject.
+    """
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return value
+
+
+def _excerpt(value: Any) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+
+
+class StreamDecoder:
+    """Bytes of a Messages API stream in, typed events out: an SSE parser and an accumulator.
+
+    A client driver feeds every chunk it reads to :meth:`feed`, yields the returned events,
+    and calls :meth:`close` at the end of the body for the final message.
+    """
+
+    __slots__ = ("accumulator", "parser")
+
+    def __init__(self, *, request_id: str | None = None) -> None:
+        self.parser = SSEParser()
+        self.accumulator = MessageAccumulator(request_id=request_id)
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        """Consume ``chunk``; returns the typed events it completed (raises StreamError)."""
+        add = self.accumulator.add
+        events: list[StreamEvent] = []
+        for sse in self.parser.feed(chunk):
+            event = add(sse)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def close(self) -> Message:
+        """End of the body: the final message, or StreamError if the stream was cut."""
+        self.parser.close()
+        return self.accumulator.final_message()
