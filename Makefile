@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint bench emulator clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/sql/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e 'tools/sql[postgres]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -16,7 +16,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check agentcore tools examples tests
-	$(VENV)/bin/mypy agentcore tools examples
+	$(VENV)/bin/mypy agentcore tools/sql/agentcore_sql examples
 
 test: lint
 	$(VENV)/bin/pytest

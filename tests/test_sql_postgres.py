@@ -1,4 +1,4 @@
-"""tools.sql on a real PostgreSQL server: read-only transactions, timeouts, role checks.
+"""agentcore_sql on a real PostgreSQL server: read-only transactions, timeouts, role checks.
 
 The server is the one named by ``AGENTCORE_TEST_POSTGRES_DSN`` (``.ci/postgres.sh`` sets it
 in CI), or else a throwaway cluster started here with the local PostgreSQL binaries. The
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentcore_sql import QueryResult, SQLDatabase
 
 from agentcore.errors import ConfigurationError, ToolError
-from tools.sql import QueryResult, SQLDatabase
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg (the 'postgres' extra) is not installed")
 from psycopg import conninfo  # noqa: E402

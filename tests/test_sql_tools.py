@@ -1,4 +1,4 @@
-"""tools.sql on real SQLite files: read-only lookups, limits, access policy and every escape."""
+"""agentcore_sql on real SQLite files: read-only lookups, limits, access policy and every escape."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
+from agentcore_sql import QueryResult, SQLDatabase
+from agentcore_sql._params import find_placeholders, to_numbered
 from pydantic import Field
 
 from agentcore.errors import ConfigurationError, ToolArgumentsError, ToolError
 from agentcore.tools import ToolOutput
-from tools.sql import QueryResult, SQLDatabase
-from tools.sql._params import find_placeholders, to_numbered
 
 SCHEMA = """
 CREATE TABLE customers (

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentcore_sql import SQLDatabase
+
 from agentcore import Agent, Client, ExecutionJournal, RunStore, SystemPrompt
 from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError
@@ -26,7 +28,6 @@ from agentcore.usage import PriceTable
 from examples.support_agent.data import check_database, create_database
 from examples.support_agent.domain import domain_tools
 from examples.support_agent.lookups import open_lookups
-from tools.sql import SQLDatabase
 
 __all__ = [
     "DEFAULT_DATABASE",

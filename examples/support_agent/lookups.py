@@ -1,4 +1,4 @@
-"""The read-only lookups the support agent may run: named queries from :mod:`tools.sql`.
+"""The read-only lookups the support agent may run: named queries from :mod:`agentcore_sql`.
 
 The model never writes SQL: each lookup is a query written here, offered as a typed tool
 whose only inputs are its parameters. Order lookups need the customer's email as well as the
@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from agentcore_sql import DEFAULT_SECRET_COLUMNS, SQLDatabase
 from pydantic import Field
 
 from agentcore import Tool
 from examples.support_agent.data import POLICY_SECTIONS
-from tools.sql import DEFAULT_SECRET_COLUMNS, SQLDatabase
 
 __all__ = ["READABLE_TABLES", "open_lookups"]
 

@@ -1,7 +1,7 @@
-"""A 10-million-row SQLite table queried with no LIMIT: tools.sql against raw sqlite3.
+"""A 10-million-row SQLite table queried with no LIMIT: agentcore_sql against raw sqlite3.
 
 The baseline is the least a caller can do: a read-only ``sqlite3`` connection, ``execute``
-then ``fetchmany(row_limit)``. tools.sql adds the authorizer, the time-limit progress handler,
+then ``fetchmany(row_limit)``. agentcore_sql adds the authorizer, the time-limit progress handler,
 fetching one row more, counting up to 1,000 further rows, and rendering JSON for the model.
 Both must stay flat in time and memory however big the table is (a ``fetchall`` of this table
 would take seconds and gigabytes). Also shown: a query that must sort the whole table is
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentcore_sql import SQLDatabase
 
 from agentcore.errors import ToolError
-from tools.sql import SQLDatabase
 
 ROWS = 10_000_000
 ROW_LIMIT = 50
@@ -87,7 +87,7 @@ def test_unlimited_select_on_ten_million_rows_returns_the_limited_rows_quickly(
         return raw.execute(sql).fetchmany(ROW_LIMIT)
 
     def same_reads() -> list[Any]:
-        # What tools.sql reads: the shown rows, one more, and up to 1,000 counted ones.
+        # What agentcore_sql reads: the shown rows, one more, and up to 1,000 counted ones.
         return raw.execute(sql).fetchmany(ROW_LIMIT + 1001)[:ROW_LIMIT]
 
     db = SQLDatabase.sqlite(big_table, row_limit=ROW_LIMIT)
@@ -108,7 +108,7 @@ def test_unlimited_select_on_ten_million_rows_returns_the_limited_rows_quickly(
     print(f"  raw sqlite3 fetchmany   {base_s * 1e3:8.2f} ms  peak {base_peak / 1e3:8.1f} kB")
     print(
         f"  raw, 1,051 rows read    {reads_s * 1e3:8.2f} ms  peak {reads_peak / 1e3:8.1f} kB"
-        "  (the same rows tools.sql reads)"
+        "  (the same rows agentcore_sql reads)"
     )
     print(
         f"  SQLDatabase.select      {select_s * 1e3:8.2f} ms  peak {select_peak / 1e3:8.1f} kB"

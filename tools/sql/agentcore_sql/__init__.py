@@ -2,7 +2,7 @@
 
 ::
 
-    from tools.sql import SQLDatabase
+    from agentcore_sql import SQLDatabase
 
     db = SQLDatabase.sqlite("shop.db", allow_tables=["orders", "customers"])
     order_by_id = db.lookup(

@@ -1,4 +1,4 @@
-"""The three general tools of a :class:`~tools.sql.SQLDatabase`: list, describe, select."""
+"""The three general tools of a :class:`~agentcore_sql.SQLDatabase`: list, describe, select."""
 
 from __future__ import annotations
 

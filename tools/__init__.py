@@ -1,5 +1,0 @@
-"""Ready-made tool packs for agentcore agents."""
-
-from tools.sql import SQLDatabase
-
-__all__ = ["SQLDatabase"]
