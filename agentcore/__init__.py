@@ -58,7 +58,7 @@ from agentcore.store.durable import (
     run_stored,
 )
 from agentcore.store.runs import RunStore
-from agentcore.tools._tool import Tool, ToolOutput, Toolset, tool
+from agentcore.tools import Tool, ToolCallInfo, ToolOutput, Toolset, current_tool_call, tool
 from agentcore.types import Message, Usage
 from agentcore.usage import ModelPrice, PriceTable, UsageTotals
 
@@ -113,6 +113,7 @@ __all__ = [
     "ThinkingDelta",
     "Tool",
     "ToolArgumentsError",
+    "ToolCallInfo",
     "ToolCallStarted",
     "ToolError",
     "ToolOutput",
@@ -124,6 +125,7 @@ __all__ = [
     "__version__",
     "aresume_stored",
     "arun_stored",
+    "current_tool_call",
     "resume_stored",
     "run_stored",
     "tool",

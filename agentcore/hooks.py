@@ -19,6 +19,7 @@ from typing import Any, TypeAlias, TypeVar
 from agentcore._awaitables import resolve
 from agentcore.errors import ConfigurationError, ToolArgumentsError
 from agentcore.loop import ToolCall, ToolOutcome
+from agentcore.tools._run import running
 from agentcore.tools._tool import ToolOutput
 
 __all__ = [
@@ -92,7 +93,8 @@ def run_call(
             if isinstance(changed, ToolOutcome):
                 return changed
             call = changed
-    output = call.tool.run(call.kwargs)
+    with running(call.id, call.name):
+        output = call.tool.run(call.kwargs)
     for after_hook in after:
         replacement = resolve(after_hook(call, output))
         if replacement is not None:
@@ -113,7 +115,8 @@ async def arun_call(
             if isinstance(changed, ToolOutcome):
                 return changed
             call = changed
-    output = await call.tool.arun(call.kwargs)
+    with running(call.id, call.name):
+        output = await call.tool.arun(call.kwargs)
     for after_hook in after:
         replacement = after_hook(call, output)
         if inspect.isawaitable(replacement):

@@ -2,6 +2,7 @@
 model's arguments against its schema and runs it.
 """
 
+from agentcore.tools._run import ToolCallInfo, current_tool_call
 from agentcore.tools._tool import (
     NO_OUTPUT,
     REDACTED,
@@ -19,7 +20,9 @@ __all__ = [
     "ApprovalAnswer",
     "ApprovalPolicy",
     "Tool",
+    "ToolCallInfo",
     "ToolOutput",
     "Toolset",
+    "current_tool_call",
     "tool",
 ]

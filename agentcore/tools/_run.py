@@ -6,7 +6,9 @@ import asyncio
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +19,62 @@ from agentcore.log import get_logger
 from agentcore.redaction import secret_values_in
 from agentcore.tools._content import to_content
 
-__all__ = ["ToolOutput", "run_async", "run_blocking"]
+__all__ = [
+    "ToolCallInfo",
+    "ToolOutput",
+    "current_tool_call",
+    "run_async",
+    "run_blocking",
+    "running",
+]
 
 # Tool failures are a tool's events, whichever module runs it.
 _log = get_logger("agentcore.tools")
 # Results that cannot be awaitable; checking them against the Awaitable ABC costs more than
 # the rest of a small tool call.
 _PLAIN_RESULTS = frozenset({str, int, float, bool, dict, list, type(None)})
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallInfo:
+    """The tool call a tool function is running for (see :func:`current_tool_call`)."""
+
+    id: str
+    """The ``tool_use`` block's id: the same on every resume of the same run."""
+    name: str
+    """The tool's name."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key to pass to the system the tool acts on, so a repeated call changes nothing.
+
+        It is the call id: stable for one call of one run, however often that call is
+        attempted (a resumed copy of a plain serialized state runs it again with the same key).
+        """
+        return self.id
+
+
+_current_call: ContextVar[ToolCallInfo | None] = ContextVar("agentcore_tool_call", default=None)
+
+
+def current_tool_call() -> ToolCallInfo | None:
+    """The call being run, when called from inside a tool function; ``None`` elsewhere.
+
+    A tool that moves money or sends mail passes ``current_tool_call().idempotency_key`` to
+    the payment or mail API, so running the same call twice has the effect of running it once.
+    """
+    return _current_call.get()
+
+
+@contextmanager
+def running(call_id: str, name: str) -> Iterator[ToolCallInfo]:
+    """Make ``current_tool_call()`` answer ``(call_id, name)`` inside the ``with`` block."""
+    info = ToolCallInfo(call_id, name)
+    token = _current_call.set(info)
+    try:
+        yield info
+    finally:
+        _current_call.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
