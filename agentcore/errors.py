@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentcore.redaction import redact_value, scrub_text
+from agentcore.redaction import excerpt, redact_value
 
 __all__ = [
     "APIConnectionError",
@@ -77,6 +77,11 @@ __all__ = [
 ]
 
 _BODY_EXCERPT_CHARS = 300
+_MESSAGE_MAX_CHARS = 2000
+_KEPT_BODY_MAX_CHARS = 16_384
+# Raw bytes decoded for an excerpt: far more than the excerpt keeps, so the cut in the middle
+# of a character or a token here never reaches it.
+_BODY_WINDOW_BYTES = 16_384
 
 
 class AgentcoreError(Exception):
@@ -113,7 +118,7 @@ class APIError(AgentcoreError):
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         # Error text ends up in logs and tracebacks; a proxy may echo the key back.
-        message = scrub_text(message)
+        message = excerpt(message, _MESSAGE_MAX_CHARS)
         super().__init__(message)
         self.message = message
         self.request_id = request_id
@@ -138,14 +143,17 @@ class MalformedResponseError(APIError):
     """The API answered with a success status but a body that is not what it should be.
 
     A body cut short or garbled on the way (a proxy, a broken connection) is worth another
-    try, so this error is retryable; ``body`` holds a short excerpt of what arrived.
+    try, so this error is retryable; ``body`` holds a short excerpt of what arrived (at most
+    300 characters, credentials replaced): pass the whole body, it is cut here.
     """
 
     is_retryable = True
 
-    def __init__(self, message: str, *, request_id: str | None = None, body: str = "") -> None:
+    def __init__(
+        self, message: str, *, request_id: str | None = None, body: str | bytes = ""
+    ) -> None:
         super().__init__(message, request_id=request_id)
-        self.body = body
+        self.body = _body_excerpt(body)
 
 
 class APIStatusError(APIError):
@@ -168,7 +176,9 @@ class APIStatusError(APIError):
         super().__init__(message, request_id=request_id)
         self.status_code = status_code
         self.error_type = error_type
-        self.body = redact_value(body)
+        self.body = _kept_body(body)
+        """The error body as parsed JSON with credentials replaced (a text excerpt when the
+        body is not JSON or is over 16 KiB)."""
         self.retry_after_seconds = retry_after_seconds
         """The server's hint from ``retry-after-ms`` / ``retry-after``, when it gave one."""
         self.is_retryable = self.default_retryable if should_retry is None else should_retry
@@ -330,12 +340,13 @@ def make_status_error(
             raw_message = error.get("message")
             message = raw_message if isinstance(raw_message, str) else json.dumps(error)
         else:
-            message = json.dumps(parsed)[:_BODY_EXCERPT_CHARS]
+            message = excerpt(json.dumps(parsed), _BODY_EXCERPT_CHARS)
         if request_id is None and isinstance(parsed.get("request_id"), str):
             request_id = parsed["request_id"]
     else:
-        excerpt = " ".join(str(parsed).split())[:_BODY_EXCERPT_CHARS]
-        message = f"non-JSON error body: {excerpt!r}" if excerpt else "empty error body"
+        collapsed = " ".join(str(parsed)[:_BODY_WINDOW_BYTES].split())
+        quoted = excerpt(collapsed, _BODY_EXCERPT_CHARS)
+        message = f"non-JSON error body: {quoted!r}" if quoted else "empty error body"
     cls = _BY_STATUS.get(status_code)
     if cls is None:
         cls = _BY_ERROR_TYPE.get(error_type or "")
@@ -350,6 +361,23 @@ def make_status_error(
         should_retry=should_retry,
         retry_after_seconds=retry_after_seconds,
     )
+
+
+def _body_excerpt(body: str | bytes) -> str:
+    if isinstance(body, bytes):
+        body = body[:_BODY_WINDOW_BYTES].decode("utf-8", "replace")
+    return excerpt(body, _BODY_EXCERPT_CHARS)
+
+
+def _kept_body(body: Any) -> Any:
+    if isinstance(body, str | bytes):
+        return _body_excerpt(body)
+    kept = redact_value(body)
+    if isinstance(kept, dict | list):
+        text = json.dumps(kept, default=str, ensure_ascii=False)
+        if len(text) > _KEPT_BODY_MAX_CHARS:
+            return excerpt(text, _BODY_EXCERPT_CHARS)
+    return kept
 
 
 class StreamError(AgentcoreError):
@@ -369,7 +397,7 @@ class StreamError(AgentcoreError):
         request_id: str | None = None,
         output_started: bool | None = None,
     ) -> None:
-        message = scrub_text(message)
+        message = excerpt(message, _MESSAGE_MAX_CHARS)
         super().__init__(message)
         self.message = message
         self.partial = partial

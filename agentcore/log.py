@@ -66,6 +66,12 @@ class EventLogger:
         self._context = context or {}
         self._redactor = redactor or _DEFAULT_REDACTOR
 
+    @property
+    def redactor(self) -> Redactor:
+        """What this logger replaces in every event; a component scrubs the errors it raises
+        with the same redactor, so its events and its errors hide the same secrets."""
+        return self._redactor
+
     def bind(self, **fields: Any) -> EventLogger:
         """Return a logger that adds ``fields`` to every event."""
         return EventLogger(self._logger, {**self._context, **fields}, redactor=self._redactor)

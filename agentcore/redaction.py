@@ -1,15 +1,26 @@
 """Redaction: API keys, credentials and secret tool fields never leave the process in clear.
 
-One set of rules, used everywhere something is written down: log events (as a structlog
-processor and inside :class:`agentcore.log.EventLogger` before a record exists), stored
-runs, the audit log and the text of errors.
+The one place secrets are masked. Everything written outside the process goes through
+:meth:`Redactor.redact`, a single walker over JSON-like values: log events (as a structlog
+processor and inside :class:`agentcore.log.EventLogger` before a record exists), the
+serialized run state, the run store, the audit log, the text and body of errors, and what
+the command line prints. A secret is always replaced with :data:`REDACTED`.
 
-* A value under a key that names a credential (``api_key``, ``x-api-key``,
+The walker replaces:
+
+* the value under a key that names a credential (``api_key``, ``x-api-key``,
   ``authorization``, ``auth_token``, ``password``, ``secret``, ``token``, ``cookie``, and
   names ending in ``_api_key``, ``_password``, ``_secret`` or ``_token``), or under a key a
-  tool declared secret, is replaced whole, at any depth.
-* In any text: Anthropic keys (``sk-ant-…``), bearer tokens, and ``name: value`` /
+  tool declared secret, whole, at any depth;
+* known secret values wherever they appear inside a string: the values of a call's secret
+  arguments, and the credentials a :class:`~agentcore.Client` sends (its API key, bearer
+  token and auth headers, whatever their shape);
+* in any text, key-shaped tokens (Anthropic ``sk-ant-…`` keys and other well-known key
+  formats, JSON web tokens, PEM private keys), bearer tokens, and ``name: value`` /
   ``name=value`` pairs whose name is a credential (as in a header dump or a URL query).
+
+Excerpts (:meth:`Redactor.excerpt`) never end inside a token, so a secret is either whole in
+an excerpt, where any later redaction finds it, or not there at all.
 """
 
 from __future__ import annotations
@@ -17,12 +28,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel
 
 __all__ = [
+    "MIN_CREDENTIAL_CHARS",
     "REDACTED",
     "Redactor",
+    "credentials_sent",
+    "excerpt",
+    "is_credential_header",
+    "mask_fields",
     "redact",
     "redact_content",
     "redact_value",
@@ -31,7 +48,10 @@ __all__ = [
 ]
 
 REDACTED = "[REDACTED]"
-"""What a secret is replaced with."""
+"""What a secret is replaced with, everywhere (logs, stored runs, approvals, errors)."""
+
+MIN_CREDENTIAL_CHARS = 8
+"""Credentials shorter than this are not looked for in text: they would match ordinary words."""
 
 _SECRET_KEYS = frozenset(
     {
@@ -60,21 +80,69 @@ _STRUCTURAL_BLOCK_KEYS = frozenset(
     {"type", "id", "tool_use_id", "name", "signature", "source", "cache_control", "is_error"}
 )
 
-_ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
+# Case-insensitive patterns with word boundaries cost ~100 µs on a kilobyte of prose, and
+# tool results and log fields are scrubbed on every call: each pattern runs only when the
+# text holds a literal it cannot match without.
 _NAMED_CREDENTIAL = re.compile(
-    r"(?i)\b(x-api-key|api[_-]?key|authorization|auth[_-]?token|access[_-]?token|password"
-    r"|client[_-]?secret)"
+    r"(?i)\b(x-api-key|api[_-]?key|authorization|auth[_-]?token|access[_-]?token"
+    r"|refresh[_-]?token|password|passwd|client[_-]?secret|secret[_-]?(?:access[_-]?)?key"
+    r"|private[_-]?key)"
     r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
     r"(?!\[REDACTED\])((?:bearer\s+)?[^\s\"'\\,;&}\]]+)"
 )
+_NAMED_CREDENTIAL_HINTS = ("key", "auth", "token", "pass", "secret")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]{8,}")
+_KEY_SHAPED = re.compile(
+    r"sk-ant-[A-Za-z0-9_\-]{8,}"
+    r"|(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z_\-]*[0-9])[A-Za-z0-9_\-]{20,}"
+    r"|(?<![A-Za-z0-9])[rsp]k_(?:live|test)_[A-Za-z0-9]{10,}"
+    r"|(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{30,}"
+    r"|(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{30,}"
+    r"|(?<![A-Za-z0-9])glpat-[A-Za-z0-9_\-]{20,}"
+    r"|(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9\-]{10,}"
+    r"|(?<![A-Za-z0-9])A(?:KIA|SIA)[0-9A-Z]{16}(?![A-Za-z0-9])"
+    r"|(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}"
+    r"|(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"
+    r"|-----BEGIN[A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|[\s\S]*)"
+)
+# A literal every key shape holds, grouped under a character the group's shapes all hold.
+_DASHED_KEY_HINTS = ("sk-", "glpat-", "xox", "-----BEGIN")
+_UNDERSCORED_KEY_HINTS = ("k_live_", "k_test_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_")
+_OTHER_KEY_HINTS = ("AKIA", "ASIA", "AIza", "eyJ")
+
+_CREDENTIAL_HEADER_WORDS = (
+    "auth", "key", "token", "secret", "password", "cookie", "session", "signature", "credential",
+)  # fmt: skip
+# Where an excerpt may end: between tokens, never inside one.
+_TOKEN_BREAKS = frozenset(" \t\r\n\f\v\"'<>,;{}[]()|")
 
 
 def scrub_text(text: str) -> str:
-    """``text`` with keys, bearer tokens and ``credential: value`` pairs replaced."""
-    text = _NAMED_CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _ANTHROPIC_KEY.sub(REDACTED, text)
-    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    """``text`` with key-shaped tokens, bearer tokens and ``credential: value`` pairs replaced."""
+    lowered = text.lower()
+    if any(hint in lowered for hint in _NAMED_CREDENTIAL_HINTS):
+        text = _NAMED_CREDENTIAL.sub(_keep_name, text)
+    if _may_hold_key_shape(text):
+        text = _KEY_SHAPED.sub(REDACTED, text)
+    if "bearer" in lowered:
+        text = _BEARER.sub(_keep_scheme, text)
+    return text
+
+
+def _may_hold_key_shape(text: str) -> bool:
+    return (
+        ("-" in text and any(hint in text for hint in _DASHED_KEY_HINTS))
+        or ("_" in text and any(hint in text for hint in _UNDERSCORED_KEY_HINTS))
+        or any(hint in text for hint in _OTHER_KEY_HINTS)
+    )
+
+
+def _keep_name(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+
+def _keep_scheme(match: re.Match[str]) -> str:
+    return f"{match.group(1)} {REDACTED}"
 
 
 def _normalized(key: str) -> str:
@@ -82,62 +150,101 @@ def _normalized(key: str) -> str:
 
 
 class Redactor:
-    """A structlog processor that removes credentials and declared secret fields.
+    """Replaces credentials, declared secret fields and known secret values with
+    :data:`REDACTED`; also a structlog processor.
 
-    It works on a copy: the event dict it receives and the objects in it are not changed.
+    It works on copies: the values it is given are never changed (except by
+    :meth:`redact_error`, which scrubs an error in place before it is raised).
 
     Args:
         secret_fields: Names whose values are always replaced, at any depth, on top of
             the built-in credential names: typically the ``secret_fields`` of the tools
             an agent uses (``card_number``, ``ssn``).
         secret_values: Values to replace wherever they appear in text, such as the
-            arguments a call passed in secret fields, which an exception message may quote
-            (values shorter than four characters are ignored: they would match anywhere).
+            arguments a call passed in secret fields, which an exception message may quote,
+            or the credentials a client sends (values shorter than four characters are
+            ignored: they would match anywhere).
+        credentials: Also apply the built-in rules (credential names, key-shaped tokens,
+            ``credential: value`` pairs). Without them only ``secret_fields`` and
+            ``secret_values`` are replaced, which is what a person approving a call is
+            shown: every other argument as it is, so an edit of that view runs as typed.
 
-    Put it after processors that turn exceptions into text (``format_exc_info``) and
-    before the renderer, so tracebacks are scrubbed too.
+    As a processor, put it after processors that turn exceptions into text
+    (``format_exc_info``) and before the renderer, so tracebacks are scrubbed too.
     """
 
-    __slots__ = ("_secret_fields", "_secret_values")
+    __slots__ = ("_credentials", "_secret_fields", "_secret_values")
 
     def __init__(
-        self, secret_fields: Iterable[str] = (), *, secret_values: Iterable[str] = ()
+        self,
+        secret_fields: Iterable[str] = (),
+        *,
+        secret_values: Iterable[str] = (),
+        credentials: bool = True,
     ) -> None:
+        if isinstance(secret_fields, str):
+            secret_fields = (secret_fields,)
         self._secret_fields = frozenset(_normalized(name) for name in secret_fields)
         # Longest first, so a value that contains another is replaced whole.
         self._secret_values = tuple(
             sorted(
-                {value for value in secret_values if len(value) >= _MIN_SECRET_VALUE_CHARS},
+                {
+                    value
+                    for value in secret_values
+                    if isinstance(value, str) and len(value) >= _MIN_SECRET_VALUE_CHARS
+                },
                 key=len,
                 reverse=True,
             )
         )
+        self._credentials = credentials
 
     @property
     def secret_fields(self) -> frozenset[str]:
         """The extra field names this redactor replaces (normalized to lower snake case)."""
         return self._secret_fields
 
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """The texts this redactor replaces wherever they appear, longest first."""
+        return self._secret_values
+
     def with_secret_fields(self, names: Iterable[str]) -> Redactor:
         """A redactor that also replaces the fields ``names``."""
+        if isinstance(names, str):
+            names = (names,)
         extra = frozenset(_normalized(name) for name in names)
         if extra <= self._secret_fields:
             return self
-        return Redactor(self._secret_fields | extra, secret_values=self._secret_values)
+        return Redactor(
+            self._secret_fields | extra,
+            secret_values=self._secret_values,
+            credentials=self._credentials,
+        )
 
     def with_secret_values(self, values: Iterable[str]) -> Redactor:
         """A redactor that also replaces the texts ``values`` wherever they appear."""
-        extra = [value for value in values if isinstance(value, str)]
+        extra = [
+            value
+            for value in values
+            if isinstance(value, str)
+            and len(value) >= _MIN_SECRET_VALUE_CHARS
+            and value not in self._secret_values
+        ]
         if not extra:
             return self
-        return Redactor(self._secret_fields, secret_values=(*self._secret_values, *extra))
+        return Redactor(
+            self._secret_fields,
+            secret_values=(*self._secret_values, *extra),
+            credentials=self._credentials,
+        )
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a value stored under ``key`` is replaced whole."""
         name = _normalized(key)
-        return (
-            name in _SECRET_KEYS or name in self._secret_fields or name.endswith(_SECRET_SUFFIXES)
-        )
+        if name in self._secret_fields:
+            return True
+        return self._credentials and (name in _SECRET_KEYS or name.endswith(_SECRET_SUFFIXES))
 
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
@@ -152,57 +259,106 @@ class Redactor:
         return {key: self._field(key, value) for key, value in fields.items()}
 
     def redact(self, value: Any) -> Any:
-        """A copy of ``value`` safe to write down; see :func:`redact_value`."""
-        if isinstance(value, str):
-            return self._scrub(value)
-        if isinstance(value, Mapping):
-            return {
-                key: self._field(key, item) if isinstance(key, str) else self.redact(item)
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [self.redact(item) for item in value]
-        if isinstance(value, tuple):
-            return tuple(self.redact(item) for item in value)
-        if isinstance(value, BaseModel):
-            return self.redact(value.model_dump(mode="json", exclude_unset=True, by_alias=True))
-        if isinstance(value, BaseException):
-            return self._scrub(f"{type(value).__name__}: {value}")
-        return value
+        """A copy of ``value`` safe to write down.
+
+        Mappings, lists and tuples are copied recursively (a secret key's value replaced
+        whole), strings are scrubbed, pydantic models become their JSON dicts and exceptions
+        their scrubbed ``"Type: message"`` text; other values are returned as they are.
+        """
+        return self._walk(value, False)
 
     def redact_content(self, content: Any) -> Any:
         """A copy of message content (text, or a list of content blocks) safe to store and to
         send: as :meth:`redact`, but the fields that make a block valid (``type``, ids, tool
         name, signature, image source) are kept as they are."""
-        if isinstance(content, str):
-            return self._scrub(content)
-        if isinstance(content, list):
-            return [self._block(block) for block in content]
-        return self.redact(content)
+        return self._walk(content, True)
 
-    def _block(self, block: Any) -> Any:
-        if not isinstance(block, Mapping):
-            return self.redact(block)
-        redacted: dict[str, Any] = {}
-        for key, value in block.items():
-            if key in _STRUCTURAL_BLOCK_KEYS:
-                redacted[key] = value
-            elif key == "content":  # a tool_result's own text or blocks
-                redacted[key] = self.redact_content(value)
-            else:
-                redacted[key] = self._field(key, value)
-        return redacted
-
-    def _scrub(self, text: str) -> str:
+    def redact_text(self, text: str) -> str:
+        """``text`` with the known secret values and (unless disabled) credentials replaced."""
         for secret in self._secret_values:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return scrub_text(text)
+        return scrub_text(text) if self._credentials else text
+
+    def excerpt(self, text: str, max_chars: int) -> str:
+        """The start of ``text``, redacted, at most ``max_chars`` long plus an ellipsis.
+
+        The cut never falls inside a token: a secret this redactor does not know (a
+        credential another redactor adds later) is then either whole or absent, never left
+        half shown.
+        """
+        text = self.redact_text(text)
+        if len(text) <= max_chars:
+            return text
+        end = max_chars
+        if text[end] not in _TOKEN_BREAKS:
+            while end > 0 and text[end - 1] not in _TOKEN_BREAKS:
+                end -= 1
+        return text[:end] + "…"
+
+    def redact_error(self, error: BaseException) -> BaseException:
+        """Scrub ``error`` in place and return it: its arguments, its text and data
+        attributes (``message``, ``body``…), and the errors it carries or was raised from.
+
+        Use it on an error about to be raised or logged; attributes holding other objects
+        (a partial message, a response) are left alone.
+        """
+        self._redact_error(error, set())
+        return error
+
+    def _redact_error(self, error: BaseException, seen: set[int]) -> None:
+        if id(error) in seen:
+            return
+        seen.add(id(error))
+        error.args = tuple(self._walk(arg, False) for arg in error.args)
+        for name, value in list(vars(error).items()):
+            if isinstance(value, BaseException):
+                self._redact_error(value, seen)
+            elif isinstance(value, str | Mapping | list | tuple):
+                setattr(error, name, self._walk(value, False))
+        # The traceback of a chained error prints its text: scrub it when that text comes
+        # from its arguments (a foreign error that formats itself is not ours to rewrite).
+        for linked in (error.__cause__, error.__context__):
+            if linked is not None and type(linked).__str__ is BaseException.__str__:
+                self._redact_error(linked, seen)
+
+    def _walk(self, value: Any, content: bool) -> Any:
+        """The walker: one copy of ``value`` with every secret replaced.
+
+        ``content`` says that ``value`` is message content, whose blocks keep their
+        structural fields (see :meth:`redact_content`).
+        """
+        if isinstance(value, str):
+            return self.redact_text(value)
+        if isinstance(value, Mapping):
+            if content:
+                return {key: self._block_field(key, item) for key, item in value.items()}
+            return {
+                key: self._field(key, item) if isinstance(key, str) else self._walk(item, False)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self._walk(item, content) for item in value]
+        if isinstance(value, tuple):
+            return tuple(self._walk(item, content) for item in value)
+        if isinstance(value, BaseModel):
+            dumped = value.model_dump(mode="json", exclude_unset=True, by_alias=True)
+            return self._walk(dumped, content)
+        if isinstance(value, BaseException):
+            return self.redact_text(f"{type(value).__name__}: {value}")
+        return value
 
     def _field(self, key: str, value: Any) -> Any:
         if value is not None and self.is_secret_key(key):
             return REDACTED
-        return self.redact(value)
+        return self._walk(value, False)
+
+    def _block_field(self, key: Any, value: Any) -> Any:
+        if key in _STRUCTURAL_BLOCK_KEYS:
+            return value
+        if key == "content":  # a tool_result's own text or blocks
+            return self._walk(value, True)
+        return self._field(key, value) if isinstance(key, str) else self._walk(value, False)
 
 
 _DEFAULT = Redactor()
@@ -218,13 +374,11 @@ def redact(
 def redact_value(
     value: Any, *, secret_fields: Iterable[str] = (), secret_values: Iterable[str] = ()
 ) -> Any:
-    """A copy of ``value`` with credentials and secrets replaced by ``[REDACTED]``.
+    """A copy of ``value`` with credentials and secrets replaced by :data:`REDACTED`.
 
     Use it on anything written outside the process: stored runs, audit records, error
-    reports. Mappings, lists and tuples are copied recursively, strings are scrubbed,
-    pydantic models become their JSON dicts, and exceptions become their scrubbed
-    ``"Type: message"`` text; other values are returned as they are. ``secret_fields`` and
-    ``secret_values`` are as in :class:`Redactor`.
+    reports. See :meth:`Redactor.redact`; ``secret_fields`` and ``secret_values`` are as in
+    :class:`Redactor`.
     """
     redactor = _DEFAULT.with_secret_fields(secret_fields).with_secret_values(secret_values)
     return redactor.redact(value)
@@ -240,6 +394,60 @@ def redact_content(
     """
     redactor = _DEFAULT.with_secret_fields(secret_fields).with_secret_values(secret_values)
     return redactor.redact_content(content)
+
+
+def mask_fields(value: Any, secret_fields: Iterable[str]) -> Any:
+    """A copy of ``value`` with the value under each name in ``secret_fields`` replaced, at
+    any depth, and nothing else changed (no credential rules, no text scrubbing).
+
+    This is the view of a tool call's arguments a person approves: secret fields masked,
+    every other argument exactly as it will run.
+    """
+    return Redactor(secret_fields, credentials=False).redact(value)
+
+
+def excerpt(text: str, max_chars: int) -> str:
+    """The start of ``text`` with credentials replaced, cut between tokens (see
+    :meth:`Redactor.excerpt`)."""
+    return _DEFAULT.excerpt(text, max_chars)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether an HTTP header (or query parameter) named ``name`` carries a credential:
+    ``x-api-key``, ``authorization``, and any name mentioning a key, token, secret, password,
+    cookie, session or signature (a gateway's ``x-gateway-key``)."""
+    lowered = name.lower()
+    return any(word in lowered for word in _CREDENTIAL_HEADER_WORDS)
+
+
+def credentials_sent(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]], url: str | None = None
+) -> tuple[str, ...]:
+    """The credential values in request ``headers`` and in ``url`` (its password and
+    credential-named query parameters), to register with a :class:`Redactor`.
+
+    A header value with an auth scheme (``Bearer …``, ``Basic …``) counts whole and without
+    its scheme. Values shorter than :data:`MIN_CREDENTIAL_CHARS` are left out.
+    """
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    found: list[str] = []
+    for name, value in items:
+        if is_credential_header(name):
+            _add_credential(found, value)
+    if url:
+        parts = urlsplit(url)
+        if parts.password:
+            _add_credential(found, parts.password)
+        for name, value in parse_qsl(parts.query):
+            if is_credential_header(name):
+                _add_credential(found, value)
+    return tuple(dict.fromkeys(found))
+
+
+def _add_credential(found: list[str], value: str) -> None:
+    value = value.strip()
+    candidates = [value, *value.split()[1:]] if " " in value else [value]
+    found.extend(item for item in candidates if len(item) >= MIN_CREDENTIAL_CHARS)
 
 
 def secret_values_in(arguments: Any, secret_fields: Iterable[str]) -> list[str]:

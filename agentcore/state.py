@@ -22,9 +22,8 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import TypeAdapter, ValidationError
 
-from agentcore.approval.requests import REDACTED, redact_arguments
 from agentcore.errors import RunStateError
-from agentcore.redaction import Redactor, secret_values_in
+from agentcore.redaction import REDACTED, Redactor, mask_fields, secret_values_in
 from agentcore.types import Usage
 from agentcore.usage import UsageTotals
 
@@ -181,14 +180,14 @@ class RunState:
         """Serialize to a versioned JSON document (seal it with :mod:`agentcore.store.sealing`).
 
         API keys, bearer tokens and ``credential=value`` pairs are replaced with
-        ``"[REDACTED]"`` in every message, result, output and error, whatever
-        ``include_secrets`` says; only the arguments of calls still waiting to run are kept
-        as they are when secrets are included, since the call needs them.
+        :data:`~agentcore.redaction.REDACTED` in every message, result, output and error,
+        whatever ``include_secrets`` says; only the arguments of calls still waiting to run
+        are kept as they are when secrets are included, since the call needs them.
 
         Args:
             include_secrets: Keep the values of tool arguments marked secret. By default they
-                are replaced with ``"[redacted]"`` (and ``"[REDACTED]"`` wherever a text
-                quotes them); a paused call whose arguments were masked is then denied on
+                are replaced with :data:`~agentcore.redaction.REDACTED`, there and wherever a
+                text quotes them; a paused call whose arguments were masked is then denied on
                 resume (it cannot run with a mask), so keep them only when the document goes
                 to storage you trust.
         """
@@ -258,7 +257,7 @@ def _mask_secrets(body: dict[str, Any]) -> list[str]:
         if fields:
             fields_by_tool.setdefault(call["tool_name"], set()).update(fields)
             values.extend(secret_values_in(call["arguments"], fields))
-            call["arguments"] = redact_arguments(call["arguments"], fields)
+            call["arguments"] = mask_fields(call["arguments"], fields)
     if not fields_by_tool:
         return values
     for message in body["messages"]:
@@ -273,7 +272,7 @@ def _mask_secrets(body: dict[str, Any]) -> list[str]:
                 arguments = block.get("input")
                 values.extend(secret_values_in(arguments, fields))
                 if isinstance(arguments, dict):
-                    block["input"] = redact_arguments(arguments, fields)
+                    block["input"] = mask_fields(arguments, fields)
     return values
 
 

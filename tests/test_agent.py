@@ -571,7 +571,7 @@ class TestHooks:
 
         def redact(call: ToolCall, output: ToolOutput) -> ToolOutput | None:
             if isinstance(output.content, str) and "A-2" in output.content:
-                return ToolOutput("[redacted]")
+                return ToolOutput("[REDACTED]")
             return None
 
         script = ScriptedModel(
@@ -591,7 +591,7 @@ class TestHooks:
              "content": "The call to 'lookup_order' was blocked before it ran: order A-9 is "
                         "under investigation"},
             {"type": "tool_result", "tool_use_id": "toolu_2", "content": "A-1: shipped"},
-            {"type": "tool_result", "tool_use_id": "toolu_3", "content": "[redacted]"},
+            {"type": "tool_result", "tool_use_id": "toolu_3", "content": "[REDACTED]"},
         ]  # fmt: skip
         assert seen == [{"order_id": "A-1"}, {"order_id": "A-2"}]
         if events:
@@ -792,7 +792,7 @@ class TestSecretsInToolResults:
         }
         assert script.requests[1]["messages"][1]["content"] == [{
             "type": "tool_use", "id": "toolu_c", "name": "charge",
-            "input": {"card_number": "[redacted]", "amount_cents": 500},
+            "input": {"card_number": "[REDACTED]", "amount_cents": 500},
         }]
         assert tool_results(script.requests[1]) == [expected]
         assert result.messages[2] == {"role": "user", "content": [expected]}

@@ -101,7 +101,7 @@ class TestInteractiveDecisions:
         assert request.display_arguments() == {
             "order_id": "A-1",
             "amount_cents": 5,
-            "api_key": "[redacted]",
+            "api_key": "[REDACTED]",
         }
 
     def test_a_denial_reaches_the_model_as_an_error_result_and_nothing_runs(

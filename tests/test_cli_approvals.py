@@ -130,7 +130,7 @@ class TestApprovals:
             "id": 1,
             "call_id": "toolu_refund",
             "tool": "refund_order",
-            "arguments": {"order_id": "A-1001", "amount_cents": 2500, "api_key": "[redacted]"},
+            "arguments": {"order_id": "A-1001", "amount_cents": 2500, "api_key": "[REDACTED]"},
             "status": "pending",
         }
 
@@ -143,7 +143,7 @@ class TestApprovals:
         assert out.startswith("Approval 1: pending\n  Tool:       refund_order\n")
         assert "  Purpose:    Refund part or all of an order.\n" in out
         assert "  Why asked:  tool 'refund_order' is marked sensitive\n" in out
-        assert '      "api_key": "[redacted]"\n' in out
+        assert '      "api_key": "[REDACTED]"\n' in out
 
     def test_approve_records_who_decided(
         self, app: App, capsys: pytest.CaptureFixture[str]
@@ -161,7 +161,7 @@ class TestApprovals:
         ("args", "status", "kind"),
         [
             (["--always", "--by", "bob"], "always_allowed", "always_allow"),
-            (["--edit", '{"order_id": "A-1001", "amount_cents": 1000, "api_key": "[redacted]"}',
+            (["--edit", '{"order_id": "A-1001", "amount_cents": 1000, "api_key": "[REDACTED]"}',
               "--by", "bob"], "edited", "edit"),
         ],
     )  # fmt: skip

@@ -79,7 +79,7 @@ class TestAnswers:
         assert "Purpose:   Refund part or all of an order." in shown
         assert "Why asked: tool 'refund_order' is marked sensitive" in shown
         assert '"order_id": "A-1001"' in shown
-        assert '"api_key": "[redacted]"' in shown
+        assert '"api_key": "[REDACTED]"' in shown
         assert SECRET not in shown
         child.sendline("y")
         child.expect("Approved.")
@@ -169,7 +169,7 @@ class TestEdit:
         child.expect("The edited arguments do not fit the tool: amount_cents: -5 is less than")
         child.expect(">>> ")
         child.sendline('{"order_id": "A-1001",')
-        child.sendline(' "amount_cents": 2500, "api_key": "[redacted]"}')
+        child.sendline(' "amount_cents": 2500, "api_key": "[REDACTED]"}')
         child.sendline("")
         child.expect("Approved with edited arguments.")
         decision = decision_of(child)
@@ -199,7 +199,7 @@ class TestEdit:
         assert json.loads(seen.read_text()) == {
             "order_id": "A-1001",
             "amount_cents": 5000,
-            "api_key": "[redacted]",
+            "api_key": "[REDACTED]",
         }
         assert decision["arguments"] == {
             "order_id": "A-1001",

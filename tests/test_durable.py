@@ -174,7 +174,7 @@ class TestExecutionJournal:
         [started, finished] = store.audit_log(run_id="run-7")
         assert (started.event, started.arguments) == (
             "execution.started",
-            {"order_id": "A-1", "amount_cents": 5, "api_key": "[redacted]"},
+            {"order_id": "A-1", "amount_cents": 5, "api_key": "[REDACTED]"},
         )
         assert (finished.event, finished.outcome) == ("execution.finished", "succeeded")
         assert "sk-live-1" not in json.dumps([e.arguments for e in store.audit_log()])

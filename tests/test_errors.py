@@ -57,9 +57,17 @@ class TestMakeStatusError:
                               "error": {"type": "not_found_error", "message": "no model"}}
 
     def test_a_non_json_body_is_quoted_briefly(self) -> None:
-        error = make_status_error(502, b"<html>" + b"x" * 1000 + b"</html>")
+        page = b"<html><body>" + b"upstream connect error " * 50 + b"</body></html>"
+        error = make_status_error(502, page)
         assert type(error) is InternalServerError
-        assert error.message == f"non-JSON error body: {'<html>' + 'x' * 294!r}"
+        quoted = "<html><body>" + "upstream connect error " * 12 + "upstream \u2026"
+        assert error.message == f"non-JSON error body: {quoted!r}"
+        assert error.body == quoted
+
+    def test_an_excerpt_never_ends_inside_a_token(self) -> None:
+        """A long token cut at the limit (a key the error cannot recognise) is left out whole."""
+        error = make_status_error(502, b"<html>" + b"x" * 1000 + b"</html>")
+        assert error.message == f"non-JSON error body: {'<html>…'!r}"
 
     def test_an_empty_body_says_so(self) -> None:
         assert make_status_error(503, b"").message == "empty error body"

@@ -445,6 +445,18 @@ class TestSecretValues:
 
         assert events[0]["error"] == f"login failed for password {REDACTED}"
 
+    def test_a_component_scrubs_its_errors_with_its_loggers_redactor(self) -> None:
+        """What a logger hides in its events, the errors of the same component hide too."""
+        gateway_key = "gw-live-8f3a2c9d41e0"
+        log = get_logger("agentcore.client").with_secret_values([gateway_key])
+        error = APIConnectionError(f"proxy refused {gateway_key}")
+
+        log.redactor.redact_error(error)
+        with capture_events() as events:
+            log.warning("model.retry", reason=f"proxy refused {gateway_key}")
+
+        assert str(error) == events[0]["reason"] == f"proxy refused {REDACTED}"
+
     def test_redact_value_takes_values_as_well_as_fields(self) -> None:
         assert redact_value(
             {"ssn": "078-05-1120", "text": "ssn is 078-05-1120"},

@@ -72,8 +72,8 @@ def test_secret_arguments_are_masked_in_json_by_default() -> None:
     document = json.loads(state.to_json())
     body = document["state"]
     assert document["version"] == STATE_VERSION
-    assert body["pending"][0]["arguments"] == {"account": "A-1", "pin": "[redacted]"}
-    assert body["messages"][1]["content"][1]["input"] == {"account": "A-1", "pin": "[redacted]"}
+    assert body["pending"][0]["arguments"] == {"account": "A-1", "pin": "[REDACTED]"}
+    assert body["messages"][1]["content"][1]["input"] == {"account": "A-1", "pin": "[REDACTED]"}
     assert "1234" not in json.dumps(body["messages"][1]) + json.dumps(body["pending"])
     # The live object is untouched.
     assert state.pending[0].arguments["pin"] == "1234"
@@ -88,7 +88,7 @@ def test_a_tools_secret_fields_from_the_state_and_from_its_calls_are_all_masked(
     state.pending[0].secret_fields = ["puk"]
     text = state.to_json()
     body = json.loads(text)["state"]
-    masked = {"account": "A-1", "pin": "[redacted]", "puk": "[redacted]"}
+    masked = {"account": "A-1", "pin": "[REDACTED]", "puk": "[REDACTED]"}
     assert body["messages"][1]["content"][1]["input"] == masked
     assert "1234" not in text
     assert "87654321" not in text

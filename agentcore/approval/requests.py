@@ -30,6 +30,7 @@ from agentcore.approval.decisions import (
     denial_message,
 )
 from agentcore.errors import AgentcoreError, ApprovalError
+from agentcore.redaction import REDACTED, Redactor, mask_fields
 
 if TYPE_CHECKING:
     from agentcore.tools._tool import ApprovalPolicy
@@ -56,9 +57,6 @@ __all__ = [
     "restore_secrets",
 ]
 
-REDACTED = "[redacted]"
-"""What a secret field's value is replaced with wherever arguments are shown or stored."""
-
 
 def arguments_hash(arguments: Mapping[str, Any]) -> str:
     """Return the sha256 (hex) of the canonical JSON of ``arguments``.
@@ -74,45 +72,39 @@ def arguments_hash(arguments: Mapping[str, Any]) -> str:
 
 
 def redact_arguments(arguments: Mapping[str, Any], secret_fields: Iterable[str]) -> dict[str, Any]:
-    """Return a copy of ``arguments`` with every secret field's value replaced.
+    """Return a copy of ``arguments`` with every secret field's value replaced by
+    :data:`~agentcore.redaction.REDACTED`.
 
-    Keys are matched by name at any depth, so a secret nested in an object is masked too.
+    Keys are matched by name at any depth, so a secret nested in an object is masked too;
+    every other argument is kept exactly as it is (see :func:`agentcore.redaction.mask_fields`).
     """
-    secrets = frozenset(secret_fields)
-    if not secrets:
-        return dict(arguments)
-
-    def mask(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: REDACTED if k in secrets else mask(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [mask(item) for item in value]
-        return value
-
-    result: dict[str, Any] = mask(arguments)
-    return result
+    masked: dict[str, Any] = mask_fields(dict(arguments), secret_fields)
+    return masked
 
 
 def restore_secrets(edited: Any, original: Any, secret_fields: Iterable[str]) -> Any:
     """Put real values back where an edit left a secret field masked.
 
     People edit the masked view of the arguments; a secret field whose value is still
-    ``"[redacted]"`` after the edit keeps its original value, at any depth.
+    :data:`~agentcore.redaction.REDACTED` after the edit keeps its original value, at any depth.
     """
-    secrets = frozenset(secret_fields)
+    return _restored(edited, original, Redactor(secret_fields, credentials=False))
+
+
+def _restored(edited: Any, original: Any, secrets: Redactor) -> Any:
     if isinstance(edited, dict):
         source = original if isinstance(original, Mapping) else {}
         restored: dict[str, Any] = {}
         for key, value in edited.items():
-            if key in secrets and value == REDACTED and key in source:
+            if value == REDACTED and key in source and secrets.is_secret_key(key):
                 restored[key] = source[key]
             else:
-                restored[key] = restore_secrets(value, source.get(key), secrets)
+                restored[key] = _restored(value, source.get(key), secrets)
         return restored
     if isinstance(edited, list):
         items = original if isinstance(original, list) else []
         return [
-            restore_secrets(value, items[i] if i < len(items) else None, secrets)
+            _restored(value, items[i] if i < len(items) else None, secrets)
             for i, value in enumerate(edited)
         ]
     return edited

@@ -31,6 +31,7 @@ import jsonschema
 
 from agentcore.approval.requests import AlwaysAllow, Approve, Decision, Deny, Edit
 from agentcore.errors import AgentcoreError, ConfigurationError
+from agentcore.redaction import scrub_text
 from agentcore.store.runs import ApprovalRecord, RunStore
 
 __all__ = ["load_agent", "register_approvals", "register_runs"]
@@ -64,7 +65,7 @@ def _with_store(
             with RunStore(args.store) as store:
                 return command(args, store, sys.stdout)
         except AgentcoreError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {scrub_text(str(exc))}", file=sys.stderr)
             return 1
         except sqlite3.DatabaseError as exc:
             message = f"error: run store {args.store!r} is damaged or unreadable: {exc}"
@@ -384,7 +385,7 @@ def _resume(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
         out.write(result.output.rstrip() + "\n")
     if result.status in ("completed", "paused"):
         return 0
-    because = f": {result.error}" if result.error else ""
+    because = f": {scrub_text(result.error)}" if result.error else ""
     print(f"error: the run ended {result.status}{because}", file=sys.stderr)
     if result.status == "failed":
         print("The run is kept: fix the cause, then resume it again.", file=sys.stderr)

@@ -109,6 +109,10 @@ class Client:
         sleep: Waits before a retry (tests: a function that records the delay).
         rng: The jitter source for backoff (tests: a seeded ``random.Random``).
 
+    The credentials the client sends (the key or token, credential headers, a password in
+    ``base_url``; of any shape, from 8 characters) are redacted from every error it raises
+    and every event it logs, so a server echoing them back cannot leak them.
+
     Raises:
         MissingAPIKeyError: no key or token was given or found in the environment.
     """

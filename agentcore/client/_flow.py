@@ -47,6 +47,7 @@ from agentcore.errors import (
     StreamError,
 )
 from agentcore.log import EventLogger
+from agentcore.redaction import credentials_sent
 from agentcore.types import Message, ModelInfo
 from agentcore.usage import cost_of
 
@@ -123,13 +124,19 @@ def with_retries(
     Each model gets the full retry budget. A model that is not found, not permitted, or still
     overloaded once its retries are spent gives way to the next; any other final error, or
     the last model's, is raised.
+
+    Every failed attempt's error is scrubbed with ``log``'s redactor as soon as it comes back,
+    before it is logged or raised: the client's logger knows the credentials it sends, so a
+    server or proxy echoing them back never gets them out of the client.
     """
+    redactor = log.redactor
     for index, model in enumerate(models):
         retries = 0
         while True:
             result = yield from attempt(model, retries + 1)
             if not isinstance(result, AgentcoreError):
                 return result
+            redactor.redact_error(result)
             delay = policy.delay_before_retry(retries, result, rng)
             if delay is None:
                 break
@@ -216,7 +223,16 @@ class Calls:
         self.policy = policy
         self.rng = rng
         self.fallback_models = fallback_models
-        self.log = log
+        self.log = log.with_secret_values(settings.credentials)
+        """The client's logger; its redactor also replaces the credentials the client sends."""
+
+    def log_for(self, options: Mapping[str, Any]) -> EventLogger:
+        """The logger of one call: the client's, plus any credential the call's own
+        ``extra_headers`` send (its events and errors hide those too)."""
+        extra_headers = options.get("extra_headers")
+        if not extra_headers:
+            return self.log
+        return self.log.with_secret_values(credentials_sent(extra_headers))
 
     def policy_for(self, options: Mapping[str, Any]) -> RetryPolicy:
         """The client's policy, or a copy with the call's own ``max_retries``."""
@@ -236,7 +252,7 @@ class Calls:
     def create(self, params: MessageCreateParams) -> Flow[Message]:
         """POST /v1/messages, returning the :class:`Message`."""
         body, options = split_params(params)
-        settings, log = self.settings, self.log
+        settings, log = self.settings, self.log_for(options)
 
         def attempt(model: str, number: int) -> Generator[Send, Outcome, Message | APIError]:
             body["model"] = model
@@ -299,5 +315,6 @@ class Calls:
             response = response_or_error((yield Send(request)))
             return response if isinstance(response, APIError) else read(response)
 
-        policy = self.policy_for(options or {})
-        return with_retries(("",), attempt, policy, self.rng, self.log)
+        call_options = options or {}
+        policy, log = self.policy_for(call_options), self.log_for(call_options)
+        return with_retries(("",), attempt, policy, self.rng, log)

@@ -30,6 +30,7 @@ from agentcore.errors import (
     MissingAPIKeyError,
     make_status_error,
 )
+from agentcore.redaction import credentials_sent
 from agentcore.types import Message, ModelInfo, parse_message, to_wire
 from agentcore.usage import PriceTable
 
@@ -211,6 +212,9 @@ class Settings:
     timeout_extension: dict[str, float | None] | None
     """The timeout given explicitly, set on each request (it then also governs an httpx
     client passed in)."""
+    credentials: tuple[str, ...] = field(default=(), repr=False)
+    """The secrets sent with every request (key, token, auth headers, a password in the
+    URL), whatever their shape: replaced in every error and event the client emits."""
     # Built once: httpx copies a ready Headers object and a parsed URL far faster than it
     # normalizes a dict and parses a string, and this runs on every call.
     _body_headers: httpx.Headers = field(init=False, repr=False)
@@ -279,6 +283,7 @@ class Settings:
             headers=headers,
             timeout=DEFAULT_TIMEOUT if given_timeout is None else given_timeout,
             timeout_extension=None if given_timeout is None else given_timeout.as_dict(),
+            credentials=credentials_sent(headers, url),
         )
 
     def build_request(
@@ -360,7 +365,7 @@ def _malformed(response: httpx.Response, what: str, detail: str) -> MalformedRes
     return MalformedResponseError(
         f"the API answered {response.status_code} with a body that is not {what}: {detail}",
         request_id=request_id_of(response),
-        body=response.content[:300].decode("utf-8", "replace"),
+        body=response.content,
     )
 
 

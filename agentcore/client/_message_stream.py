@@ -61,7 +61,7 @@ class _StreamState:
             self._final = stop.value
             return None
         except AgentcoreError as exc:
-            self._error = exc
+            self._error = self._call.redact_error(exc)
             raise
 
     def _final_message(self) -> Message:

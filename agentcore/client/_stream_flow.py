@@ -95,7 +95,7 @@ class StreamCall:
             self._open,
             calls.policy_for(self._options),
             calls.rng,
-            calls.log,
+            calls.log_for(self._options),
         )
         accumulator = self.accumulator
         assert accumulator is not None
@@ -128,6 +128,12 @@ class StreamCall:
             context=self._options.get("log_context"),
         )
         return message
+
+    def redact_error(self, error: AgentcoreError) -> AgentcoreError:
+        """Scrub ``error`` of the credentials this call sends, in place, before the caller
+        sees it (an error event or a cut after output began never passes the retry loop)."""
+        self._calls.log_for(self._options).redactor.redact_error(error)
+        return error
 
     def _relay(
         self, accumulator: MessageAccumulator, events: list[ServerSentEvent]

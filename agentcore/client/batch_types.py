@@ -183,7 +183,7 @@ def batch_body(requests: Iterable[tuple[str, Mapping[str, Any] | BaseModel]]) ->
 
 def _malformed_line(line: str, detail: str) -> MalformedResponseError:
     return MalformedResponseError(
-        f"a batch result line is not a valid result: {detail}", body=line[:300]
+        f"a batch result line is not a valid result: {detail}", body=line
     )
 
 

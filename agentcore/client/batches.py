@@ -138,7 +138,7 @@ def _read_model(model: type[T]) -> Any:
                 f"the API answered {response.status_code} with a body that is not a "
                 f"message batch: {exc.errors()[0]['msg']}",
                 request_id=request_id_of(response),
-                body=response.content[:300].decode("utf-8", "replace"),
+                body=response.content,
             )
 
     return read
@@ -155,7 +155,7 @@ def _read_page(response: httpx.Response) -> BatchPage | APIError:
             f"the API answered {response.status_code} with a body that is not a page of "
             f"batches: {exc!r}"[:400],
             request_id=request_id_of(response),
-            body=response.content[:300].decode("utf-8", "replace"),
+            body=response.content,
         )
 
 

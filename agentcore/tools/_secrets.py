@@ -6,26 +6,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agentcore.errors import ToolDefinitionError
-from agentcore.redaction import REDACTED
+from agentcore.redaction import REDACTED, mask_fields
 
 __all__ = ["REDACTED", "checked_secret_fields", "redact_secrets"]
 
 
 def redact_secrets(arguments: Mapping[str, Any], secret_fields: frozenset[str]) -> dict[str, Any]:
-    """A copy of ``arguments`` with the value under every secret name, at any depth, masked."""
-    redacted: dict[str, Any] = _redact(arguments, secret_fields)
-    return redacted
-
-
-def _redact(value: Any, secrets: frozenset[str]) -> Any:
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED if key in secrets else _redact(item, secrets)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_redact(item, secrets) for item in value]
-    return value
+    """A copy of ``arguments`` with the value under every secret name, at any depth, masked
+    (see :func:`agentcore.redaction.mask_fields`)."""
+    masked: dict[str, Any] = mask_fields(dict(arguments), secret_fields)
+    return masked
 
 
 def checked_secret_fields(
