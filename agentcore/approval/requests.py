@@ -30,6 +30,7 @@ from agentcore.approval.decisions import (
     denial_message,
 )
 from agentcore.errors import AgentcoreError, ApprovalError
+from agentcore.redaction import REDACTED as LOG_REDACTED
 
 if TYPE_CHECKING:
     from agentcore.tools._tool import ApprovalPolicy
@@ -58,6 +59,8 @@ __all__ = [
 
 REDACTED = "[redacted]"
 """What a secret field's value is replaced with wherever arguments are shown or stored."""
+
+_MASKS = frozenset({REDACTED, LOG_REDACTED})
 
 
 def arguments_hash(arguments: Mapping[str, Any]) -> str:
@@ -96,15 +99,16 @@ def redact_arguments(arguments: Mapping[str, Any], secret_fields: Iterable[str])
 def restore_secrets(edited: Any, original: Any, secret_fields: Iterable[str]) -> Any:
     """Put real values back where an edit left a secret field masked.
 
-    People edit the masked view of the arguments; a secret field whose value is still
-    ``"[redacted]"`` after the edit keeps its original value, at any depth.
+    People edit the masked view of the arguments; a secret field whose value is still a mask
+    (``"[redacted]"``, or ``"[REDACTED]"`` for a credential-looking name) after the edit keeps
+    its original value, at any depth.
     """
     secrets = frozenset(secret_fields)
     if isinstance(edited, dict):
         source = original if isinstance(original, Mapping) else {}
         restored: dict[str, Any] = {}
         for key, value in edited.items():
-            if key in secrets and value == REDACTED and key in source:
+            if key in secrets and isinstance(value, str) and value in _MASKS and key in source:
                 restored[key] = source[key]
             else:
                 restored[key] = restore_secrets(value, source.get(key), secrets)
@@ -237,13 +241,18 @@ class AsyncApprover(Protocol):
 
 
 def bind_decisions(
-    requests: Iterable[ApprovalRequest], decisions: Mapping[str, Decision]
+    requests: Iterable[ApprovalRequest],
+    decisions: Mapping[str, Decision],
+    *,
+    require_hash: bool = False,
 ) -> dict[str, Decision]:
     """Match deferred decisions (by call id) to the pending requests they answer.
 
     A decision carrying an ``arguments_hash`` that differs from its request's becomes a
-    :class:`Deny` (the arguments changed since the person looked). Requests without a
-    decision are left out of the result (they stay pending).
+    :class:`Deny` (the arguments changed since the person looked). With ``require_hash``
+    (the requests come from a state nobody vouches for), a decision that carries no
+    ``arguments_hash`` becomes a :class:`Deny` too, since nothing ties it to the arguments a
+    person saw. Requests without a decision are left out of the result (they stay pending).
 
     Raises:
         ApprovalError: a decision names a call id that is not pending; nothing is approved.
@@ -260,7 +269,14 @@ def bind_decisions(
             bound[call_id] = Deny(f"{type(decision).__name__} is not a decision")
             continue
         expected = pending[call_id].arguments_hash
-        if decision.arguments_hash is not None and decision.arguments_hash != expected:
+        if require_hash and decision.arguments_hash is None and not isinstance(decision, Deny):
+            bound[call_id] = Deny(
+                "the run was resumed from a state that is not authenticated, and the decision "
+                "is not bound to the arguments the call has (give Approve(arguments_hash=...)); "
+                "denied for safety",
+                arguments_hash=expected,
+            )
+        elif decision.arguments_hash is not None and decision.arguments_hash != expected:
             bound[call_id] = Deny(
                 "the decision was made for different arguments than the call now has; "
                 "denied for safety",
