@@ -199,7 +199,8 @@ class RunState:
                 are replaced with ``"[redacted]"`` (and ``"[REDACTED]"`` wherever a text
                 quotes them); a paused call whose arguments were masked is then denied on
                 resume (it cannot run with a mask), so keep them only when the document goes
-                to storage you trust.
+                to storage you trust. A :class:`~agentcore.store.RunStore` keeps the masked
+                document and the real values of waiting calls encrypted beside it.
         """
         body = _ADAPTER.dump_python(self, mode="json")
         _redact_body(body, include_secrets=include_secrets)

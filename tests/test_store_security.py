@@ -359,3 +359,12 @@ class TestSecretsAtRest:
         assert main(["approvals", "approve", "1", "--edit", edit, *store_option]) == 0
         assert main(["runs", "resume", run_id, "--agent", RESET_APP, *store_option]) == 0
         assert executed(ledger) == [f"reset bob with {SECRET}"]
+
+
+def test_a_key_file_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    RunStore(path, key_file=tmp_path / "real.key").close()
+    (tmp_path / "runs.db.key").symlink_to(tmp_path / "real.key")
+    with pytest.raises(RunStateError, match="is a symbolic link"):
+        RunStore(path)
+    RunStore(path, key_file=tmp_path / "real.key").close()

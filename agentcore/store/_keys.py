@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -52,6 +53,11 @@ def read_key_file(path: Path) -> bytes:
             "key with RunStore(path, key=...))"
         ) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RunStateError(
+                f"the store's key file {str(path)!r} is a symbolic link; give the real file "
+                "as the key file instead"
+            ) from None
         raise RunStateError(f"cannot read the store's key file {str(path)!r}: {exc}") from exc
     try:
         info = os.fstat(fd)
