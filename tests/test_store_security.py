@@ -22,7 +22,8 @@ from agentcore.approval import Approve, Deny, arguments_hash
 from agentcore.cli import main
 from agentcore.client import Client
 from agentcore.errors import RunStateError
-from agentcore.state import RunState
+from agentcore.redaction import REDACTED as MASK
+from agentcore.state import PendingCall, RunState
 from agentcore.store import RunStore
 from agentcore.store.durable import ExecutionJournal, resume_stored, run_stored
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
@@ -316,10 +317,10 @@ class TestSecretsAtRest:
         listed = capsys.readouterr().out
         assert SECRET not in listed
         shown = json.loads(listed.splitlines()[-1])["arguments"]
-        assert shown == {"user": "ada", "reset_token": "[REDACTED]"}
+        assert shown == {"user": "ada", "reset_token": MASK}
         with RunStore(path) as store:
             audited = [entry.arguments for entry in store.audit_log() if entry.arguments]
-        assert audited == [{"user": "ada", "reset_token": "[REDACTED]"}]
+        assert audited == [{"user": "ada", "reset_token": MASK}]
 
         assert main(["approvals", "approve", "1", *store_option]) == 0
         assert main(["runs", "resume", run_id, "--agent", RESET_APP, *store_option]) == 0
@@ -343,7 +344,7 @@ class TestSecretsAtRest:
         listed = capsys.readouterr().out
         assert new_secret not in listed and SECRET not in listed
         decision = json.loads(listed.splitlines()[-1])["decision"]
-        assert decision["arguments"] == {"user": "ada", "reset_token": "[REDACTED]"}
+        assert decision["arguments"] == {"user": "ada", "reset_token": MASK}
 
         assert main(["runs", "resume", run_id, "--agent", RESET_APP, *store_option]) == 0
         assert executed(ledger) == [f"reset ada with {new_secret}"]
@@ -355,7 +356,7 @@ class TestSecretsAtRest:
         path = tmp_path / "runs.db"
         run_id = pause_reset(path)
         store_option = ["--store", str(path)]
-        edit = json.dumps({"user": "bob", "reset_token": "[REDACTED]"})
+        edit = json.dumps({"user": "bob", "reset_token": MASK})
         assert main(["approvals", "approve", "1", "--edit", edit, *store_option]) == 0
         assert main(["runs", "resume", run_id, "--agent", RESET_APP, *store_option]) == 0
         assert executed(ledger) == [f"reset bob with {SECRET}"]
@@ -368,3 +369,26 @@ def test_a_key_file_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RunStateError, match="is a symbolic link"):
         RunStore(path)
     RunStore(path, key_file=tmp_path / "real.key").close()
+
+
+def test_plain_json_comes_back_without_authority_unless_the_caller_vouches_for_it() -> None:
+    state = RunState(model="m", always_allowed=["refund_order"])
+    state.pending = [
+        PendingCall("toolu_1", "refund_order", {"amount_cents": 1}, "ready"),
+        PendingCall("toolu_2", "lookup_order", {"order_id": "A-1"}, "check"),
+        PendingCall("toolu_3", "lookup_order", {"order_id": "A-2"}, "done"),
+    ]
+    text = state.to_json()
+
+    plain = RunState.from_json(text)
+    assert (plain.authenticated, plain.always_allowed) == (False, [])
+    assert [(call.status, call.arguments_hash) for call in plain.pending] == [
+        ("approval", arguments_hash({"amount_cents": 1})),
+        ("approval", arguments_hash({"order_id": "A-1"})),
+        ("done", None),
+    ]
+    assert "authenticated" not in text
+
+    vouched = RunState.from_json(text, trusted=True)
+    assert (vouched.authenticated, vouched.always_allowed) == (True, ["refund_order"])
+    assert [call.status for call in vouched.pending] == ["ready", "check", "done"]
