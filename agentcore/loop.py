@@ -209,7 +209,7 @@ class AgentLoop:
         state = self.state
         waiting = [call for call in state.pending if call.status == "approval"]
         requests = {call.call_id: self._request(call) for call in waiting}
-        bound = bind_decisions(requests.values(), decisions)
+        bound = bind_decisions(requests.values(), decisions, require_hash=not state.authenticated)
         for call in waiting:
             decision = bound.get(call.call_id)
             if decision is None:

@@ -10,6 +10,11 @@ valid state, raises :class:`~agentcore.errors.RunStateError` instead of resuming
 wrote (:mod:`agentcore.store.sealing` adds a checksum or signature around it). Arguments a tool
 marks as secret are masked in the JSON form unless the caller asks to keep them (see
 :meth:`RunState.to_json`).
+
+Plain JSON carries no authority: anyone holding the text can edit it. A state rebuilt by
+:meth:`RunState.from_json` is therefore *unauthenticated* unless the caller vouches for it:
+no tool counts as always allowed, no call counts as cleared to run, and a call runs only on a
+decision bound to its arguments hash (``Approve(arguments_hash=...)``), given to that resume.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
+from agentcore.approval.requests import arguments_hash
 from agentcore.errors import RunStateError
 from agentcore.redaction import REDACTED, Redactor, mask_fields, secret_values_in
 from agentcore.types import Usage
@@ -156,6 +162,10 @@ class RunState:
     """Argument names each tool marks secret; masked when the state is serialized."""
     duration_s: float = 0.0
     """Wall time spent running, summed over every resume."""
+    authenticated: Annotated[bool, Field(exclude=True)] = field(default=True, compare=False)
+    """Whether this state's authority can be trusted: true for a state made in this process
+    (or loaded from a :class:`~agentcore.store.RunStore`, which checks its MAC), false for one
+    rebuilt from plain JSON. Never serialized; see :meth:`from_json`."""
 
     @property
     def total_cost_usd(self) -> Decimal | None:
@@ -189,7 +199,8 @@ class RunState:
                 are replaced with :data:`~agentcore.redaction.REDACTED`, there and wherever a
                 text quotes them; a paused call whose arguments were masked is then denied on
                 resume (it cannot run with a mask), so keep them only when the document goes
-                to storage you trust.
+                to storage you trust. A :class:`~agentcore.store.RunStore` keeps the masked
+                document and the real values of waiting calls encrypted beside it.
         """
         body = _ADAPTER.dump_python(self, mode="json")
         _redact_body(body, include_secrets=include_secrets)
@@ -198,8 +209,18 @@ class RunState:
         )
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> RunState:
+    def from_json(cls, text: str | bytes, *, trusted: bool = False) -> RunState:
         """Rebuild a state written by :meth:`to_json`.
+
+        The text is taken as unauthenticated, since whoever held it may have edited it: the
+        state's ``always_allowed`` tools are dropped, each call not yet done waits for a
+        decision again, and :attr:`authenticated` is false, so resuming runs a call only on a
+        decision carrying the call's ``arguments_hash`` (a bare ``Approve()`` is a denial).
+
+        Args:
+            trusted: The caller vouches for the text: it checked its integrity itself (with
+                :func:`agentcore.store.unseal` and a key, say) or it never left storage that
+                only the application can write. The state is then resumed as it says.
 
         Raises:
             RunStateError: the document is not JSON, not a run state, from another version,
@@ -218,9 +239,23 @@ class RunState:
                 f"version {STATE_VERSION})"
             )
         try:
-            return _ADAPTER.validate_python(document.get("state"))
+            state = _ADAPTER.validate_python(document.get("state"))
         except ValidationError as exc:
             raise RunStateError(f"run state holds invalid data: {exc}") from exc
+        state.authenticated = trusted
+        if not trusted:
+            _withdraw_authority(state)
+        return state
+
+
+def _withdraw_authority(state: RunState) -> None:
+    """Take from an unauthenticated state all it could say to let a call run unasked."""
+    state.always_allowed = []
+    for call in state.pending:
+        if call.status in ("check", "ready"):
+            call.status = "approval"
+            call.reason = "the run was resumed from a state that is not authenticated"
+            call.arguments_hash = arguments_hash(call.arguments)
 
 
 def _redact_body(body: dict[str, Any], *, include_secrets: bool) -> None:

@@ -458,9 +458,9 @@ class TestApproval:
 
         other_process = make_agent(script, tools=[lookup_order, refund_order])
         state = RunState.from_json(stored)
-        result, _ = execute(
-            other_process, driver, None, state=state, decisions={"toolu_1": Approve()}
-        )
+        approve = Approve(arguments_hash=paused.pending[0].arguments_hash)
+        decisions = {"toolu_1": approve}
+        result, _ = execute(other_process, driver, None, state=state, decisions=decisions)
         assert result.status == "completed"
         assert REFUNDS == [("A-1", 500)]
         assert len(script.requests) == 2

@@ -246,9 +246,11 @@ class TestDeferred:
         return result.state
 
     def test_pause_serialize_resume_runs_only_the_approved_call(self, ledger: Path) -> None:
-        text = self.paused_run(ledger).to_json()
+        state = self.paused_run(ledger)
+        text = state.to_json()
+        approve = Approve(arguments_hash=state.pending_approvals()[0].arguments_hash)
         agent, model = make_agent([text_reply("Refunded.")])
-        result = agent.resume(RunState.from_json(text), {"toolu_refund": Approve()})
+        result = agent.resume(RunState.from_json(text), {"toolu_refund": approve})
         assert (result.status, result.output) == ("completed", "Refunded.")
         assert executed(ledger) == ["lookup A-1001", "refund A-1001 2500"]
         assert [r["tool_use_id"] for r in tool_results(model.requests[0])] == [

@@ -303,17 +303,17 @@ class TestRuns:
         assert record is not None and record.status == "unknown"
         assert "unknown" in outcomes
 
-    def test_a_call_whose_secret_was_not_stored_is_denied_on_resume(self, secret_app: App) -> None:
-        """Secret arguments never reach the store, so such a call cannot run after a pause."""
+    def test_a_call_with_a_secret_argument_runs_after_approval_in_a_new_process(
+        self, secret_app: App
+    ) -> None:
+        """The secret is kept encrypted in the store, so the approved call can run with it."""
         app = secret_app
         assert app.subprocess_cli("approvals", "approve", "1").returncode == 0
         resumed = app.subprocess_cli("runs", "resume", app.run_id, "--agent", AGENT_SPEC)
         assert resumed.returncode == 0, resumed.stderr
-        assert app.executed() == ["lookup A-1001"]
-        assert app.results_seen_by_model()[1]["content"] == (
-            "The user denied this action: its secret arguments were not kept while it waited "
-            "for approval; call the tool again"
-        )
+        assert app.executed() == ["lookup A-1001", "refund A-1001 2500"]
+        assert app.results_seen_by_model()[1]["content"] == "refunded 2500 cents on A-1001"
+        assert b"sk-live-secret" not in app.store_path.read_bytes()
 
     def test_a_tampered_run_is_refused(self, app: App) -> None:
         with app.store() as store:

@@ -122,9 +122,11 @@ def test_resuming_a_plain_state_twice_runs_the_call_twice_under_one_key() -> Non
     paused = agent.run("Charge $49.99")
     assert paused.status == "paused"
     saved = paused.state.to_json()
+    [request] = paused.pending
+    approval = {request.call_id: Approve(arguments_hash=request.arguments_hash)}
 
     for _ in range(2):
-        resumed = agent.resume(RunState.from_json(saved), {"toolu_charge": Approve()})
+        resumed = agent.resume(RunState.from_json(saved), approval)
         assert resumed.status == "completed"
 
     assert ledger.attempts == ["toolu_charge", "toolu_charge"]

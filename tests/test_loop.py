@@ -388,7 +388,9 @@ class TestApproval:
         assert [(p.call_id, p.tool_name) for p in result.pending] == [("toolu_1", "refund_order")]
         restored = RunState.from_json(result.state.to_json())
         resumed = AgentLoop(loop.config, restored)
-        action = resumed.next_action({"toolu_1": Approve()})
+        action = resumed.next_action(
+            {"toolu_1": Approve(arguments_hash=result.pending[0].arguments_hash)}
+        )
         assert isinstance(action, RunTools)
         assert [(c.id, c.kwargs) for c in action.calls] == [
             ("toolu_1", {"order_id": "A-1", "amount_cents": 500})

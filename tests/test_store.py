@@ -85,15 +85,28 @@ class TestRuns:
         with pytest.raises(RunStateError, match="run 'run-1': stored run state is not valid JSON"):
             store.load_run("run-1")
 
-    def test_state_sealed_with_a_key_needs_that_key(self, tmp_path: Path) -> None:
+    def test_a_store_made_with_a_key_opens_only_with_that_key(self, tmp_path: Path) -> None:
         path = tmp_path / "runs.db"
-        with RunStore(path, key=b"k1") as keyed:
+        with RunStore(path, key=b"k1" * 16) as keyed:
             paused(keyed)
             assert keyed.load_run("run-1").state_json == STATE
-        with RunStore(path) as keyless, pytest.raises(RunStateError, match="sealed with a key"):
-            keyless.load_run("run-1")
-        with RunStore(path, key=b"k2") as wrong, pytest.raises(RunStateError, match="digest"):
-            wrong.load_run("run-1")
+        with pytest.raises(RunStateError, match=r"key file .* is missing"):
+            RunStore(path)
+        with pytest.raises(RunStateError, match="made with another key"):
+            RunStore(path, key=b"k2" * 16)
+        with pytest.raises(RunStateError, match="at least 16 bytes"):
+            RunStore(path, key=b"short")
+
+    def test_a_state_row_copied_to_another_run_is_refused(self, store: RunStore) -> None:
+        paused(store)
+        store.save_run("run-2", STATE.replace("A-1001", "A-2002"), status="paused")
+        store._db.execute(
+            "UPDATE runs SET state_json = (SELECT state_json FROM runs WHERE run_id = 'run-1') "
+            "WHERE run_id = 'run-2'"
+        )
+        with pytest.raises(RunStateError, match=r"run 'run-2'.*failed its integrity check"):
+            store.load_run("run-2")
+        assert [e.event for e in store.audit_log(run_id="run-2")][-1] == "integrity.failed"
 
 
 def fill(store: RunStore, runs: int = 20) -> None:

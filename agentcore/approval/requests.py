@@ -229,13 +229,18 @@ class AsyncApprover(Protocol):
 
 
 def bind_decisions(
-    requests: Iterable[ApprovalRequest], decisions: Mapping[str, Decision]
+    requests: Iterable[ApprovalRequest],
+    decisions: Mapping[str, Decision],
+    *,
+    require_hash: bool = False,
 ) -> dict[str, Decision]:
     """Match deferred decisions (by call id) to the pending requests they answer.
 
     A decision carrying an ``arguments_hash`` that differs from its request's becomes a
-    :class:`Deny` (the arguments changed since the person looked). Requests without a
-    decision are left out of the result (they stay pending).
+    :class:`Deny` (the arguments changed since the person looked). With ``require_hash``
+    (the requests come from a state nobody vouches for), a decision that carries no
+    ``arguments_hash`` becomes a :class:`Deny` too, since nothing ties it to the arguments a
+    person saw. Requests without a decision are left out of the result (they stay pending).
 
     Raises:
         ApprovalError: a decision names a call id that is not pending; nothing is approved.
@@ -252,7 +257,14 @@ def bind_decisions(
             bound[call_id] = Deny(f"{type(decision).__name__} is not a decision")
             continue
         expected = pending[call_id].arguments_hash
-        if decision.arguments_hash is not None and decision.arguments_hash != expected:
+        if require_hash and decision.arguments_hash is None and not isinstance(decision, Deny):
+            bound[call_id] = Deny(
+                "the run was resumed from a state that is not authenticated, and the decision "
+                "is not bound to the arguments the call has (give Approve(arguments_hash=...)); "
+                "denied for safety",
+                arguments_hash=expected,
+            )
+        elif decision.arguments_hash is not None and decision.arguments_hash != expected:
             bound[call_id] = Deny(
                 "the decision was made for different arguments than the call now has; "
                 "denied for safety",

@@ -10,6 +10,9 @@
     agentcore runs resume RUN_ID --agent myapp.agents:build_agent --store runs.db
 
 ``--store`` defaults to ``$AGENTCORE_STORE``; who decided comes from ``--by`` or ``$USER``.
+The store's key is read from its key file (``runs.db.key`` beside it, or ``--key-file`` /
+``$AGENTCORE_STORE_KEY_FILE``), so the decisions recorded here are authenticated with the key
+the application resumes with. Secret arguments are shown masked, in text and in JSON.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ def _store_argument(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("AGENTCORE_STORE"),
         help="the run store file (default: $AGENTCORE_STORE)",
     )
+    parser.add_argument(
+        "--key-file",
+        default=os.environ.get("AGENTCORE_STORE_KEY_FILE"),
+        help="the store's key file (default: $AGENTCORE_STORE_KEY_FILE, else STORE.key)",
+    )
 
 
 def _with_store(
@@ -62,7 +70,7 @@ def _with_store(
             print(message, file=sys.stderr)
             return 1
         try:
-            with RunStore(args.store) as store:
+            with RunStore(args.store, key_file=args.key_file) as store:
                 return command(args, store, sys.stdout)
         except AgentcoreError as exc:
             print(f"error: {scrub_text(str(exc))}", file=sys.stderr)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from agentcore.approval.requests import Decision, decision_from_dict
 from agentcore.errors import ApprovalError, RunStateError
+from agentcore.redaction import Redactor
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+_REDACTOR = Redactor()
 
 STATUS_BY_KIND = {
     "approve": "approved",
@@ -21,12 +25,14 @@ STATUS_BY_KIND = {
 
 _TABLES = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE store_key (store_id TEXT NOT NULL, key_check TEXT NOT NULL);
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY,
     status TEXT NOT NULL,
     state_json TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    mac TEXT
 );
 CREATE TABLE pending_approvals (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -41,6 +47,8 @@ CREATE TABLE pending_approvals (
         ('pending', 'approved', 'edited', 'denied', 'always_allowed')),
     created_at TEXT NOT NULL,
     decided_at TEXT,
+    secret_arguments TEXT,
+    mac TEXT,
     UNIQUE (run_id, call_id)
 );
 CREATE TABLE decisions (
@@ -49,6 +57,8 @@ CREATE TABLE decisions (
     decision_json TEXT NOT NULL,
     decided_by TEXT NOT NULL,
     decided_at TEXT NOT NULL,
+    secret_decision TEXT,
+    mac TEXT,
     PRIMARY KEY (run_id, call_id)
 );
 CREATE TABLE executions (
@@ -81,8 +91,12 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 """
 
 
-def create_or_check(db: sqlite3.Connection, where: str) -> None:
-    """Create the tables in an empty database, or check the version of an existing one."""
+def create_or_check(db: sqlite3.Connection, where: str) -> tuple[str, str] | None:
+    """Create the tables in an empty database, or check the version of an existing one.
+
+    Returns the store's id and key check value, or None for a store just created (whose
+    caller then records them with :func:`record_key`).
+    """
     has_version = db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
     ).fetchone()
@@ -93,7 +107,7 @@ def create_or_check(db: sqlite3.Connection, where: str) -> None:
         for statement in _split(_TABLES):
             db.execute(statement)
         db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-        return
+        return None
     row = db.execute("SELECT version FROM schema_version").fetchone()
     if row is None or row[0] != SCHEMA_VERSION:
         found = None if row is None else row[0]
@@ -101,6 +115,15 @@ def create_or_check(db: sqlite3.Connection, where: str) -> None:
             f"run store {where!r} has schema version {found!r}; this agentcore uses "
             f"version {SCHEMA_VERSION}"
         )
+    key_row = db.execute("SELECT store_id, key_check FROM store_key").fetchall()
+    if len(key_row) != 1:
+        raise RunStateError(f"run store {where!r} has lost the record of its key")
+    return str(key_row[0][0]), str(key_row[0][1])
+
+
+def record_key(db: sqlite3.Connection, store_id: str, key_check: str) -> None:
+    """Record a new store's id and the check value of its key."""
+    db.execute("INSERT INTO store_key (store_id, key_check) VALUES (?, ?)", (store_id, key_check))
 
 
 def _split(script: str) -> list[str]:
@@ -170,7 +193,7 @@ class ApprovalRecord:
     call_id: str
     tool_name: str
     arguments: dict[str, Any]
-    """The arguments with secret fields redacted."""
+    """The arguments with secret fields and credential-looking names masked."""
     arguments_hash: str
     """Hash of the real arguments; decisions are bound to it."""
     reason: str
@@ -181,6 +204,7 @@ class ApprovalRecord:
     description: str
     input_schema: dict[str, Any]
     secret_fields: frozenset[str]
+    """The tool's secret fields plus the credential-looking names in the arguments."""
     decision: Decision | None
     decided_by: str | None
 
@@ -217,11 +241,12 @@ class AuditEntry:
     outcome: str | None
 
 
-SELECT_RUNS = "SELECT run_id, status, state_json, created_at, updated_at FROM runs"
+SELECT_RUNS = "SELECT run_id, status, state_json, created_at, updated_at, mac FROM runs"
 
 SELECT_APPROVALS = (
     "SELECT p.id, p.run_id, p.call_id, p.tool, p.arguments_json, p.arguments_hash, p.reason, "
-    "p.request_json, p.status, p.created_at, p.decided_at, d.decision_json, d.decided_by "
+    "p.request_json, p.status, p.created_at, p.decided_at, d.decision_json, d.decided_by, "
+    "p.secret_arguments, p.mac, d.secret_decision, d.mac, d.decided_at "
     "FROM pending_approvals p LEFT JOIN decisions d "
     "ON d.run_id = p.run_id AND d.call_id = p.call_id"
 )
@@ -246,10 +271,29 @@ def _loads(raw: str | None, what: str) -> Any:
         raise RunStateError(f"stored {what} is not valid JSON: {exc}") from exc
 
 
+def secret_names(arguments: Any, secret_fields: Iterable[str]) -> frozenset[str]:
+    """The declared secret fields plus every credential-looking key in ``arguments``."""
+    found = set(secret_fields)
+    _collect_secret_keys(arguments, found)
+    return frozenset(found)
+
+
+def _collect_secret_keys(value: Any, found: set[str]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and _REDACTOR.is_secret_key(key):
+                found.add(key)
+            _collect_secret_keys(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_secret_keys(item, found)
+
+
 def approval_from_row(row: tuple[Any, ...]) -> ApprovalRecord:
     """Build an ApprovalRecord from a SELECT_APPROVALS row."""
     what = f"approval {row[0]}"
     request = _loads(row[7], what) or {}
+    arguments = _loads(row[4], f"arguments of {what}")
     decision = None
     if row[11] is not None:
         try:
@@ -261,7 +305,7 @@ def approval_from_row(row: tuple[Any, ...]) -> ApprovalRecord:
         run_id=row[1],
         call_id=row[2],
         tool_name=row[3],
-        arguments=_loads(row[4], f"arguments of {what}"),
+        arguments=arguments,
         arguments_hash=row[5],
         reason=row[6],
         status=row[8],
@@ -269,7 +313,7 @@ def approval_from_row(row: tuple[Any, ...]) -> ApprovalRecord:
         decided_at=row[10],
         description=str(request.get("description", "")),
         input_schema=dict(request.get("input_schema") or {}),
-        secret_fields=frozenset(request.get("secret_fields") or ()),
+        secret_fields=secret_names(arguments, request.get("secret_fields") or ()),
         decision=decision,
         decided_by=row[12],
     )
@@ -285,3 +329,37 @@ def audit_from_row(row: tuple[Any, ...]) -> AuditEntry:
     """Build an AuditEntry from a SELECT_AUDIT row."""
     arguments = _loads(row[6], f"arguments of audit entry {row[0]}")
     return AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5], arguments, *row[7:11])
+
+
+def pending_mac_fields(
+    run_id: str,
+    call_id: str,
+    tool: str,
+    arguments_json: str,
+    digest: str,
+    reason: str,
+    request_json: str,
+    secret_arguments: str | None,
+) -> tuple[Any, ...]:
+    """What the MAC of a pending approval row covers (all but its status and times)."""
+    return (
+        "pending", run_id, call_id, tool, arguments_json, digest, reason, request_json,
+        secret_arguments,
+    )  # fmt: skip
+
+
+def decision_mac_fields(
+    run_id: str,
+    call_id: str,
+    decision_json: str,
+    secret_decision: str | None,
+    decided_by: str,
+    decided_at: str,
+) -> tuple[Any, ...]:
+    """What the MAC of a decision row covers: all of it."""
+    return ("decision", run_id, call_id, decision_json, secret_decision, decided_by, decided_at)
+
+
+def run_mac_fields(run_id: str, state_json: str) -> tuple[Any, ...]:
+    """What the MAC of a run row covers: its id and its sealed state."""
+    return ("run", run_id, state_json)

@@ -1,17 +1,52 @@
-"""The run store's multi-statement writes; each runs inside the caller's transaction."""
+"""The run store's multi-statement writes; each runs inside the caller's transaction.
+
+Arguments are stored masked: declared secret fields and every credential-looking name (see
+:mod:`agentcore.redaction`). When masking hid something, the real arguments (or the real
+edited ones of an ``Edit`` decision) are kept beside the masked ones, AES-GCM encrypted and
+bound to their run and call, so an approved call can still run with them.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from agentcore.approval.requests import ApprovalRequest, Decision, redact_arguments
+from agentcore.approval.requests import (
+    ApprovalRequest,
+    Decision,
+    Edit,
+    redact_arguments,
+    restore_secrets,
+)
 from agentcore.errors import ApprovalError, RunStateError
-from agentcore.store._schema import STATUS_BY_KIND, ApprovalRecord, append_audit, dumps
+from agentcore.redaction import Redactor
+from agentcore.store._keys import StoreKeys
+from agentcore.store._schema import (
+    STATUS_BY_KIND,
+    ApprovalRecord,
+    append_audit,
+    decision_mac_fields,
+    dumps,
+    pending_mac_fields,
+)
+
+_DISPLAY = Redactor()
 
 
-def add_pending(db: sqlite3.Connection, run_id: str, request: ApprovalRequest, now: str) -> None:
-    """Record a call waiting for approval (redacted), once; refuse it with other arguments."""
+def shown_arguments(arguments: Mapping[str, Any], secret_fields: Iterable[str]) -> dict[str, Any]:
+    """``arguments`` as the store shows and keeps them in clear: declared secret fields and
+    credential-looking names masked at any depth, credentials in texts scrubbed."""
+    scrubbed = _DISPLAY.redact(arguments)
+    return redact_arguments(scrubbed, secret_fields) if isinstance(scrubbed, Mapping) else {}
+
+
+def add_pending(
+    db: sqlite3.Connection, keys: StoreKeys, run_id: str, request: ApprovalRequest, now: str
+) -> None:
+    """Record a call waiting for approval (masked, its secrets encrypted), once; refuse it with
+    other arguments."""
     known = db.execute(
         "SELECT arguments_hash FROM pending_approvals WHERE run_id = ? AND call_id = ?",
         (run_id, request.call_id),
@@ -23,21 +58,33 @@ def add_pending(db: sqlite3.Connection, run_id: str, request: ApprovalRequest, n
                 "arguments; the run state was tampered with or reused"
             )
         return
-    shown = request.display_arguments()
-    summary = {**request.to_dict(), "arguments": shown}
+    shown = shown_arguments(request.arguments, request.secret_fields)
+    secret = None
+    if shown != request.arguments:
+        secret = keys.encrypt(dumps(request.arguments), "pending", run_id, request.call_id)
+    arguments_json = dumps(shown)
+    request_json = dumps({**request.to_dict(), "arguments": shown})
+    mac = keys.mac(
+        *pending_mac_fields(
+            run_id, request.call_id, request.tool_name, arguments_json,
+            request.arguments_hash, request.reason, request_json, secret,
+        )
+    )  # fmt: skip
     db.execute(
         "INSERT INTO pending_approvals (run_id, call_id, tool, arguments_json, "
-        "arguments_hash, reason, request_json, status, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+        "arguments_hash, reason, request_json, status, created_at, secret_arguments, mac) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
         (
             run_id,
             request.call_id,
             request.tool_name,
-            dumps(shown),
+            arguments_json,
             request.arguments_hash,
             request.reason,
-            dumps(summary),
+            request_json,
             now,
+            secret,
+            mac,
         ),
     )
     append_audit(
@@ -47,9 +94,19 @@ def add_pending(db: sqlite3.Connection, run_id: str, request: ApprovalRequest, n
 
 
 def record_decision(
-    db: sqlite3.Connection, now: str, approval: ApprovalRecord, decision: Decision, by: str
+    db: sqlite3.Connection,
+    keys: StoreKeys,
+    now: str,
+    approval: ApprovalRecord,
+    decision: Decision,
+    by: str,
+    real_arguments: dict[str, Any],
 ) -> None:
-    """Mark a pending approval decided and keep the decision (already bound to its hash)."""
+    """Mark a pending approval decided and keep the decision (already bound to its hash).
+
+    An ``Edit`` whose secret fields still hold the mask gets the real values back from
+    ``real_arguments``; its secrets are kept encrypted and only the masked edit in clear.
+    """
     changed = db.execute(
         "UPDATE pending_approvals SET status = ?, decided_at = ? "
         "WHERE id = ? AND status = 'pending'",
@@ -60,22 +117,55 @@ def record_decision(
             f"approval {approval.approval_id} ({approval.tool_name}, call "
             f"{approval.call_id}) was already decided: {approval.status}"
         )
+    shown = approval.arguments
+    secret = None
+    decision_json = dumps(decision.to_dict())
+    if isinstance(decision, Edit):
+        declared = _declared_secret_fields(db, approval)
+        full = Edit(
+            restore_secrets(decision.arguments, real_arguments, approval.secret_fields),
+            arguments_hash=decision.arguments_hash,
+        )
+        shown = shown_arguments(full.arguments, declared)
+        masked = Edit(shown, arguments_hash=decision.arguments_hash)
+        decision_json = dumps(masked.to_dict())
+        if masked != full:
+            secret = keys.encrypt(
+                dumps(full.to_dict()), "decision", approval.run_id, approval.call_id
+            )
+    mac = keys.mac(
+        *decision_mac_fields(approval.run_id, approval.call_id, decision_json, secret, by, now)
+    )
     db.execute(
         "INSERT INTO decisions (run_id, call_id, decision_json, decided_by, "
-        "decided_at) VALUES (?, ?, ?, ?, ?)",
-        (approval.run_id, approval.call_id, dumps(decision.to_dict()), by, now),
-    )
-    edited = getattr(decision, "arguments", None)
-    shown = (
-        redact_arguments(edited, approval.secret_fields)
-        if isinstance(edited, dict)
-        else approval.arguments
+        "decided_at, secret_decision, mac) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (approval.run_id, approval.call_id, decision_json, by, now, secret, mac),
     )
     append_audit(
         db, now, "approval.decision", run_id=approval.run_id, call_id=approval.call_id,
         tool=approval.tool_name, arguments=shown, decision=decision.kind, decided_by=by,
         reason=getattr(decision, "reason", None),
     )  # fmt: skip
+
+
+def _declared_secret_fields(db: sqlite3.Connection, approval: ApprovalRecord) -> list[str]:
+    row = db.execute(
+        "SELECT request_json FROM pending_approvals WHERE id = ?", (approval.approval_id,)
+    ).fetchone()
+    request = loads_object(None if row is None else row[0])
+    declared = request.get("secret_fields")
+    if not isinstance(declared, list):
+        return []
+    return [name for name in declared if isinstance(name, str)]
+
+
+def loads_object(raw: str | None) -> dict[str, Any]:
+    """A stored JSON object, or an empty one when missing or not an object."""
+    try:
+        value = json.loads(raw) if raw is not None else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def claim_execution(

@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agentcore.approval.requests import ApprovalRequest, Decision
+from agentcore.approval.requests import ApprovalRequest, Decision, arguments_hash
 from agentcore.errors import RunStateError
 from agentcore.events import ApprovalDecided, ApprovalRequested, RunEvent, RunFinished
 from agentcore.hooks import Veto
-from agentcore.state import RunResult, RunState
+from agentcore.redaction import redact_content, secret_values_in
+from agentcore.state import RunResult, RunState, has_masked_secrets
+from agentcore.store._schema import secret_names
 from agentcore.store.runs import RunStore
 
 if TYPE_CHECKING:
@@ -70,9 +72,14 @@ class ExecutionJournal:
         )
 
     def after_tool(self, call: ToolCall, output: ToolOutput) -> None:
-        """Record how the call ended."""
+        """Record how the call ended (a result quoting a secret argument is masked)."""
+        names = secret_names(call.arguments, call.tool.secret_fields)
+        result = output.content
+        if names:
+            values = secret_values_in(call.arguments, names)
+            result = redact_content(result, secret_fields=names, secret_values=values)
         self.store.finish_execution(
-            self._run_id(), call.id, is_error=output.is_error, result=output.content
+            self._run_id(), call.id, is_error=output.is_error, result=result
         )
 
 
@@ -114,8 +121,12 @@ def resume_stored(
 ) -> RunResult:
     """Continue a stored run with the decisions recorded for it, and store where it ends.
 
+    The state and each decision are checked against their MACs first, and the secret
+    arguments of the waiting calls are decrypted, so an approved call runs as it was asked.
+
     Raises:
-        RunStateError: no such run, or its stored state is corrupt or was tampered with.
+        RunStateError: no such run, or its stored state, a pending call or a decision is
+            corrupt or was tampered with (nothing runs then).
     """
     state, decisions = _load(store, run_id)
     return _drive(store, state, agent.resume_stream(state, decisions), decided_by, on_event)
@@ -156,11 +167,17 @@ def _start(agent: Agent, store: RunStore, prompt: Prompt) -> RunState:
 
 def _load(store: RunStore, run_id: str) -> tuple[RunState, dict[str, Decision]]:
     record = store.load_run(run_id)
-    state = RunState.from_json(record.state_json)
+    state = RunState.from_json(record.state_json, trusted=True)
     if state.run_id != run_id:
         raise RunStateError(
             f"run {run_id!r}: its stored state belongs to run {state.run_id!r}; refusing it"
         )
+    for call in state.pending:
+        if call.status == "approval" and has_masked_secrets(call):
+            real = store.call_arguments(run_id, call.call_id)
+            if real is not None and arguments_hash(real) == call.arguments_hash:
+                call.arguments = real
+                call.arguments_masked = False
     waiting = {call.call_id for call in state.pending_approvals()}
     decisions = {
         call_id: decision

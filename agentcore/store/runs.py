@@ -3,12 +3,20 @@
 One file holds everything a deferred approval needs to survive the process that asked:
 
 - ``runs``: each run's sealed state (see :mod:`agentcore.store.sealing`) and status;
-- ``pending_approvals``: calls waiting for a person, with arguments already redacted;
+- ``pending_approvals``: calls waiting for a person, with arguments masked (the real ones,
+  when masking hid something, AES-GCM encrypted beside them);
 - ``decisions``: what was decided, by whom, bound to the arguments hash that was shown;
 - ``executions``: a row written *before* a tool runs, so a second attempt never runs it again
   (:meth:`RunStore.begin_execution`); a crash leaves the row ``started`` and the outcome is
   reported as ``unknown``;
 - ``audit_log``: one row per happening, which triggers forbid updating or deleting.
+
+Every row that can make a call run (a run's state, with its always-allowed tools; each
+pending call; each decision) carries an HMAC bound to its run id and call id, made with a key
+derived from the store key, and is checked when read: a row forged or edited behind the
+store's back, or moved to another run or call, raises :class:`~agentcore.errors.RunStateError`
+and leaves an ``integrity.failed`` entry in the audit log. The store key is the application's
+(``key=``) or a key file beside the database, created on first use readable by its owner only.
 
 SQLite runs in WAL mode with a busy timeout, and every write is one ``BEGIN IMMEDIATE``
 transaction, so several processes may share a store file.
@@ -16,8 +24,10 @@ transaction, so several processes may share a store file.
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,11 +41,11 @@ from agentcore.approval.requests import (
     ApprovalRequest,
     Decision,
     decision_from_dict,
-    redact_arguments,
 )
 from agentcore.errors import ApprovalError, RunStateError
 from agentcore.store import _schema as schema
 from agentcore.store import _writes as writes
+from agentcore.store._keys import StoreKeys, create_key_file, default_key_path, read_key_file
 from agentcore.store._schema import (
     ApprovalRecord,
     AuditEntry,
@@ -68,14 +78,18 @@ class RunStore:
 
     Args:
         path: The database file (created with its tables when missing).
-        key: Optional secret for sealing run state with an HMAC; without it a sha256
-            checksum still catches corruption.
+        key: The store key (at least 16 random bytes), when the application keeps it (in a
+            secrets manager, say). Without it the key is read from ``key_file``, which is
+            created with 32 random bytes and mode 0600 when the store itself is new.
+        key_file: Where the key file is; by default beside the database, ``<path>.key``.
         clock: Returns the current time; injectable for tests.
 
     Raises:
         RunStateError: the file is not a SQLite database, or was written by an incompatible
-            version of this store. Every method raises it too when the file turns out to be
-            damaged (or cannot be read or written), naming the file.
+            version of this store; the key file of an existing store is missing, malformed or
+            readable by others; or the key is not the one the store was made with. Every
+            method raises it too when the file turns out to be damaged (or cannot be read or
+            written) or a row fails its integrity check, naming the file or the row.
     """
 
     def __init__(
@@ -83,10 +97,11 @@ class RunStore:
         path: str | os.PathLike[str],
         *,
         key: bytes | None = None,
+        key_file: str | os.PathLike[str] | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.path = Path(path)
-        self._key = key
+        self.key_file = Path(key_file) if key_file is not None else default_key_path(self.path)
         self._clock = clock
         self._lock = threading.RLock()
         self._current_run: ContextVar[str | None] = ContextVar(
@@ -103,11 +118,40 @@ class RunStore:
                 self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA foreign_keys = ON")
-            with self._transaction(_NOT_A_STORE):
-                schema.create_or_check(self._db, str(self.path))
+            with self._transaction(_NOT_A_STORE) as db:
+                self._keys = self._open_keys(db, key)
         except RunStateError:
             self._db.close()
             raise
+
+    def _open_keys(self, db: sqlite3.Connection, key: bytes | None) -> StoreKeys:
+        found = schema.create_or_check(db, str(self.path))
+        in_memory = str(self.path) in ("", ":memory:")
+        if found is None:
+            store_id = secrets.token_hex(16)
+            if key is None:
+                key = secrets.token_bytes(32) if in_memory else self._key_from_file(create=True)
+            keys = StoreKeys(key, store_id)
+            schema.record_key(db, store_id, keys.check_value())
+            return keys
+        store_id, check = found
+        keys = StoreKeys(self._key_from_file(create=False) if key is None else key, store_id)
+        if not hmac.compare_digest(check, keys.check_value()):
+            raise RunStateError(
+                f"run store {str(self.path)!r} was made with another key; open it with the key "
+                "it was made with"
+            )
+        return keys
+
+    def _key_from_file(self, *, create: bool) -> bytes:
+        if create and not self.key_file.exists():
+            try:
+                return create_key_file(self.key_file)
+            except OSError as exc:
+                raise RunStateError(
+                    f"cannot create the store's key file {str(self.key_file)!r}: {exc}"
+                ) from exc
+        return read_key_file(self.key_file)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -185,24 +229,27 @@ class RunStore:
     ) -> None:
         """Store (or replace) a run's state, and record the calls now waiting for approval.
 
-        The state is sealed (see :func:`agentcore.sealing.seal`). Each pending request is
-        stored with its arguments redacted and logged as ``approval.requested`` once.
+        The state is sealed (see :func:`agentcore.sealing.seal`) and its row authenticated.
+        Each pending request is stored with its arguments masked (secrets encrypted) and
+        logged as ``approval.requested`` once.
 
         Raises:
             RunStateError: a pending call was already recorded with different arguments.
         """
         now = self._now()
-        sealed = seal(state_json, self._key)
+        keys = self._keys
+        sealed = seal(state_json, keys.state_key)
+        mac = keys.mac(*schema.run_mac_fields(run_id, sealed))
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO runs (run_id, status, state_json, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
+                "INSERT INTO runs (run_id, status, state_json, created_at, updated_at, mac) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
                 "status = excluded.status, state_json = excluded.state_json, "
-                "updated_at = excluded.updated_at",
-                (run_id, status, sealed, now, now),
+                "updated_at = excluded.updated_at, mac = excluded.mac",
+                (run_id, status, sealed, now, now, mac),
             )
             for request in pending:
-                writes.add_pending(db, run_id, request, now)
+                writes.add_pending(db, keys, run_id, request, now)
 
     def load_run(self, run_id: str) -> RunRecord:
         """Return the run with its state checked and unsealed.
@@ -214,9 +261,15 @@ class RunStore:
         if row is None:
             raise RunStateError(f"no run {run_id!r} in {str(self.path)!r}")
         try:
-            state = unseal(row[2], self._key)
+            state = unseal(row[2], self._keys.state_key)
         except RunStateError as exc:
-            raise RunStateError(f"run {run_id!r}: {exc}") from exc
+            raise self._integrity_failure(f"run {run_id!r}: {exc}", run_id) from exc
+        if not self._keys.verify(row[5], *schema.run_mac_fields(run_id, row[2])):
+            raise self._integrity_failure(
+                f"run {run_id!r}: its stored state belongs to another run or was tampered with "
+                "(it failed its integrity check)",
+                run_id,
+            )
         return RunRecord(row[0], row[1], state, row[3], row[4])
 
     def set_status(self, run_id: str, status: str) -> None:
@@ -240,7 +293,7 @@ class RunStore:
             query += " WHERE status = ?"
             params = (status,)
         rows = self._read(query + " ORDER BY updated_at DESC, run_id", params)
-        return [RunRecord(*row) for row in rows]
+        return [RunRecord(*row[:5]) for row in rows]
 
     # -- approvals ------------------------------------------------------------------------
 
@@ -257,7 +310,7 @@ class RunStore:
             params.append(run_id)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._read(schema.SELECT_APPROVALS + where + " ORDER BY p.id", params)
-        return [schema.approval_from_row(row) for row in rows]
+        return [self._checked_approval(row) for row in rows]
 
     def get_approval(self, ref: int | str) -> ApprovalRecord:
         """Return one approval by its number or its call id.
@@ -269,7 +322,7 @@ class RunStore:
             rows = self._read(schema.SELECT_APPROVALS + " WHERE p.id = ?", (int(ref),))
         else:
             rows = self._read(schema.SELECT_APPROVALS + " WHERE p.call_id = ?", (ref,))
-        found = [schema.approval_from_row(row) for row in rows]
+        found = [self._checked_approval(row) for row in rows]
         if not found:
             raise ApprovalError(f"no approval {ref!r} in {str(self.path)!r}")
         if len(found) > 1:
@@ -282,9 +335,13 @@ class RunStore:
     ) -> ApprovalRecord:
         """Record a person's decision on a pending approval, bound to its arguments hash.
 
+        An ``Edit`` is stored with its secret fields masked in clear and in full encrypted; a
+        secret field the edit left masked keeps the call's real value.
+
         Raises:
             ApprovalError: no such approval, it was already decided, or the decision was
                 made for different arguments than the ones pending.
+            RunStateError: the pending call failed its integrity check.
         """
         approval = self.get_approval(ref)
         if decision.arguments_hash not in (None, approval.arguments_hash):
@@ -293,25 +350,100 @@ class RunStore:
                 "arguments than the pending call has"
             )
         bound = _bind(decision, approval.arguments_hash)
+        real = self.call_arguments(approval.run_id, approval.call_id) or approval.arguments
         with self._transaction() as db:
-            writes.record_decision(db, self._now(), approval, bound, decided_by)
+            writes.record_decision(db, self._keys, self._now(), approval, bound, decided_by, real)
         return self.get_approval(approval.approval_id)
 
     def decisions_for(self, run_id: str) -> dict[str, Decision]:
-        """Return the recorded decisions of a run by call id, ready for ``Agent.resume``."""
+        """Return the recorded decisions of a run by call id, ready for ``Agent.resume``.
+
+        Each is checked against its MAC and has its secrets decrypted.
+
+        Raises:
+            RunStateError: a decision row was forged, edited or moved from another call (an
+                ``integrity.failed`` audit entry records it), or cannot be read.
+        """
         rows = self._read(
-            "SELECT call_id, decision_json FROM decisions WHERE run_id = ? ORDER BY decided_at",
+            "SELECT call_id, decision_json, secret_decision, decided_by, decided_at, mac "
+            "FROM decisions WHERE run_id = ? ORDER BY decided_at",
             (run_id,),
         )
         decisions: dict[str, Decision] = {}
-        for call_id, raw in rows:
+        for call_id, raw, secret, decided_by, decided_at, mac in rows:
+            where = f"run {run_id!r}: stored decision for call {call_id!r}"
+            fields = schema.decision_mac_fields(
+                run_id, call_id, raw, secret, decided_by, decided_at
+            )
+            if not self._keys.verify(mac, *fields):
+                raise self._integrity_failure(
+                    f"{where} failed its integrity check: it was forged, edited or moved "
+                    "from another call; nothing runs on it",
+                    run_id,
+                    call_id,
+                )
             try:
+                if secret is not None:
+                    raw = self._keys.decrypt(secret, "decision", run_id, call_id)
                 decisions[call_id] = decision_from_dict(json.loads(raw))
-            except (ValueError, ApprovalError) as exc:
-                raise RunStateError(
-                    f"run {run_id!r}: stored decision for call {call_id!r} is corrupt: {exc}"
-                ) from exc
+            except (ValueError, ApprovalError, RunStateError) as exc:
+                raise RunStateError(f"{where} is corrupt: {exc}") from exc
         return decisions
+
+    def call_arguments(self, run_id: str, call_id: str) -> dict[str, Any] | None:
+        """The real arguments of a pending call whose stored ones are masked, decrypted;
+        None when nothing was masked (or no such call is recorded).
+
+        Raises:
+            RunStateError: the pending call failed its integrity check, or its encrypted
+                arguments cannot be decrypted.
+        """
+        rows = self._read(
+            schema.SELECT_APPROVALS + " WHERE p.run_id = ? AND p.call_id = ?", (run_id, call_id)
+        )
+        if not rows:
+            return None
+        self._checked_approval(rows[0])
+        secret = rows[0][13]
+        if secret is None:
+            return None
+        try:
+            arguments = json.loads(self._keys.decrypt(secret, "pending", run_id, call_id))
+        except (ValueError, RunStateError) as exc:
+            raise self._integrity_failure(
+                f"run {run_id!r}: the stored arguments of call {call_id!r} cannot be read: {exc}",
+                run_id,
+                call_id,
+            ) from exc
+        return arguments if isinstance(arguments, dict) else None
+
+    def _checked_approval(self, row: tuple[Any, ...]) -> ApprovalRecord:
+        """Build an approval from its row after checking the MACs of it and its decision."""
+        run_id, call_id = row[1], row[2]
+        fields = schema.pending_mac_fields(
+            run_id, call_id, row[3], row[4], row[5], row[6], row[7], row[13]
+        )
+        decided = schema.decision_mac_fields(run_id, call_id, row[11], row[15], row[12], row[17])
+        problem = None
+        if not self._keys.verify(row[14], *fields):
+            problem = f"pending approval {row[0]} (run {run_id!r}, call {call_id!r})"
+        elif row[11] is not None and not self._keys.verify(row[16], *decided):
+            problem = f"the decision of approval {row[0]} (run {run_id!r}, call {call_id!r})"
+        if problem is not None:
+            raise self._integrity_failure(
+                f"{problem} failed its integrity check: it was forged, edited or moved from "
+                "another call; refusing it",
+                run_id,
+                call_id,
+            )
+        return schema.approval_from_row(row)
+
+    def _integrity_failure(
+        self, message: str, run_id: str | None, call_id: str | None = None
+    ) -> RunStateError:
+        """Audit a row that failed its check; return the error to raise."""
+        self.record_event("integrity.failed", run_id=run_id, call_id=call_id, reason=message)
+        return RunStateError(message)
 
     # -- executions -----------------------------------------------------------------------
 
@@ -331,7 +463,7 @@ class RunStore:
         :meth:`execution` for its outcome. A claim left ``started`` (the process died while
         the tool ran) is marked ``unknown`` here, since nobody can tell whether it finished.
         """
-        shown = redact_arguments(arguments or {}, secret_fields)
+        shown = writes.shown_arguments(arguments or {}, secret_fields)
         with self._transaction() as db:
             return writes.claim_execution(db, self._now(), run_id, call_id, tool, shown)
 
@@ -372,8 +504,8 @@ class RunStore:
         reason: str | None = None,
         outcome: str | None = None,
     ) -> None:
-        """Append one entry to the audit log (arguments are redacted before storing)."""
-        shown = None if arguments is None else redact_arguments(arguments, secret_fields)
+        """Append one entry to the audit log (arguments are masked before storing)."""
+        shown = None if arguments is None else writes.shown_arguments(arguments, secret_fields)
         with self._transaction() as db:
             schema.append_audit(
                 db, self._now(), event, run_id=run_id, call_id=call_id, tool=tool,
