@@ -24,9 +24,12 @@ direct queries, and secret columns stay withheld through the view); a view it re
 allowed too, and the query's own common table expressions may not take the name of a table or
 view, so that none can pass for an allowed one. On PostgreSQL
 each query is the body of a cursor in a read-only transaction under ``statement_timeout``,
-always rolled back; what may be read is the connected role's privileges, which
-``run_select`` checks before it runs model-written SQL, so there ``SELECT *`` on a table
-with a withheld column fails with "permission denied" and the model is told to name columns.
+always rolled back (advisory locks it took are released after it); what may be read is the
+connected role's privileges, which ``run_select`` checks before it runs model-written SQL,
+so there ``SELECT *`` on a table with a withheld column fails with "permission denied" and
+the model is told to name columns. The same check refuses a role that can execute functions
+reaching past its privileges (``SECURITY DEFINER``, untrusted languages such as C: dblink),
+signal other sessions, switch to a broader role, read large objects or use foreign servers.
 
 Results are limited to ``row_limit`` rows (up to 1,000 more are counted, never fetched
 into the answer), values are cut at ``max_value_chars``, and every cut is stated.
