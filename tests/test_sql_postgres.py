@@ -77,9 +77,12 @@ def grants(role: str) -> str:
 
 SIGNALLING_REVOKED = """
 REVOKE EXECUTE ON FUNCTION pg_catalog.pg_terminate_backend(integer, bigint),
-    pg_catalog.pg_cancel_backend(integer) FROM PUBLIC;
+    pg_catalog.pg_cancel_backend(integer),
+    pg_catalog.pg_logical_emit_message(boolean, text, text),
+    pg_catalog.pg_logical_emit_message(boolean, text, bytea) FROM PUBLIC;
 """
-"""The database setup the README asks for: other sessions of the role cannot be signalled."""
+"""The database setup the README asks for: other sessions of the role cannot be signalled,
+nor anything written to the write-ahead log past the rollback."""
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -496,10 +499,11 @@ def installed(shop: Shop, setup: str, teardown: str) -> Iterator[None]:
             admin.execute(teardown)
 
 
+ALLOWED = ["customers", "orders", "order_totals"]
+
+
 def reader_db(shop: Shop, **options: Any) -> SQLDatabase:
-    return SQLDatabase.postgres(
-        shop.reader_dsn, allow_tables=["customers", "orders", "order_totals"], **options
-    )
+    return SQLDatabase.postgres(shop.reader_dsn, allow_tables=ALLOWED, **options)
 
 
 class TestFunctionChecks:
@@ -608,22 +612,54 @@ class TestFunctionChecks:
                 db.tools()
             db.close()
 
-    def test_signalling_functions_must_be_revoked(self, shop: Shop) -> None:
+    @pytest.mark.parametrize(
+        "signature",
+        [
+            "pg_terminate_backend(integer,bigint)",
+            "pg_cancel_backend(integer)",
+            "pg_logical_emit_message(boolean,text,text)",
+        ],
+    )
+    def test_signalling_and_wal_writing_functions_must_be_revoked(
+        self, shop: Shop, signature: str
+    ) -> None:
         with installed(
             shop,
-            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_terminate_backend(integer, bigint) "
-            "TO PUBLIC",
+            f"GRANT EXECUTE ON FUNCTION pg_catalog.{signature} TO PUBLIC",
             SIGNALLING_REVOKED,
         ):
             db = reader_db(shop)
             with pytest.raises(ConfigurationError) as caught:
                 db.tools()
-            message = str(caught.value)
-            assert "pg_terminate_backend(integer,bigint)" in message
-            assert (
-                "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_terminate_backend(integer,bigint) "
-                "FROM PUBLIC" in message
+            assert f"REVOKE EXECUTE ON FUNCTION pg_catalog.{signature} FROM PUBLIC" in str(
+                caught.value
             )
+            db.close()
+
+    def test_wal_message_that_would_outlive_the_rollback_is_refused(self, db: SQLDatabase) -> None:
+        with pytest.raises(ToolError, match="permission denied for function pg_logical_emit"):
+            db.select("SELECT pg_logical_emit_message(false, 'cdc', 'forged event')::text")
+
+    def test_replication_role_is_refused(self, shop: Shop) -> None:
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with installed(
+            shop, f"ALTER ROLE {reader} REPLICATION", f"ALTER ROLE {reader} NOREPLICATION"
+        ):
+            db = reader_db(shop)
+            with pytest.raises(ConfigurationError, match="has the REPLICATION attribute"):
+                db.tools()
+            db.close()
+
+    def test_role_that_owns_a_table_is_refused(self, shop: Shop) -> None:
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with installed(
+            shop,
+            f"CREATE TABLE scratch (id integer); ALTER TABLE scratch OWNER TO {reader}",
+            "DROP TABLE scratch",
+        ):
+            db = SQLDatabase.postgres(shop.reader_dsn, allow_tables=[*ALLOWED, "scratch"])
+            with pytest.raises(ConfigurationError, match=r"owns public\.scratch"):
+                db.tools()
             db.close()
 
     def test_another_session_of_the_role_cannot_be_terminated(self, shop: Shop) -> None:

@@ -81,10 +81,13 @@ _FORBIDDEN_BUILTINS = (
     "pg_create_restore_point",
     "pg_log_backend_memory_contexts",
     "pg_current_logfile",
+    "pg_logical_emit_message",
 )
-"""Built-in functions the role must not be able to execute. The first two signal other
-sessions of the same role and are executable by PUBLIC unless revoked (the setup the README
-gives); the others read server files or act on the server and are revoked by default."""
+"""Built-in functions the role must not be able to execute. ``pg_terminate_backend`` and
+``pg_cancel_backend`` signal other sessions of the same role, and ``pg_logical_emit_message``
+writes to the write-ahead log for logical decoding consumers whatever the rollback: PUBLIC may
+execute these three unless revoked (the setup the README gives). The others read server files
+or act on the server, and are revoked by default."""
 
 _TABLES_SQL = """
 SELECT c.relname, c.relkind IN ('v', 'm')
@@ -175,6 +178,13 @@ WHERE pg_catalog.current_setting('lo_compat_privileges')::boolean
               WHERE acl.privilege_type = 'SELECT'
                 AND (acl.grantee = 0 OR pg_catalog.pg_has_role(acl.grantee, 'USAGE')))
 ORDER BY m.oid LIMIT %(limit)s
+"""
+_OWNED_RELATIONS_SQL = """
+SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid >= 16384 AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast%%'
+ORDER BY 1 LIMIT %(limit)s
 """
 _USABLE_SERVERS_SQL = """
 SELECT s.srvname FROM pg_catalog.pg_foreign_server s
@@ -338,17 +348,24 @@ class PostgresBackend(SerialBackend["psycopg.Connection[Any]"]):
         if self._verified:
             return
         rows = self._catalog(
-            "SELECT r.rolname, r.rolsuper, "
+            "SELECT r.rolname, r.rolreplication, r.rolsuper, "
             + ", ".join(f"pg_has_role(current_user, '{r}', 'MEMBER')" for r in _PRIVILEGED_ROLES)
             + " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
             (),
         )
-        role, is_superuser, *file_roles = rows[0]
+        role, replication, is_superuser, *file_roles = rows[0]
         if is_superuser or any(file_roles):
             raise ConfigurationError(
                 f"PostgreSQL role {role!r} is a superuser or may read server files, so SQL "
                 "written by the model could read anything; connect run_select with a role "
                 "that has SELECT only on what the model may see"
+            )
+        if replication:
+            raise ConfigurationError(
+                f"PostgreSQL role {role!r} has the REPLICATION attribute, so SQL written by "
+                "the model could read every change to the database through logical decoding "
+                "and create replication slots that outlive it; ALTER ROLE "
+                f"{quote_identifier(role)} NOREPLICATION, or connect with another role"
             )
         problems: list[str] = []
         for schema, table, column, table_grant, column_grant in self._catalog(_READABLE_SQL, ()):
@@ -380,8 +397,9 @@ class PostgresBackend(SerialBackend["psycopg.Connection[Any]"]):
         its owner (SECURITY DEFINER) or in an untrusted language (C, internal, plpython3u…:
         dblink, file access) could read or write past the access policy, and built-in
         functions that signal other sessions or reach the server's files must be revoked.
-        A role it may switch to (``set_config('role', …)``), a large object it may read and
-        a foreign server it may use (whose user mapping holds a password) are refused too.
+        A role it may switch to (``set_config('role', …)``), a large object it may read, a
+        table it owns (an owner may rewrite index summaries, outside any transaction) and a
+        foreign server it may use (whose user mapping holds a password) are refused too.
         """
         problems: list[str] = []
         fixes: list[str] = []
@@ -427,6 +445,9 @@ class PostgresBackend(SerialBackend["psycopg.Connection[Any]"]):
                 "REVOKE SELECT ON LARGE OBJECT … FROM PUBLIC (and the role; it must not own "
                 "any), with lo_compat_privileges off"
             )
+        for (relation,) in self._catalog(_OWNED_RELATIONS_SQL, {"limit": _MAX_PROBLEMS_SHOWN}):
+            problems.append(f"owns {relation}")
+            fixes.append(f"ALTER … {relation} OWNER TO another role")
         for (server,) in self._catalog(_USABLE_SERVERS_SQL, ()):
             problems.append(f"foreign server {server}")
             fixes.append(
