@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -307,6 +308,24 @@ class TestSelect:
             "filter on indexed columns, aggregate, or add LIMIT"
         )
         assert db.select("SELECT count(*) FROM orders").rows == ((3,),)
+
+    def test_query_over_huge_values_is_stopped_near_the_time_limit(
+        self, shop_path: Path
+    ) -> None:
+        # Each step of this query inserts a 10 MB row into a temporary index: a few thousand
+        # steps between two checks of the clock used to let it run many times its limit.
+        ten_megabytes = "'x'"
+        for _ in range(7):
+            ten_megabytes = f"replace({ten_megabytes}, 'x', 'xxxxxxxxxx')"
+        db = SQLDatabase.sqlite(shop_path, time_limit_s=0.5)
+        started = time.monotonic()
+        with pytest.raises(ToolError, match="time limit"):
+            db.select(
+                f"WITH RECURSIVE c(n, x) AS (SELECT 1, {ten_megabytes} "
+                "UNION SELECT n + 1, x FROM c) SELECT count(*) FROM c"
+            )
+        assert time.monotonic() - started < 3
+        db.close()
 
     def test_concurrent_calls_share_one_connection_safely(self, db: SQLDatabase) -> None:
         run_select = {t.name: t for t in db.tools()}["run_select"]

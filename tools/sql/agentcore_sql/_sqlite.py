@@ -40,7 +40,10 @@ from ._results import ColumnInfo, ForeignKey, QueryResult, TableInfo
 
 __all__ = ["SQLiteBackend", "quote_identifier"]
 
-_PROGRESS_STEPS = 1000
+_PROGRESS_STEPS = 100
+"""Virtual-machine steps between two checks of the time limit. One step may handle a value of
+up to ``_MAX_VALUE_BYTES`` (sorting it, or writing it to a temporary index on disk), so a
+thousand steps could run for many seconds past the limit; a hundred stay within about one."""
 _COUNT_BATCH_ROWS = 500
 _COUNT_SHARE_OF_TIME_LIMIT = 0.25
 _MAX_VALUE_BYTES = 16_000_000
