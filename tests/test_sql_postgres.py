@@ -528,6 +528,23 @@ class TestFunctionChecks:
                 db.select("SELECT body FROM public.all_notes()")
             db.close()
 
+    def test_role_is_checked_again_after_a_reconnect(self, shop: Shop) -> None:
+        db = reader_db(shop)
+        db.tools()
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with installed(
+            shop,
+            "CREATE FUNCTION public.all_notes() RETURNS SETOF internal_notes "
+            "LANGUAGE sql SECURITY DEFINER AS 'SELECT * FROM internal_notes';"
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{reader}'",
+            "DROP FUNCTION public.all_notes()",
+        ):
+            with pytest.raises(ToolError, match="the database connection failed"):
+                db.select("SELECT 1")
+            with pytest.raises(ConfigurationError, match=r"public\.all_notes\(\)"):
+                db.select("SELECT body FROM public.all_notes()")
+        db.close()
+
     def test_function_in_an_untrusted_language_is_refused(self, shop: Shop) -> None:
         with installed(
             shop,

@@ -345,6 +345,7 @@ class PostgresBackend(SerialBackend["psycopg.Connection[Any]"]):
         return hidden
 
     def _verify_role(self) -> None:
+        self._open()  # a new connection is checked afresh: privileges may have changed
         if self._verified:
             return
         rows = self._catalog(
@@ -535,7 +536,7 @@ class PostgresBackend(SerialBackend["psycopg.Connection[Any]"]):
             connection.close()
             raise ConfigurationError(f"cannot configure the PostgreSQL session: {exc}") from exc
         self._connection = connection
-        self._verified = False  # privileges may have changed since the last connection
+        self._verified = False
         self._require_allow_listed(
             (name for name, _ in self._all_tables()),
             f"schema {self._schema!r}, or not readable by the role",
