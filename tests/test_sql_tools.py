@@ -644,6 +644,26 @@ class TestShadowing:
         assert result.rows == (("harmless",),)
 
 
+    def test_schema_changed_by_another_process_is_seen_by_the_next_query(
+        self, shop_path: Path
+    ) -> None:
+        db = SQLDatabase.sqlite(shop_path, allow_tables=[*ALLOWED, "notes_view"])
+        assert db.select("WITH late AS (SELECT 1 AS n) SELECT n FROM late").rows == ((1,),)
+        assert db.select("SELECT body FROM notes_view").rows == (("chargeback risk",),)
+        with sqlite3.connect(shop_path) as connection:
+            connection.executescript(
+                "CREATE TABLE late (body TEXT); INSERT INTO late VALUES ('new notes');"
+                "DROP VIEW notes_view; CREATE VIEW notes_view AS SELECT body FROM late;"
+            )
+        connection.close()
+        with pytest.raises(ToolError, match="common table expression late has the name"):
+            db.select("WITH late AS (SELECT body FROM internal_notes) SELECT body FROM late")
+        assert db.select("SELECT body FROM notes_view").rows == (("new notes",),)
+        with pytest.raises(ToolError, match="internal_notes is not available"):
+            db.select("SELECT body FROM internal_notes")
+        db.close()
+
+
 class TestAllowedViews:
     def test_allowed_view_reads_a_forbidden_table_while_the_table_stays_refused(
         self, attacked: SQLDatabase

@@ -40,7 +40,7 @@ padding width of a billion runs for many seconds inside one call, where the time
 cannot interrupt it)."""
 
 SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema"})
-_INTROSPECTION_PRAGMAS = frozenset({"table_xinfo", "foreign_key_list"})
+_INTROSPECTION_PRAGMAS = frozenset({"table_xinfo", "foreign_key_list", "schema_version"})
 
 _ACTIONS: dict[int, str] = {
     sqlite3.SQLITE_CREATE_INDEX: "create an index",

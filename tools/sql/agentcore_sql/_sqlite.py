@@ -62,7 +62,7 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
         self._uri, self._display = _read_only_uri(database)
         self._authorizer = Authorizer(policy)
         self._deadline = math.inf
-        self._schema: tuple[tuple[Any, ...], ...] | None = None
+        self._schema_version: int | None = None
 
     def table_info(self, name: str) -> TableInfo | None:
         """Visible columns and foreign keys of an allowed table, or None if there is none."""
@@ -174,6 +174,7 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
             connection.set_authorizer(self._authorizer)
             connection.set_progress_handler(self._past_deadline, _PROGRESS_STEPS)
             self._connection = connection
+            self._schema_version = None
             names = [t[0] for t in self._all_tables()]
         except sqlite3.DatabaseError as exc:
             connection.close()
@@ -185,19 +186,18 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
         return connection
 
     def _refresh_schema(self) -> None:
-        # Re-read every time: a table created by another process after we connected must
-        # not pass for a common table expression, nor a view changed since go unchecked.
-        rows = tuple(
-            self._internal(
-                "SELECT type, name, sql FROM sqlite_schema WHERE type IN ('table', 'view')"
-            )
-        )
-        if rows == self._schema:
+        # Checked before every query: a table created by another process after we connected
+        # must not pass for a common table expression, nor a changed view keep old grants.
+        (version,) = self._internal("PRAGMA schema_version")[0]
+        if version == self._schema_version:
             return
-        tables = frozenset(name.lower() for kind, name, _ in rows if kind == "table")
-        traces = {name.lower(): self._view_reads(name) for kind, name, _ in rows if kind == "view"}
+        rows = self._internal(
+            "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view')"
+        )
+        tables = frozenset(name.lower() for kind, name in rows if kind == "table")
+        traces = {name.lower(): self._view_reads(name) for kind, name in rows if kind == "view"}
         self._authorizer.views_changed(tables, traces)
-        self._schema = rows
+        self._schema_version = version
 
     def _view_reads(self, view: str) -> list[tuple[str, str, str]]:
         """The reads the definition of ``view`` makes, as the authorizer reports them."""
