@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import pytest
 from agentcore_sql import QueryResult, SQLDatabase
+from agentcore_sql._cte_names import defined_names
 from agentcore_sql._params import find_placeholders, to_numbered
 from pydantic import Field
 
@@ -904,3 +905,28 @@ class TestPlaceholders:
         assert to_numbered(sql, find_placeholders(sql), ["x", "y"]) == (
             "SELECT * FROM t WHERE a = $1 OR b = $2 OR c = $1"
         )
+
+
+class TestDefinedNames:
+    @pytest.mark.parametrize(
+        ("sql", "names"),
+        [
+            ("WITH a AS (SELECT 1), b(x, y) AS (SELECT 1, 2) SELECT 1", ["a", "b"]),
+            ("WITH RECURSIVE r AS MATERIALIZED (SELECT 1) SELECT 1", ["r"]),
+            ("WITH r AS NOT MATERIALIZED(SELECT 1) SELECT 1", ["r"]),
+            ('WITH "or""ders" AS (SELECT 1) SELECT 1', ['or"ders']),
+            ("WITH 'it''s' AS (SELECT 1) SELECT 1", ["it's"]),
+            ("WITH [a b] AS (SELECT 1) SELECT 1", ["a b"]),
+            ("WITH `a``b` AS (SELECT 1) SELECT 1", ["a`b"]),
+            ("WITH/**/o/* AS (x) */AS--c\n(SELECT 1) SELECT 1", ["o"]),
+            ("SELECT (WITH inner_one AS (SELECT 1) SELECT 1)", ["inner_one"]),
+            ("SELECT 1 WINDOW w AS (ORDER BY 1)", ["w"]),
+            ("SELECT 'x AS (' AS label, \"y AS (\" FROM t AS alias", []),
+            ("SELECT -- WITH a AS (\n 1", []),
+            ("SELECT CAST(1 AS integer)", []),
+        ],
+    )
+    def test_every_name_given_with_as_parenthesis_is_found(
+        self, sql: str, names: list[str]
+    ) -> None:
+        assert defined_names(sql) == names

@@ -11,9 +11,9 @@ only refuse more, never less.
 
 from __future__ import annotations
 
-__all__ = ["defined_names"]
+import re
 
-_SPACE = " \t\n\v\f\r"
+__all__ = ["defined_names"]
 
 
 def defined_names(sql: str) -> list[str]:
@@ -54,52 +54,33 @@ def _matching_open(tokens: list[tuple[str, str]], close: int) -> int:
     return 0
 
 
-def _is_identifier_char(ch: str) -> bool:
-    return not ch.isascii() or ch.isalnum() or ch in "_$"
+_TOKEN = re.compile(
+    r"""
+      (?P<space>[ \t\n\v\f\r]+ | --[^\n]* | /\*.*?(?:\*/|\Z))
+    | (?P<quoted>'(?:[^']|'')*'? | "(?:[^"]|"")*"? | `(?:[^`]|``)*`? | \[[^\]]*\]?)
+    | (?P<word>[A-Za-z0-9_$\x80-\U0010ffff]+)
+    | (?P<punct>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_CLOSING = {"'": "'", '"': '"', "`": "`", "[": "]"}
 
 
 def _tokens(sql: str) -> list[tuple[str, str]]:
     """``(kind, text)`` pairs: ``word`` (bare), ``quoted`` (unquoted text) or ``punct``."""
     tokens: list[tuple[str, str]] = []
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch in _SPACE:
-            i += 1
-        elif sql.startswith("--", i):
-            newline = sql.find("\n", i)
-            i = n if newline < 0 else newline + 1
-        elif sql.startswith("/*", i):
-            close = sql.find("*/", i + 2)
-            i = n if close < 0 else close + 2
-        elif ch in "'\"`":
-            text, i = _quoted(sql, i, ch, ch)
-            tokens.append(("quoted", text))
-        elif ch == "[":
-            text, i = _quoted(sql, i, "[", "]")
-            tokens.append(("quoted", text))
-        elif _is_identifier_char(ch):
-            start = i
-            while i < n and _is_identifier_char(sql[i]):
-                i += 1
-            tokens.append(("word", sql[start:i]))
-        else:
-            tokens.append(("punct", ch))
-            i += 1
+    for match in _TOKEN.finditer(sql):
+        kind = match.lastgroup
+        if kind == "space" or kind is None:
+            continue
+        text = match.group()
+        if kind == "quoted":
+            text = _unquote(text)
+        tokens.append((kind, text))
     return tokens
 
 
-def _quoted(sql: str, start: int, open_quote: str, close_quote: str) -> tuple[str, int]:
-    parts: list[str] = []
-    i = start + 1
-    while True:
-        close = sql.find(close_quote, i)
-        if close < 0:
-            parts.append(sql[i:])
-            return "".join(parts), len(sql)
-        parts.append(sql[i:close])
-        if open_quote != "[" and sql.startswith(close_quote * 2, close):
-            parts.append(close_quote)
-            i = close + 2
-            continue
-        return "".join(parts), close + 1
+def _unquote(text: str) -> str:
+    close = _CLOSING[text[0]]
+    body = text[1:-1] if len(text) > 1 and text.endswith(close) else text[1:]
+    return body if close == "]" else body.replace(close * 2, close)
