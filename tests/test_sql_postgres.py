@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,16 @@ def grants(role: str) -> str:
     GRANT SELECT ON orders, order_totals TO {role};
     GRANT SELECT (id, name, email, tier) ON customers TO {role};
     """
+
+
+SIGNALLING_REVOKED = """
+REVOKE EXECUTE ON FUNCTION pg_catalog.pg_terminate_backend(integer, bigint),
+    pg_catalog.pg_cancel_backend(integer),
+    pg_catalog.pg_logical_emit_message(boolean, text, text),
+    pg_catalog.pg_logical_emit_message(boolean, text, bytea) FROM PUBLIC;
+"""
+"""The database setup the README asks for: other sessions of the role cannot be signalled,
+nor anything written to the write-ahead log past the rollback."""
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -211,6 +222,8 @@ class Shop:
     """A role with SELECT on orders, order_totals and customers minus password_hash."""
     broad_reader_dsn: str
     """A role that may also read internal_notes and every column of customers."""
+    password: str
+    broad_role: str
 
 
 @pytest.fixture(scope="session")
@@ -226,6 +239,7 @@ def shop(admin_dsn: str) -> Iterator[Shop]:
     shop_admin = conninfo.make_conninfo(admin_dsn, dbname=database)
     with psycopg.connect(shop_admin, autocommit=True) as connection:
         connection.execute(SCHEMA)
+        connection.execute(SIGNALLING_REVOKED)
         connection.execute(grants(reader))
         connection.execute(grants(broad))
         connection.execute(f"GRANT SELECT ON customers, internal_notes TO {broad}")
@@ -234,6 +248,8 @@ def shop(admin_dsn: str) -> Iterator[Shop]:
             shop_admin,
             conninfo.make_conninfo(shop_admin, user=reader, password=password),
             conninfo.make_conninfo(shop_admin, user=broad, password=password),
+            password,
+            broad,
         )
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as admin:
@@ -421,6 +437,21 @@ REFUSED = [
     ),
     ("SELECT id FROM orders ORDER BY (SELECT body FROM internal_notes)", "refused"),
     ("/* comment */ DeLeTe FrOm orders", "SQL error: syntax error"),
+    ("SELECT * FROM orders FOR SHARE", "refused"),
+    ("SELECT * FROM orders FOR NO KEY UPDATE", "refused"),
+    ("SELECT * FROM orders FOR KEY SHARE", "refused"),
+    ("SELECT * INTO TEMP stolen FROM orders", "SQL error"),
+    ("CREATE TEMP TABLE stolen AS SELECT * FROM orders", "SQL error: syntax error"),
+    ("SET ROLE postgres", "SQL error: syntax error"),
+    ("RESET SESSION AUTHORIZATION", "SQL error: syntax error"),
+    ("SET SESSION AUTHORIZATION postgres", "SQL error: syntax error"),
+    ("LISTEN agentcore_channel", "SQL error: syntax error"),
+    ("NOTIFY agentcore_channel", "SQL error: syntax error"),
+    ("PREPARE kept AS SELECT 1", "SQL error: syntax error"),
+    ("DISCARD ALL", "SQL error: syntax error"),
+    ("SELECT 1; PREPARE kept AS SELECT 1", "refused: send exactly one"),
+    ("SELECT lo_export(0, '/tmp/agentcore-lo')", "refused"),
+    ("SELECT dblink_connect('dbname=postgres')", "SQL error: function dblink_connect"),
     ("SELECT 1 -- trailing comment; DROP TABLE orders", ""),
 ]
 
@@ -451,3 +482,306 @@ class TestRefusals:
     def test_no_file_was_written_by_copy_or_program(self) -> None:
         assert not Path("/tmp/agentcore-orders.csv").exists()
         assert not Path("/tmp/agentcore-pwned").exists()
+
+
+# --- what a hostile model tries beyond tables -------------------------------------------------
+
+
+@contextlib.contextmanager
+def installed(shop: Shop, setup: str, teardown: str) -> Iterator[None]:
+    """Run ``setup`` as the database owner for the duration of the block, then ``teardown``."""
+    with psycopg.connect(shop.admin_dsn, autocommit=True) as admin:
+        admin.execute(setup)
+    try:
+        yield
+    finally:
+        with psycopg.connect(shop.admin_dsn, autocommit=True) as admin:
+            admin.execute(teardown)
+
+
+ALLOWED = ["customers", "orders", "order_totals"]
+
+
+def reader_db(shop: Shop, **options: Any) -> SQLDatabase:
+    return SQLDatabase.postgres(shop.reader_dsn, allow_tables=ALLOWED, **options)
+
+
+class TestFunctionChecks:
+    def test_security_definer_function_that_returns_hidden_rows_is_refused(
+        self, shop: Shop
+    ) -> None:
+        # EXECUTE on a new function is granted to PUBLIC by default, and a SECURITY DEFINER
+        # function reads with its owner's privileges.
+        with installed(
+            shop,
+            "CREATE FUNCTION public.all_notes() RETURNS SETOF internal_notes "
+            "LANGUAGE sql SECURITY DEFINER AS 'SELECT * FROM internal_notes'",
+            "DROP FUNCTION public.all_notes()",
+        ):
+            db = reader_db(shop)
+            with pytest.raises(ConfigurationError) as caught:
+                db.tools()
+            message = str(caught.value)
+            assert "public.all_notes() (SECURITY DEFINER)" in message
+            assert "REVOKE EXECUTE ON FUNCTION public.all_notes() FROM PUBLIC" in message
+            with pytest.raises(ConfigurationError):
+                db.select("SELECT body FROM public.all_notes()")
+            db.close()
+
+    def test_role_is_checked_again_after_a_reconnect(self, shop: Shop) -> None:
+        db = reader_db(shop)
+        db.tools()
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with installed(
+            shop,
+            "CREATE FUNCTION public.all_notes() RETURNS SETOF internal_notes "
+            "LANGUAGE sql SECURITY DEFINER AS 'SELECT * FROM internal_notes';"
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{reader}'",
+            "DROP FUNCTION public.all_notes()",
+        ):
+            with pytest.raises(ToolError, match="the database connection failed"):
+                db.select("SELECT 1")
+            with pytest.raises(ConfigurationError, match=r"public\.all_notes\(\)"):
+                db.select("SELECT body FROM public.all_notes()")
+        db.close()
+
+    def test_function_in_an_untrusted_language_is_refused(self, shop: Shop) -> None:
+        with installed(
+            shop,
+            "CREATE FUNCTION public.text_length(text) RETURNS integer "
+            "LANGUAGE internal IMMUTABLE AS 'textlen'",
+            "DROP FUNCTION public.text_length(text)",
+        ):
+            db = reader_db(shop)
+            with pytest.raises(
+                ConfigurationError, match=r"public\.text_length\(text\) \(language internal\)"
+            ):
+                db.tools()
+            db.close()
+
+    def test_revoking_the_function_lets_the_role_pass(self, shop: Shop) -> None:
+        with installed(
+            shop,
+            "CREATE FUNCTION public.all_notes() RETURNS SETOF internal_notes "
+            "LANGUAGE sql SECURITY DEFINER AS 'SELECT * FROM internal_notes';"
+            "REVOKE EXECUTE ON FUNCTION public.all_notes() FROM PUBLIC",
+            "DROP FUNCTION public.all_notes()",
+        ):
+            db = reader_db(shop)
+            assert [t.name for t in db.tools()] == ["list_tables", "describe_table", "run_select"]
+            with pytest.raises(ToolError, match="permission denied for function all_notes"):
+                db.select("SELECT body FROM public.all_notes()")
+            db.close()
+
+    def test_trusted_invoker_functions_are_fine(self, shop: Shop) -> None:
+        with installed(
+            shop,
+            "CREATE FUNCTION public.cents_to_euros(integer) RETURNS numeric "
+            "LANGUAGE sql IMMUTABLE AS 'SELECT $1 / 100.0'",
+            "DROP FUNCTION public.cents_to_euros(integer)",
+        ):
+            db = reader_db(shop)
+            db.tools()
+            assert db.select(
+                "SELECT public.cents_to_euros(total_cents)::text FROM orders WHERE id = 'A-1003'"
+            ).rows == (("5.0000000000000000",),)
+            db.close()
+
+    def test_dblink_is_refused_before_it_can_commit_a_write(self, shop: Shop) -> None:
+        with psycopg.connect(shop.admin_dsn) as admin:
+            available = admin.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'dblink'"
+            ).fetchone()
+        if available is None:
+            pytest.skip("the dblink extension is not installed on this server")
+        with installed(shop, "CREATE EXTENSION dblink", "DROP EXTENSION dblink"):
+            db = reader_db(shop)
+            with pytest.raises(ConfigurationError) as caught:
+                db.tools()
+            assert "public.dblink(text) (language c)" in str(caught.value)
+            params = conninfo.conninfo_to_dict(shop.broad_reader_dsn)
+            other = " ".join(f"{k}={v}" for k, v in params.items())
+            with pytest.raises(ConfigurationError):
+                db.select(
+                    "SELECT dblink_exec($1, 'UPDATE orders SET status = ''pwned''')", [other]
+                )
+            db.close()
+        assert orders_unchanged(shop) == ORDERS
+
+    def test_foreign_server_the_role_may_use_is_refused(self, shop: Shop) -> None:
+        with psycopg.connect(shop.admin_dsn) as admin:
+            available = admin.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgres_fdw'"
+            ).fetchone()
+        if available is None:
+            pytest.skip("the postgres_fdw extension is not installed on this server")
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with installed(
+            shop,
+            "CREATE EXTENSION postgres_fdw;"
+            "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;"
+            "CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw;"
+            f"GRANT USAGE ON FOREIGN SERVER elsewhere TO {reader}",
+            "DROP EXTENSION postgres_fdw CASCADE",
+        ):
+            db = reader_db(shop)
+            with pytest.raises(ConfigurationError, match="foreign server elsewhere"):
+                db.tools()
+            db.close()
+
+    @pytest.mark.parametrize(
+        "signature",
+        [
+            "pg_terminate_backend(integer,bigint)",
+            "pg_cancel_backend(integer)",
+            "pg_logical_emit_message(boolean,text,text)",
+        ],
+    )
+    def test_signalling_and_wal_writing_functions_must_be_revoked(
+        self, shop: Shop, signature: str
+    ) -> None:
+        with installed(
+            shop,
+            f"GRANT EXECUTE ON FUNCTION pg_catalog.{signature} TO PUBLIC",
+            SIGNALLING_REVOKED,
+        ):
+            db = reader_db(shop)
+            with pytest.raises(ConfigurationError) as caught:
+                db.tools()
+            assert f"REVOKE EXECUTE ON FUNCTION pg_catalog.{signature} FROM PUBLIC" in str(
+                caught.value
+            )
+            db.close()
+
+    def test_wal_message_that_would_outlive_the_rollback_is_refused(self, db: SQLDatabase) -> None:
+        with pytest.raises(ToolError, match="permission denied for function pg_logical_emit"):
+            db.select("SELECT pg_logical_emit_message(false, 'cdc', 'forged event')::text")
+
+    def test_replication_role_is_refused(self, shop: Shop) -> None:
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with installed(
+            shop, f"ALTER ROLE {reader} REPLICATION", f"ALTER ROLE {reader} NOREPLICATION"
+        ):
+            db = reader_db(shop)
+            with pytest.raises(ConfigurationError, match="has the REPLICATION attribute"):
+                db.tools()
+            db.close()
+
+    def test_role_that_owns_a_table_is_refused(self, shop: Shop) -> None:
+        reader = conninfo.conninfo_to_dict(shop.reader_dsn)["user"]
+        with installed(
+            shop,
+            f"CREATE TABLE scratch (id integer); ALTER TABLE scratch OWNER TO {reader}",
+            "DROP TABLE scratch",
+        ):
+            db = SQLDatabase.postgres(shop.reader_dsn, allow_tables=[*ALLOWED, "scratch"])
+            with pytest.raises(ConfigurationError, match=r"owns public\.scratch"):
+                db.tools()
+            db.close()
+
+    def test_another_session_of_the_role_cannot_be_terminated(self, shop: Shop) -> None:
+        bystander = reader_db(shop)
+        attacker = reader_db(shop)
+        assert bystander.select("SELECT 1").rows == ((1,),)
+        with pytest.raises(ToolError, match="permission denied for function pg_terminate_backend"):
+            attacker.select(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = current_user AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(ToolError, match="permission denied for function pg_cancel_backend"):
+            attacker.select("SELECT pg_cancel_backend(pg_backend_pid())")
+        assert bystander.select("SELECT 2").rows == ((2,),)
+        bystander.close()
+        attacker.close()
+
+    def test_role_that_can_switch_to_a_broader_role_is_refused(self, shop: Shop) -> None:
+        suffix = secrets.token_hex(4)
+        switcher = f"shop_switcher_{suffix}"
+        with installed(
+            shop,
+            f"CREATE ROLE {switcher} LOGIN NOINHERIT PASSWORD '{shop.password}';"
+            + grants(switcher)
+            + f"GRANT {shop.broad_role} TO {switcher}",
+            f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {switcher};"
+            f"REVOKE USAGE ON SCHEMA public FROM {switcher}; DROP ROLE {switcher}",
+        ):
+            dsn = conninfo.make_conninfo(shop.reader_dsn, user=switcher)
+            db = SQLDatabase.postgres(dsn, allow_tables=["customers", "orders", "order_totals"])
+            with pytest.raises(ConfigurationError, match=f"may switch to role {shop.broad_role}"):
+                db.tools()
+            db.close()
+
+    def test_readable_large_object_is_refused(self, shop: Shop) -> None:
+        with psycopg.connect(shop.admin_dsn, autocommit=True) as admin:
+            row = admin.execute("SELECT lo_from_bytea(0, 'the launch codes')").fetchone()
+            assert row is not None
+            oid = row[0]
+            admin.execute(f"GRANT SELECT ON LARGE OBJECT {oid} TO PUBLIC")
+        try:
+            db = reader_db(shop)
+            with pytest.raises(ConfigurationError, match=f"large object {oid}"):
+                db.tools()
+            db.close()
+        finally:
+            with psycopg.connect(shop.admin_dsn, autocommit=True) as admin:
+                admin.execute("SELECT lo_unlink(%s)", (oid,))
+
+
+class TestSessionState:
+    def test_advisory_lock_does_not_outlive_the_query(self, db: SQLDatabase, shop: Shop) -> None:
+        db.select("SELECT pg_advisory_lock(4242), pg_advisory_lock_shared(4243)")
+        db.select("SELECT pg_try_advisory_lock(4244)")
+        with psycopg.connect(shop.admin_dsn, autocommit=True) as admin:
+            taken = admin.execute(
+                "SELECT pg_try_advisory_lock(4242), pg_try_advisory_lock(4243), "
+                "pg_try_advisory_lock(4244)"
+            ).fetchone()
+            assert taken == (True, True, True)
+            admin.execute("SELECT pg_advisory_unlock_all()")
+
+    def test_advisory_lock_taken_by_a_failing_query_is_released_too(
+        self, db: SQLDatabase, shop: Shop
+    ) -> None:
+        with pytest.raises(ToolError):
+            db.select("SELECT pg_advisory_lock(4245), 1 / (x - 1) FROM generate_series(1, 1) x")
+        with psycopg.connect(shop.admin_dsn, autocommit=True) as admin:
+            taken = admin.execute("SELECT pg_try_advisory_lock(4245)").fetchone()
+            assert taken == (True,)
+            admin.execute("SELECT pg_advisory_unlock_all()")
+
+    def test_sleep_with_the_timeout_switched_off_is_still_stopped(self, shop: Shop) -> None:
+        db = reader_db(shop, time_limit_s=0.3)
+        started = time.monotonic()
+        with pytest.raises(ToolError, match="time limit"):
+            db.select("SELECT set_config('statement_timeout', '0', true), pg_sleep(5)")
+        with pytest.raises(ToolError, match="time limit"):
+            db.select(
+                "SELECT x, pg_sleep(CASE WHEN x = 1 THEN 0 ELSE 5 END) FROM "
+                "(SELECT x, set_config('statement_timeout', '0', true) "
+                "FROM generate_series(1, 2) x) s"
+            )
+        assert time.monotonic() - started < 4
+        db.close()
+
+    def test_notification_is_never_delivered(self, db: SQLDatabase, shop: Shop) -> None:
+        with psycopg.connect(shop.admin_dsn, autocommit=True) as listener:
+            listener.execute("LISTEN agentcore_channel")
+            db.select("SELECT pg_notify('agentcore_channel', 'from the model')")
+            assert list(listener.notifies(timeout=0.5)) == []
+
+    def test_large_object_created_by_a_query_is_rolled_back(
+        self, db: SQLDatabase, shop: Shop
+    ) -> None:
+        created = db.select("SELECT lo_create(0)").rows[0][0]
+        with psycopg.connect(shop.admin_dsn) as admin:
+            found = admin.execute(
+                "SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s", (created,)
+            ).fetchone()
+        assert found == (0,)
+
+    def test_role_cannot_be_switched_from_inside_a_query(self, db: SQLDatabase) -> None:
+        with pytest.raises(ToolError, match="permission denied to set"):
+            db.select("SELECT set_config('role', 'postgres', true)")
+        with pytest.raises(ToolError, match="permission denied to set"):
+            db.select("SELECT set_config('session_authorization', 'postgres', true)")
+        assert db.select("SELECT current_user = session_user").rows == ((True,),)

@@ -8,12 +8,14 @@ import json
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 from agentcore_sql import QueryResult, SQLDatabase
+from agentcore_sql._cte_names import defined_names
 from agentcore_sql._params import find_placeholders, to_numbered
 from pydantic import Field
 
@@ -308,6 +310,24 @@ class TestSelect:
         )
         assert db.select("SELECT count(*) FROM orders").rows == ((3,),)
 
+    def test_query_over_huge_values_is_stopped_near_the_time_limit(
+        self, shop_path: Path
+    ) -> None:
+        # Each step of this query inserts a 10 MB row into a temporary index: a few thousand
+        # steps between two checks of the clock used to let it run many times its limit.
+        ten_megabytes = "'x'"
+        for _ in range(7):
+            ten_megabytes = f"replace({ten_megabytes}, 'x', 'xxxxxxxxxx')"
+        db = SQLDatabase.sqlite(shop_path, time_limit_s=0.5)
+        started = time.monotonic()
+        with pytest.raises(ToolError, match="time limit"):
+            db.select(
+                f"WITH RECURSIVE c(n, x) AS (SELECT 1, {ten_megabytes} "
+                "UNION SELECT n + 1, x FROM c) SELECT count(*) FROM c"
+            )
+        assert time.monotonic() - started < 3
+        db.close()
+
     def test_concurrent_calls_share_one_connection_safely(self, db: SQLDatabase) -> None:
         run_select = {t.name: t for t in db.tools()}["run_select"]
 
@@ -509,6 +529,215 @@ class TestRefusals:
             db.select("SELECT ? + ?", [1])
 
 
+ATTACK_SCHEMA = """
+CREATE TABLE admin_secrets (id INTEGER PRIMARY KEY, value TEXT, public INTEGER);
+INSERT INTO admin_secrets VALUES (1, 'root-pw-xyz', 0), (2, 'harmless', 1);
+CREATE VIEW public_secrets AS SELECT id, value FROM admin_secrets WHERE public = 1;
+CREATE VIEW cte_notes AS
+    WITH recent AS (SELECT id, body FROM internal_notes WHERE id > 0) SELECT id, body FROM recent;
+CREATE VIEW note_count AS SELECT count(*) AS n FROM internal_notes;
+CREATE VIEW notes_of_notes AS SELECT id, body FROM notes_view;
+CREATE VIEW token_view AS SELECT id, value AS api_token, value FROM admin_secrets;
+"""
+
+ATTACK_ALLOWED = [*ALLOWED, "public_secrets", "cte_notes", "note_count", "notes_of_notes"]
+
+
+@pytest.fixture
+def attacked(shop_path: Path) -> Iterator[SQLDatabase]:
+    """The shop with a forbidden table and views over it, only some of them allowed."""
+    with sqlite3.connect(shop_path) as connection:
+        connection.executescript(ATTACK_SCHEMA)
+    connection.close()
+    database = SQLDatabase.sqlite(shop_path, allow_tables=ATTACK_ALLOWED)
+    yield database
+    database.close()
+
+
+SHADOWING = [
+    # a common table expression named like an allowed table or view, over a forbidden table
+    "WITH orders AS (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    "WITH customers AS (SELECT value AS name FROM admin_secrets) SELECT name FROM customers",
+    "WITH ORDERS AS (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    'WITH "orders" AS (SELECT * FROM admin_secrets) SELECT * FROM orders',
+    "WITH 'orders' AS (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    "WITH [orders] AS (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    "WITH `orders` AS (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    "WITH orders(a, b) AS (SELECT id, value FROM admin_secrets) SELECT * FROM orders",
+    "WITH orders AS MATERIALIZED (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    "WITH orders AS NOT MATERIALIZED (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    "WITH x AS (SELECT 1), orders /* c */ AS (SELECT * FROM admin_secrets) SELECT * FROM orders",
+    "WITH RECURSIVE orders(a, b) AS (SELECT id, value FROM admin_secrets "
+    "UNION ALL SELECT a, b FROM orders WHERE 0) SELECT * FROM orders",
+    "WITH order_totals AS (SELECT * FROM admin_secrets) SELECT * FROM order_totals",
+    "WITH public_secrets AS (SELECT id, value FROM admin_secrets) SELECT * FROM public_secrets",
+    "WITH public_secrets AS (SELECT id, value FROM admin_secrets WHERE public = 0) "
+    "SELECT * FROM public_secrets",
+    "WITH recent AS (SELECT id, body FROM internal_notes) SELECT * FROM recent",
+    "SELECT * FROM (WITH orders AS (SELECT * FROM admin_secrets) SELECT * FROM orders)",
+    "SELECT (WITH orders AS (SELECT value FROM admin_secrets) SELECT value FROM orders)",
+    # aliases and subqueries named like allowed tables
+    "SELECT value FROM admin_secrets AS orders",
+    "SELECT * FROM (SELECT * FROM admin_secrets) AS orders",
+    "SELECT customers.value FROM orders JOIN admin_secrets AS customers ON 1",
+    # views that are not allowed, however they are reached
+    "SELECT * FROM token_view",
+    "SELECT count(*) FROM token_view",
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM token_view WHERE value LIKE 'root%')",
+    "SELECT count(*) FROM notes_view",
+    # the schema tables and pragma functions
+    "SELECT * FROM sqlite_temp_master",
+    "SELECT * FROM temp.sqlite_schema",
+    "SELECT * FROM main.sqlite_master",
+    "SELECT name FROM sqlite_schema WHERE type = 'table'",
+    "SELECT * FROM pragma_table_list",
+    "SELECT * FROM pragma_table_info('admin_secrets')",
+    "SELECT * FROM pragma_database_list",
+    "SELECT * FROM orders, pragma_index_list('admin_secrets')",
+]
+
+
+class TestShadowing:
+    @pytest.mark.parametrize("sql", SHADOWING)
+    def test_forbidden_rows_are_not_read_under_an_allowed_name(
+        self, attacked: SQLDatabase, sql: str
+    ) -> None:
+        with pytest.raises(ToolError, match=r"^refused: ") as caught:
+            attacked.run_select(sql)
+        assert "root-pw-xyz" not in str(caught.value)
+
+    @pytest.mark.parametrize("sql", SHADOWING)
+    def test_a_lookup_with_the_same_sql_is_refused_too(
+        self, attacked: SQLDatabase, sql: str
+    ) -> None:
+        leak = attacked.lookup("leak", sql, description="A developer's mistake.")
+        output = leak.run({})
+        assert output.is_error
+        assert "root-pw-xyz" not in str(output.content)
+
+    def test_the_refusal_names_the_shadowing_common_table_expression(
+        self, attacked: SQLDatabase
+    ) -> None:
+        with pytest.raises(ToolError) as caught:
+            attacked.run_select("WITH orders AS (SELECT 1 AS id) SELECT id FROM orders")
+        assert str(caught.value) == (
+            "refused: the common table expression orders has the name of a table or view of "
+            "the database; give it a name of its own"
+        )
+
+    def test_common_table_expressions_with_names_of_their_own_still_work(
+        self, attacked: SQLDatabase
+    ) -> None:
+        result = attacked.select(
+            "WITH big(id) AS (SELECT id FROM orders WHERE total_cents > 1000), "
+            "ids AS MATERIALIZED (SELECT id FROM big) SELECT count(*) FROM ids"
+        )
+        assert result.rows == ((2,),)
+        assert attacked.select(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) "
+            "SELECT sum(i) FROM n"
+        ).rows == ((6,),)
+
+    def test_an_alias_of_an_allowed_view_over_a_forbidden_name_reads_the_view(
+        self, attacked: SQLDatabase
+    ) -> None:
+        result = attacked.select("SELECT value FROM public_secrets AS admin_secrets")
+        assert result.rows == (("harmless",),)
+
+
+    def test_schema_changed_by_another_process_is_seen_by_the_next_query(
+        self, shop_path: Path
+    ) -> None:
+        db = SQLDatabase.sqlite(shop_path, allow_tables=[*ALLOWED, "notes_view"])
+        assert db.select("WITH late AS (SELECT 1 AS n) SELECT n FROM late").rows == ((1,),)
+        assert db.select("SELECT body FROM notes_view").rows == (("chargeback risk",),)
+        with sqlite3.connect(shop_path) as connection:
+            connection.executescript(
+                "CREATE TABLE late (body TEXT); INSERT INTO late VALUES ('new notes');"
+                "DROP VIEW notes_view; CREATE VIEW notes_view AS SELECT body FROM late;"
+            )
+        connection.close()
+        with pytest.raises(ToolError, match="common table expression late has the name"):
+            db.select("WITH late AS (SELECT body FROM internal_notes) SELECT body FROM late")
+        assert db.select("SELECT body FROM notes_view").rows == (("new notes",),)
+        with pytest.raises(ToolError, match="internal_notes is not available"):
+            db.select("SELECT body FROM internal_notes")
+        db.close()
+
+
+class TestAllowedViews:
+    def test_allowed_view_reads_a_forbidden_table_while_the_table_stays_refused(
+        self, attacked: SQLDatabase
+    ) -> None:
+        assert attacked.select("SELECT id, value FROM public_secrets").rows == ((2, "harmless"),)
+        with pytest.raises(ToolError, match="admin_secrets is not available"):
+            attacked.select("SELECT value FROM admin_secrets")
+        with pytest.raises(ToolError, match="admin_secrets is not available"):
+            attacked.select("SELECT count(*) FROM admin_secrets")
+
+    def test_view_with_a_common_table_expression_inside_is_readable(
+        self, attacked: SQLDatabase
+    ) -> None:
+        assert attacked.select("SELECT body FROM cte_notes").rows == (("chargeback risk",),)
+        assert attacked.select("SELECT count(body) FROM cte_notes").rows == ((1,),)
+
+    def test_view_that_aggregates_a_forbidden_table_is_readable(
+        self, attacked: SQLDatabase
+    ) -> None:
+        assert attacked.select("SELECT n FROM note_count").rows == ((1,),)
+        assert attacked.select("SELECT count(*) FROM note_count").rows == ((1,),)
+
+    def test_allowed_view_can_be_used_from_the_models_own_cte_and_subquery(
+        self, attacked: SQLDatabase
+    ) -> None:
+        assert attacked.select(
+            "WITH p AS (SELECT value FROM public_secrets) SELECT value FROM p"
+        ).rows == (("harmless",),)
+        assert attacked.select(
+            "SELECT (SELECT value FROM public_secrets WHERE id = o.customer_id) "
+            "FROM orders o WHERE o.id = 'A-1003'"
+        ).rows == (("harmless",),)
+
+    def test_allowed_view_over_a_view_that_is_not_allowed_is_refused(
+        self, attacked: SQLDatabase
+    ) -> None:
+        with pytest.raises(ToolError) as caught:
+            attacked.select("SELECT body FROM notes_of_notes")
+        assert str(caught.value) == "refused: the view notes_view is not available; see list_tables"
+
+    def test_secret_column_through_an_allowed_view_stays_withheld(self, shop_path: Path) -> None:
+        with sqlite3.connect(shop_path) as connection:
+            connection.executescript(ATTACK_SCHEMA)
+        connection.close()
+        db = SQLDatabase.sqlite(shop_path, allow_tables=["token_view"])
+        result = db.select("SELECT id, api_token, value FROM token_view WHERE id = 2")
+        assert result == QueryResult(
+            ("id", "value"), ((2, "harmless"),), withheld_columns=("token_view.api_token",)
+        )
+
+    @pytest.mark.parametrize(
+        "sql", ["SELECT count(*) FROM cte_notes", "SELECT id FROM cte_notes"]
+    )
+    def test_a_view_query_that_uses_no_column_of_a_hidden_table_says_what_to_name(
+        self, attacked: SQLDatabase, sql: str
+    ) -> None:
+        # SQLite merges the view into the query; a table of which no column is then used
+        # (count(*), or only its row id) is reported as a bare read of that table, which
+        # cannot be told apart from the model naming the table itself.
+        with pytest.raises(ToolError) as caught:
+            attacked.select(sql)
+        assert str(caught.value) == (
+            "refused: the table internal_notes is not available; to read a view over it, "
+            "use one of the view's columns other than the row id (count(column), not count(*))"
+        )
+
+    def test_describe_and_sample_an_allowed_view_over_a_forbidden_table(
+        self, attacked: SQLDatabase
+    ) -> None:
+        described = rows_of(attacked.describe_table("public_secrets"))
+        assert described["sample_rows"] == {"columns": ["id", "value"], "rows": [[2, "harmless"]]}
+
+
 class TestTools:
     def test_tools_have_model_facing_definitions(self, db: SQLDatabase) -> None:
         definitions = [t.definition() for t in db.tools(prefix="shop_")]
@@ -676,3 +905,28 @@ class TestPlaceholders:
         assert to_numbered(sql, find_placeholders(sql), ["x", "y"]) == (
             "SELECT * FROM t WHERE a = $1 OR b = $2 OR c = $1"
         )
+
+
+class TestDefinedNames:
+    @pytest.mark.parametrize(
+        ("sql", "names"),
+        [
+            ("WITH a AS (SELECT 1), b(x, y) AS (SELECT 1, 2) SELECT 1", ["a", "b"]),
+            ("WITH RECURSIVE r AS MATERIALIZED (SELECT 1) SELECT 1", ["r"]),
+            ("WITH r AS NOT MATERIALIZED(SELECT 1) SELECT 1", ["r"]),
+            ('WITH "or""ders" AS (SELECT 1) SELECT 1', ['or"ders']),
+            ("WITH 'it''s' AS (SELECT 1) SELECT 1", ["it's"]),
+            ("WITH [a b] AS (SELECT 1) SELECT 1", ["a b"]),
+            ("WITH `a``b` AS (SELECT 1) SELECT 1", ["a`b"]),
+            ("WITH/**/o/* AS (x) */AS--c\n(SELECT 1) SELECT 1", ["o"]),
+            ("SELECT (WITH inner_one AS (SELECT 1) SELECT 1)", ["inner_one"]),
+            ("SELECT 1 WINDOW w AS (ORDER BY 1)", ["w"]),
+            ("SELECT 'x AS (' AS label, \"y AS (\" FROM t AS alias", []),
+            ("SELECT -- WITH a AS (\n 1", []),
+            ("SELECT CAST(1 AS integer)", []),
+        ],
+    )
+    def test_every_name_given_with_as_parenthesis_is_found(
+        self, sql: str, names: list[str]
+    ) -> None:
+        assert defined_names(sql) == names

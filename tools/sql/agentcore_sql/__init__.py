@@ -18,11 +18,18 @@ Read-only is enforced by the database, never by reading the SQL text. On SQLite 
 opened ``mode=ro`` with ``PRAGMA query_only``, and an authorizer refuses every action but
 reads of allowed tables and a list of pure functions; a query that reads a secret or
 non-allowed column still runs, with that column read as NULL (and dropped from the output
-when it holds nothing else), and the result says which columns were withheld. On PostgreSQL
+when it holds nothing else), and the result says which columns were withheld. A view named in
+``allow_tables`` may be read even when the tables it reads are not (those stay refused to
+direct queries, and secret columns stay withheld through the view); a view it reads must be
+allowed too, and the query's own common table expressions may not take the name of a table or
+view, so that none can pass for an allowed one. On PostgreSQL
 each query is the body of a cursor in a read-only transaction under ``statement_timeout``,
-always rolled back; what may be read is the connected role's privileges, which
-``run_select`` checks before it runs model-written SQL, so there ``SELECT *`` on a table
-with a withheld column fails with "permission denied" and the model is told to name columns.
+always rolled back (advisory locks it took are released after it); what may be read is the
+connected role's privileges, which ``run_select`` checks before it runs model-written SQL,
+so there ``SELECT *`` on a table with a withheld column fails with "permission denied" and
+the model is told to name columns. The same check refuses a role that can execute functions
+reaching past its privileges (``SECURITY DEFINER``, untrusted languages such as C: dblink),
+signal other sessions, switch to a broader role, read large objects or use foreign servers.
 
 Results are limited to ``row_limit`` rows (up to 1,000 more are counted, never fetched
 into the answer), values are cut at ``max_value_chars``, and every cut is stated.

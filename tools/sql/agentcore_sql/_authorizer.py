@@ -40,7 +40,7 @@ padding width of a billion runs for many seconds inside one call, where the time
 cannot interrupt it)."""
 
 SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema"})
-_INTROSPECTION_PRAGMAS = frozenset({"table_xinfo", "foreign_key_list"})
+_INTROSPECTION_PRAGMAS = frozenset({"table_xinfo", "foreign_key_list", "schema_version"})
 
 _ACTIONS: dict[int, str] = {
     sqlite3.SQLITE_CREATE_INDEX: "create an index",
@@ -87,24 +87,77 @@ class Authorizer:
 
     ``internal`` is set only while our own introspection statements are prepared; the
     connection has no statement cache, so a statement prepared then is never reused for a
-    model's query.
+    model's query. ``recording``, when set, collects the reads a view's definition makes
+    (see :meth:`views_changed`) and allows everything, for ``EXPLAIN`` only.
+
+    A view listed in the access policy may read tables that are not: SQLite names the view
+    (or common table expression) a read is made for, and a read is granted when that name
+    is an allowed view and the view's own definition makes that very read. Common table
+    expressions inside an allowed view are granted the same way, unless a view that is not
+    allowed uses the same name. A view read through another view must itself be allowed.
+    The model's own common table expressions may not take any of these names
+    (:attr:`reserved_names`), so they cannot pass for a view.
     """
 
     def __init__(self, policy: AccessPolicy) -> None:
         self._policy = policy
         self.internal = False
+        self.recording: list[tuple[str, str, str]] | None = None
         self.refusal: str | None = None
         self.withheld: dict[str, None] = {}
         self.schema_names: frozenset[str] = frozenset()
         """Lower-cased names of the database's tables and views, refreshed before each query."""
+        self.view_names: frozenset[str] = frozenset()
+        self.reserved_names: frozenset[str] = frozenset()
+        """Names the statement's common table expressions may not take."""
+        self._grants: dict[str, frozenset[tuple[str, str]]] = {}
+        self._reached_through_views: frozenset[str] = frozenset()
 
     def reset(self) -> None:
         self.refusal = None
         self.withheld = {}
 
+    def views_changed(
+        self,
+        tables: frozenset[str],
+        traces: dict[str, list[tuple[str, str, str]]],
+    ) -> None:
+        """Take a new schema: table names, and for each view the reads its definition makes.
+
+        Each trace holds ``(table, column, context)`` triples, lower-cased, where context is
+        the view or common table expression SQLite reported the read for.
+        """
+        views = frozenset(traces)
+        owners: dict[str, set[str]] = {}
+        for view, trace in traces.items():
+            for _, _, context in trace:
+                owners.setdefault(context, set()).add(view)
+        grants: dict[str, set[tuple[str, str]]] = {}
+        for view, trace in traces.items():
+            if not self._policy.is_table_allowed(view):
+                continue
+            for table, column, context in trace:
+                if context in views:
+                    if context != view:
+                        continue  # a nested view grants only if it is allowed itself
+                elif not all(self._policy.is_table_allowed(v) for v in owners[context]):
+                    continue
+                grants.setdefault(context, set()).add((table, column))
+        self.schema_names = tables | views
+        self.view_names = views
+        self.reserved_names = self.schema_names | frozenset(owners)
+        self._grants = {context: frozenset(reads) for context, reads in grants.items()}
+        self._reached_through_views = frozenset(
+            table for reads in grants.values() for table, _ in reads
+        )
+
     def __call__(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
     ) -> int:
+        if self.recording is not None:
+            if action == sqlite3.SQLITE_READ and source:
+                self.recording.append(((arg1 or "").lower(), (arg2 or "").lower(), source.lower()))
+            return sqlite3.SQLITE_OK
         if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE):
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_READ:
@@ -125,7 +178,7 @@ class Authorizer:
         return self._deny(f"the statement tries to {what}{target}; only SELECT can run here")
 
     def _read(self, table: str, column: str, db: str | None, source: str | None) -> int:
-        if db not in (None, "main"):
+        if db is not None and db.lower() != "main":
             return self._deny(f"only the main database can be read, not {db!r}")
         lowered = table.lower()
         if lowered in SCHEMA_TABLES and self.internal:
@@ -135,26 +188,40 @@ class Authorizer:
                 f"the internal table {table} is not available; use list_tables and describe_table"
             )
         if lowered not in self.schema_names:
-            # A common table expression shows up here only as a whole-table read (no column),
-            # for count(*); its rows come from reads that were checked already. A column read
-            # of a name outside the schema is a built-in virtual table such as dbstat.
+            # A common table expression or subquery shows up here only as a whole-table read
+            # (no column), for count(*); its rows come from reads that were checked already.
+            # A column read of a name outside the schema is a built-in virtual table.
             if not column:
                 return sqlite3.SQLITE_OK
             return self._deny(f"the table {table} is not available; see list_tables")
-        # A column read on behalf of an allowed view is allowed even when the view's base
-        # table is not: allowing a view is how a developer exposes part of a table.
-        # ``source`` names the view (or common table expression) a read happens for. A read
-        # on behalf of an allowed view is allowed even when the view's base table is not:
-        # allowing a view is how a developer exposes part of a table.
-        view = source if source is not None and source.lower() in self.schema_names else None
-        if view is not None and not self._policy.is_table_allowed(view):
-            return self._deny(f"the view {view} is not available; see list_tables")
-        if view is None and not self._policy.is_table_allowed(table):
-            return self._deny(f"the table {table} is not available; see list_tables")
+        if not self._policy.is_table_allowed(table) and not self._granted(
+            lowered, column.lower(), source
+        ):
+            return self._deny(self._why_not(table, column, source))
         if column and not self._policy.is_column_visible(table, column):
             self.withheld[f"{table}.{column}"] = None
             return sqlite3.SQLITE_IGNORE
         return sqlite3.SQLITE_OK
+
+    def _granted(self, table: str, column: str, source: str | None) -> bool:
+        if source is None:
+            return False
+        return (table, column) in self._grants.get(source.lower(), ())
+
+    def _why_not(self, table: str, column: str, source: str | None) -> str:
+        if (
+            source is not None
+            and source.lower() in self.view_names
+            and not self._policy.is_table_allowed(source)
+        ):
+            return f"the view {source} is not available; see list_tables"
+        if not column and source is None and table.lower() in self._reached_through_views:
+            return (
+                f"the table {table} is not available; to read a view over it, use one of "
+                "the view's columns other than the row id (count(column), not count(*))"
+            )
+        kind = "view" if table.lower() in self.view_names else "table"
+        return f"the {kind} {table} is not available; see list_tables"
 
     def _deny(self, reason: str) -> int:
         if self.refusal is None:

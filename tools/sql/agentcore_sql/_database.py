@@ -144,7 +144,8 @@ class SQLDatabase:
         Takes the same options as :meth:`sqlite`, plus the ``schema`` whose tables are
         listed. Connect with a role that may SELECT only what the model may see:
         ``run_select`` refuses to run for a superuser or a role that can read a hidden
-        table or column.
+        table or column, execute functions that reach past its privileges, or signal
+        other sessions (the README gives the setup).
         """
         from ._postgres import PostgresBackend
 
@@ -314,7 +315,8 @@ class SQLDatabase:
         """Check, now, that SQL written by the model cannot read past the access policy.
 
         A no-op on SQLite (its authorizer checks every query); on PostgreSQL it checks the
-        role's privileges and raises ConfigurationError naming what it could read.
+        role's privileges and raises ConfigurationError naming what it could read or
+        execute beyond them, with the ``REVOKE`` statements that fix it.
         """
         self._backend.verify_role()
 

@@ -34,12 +34,16 @@ from ._backend import (
     quote_identifier,
     time_limit_error,
 )
+from ._cte_names import defined_names
 from ._policy import AccessPolicy
 from ._results import ColumnInfo, ForeignKey, QueryResult, TableInfo
 
 __all__ = ["SQLiteBackend", "quote_identifier"]
 
-_PROGRESS_STEPS = 1000
+_PROGRESS_STEPS = 100
+"""Virtual-machine steps between two checks of the time limit. One step may handle a value of
+up to ``_MAX_VALUE_BYTES`` (sorting it, or writing it to a temporary index on disk), so a
+thousand steps could run for many seconds past the limit; a hundred stay within about one."""
 _COUNT_BATCH_ROWS = 500
 _COUNT_SHARE_OF_TIME_LIMIT = 0.25
 _MAX_VALUE_BYTES = 16_000_000
@@ -58,6 +62,7 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
         self._uri, self._display = _read_only_uri(database)
         self._authorizer = Authorizer(policy)
         self._deadline = math.inf
+        self._schema_version: int | None = None
 
     def table_info(self, name: str) -> TableInfo | None:
         """Visible columns and foreign keys of an allowed table, or None if there is none."""
@@ -107,7 +112,8 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
             params = [_bindable(value) for value in params]
         with self._lock:
             connection = self._open()
-            self._refresh_schema_names()
+            self._refresh_schema()
+            self._refuse_shadowing_names(sql)
             self._authorizer.reset()
             started = time.monotonic()
             self._deadline = started + self._time_limit_s
@@ -168,6 +174,7 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
             connection.set_authorizer(self._authorizer)
             connection.set_progress_handler(self._past_deadline, _PROGRESS_STEPS)
             self._connection = connection
+            self._schema_version = None
             names = [t[0] for t in self._all_tables()]
         except sqlite3.DatabaseError as exc:
             connection.close()
@@ -178,12 +185,42 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
         self._require_allow_listed(names, repr(self._display))
         return connection
 
-    def _refresh_schema_names(self) -> None:
-        # Re-read every time: a table created by another process after we connected must
-        # not pass for a common table expression.
-        self._authorizer.schema_names = frozenset(
-            row[0].lower() for row in self._internal("SELECT name FROM sqlite_schema")
+    def _refresh_schema(self) -> None:
+        # Checked before every query: a table created by another process after we connected
+        # must not pass for a common table expression, nor a changed view keep old grants.
+        (version,) = self._internal("PRAGMA schema_version")[0]
+        if version == self._schema_version:
+            return
+        rows = self._internal(
+            "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view')"
         )
+        tables = frozenset(name.lower() for kind, name in rows if kind == "table")
+        traces = {name.lower(): self._view_reads(name) for kind, name in rows if kind == "view"}
+        self._authorizer.views_changed(tables, traces)
+        self._schema_version = version
+
+    def _view_reads(self, view: str) -> list[tuple[str, str, str]]:
+        """The reads the definition of ``view`` makes, as the authorizer reports them."""
+        connection = self._open()
+        recorded: list[tuple[str, str, str]] = []
+        self._authorizer.recording = recorded
+        try:
+            connection.execute(f"EXPLAIN SELECT * FROM main.{quote_identifier(view)}").fetchall()
+        except sqlite3.Error:
+            return []  # a broken view grants nothing; reading it fails with SQLite's error
+        finally:
+            self._authorizer.recording = None
+        return recorded
+
+    def _refuse_shadowing_names(self, sql: str) -> None:
+        if "as" not in sql.lower():
+            return  # every definition needs the keyword AS
+        for name in defined_names(sql):
+            if name.lower() in self._authorizer.reserved_names:
+                raise ToolError(
+                    f"refused: the common table expression {name} has the name of a table or "
+                    "view of the database; give it a name of its own"
+                )
 
     def _past_deadline(self) -> int:
         return 1 if time.monotonic() > self._deadline else 0
