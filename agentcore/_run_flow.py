@@ -4,8 +4,9 @@
 own actions for a driver to perform — :class:`~agentcore.actions.CallModel`,
 :class:`~agentcore.actions.RunTools`, :class:`~agentcore.actions.CheckApproval`,
 :class:`~agentcore.actions.AskApproval` — and the :mod:`agentcore.events` a driver hands to
-its caller, and is sent back what happened. The logging, the events, pausing and the duration
-bookkeeping live here; :mod:`agentcore.drivers` performs the actions with blocking I/O or with
+its caller, and is sent back what happened. The logging, the events and the duration
+bookkeeping live here (every decision, down to pausing a run and masking a tool's output,
+is the loop's); :mod:`agentcore.drivers` performs the actions with blocking I/O or with
 asyncio, in the manner of the client's flows (``agentcore.client._flow``).
 """
 
@@ -13,11 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Mapping
-from dataclasses import replace
 from time import perf_counter
 from typing import Any, TypeAlias
 
-from agentcore.approval.requests import Decision
+from agentcore.approval.requests import ApprovalRequest, Decision
 from agentcore.errors import APIError, StreamError
 from agentcore.events import (
     ApprovalDecided,
@@ -39,7 +39,6 @@ from agentcore.loop import (
     ToolCall,
     ToolOutcome,
 )
-from agentcore.redaction import redact_content, secret_values_in
 from agentcore.state import RunResult
 
 __all__ = ["RunFlow", "Step", "run_flow"]
@@ -71,8 +70,7 @@ def run_flow(
     Args:
         loop: The run's loop, holding its state.
         decisions: Decisions for calls waiting for approval, when resuming.
-        approver: The approver the driver asks; with None, a call needing approval pauses
-            the run.
+        approver: The approver the driver asks, named in the ``approval.decision`` log.
         calls_at_once: Whether the driver runs a turn's calls concurrently. If so, every
             call is announced, then all run, then their results follow; if not, each call's
             result follows its announcement before the next one starts.
@@ -101,36 +99,23 @@ def run_flow(
             assert isinstance(action, RunTools)
             calls = action.calls
             batches = (action,) if calls_at_once else tuple(RunTools((call,)) for call in calls)
-            outcomes: list[ToolOutcome] = []
             for batch in batches:
                 for call in batch.calls:
                     yield ToolCallStarted(call.id, call.name, call.arguments)
                 ran = yield batch
                 for call, (outcome, elapsed) in zip(batch.calls, ran, strict=True):
-                    outcome = _recorded(call, outcome)
-                    outcomes.append(outcome)
+                    outcome = loop.tool_ran(outcome)
                     if logging_on:
                         _log_tool_call(call, outcome, elapsed)
                     yield _result_event(call, outcome, elapsed)
-            action = loop.tools_ran(outcomes)
+            action = loop.tools_ran()
         elif kind is CheckApproval:
             assert isinstance(action, CheckApproval)
             reasons = yield action
             action = loop.approval_checked(reasons)
         elif kind is AskApproval:
             assert isinstance(action, AskApproval)
-            for request in action.requests:
-                if logging_on:
-                    _log.info(
-                        "approval.requested",
-                        tool=request.tool_name,
-                        call_id=request.call_id,
-                        reason=request.reason,
-                    )
-                yield ApprovalRequested(request)
-            if approver is None:
-                action = loop.pause()
-                continue
+            yield from _announce(action.requests, logging_on)
             answers: dict[str, Decision] = {}
             for request in action.requests:
                 (decision,) = yield AskApproval((request,))
@@ -141,6 +126,7 @@ def run_flow(
             action = loop.approvals_decided(answers)
         else:
             assert isinstance(action, Finish)
+            yield from _announce(action.awaiting, logging_on)
             result = action.result
             state.duration_s += perf_counter() - started
             result.duration_s = state.duration_s
@@ -153,20 +139,16 @@ def run_flow(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _recorded(call: ToolCall, outcome: ToolOutcome) -> ToolOutcome:
-    """The outcome as the run records it: a tool's output is the model's next input, the
-    stored state and the events, so credentials and the call's secret arguments are
-    replaced before anything else sees it (the exception itself stays, for logs)."""
-    output = outcome.output
-    secret_fields = call.tool.secret_fields
-    content = redact_content(
-        output.content,
-        secret_fields=secret_fields,
-        secret_values=secret_values_in(call.arguments, secret_fields),
-    )
-    if content == output.content:
-        return outcome
-    return replace(outcome, output=replace(output, content=content))
+def _announce(requests: tuple[ApprovalRequest, ...], logging_on: bool) -> RunFlow:
+    for request in requests:
+        if logging_on:
+            _log.info(
+                "approval.requested",
+                tool=request.tool_name,
+                call_id=request.call_id,
+                reason=request.reason,
+            )
+        yield ApprovalRequested(request)
 
 
 def _result_event(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> ToolResultEvent:

@@ -89,7 +89,7 @@ class RunTools:
 
 @dataclass(frozen=True, slots=True)
 class AskApproval:
-    """Get a decision for each request from the approver, or pause the run."""
+    """Get a decision for each request from the approver."""
 
     requests: tuple[ApprovalRequest, ...]
 
@@ -99,6 +99,8 @@ class Finish:
     """The run is over (or paused); ``result`` says how."""
 
     result: RunResult
+    awaiting: tuple[ApprovalRequest, ...] = ()
+    """When the run pauses, the calls it waits on, as the approver would have been asked."""
 
 
 Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | Finish
@@ -123,6 +125,9 @@ class LoopConfig:
     output: OutputSpec | None = None
     has_approval_policy: bool = False
     """An agent-level approval policy exists, so every call is checked."""
+    pause_for_approval: bool = False
+    """No approver is attached: a call that needs a decision pauses the run (the loop returns
+    :class:`Finish` with the calls it waits on, never :class:`AskApproval`)."""
     cache: bool = False
     cache_ttl: str | None = None
     prompt_name: str | None = None

@@ -192,6 +192,7 @@ class Agent:
             prices=price_table,
             output=output,
             has_approval_policy=approval_policy is not None,
+            pause_for_approval=approver is None,
             cache=cache,
             cache_ttl=cache_ttl,
             prompt_name=prompt_name,

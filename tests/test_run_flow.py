@@ -32,12 +32,13 @@ TOOLS: dict[str, Tool] = {
 }
 
 
-def make_loop() -> AgentLoop:
+def make_loop(*, approver: bool = False) -> AgentLoop:
     config = LoopConfig(
         model=MODEL,
         tools=TOOLS,
         request_params={"tools": [t.definition() for t in TOOLS.values()]},
         max_tokens=1024,
+        pause_for_approval=not approver,
     )
     state = RunState(model=MODEL, messages=[{"role": "user", "content": "Where is A-1?"}])
     return AgentLoop(config, state)
@@ -186,7 +187,8 @@ class TestApproval:
             [REFUND, DONE],
             decisions=[Approve()],
         )
-        driver.play(run_flow(make_loop(), None, approver=object(), calls_at_once=False))
+        loop = make_loop(approver=True)
+        driver.play(run_flow(loop, None, approver=object(), calls_at_once=False))
         assert driver.asked == [
             ("call_model", 1),
             ("emit", "ModelTurnCompleted"),
