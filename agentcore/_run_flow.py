@@ -17,6 +17,7 @@ from collections.abc import Generator, Mapping
 from time import perf_counter
 from typing import Any, TypeAlias
 
+from agentcore.approval.gate import AnyApprover
 from agentcore.approval.requests import ApprovalRequest, Decision
 from agentcore.errors import APIError, StreamError
 from agentcore.events import (
@@ -62,7 +63,7 @@ def run_flow(
     loop: AgentLoop,
     decisions: Mapping[str, Decision] | None,
     *,
-    approver: object | None,
+    approver: AnyApprover | None,
     calls_at_once: bool,
 ) -> RunFlow:
     """The flow of one run (or resumed run) of ``loop``, ending after :class:`RunFinished`.
@@ -184,7 +185,9 @@ def _log_tool_call(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> None
     )
 
 
-def _log_decision(tool_name: str, call_id: str, decision: Decision, approver: object) -> None:
+def _log_decision(
+    tool_name: str, call_id: str, decision: Decision, approver: AnyApprover | None
+) -> None:
     _log.info(
         "approval.decision",
         tool=tool_name,

@@ -25,7 +25,7 @@ from typing import Any, TypeAlias
 from pydantic import BaseModel
 
 from agentcore.approval.gate import ApprovalPolicy
-from agentcore.approval.requests import Decision
+from agentcore.approval.requests import Approver, AsyncApprover, Decision
 from agentcore.client._client import AsyncClient, Client
 from agentcore.drivers import DriverSettings, adrive, drive
 from agentcore.errors import ConfigurationError
@@ -99,7 +99,7 @@ class Agent:
         *,
         client: Client | None = None,
         async_client: AsyncClient | None = None,
-        approver: object | None = None,
+        approver: Approver | AsyncApprover | None = None,
         approval_policy: ApprovalPolicy | None = None,
         approval_timeout_s: float | None = None,
         max_tokens: int = 4096,

@@ -21,6 +21,7 @@ from typing import Any
 
 from agentcore._run_flow import run_flow
 from agentcore.approval.gate import (
+    AnyApprover,
     ApprovalPolicy,
     aapproval_reason,
     adecide,
@@ -30,7 +31,7 @@ from agentcore.approval.gate import (
 from agentcore.approval.requests import Decision
 from agentcore.client._client import AsyncClient, Client
 from agentcore.client._http import LogContext
-from agentcore.errors import APIError, StreamError
+from agentcore.errors import APIError, ConfigurationError, StreamError
 from agentcore.events import RunEvent, TextDelta, ThinkingDelta
 from agentcore.hooks import AfterToolHook, BeforeToolHook, arun_call, run_call
 from agentcore.loop import (
@@ -57,7 +58,7 @@ class DriverSettings:
     before_tool: tuple[BeforeToolHook, ...]
     after_tool: tuple[AfterToolHook, ...]
     approval_policy: ApprovalPolicy | None
-    approver: object | None
+    approver: AnyApprover | None
     approval_timeout_s: float | None
     tool_concurrency: int = 8
 
@@ -92,8 +93,10 @@ def drive(
                 for call in step.calls
             }
         elif isinstance(step, AskApproval):
+            if approver is None:
+                raise _no_approver()
             answer = [
-                decide(approver, request, timeout_s=settings.approval_timeout_s)  # type: ignore[arg-type]
+                decide(approver, request, timeout_s=settings.approval_timeout_s)
                 for request in step.requests
             ]
         else:
@@ -142,8 +145,10 @@ async def adrive(
                     call.tool, call.arguments, policy=policy, always_allowed=allowed
                 )
         elif isinstance(step, AskApproval):
+            if approver is None:
+                raise _no_approver()
             answer = [
-                await adecide(approver, request, timeout_s=settings.approval_timeout_s)  # type: ignore[arg-type]
+                await adecide(approver, request, timeout_s=settings.approval_timeout_s)
                 for request in step.requests
             ]
         else:
@@ -219,6 +224,13 @@ def _delta_event(event: object) -> TextDelta | ThinkingDelta | None:
     if kind is ThinkingDeltaEvent:
         return ThinkingDelta(event.thinking)  # type: ignore[attr-defined]
     return None
+
+
+def _no_approver() -> ConfigurationError:
+    return ConfigurationError(
+        "the run asks an approver but none is attached; build its loop with "
+        "LoopConfig(pause_for_approval=True) so that such a run pauses"
+    )
 
 
 def _timed_run(call: ToolCall, settings: DriverSettings) -> tuple[ToolOutcome, float]:

@@ -79,11 +79,11 @@ class TestDecide:
 
     def test_an_async_approver_is_run_to_completion(self) -> None:
         request = refund_request()
-        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)  # type: ignore[arg-type]
+        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)
 
     async def test_an_async_approver_works_even_inside_a_running_loop(self) -> None:
         request = refund_request()
-        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)  # type: ignore[arg-type]
+        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)
 
 
 class TestAsyncDecide:

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import pytest
+
 from agentcore._run_flow import RunFlow, run_flow
 from agentcore.actions import AskApproval, CallModel, CheckApproval, RunTools
 from agentcore.approval import Approve, Decision
-from agentcore.errors import APIConnectionError
+from agentcore.client import Client
+from agentcore.drivers import DriverSettings, drive
+from agentcore.errors import APIConnectionError, ConfigurationError
 from agentcore.events import RunFinished, ToolResultEvent
 from agentcore.loop import AgentLoop, LoopConfig, ToolOutcome
 from agentcore.state import RunState
+from agentcore.testing import ScriptedModel, tool_reply
 from agentcore.tools import Tool, ToolOutput, tool
 from agentcore.types import Message
 from tests.test_loop import MODEL, credit_account, lookup_order, message, refund_order
@@ -224,3 +229,16 @@ class TestModelFailure:
         assert driver.asked == [("call_model", 1), ("emit", "RunFinished")]
         assert driver.result.status == "failed"
         assert driver.result.exception is error
+
+
+class TestDrivers:
+    def test_a_loop_that_asks_an_approver_no_driver_has_is_a_configuration_error(self) -> None:
+        script = ScriptedModel(
+            [tool_reply(("refund_order", {"order_id": "A-1", "amount_cents": 500}, "toolu_1"))]
+        )
+        settings = DriverSettings((), (), None, None, None)
+        client = Client(api_key="test", transport=script)
+        events = drive(make_loop(approver=True), settings, lambda: client, streaming=False)
+        with pytest.raises(ConfigurationError, match="pause_for_approval=True"):
+            list(events)
+        assert script.remaining == 0

@@ -13,11 +13,13 @@ import inspect
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import Any, Protocol, TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 from agentcore._awaitables import resolve
 from agentcore.approval.requests import (
     ApprovalRequest,
+    Approver,
+    AsyncApprover,
     Decision,
     Deny,
     ToolLike,
@@ -25,16 +27,19 @@ from agentcore.approval.requests import (
 from agentcore.log import get_logger
 from agentcore.redaction import Redactor, secret_values_in
 
-__all__ = ["ApprovalPolicy", "aapproval_reason", "adecide", "approval_reason", "decide"]
+__all__ = [
+    "AnyApprover",
+    "ApprovalPolicy",
+    "aapproval_reason",
+    "adecide",
+    "approval_reason",
+    "decide",
+]
 
 _log = get_logger("agentcore.approval")
 
 
-class _DecidesSomehow(Protocol):
-    def decide(self, request: ApprovalRequest) -> Any: ...
-
-
-AnyApprover: TypeAlias = _DecidesSomehow
+AnyApprover: TypeAlias = Approver | AsyncApprover
 """An :class:`~agentcore.approval.Approver` or :class:`~agentcore.approval.AsyncApprover`."""
 
 

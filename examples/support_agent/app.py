@@ -21,7 +21,15 @@ from pathlib import Path
 
 from agentcore_sql import SQLDatabase
 
-from agentcore import Agent, Client, ExecutionJournal, RunStore, SystemPrompt
+from agentcore import (
+    Agent,
+    Approver,
+    AsyncApprover,
+    Client,
+    ExecutionJournal,
+    RunStore,
+    SystemPrompt,
+)
 from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError
 from agentcore.usage import PriceTable
@@ -159,7 +167,7 @@ def create_support_agent(
     database: str | Path,
     client: Client,
     *,
-    approver: object | None = None,
+    approver: Approver | AsyncApprover | None = None,
     store: RunStore | None = None,
     model: str = DEFAULT_MODEL,
     fallback_models: Sequence[str] = (),
