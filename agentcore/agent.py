@@ -24,7 +24,7 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
-from agentcore.approval.gate import ApprovalPolicy
+from agentcore.approval.gate import AgentApprovalPolicy
 from agentcore.approval.requests import Approver, AsyncApprover, Decision
 from agentcore.client._client import AsyncClient, Client
 from agentcore.drivers import DriverSettings, adrive, drive
@@ -100,7 +100,7 @@ class Agent:
         client: Client | None = None,
         async_client: AsyncClient | None = None,
         approver: Approver | AsyncApprover | None = None,
-        approval_policy: ApprovalPolicy | None = None,
+        approval_policy: AgentApprovalPolicy | None = None,
         approval_timeout_s: float | None = None,
         max_tokens: int = 4096,
         max_turns: int | None = 50,
@@ -191,7 +191,7 @@ class Agent:
             max_tool_retries=max_tool_retries,
             prices=price_table,
             output=output,
-            has_approval_policy=approval_policy is not None,
+            approval_policy=approval_policy,
             pause_for_approval=approver is None,
             cache=cache,
             cache_ttl=cache_ttl,
@@ -204,7 +204,6 @@ class Agent:
         self._drivers = DriverSettings(
             tuple(before_tool),
             tuple(after_tool),
-            approval_policy,
             approver,
             approval_timeout_s,
             tool_concurrency,

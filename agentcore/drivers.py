@@ -22,7 +22,6 @@ from typing import Any
 from agentcore._run_flow import run_flow
 from agentcore.approval.gate import (
     AnyApprover,
-    ApprovalPolicy,
     aapproval_reason,
     adecide,
     approval_reason,
@@ -57,7 +56,6 @@ class DriverSettings:
 
     before_tool: tuple[BeforeToolHook, ...]
     after_tool: tuple[AfterToolHook, ...]
-    approval_policy: ApprovalPolicy | None
     approver: AnyApprover | None
     approval_timeout_s: float | None
     tool_concurrency: int = 8
@@ -85,7 +83,7 @@ def drive(
         elif isinstance(step, RunTools):
             answer = [_timed_run(call, settings) for call in step.calls]
         elif isinstance(step, CheckApproval):
-            policy, allowed = settings.approval_policy, loop.state.always_allowed
+            policy, allowed = step.policy, step.always_allowed
             answer = {
                 call.id: approval_reason(
                     call.tool, call.arguments, policy=policy, always_allowed=allowed
@@ -138,7 +136,7 @@ async def adrive(
         elif isinstance(step, RunTools):
             answer = await asyncio.gather(*(run_one(call) for call in step.calls))
         elif isinstance(step, CheckApproval):
-            policy, allowed = settings.approval_policy, loop.state.always_allowed
+            policy, allowed = step.policy, step.always_allowed
             answer = {}
             for call in step.calls:
                 answer[call.id] = await aapproval_reason(

@@ -43,6 +43,7 @@ from agentcore.actions import (
     ToolCall,
     ToolOutcome,
 )
+from agentcore.approval.gate import approval_steps
 from agentcore.approval.requests import (
     ApprovalRequest,
     ApprovedCall,
@@ -394,12 +395,16 @@ class AgentLoop:
             call = PendingCall(call_id, name, arguments, "ready")
             if tool.secret_fields:
                 call.secret_fields = sorted(tool.secret_fields)
-            if name in state.always_allowed:
-                pass
-            elif config.has_approval_policy or tool.requires_approval is not None:
+            steps = approval_steps(
+                tool, arguments, policy=config.approval_policy, always_allowed=state.always_allowed
+            )
+            try:
+                next(steps)
+            except StopIteration as decided:
+                self._mark_for_approval(call, decided.value)
+            else:
+                steps.close()
                 call.status = "check"
-            elif tool.sensitive:
-                self._mark_for_approval(call, f"tool {name!r} is marked sensitive")
             pending.append(call)
         if not pending:
             return self._finish(
@@ -421,7 +426,11 @@ class AgentLoop:
         pending = self.state.pending
         checks = [call for call in pending if call.status == "check"]
         if checks:
-            return CheckApproval(tuple(self._tool_call(call) for call in checks))
+            return CheckApproval(
+                tuple(self._tool_call(call) for call in checks),
+                self.config.approval_policy,
+                tuple(self.state.always_allowed),
+            )
         ready = [call for call in pending if call.status == "ready"]
         if ready:
             return RunTools(tuple(self._tool_call(call) for call in ready))

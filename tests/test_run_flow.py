@@ -236,7 +236,7 @@ class TestDrivers:
         script = ScriptedModel(
             [tool_reply(("refund_order", {"order_id": "A-1", "amount_cents": 500}, "toolu_1"))]
         )
-        settings = DriverSettings((), (), None, None, None)
+        settings = DriverSettings((), (), None, None)
         client = Client(api_key="test", transport=script)
         events = drive(make_loop(approver=True), settings, lambda: client, streaming=False)
         with pytest.raises(ConfigurationError, match="pause_for_approval=True"):

@@ -32,7 +32,7 @@ from agentcore.approval.decisions import (
 from agentcore.errors import AgentcoreError, ApprovalError
 
 if TYPE_CHECKING:
-    from agentcore.tools._tool import ApprovalPolicy
+    from agentcore.tools._tool import ToolApprovalPolicy
 
 __all__ = [
     "REDACTED",
@@ -133,7 +133,7 @@ class ToolLike(Protocol):
     @property
     def sensitive(self) -> bool: ...
     @property
-    def requires_approval(self) -> ApprovalPolicy | None: ...
+    def requires_approval(self) -> ToolApprovalPolicy | None: ...
     @property
     def secret_fields(self) -> frozenset[str]: ...
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]: ...
