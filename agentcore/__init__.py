@@ -14,7 +14,7 @@ from agentcore.approval.requests import (
     Deny,
     Edit,
 )
-from agentcore.client._client import AsyncClient, Client, LogContext
+from agentcore.client._client import AsyncClient, Client
 from agentcore.client.batches import AsyncBatches, Batches
 from agentcore.errors import (
     AgentcoreError,
@@ -90,7 +90,6 @@ __all__ = [
     "Edit",
     "ExecutionJournal",
     "InvalidRequestError",
-    "LogContext",
     "Message",
     "ModelPrice",
     "ModelRetry",

@@ -29,7 +29,6 @@ from agentcore.approval.gate import (
 )
 from agentcore.approval.requests import Decision
 from agentcore.client._client import AsyncClient, Client
-from agentcore.client._http import LogContext
 from agentcore.errors import APIError, ConfigurationError, StreamError
 from agentcore.events import RunEvent, TextDelta, ThinkingDelta
 from agentcore.hooks import AfterToolHook, BeforeToolHook, arun_call, run_call
@@ -162,17 +161,17 @@ _DELTAS = (TextDelta, ThinkingDelta)
 def _request(loop: AgentLoop, action: CallModel) -> dict[str, Any]:
     """The keyword arguments of ``messages.create`` / ``.stream`` for ``action``.
 
-    The client logs the one ``model.call`` event of each response; the run adds who asked.
+    The client logs the one ``model.call`` event of each response (and its retries); the
+    run adds who asked, and the prices it counts with.
     """
     state = loop.state
-    context = LogContext(
-        run_id=state.run_id,
-        turn=len(state.turns) + 1,
-        prompt_name=state.prompt_name,
-        prompt_version=state.prompt_version,
-        prices=loop.config.prices,
-    )
-    return {**action.params, "log_context": context}
+    fields = {
+        "run_id": state.run_id,
+        "turn": len(state.turns) + 1,
+        "prompt_name": state.prompt_name,
+        "prompt_version": state.prompt_version,
+    }
+    return {**action.params, "log_fields": fields, "prices": loop.config.prices}
 
 
 def _call_model(

@@ -21,7 +21,6 @@ import httpx
 
 from agentcore.client._http import (
     CountTokensParams,
-    LogContext,
     MessageCreateParams,
     Settings,
     connection_error,
@@ -48,7 +47,7 @@ from agentcore.errors import (
 )
 from agentcore.log import EventLogger
 from agentcore.types import Message, ModelInfo
-from agentcore.usage import cost_of
+from agentcore.usage import PriceTable, cost_of
 
 __all__ = ["Calls", "Flow", "Send", "Sleep", "with_retries"]
 
@@ -158,28 +157,26 @@ def with_retries(
     raise AssertionError("with_retries needs at least one model")
 
 
-_NO_CONTEXT = LogContext()
-
-
 def log_model_call(
     log: EventLogger,
     message: Message,
     *,
     started: float,
     attempt: int,
-    context: LogContext | None,
+    prices: PriceTable | None,
 ) -> None:
     """Emit the ``model.call`` event for a message that arrived: the one event per response.
 
+    ``log`` carries the fields the caller asked for (see :meth:`Calls.log_for`).
     ``started`` is the ``time.perf_counter()`` reading taken when the request was sent.
-    ``cost_usd`` is the exact cost as a decimal string, or None when the model has no price.
+    ``cost_usd`` is the exact cost as a decimal string (computed with ``prices``, or the
+    default table), or None when the model has no price.
     """
     if not log.is_enabled_for(logging.INFO):
         return
     latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
     usage = message.usage
-    context = context or _NO_CONTEXT
-    cost = cost_of(usage, message.model, context.prices)
+    cost = cost_of(usage, message.model, prices)
     log.info(
         "model.call",
         model=message.model,
@@ -192,10 +189,6 @@ def log_model_call(
         stop_reason=message.stop_reason,
         request_id=message.request_id,
         attempt=attempt,
-        prompt_name=context.prompt_name,
-        prompt_version=context.prompt_version,
-        run_id=context.run_id,
-        turn=context.turn,
     )
 
 
@@ -225,6 +218,11 @@ class Calls:
             return self.policy
         return replace(self.policy, max_retries=max_retries)
 
+    def log_for(self, options: Mapping[str, Any]) -> EventLogger:
+        """The client's logger, adding the call's own ``log_fields`` to every event."""
+        fields = options.get("log_fields")
+        return self.log.bind(**fields) if fields else self.log
+
     def models_for(self, model: str, options: Mapping[str, Any]) -> tuple[str, ...]:
         """``model`` then the fallbacks (the call's, else the client's), without repeats."""
         fallbacks = options.get("fallback_models")
@@ -236,7 +234,8 @@ class Calls:
     def create(self, params: MessageCreateParams) -> Flow[Message]:
         """POST /v1/messages, returning the :class:`Message`."""
         body, options = split_params(params)
-        settings, log = self.settings, self.log
+        settings, log = self.settings, self.log_for(options)
+        prices = options.get("prices")
 
         def attempt(model: str, number: int) -> Generator[Send, Outcome, Message | APIError]:
             body["model"] = model
@@ -249,8 +248,7 @@ class Calls:
                 return response
             message = read_message(response)
             if isinstance(message, Message):
-                context = options.get("log_context")
-                log_model_call(log, message, started=started, attempt=number, context=context)
+                log_model_call(log, message, started=started, attempt=number, prices=prices)
             return message
 
         models = self.models_for(params["model"], options)

@@ -95,7 +95,7 @@ class StreamCall:
             self._open,
             calls.policy_for(self._options),
             calls.rng,
-            calls.log,
+            calls.log_for(self._options),
         )
         accumulator = self.accumulator
         assert accumulator is not None
@@ -121,11 +121,11 @@ class StreamCall:
             yield from self._relay(accumulator, parser.feed(chunk))
         message = accumulator.final_message()
         log_model_call(
-            calls.log,
+            calls.log_for(self._options),
             message,
             started=self._started,
             attempt=self._attempt,
-            context=self._options.get("log_context"),
+            prices=self._options.get("prices"),
         )
         return message
 
