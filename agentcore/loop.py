@@ -369,7 +369,7 @@ class AgentLoop:
                 value, problem = output.validate(arguments)
                 if problem is None:
                     self._output_value = value
-                    state.output_object = arguments
+                    state.output_data = arguments
                     return self._finish("completed")
                 state.output_retries += 1
                 if state.output_retries > output.max_retries:

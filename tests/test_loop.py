@@ -619,7 +619,7 @@ class TestStructuredOutput:
         result = finished(loop.model_responded(message([call], "tool_use")))
         assert result.status == "completed"
         assert result.output_object == Invoice(customer="Ada", total_cents=1200)
-        assert result.state.output_object == {"customer": "Ada", "total_cents": 1200}
+        assert result.state.output_data == {"customer": "Ada", "total_cents": 1200}
 
     def test_an_invalid_final_result_goes_back_to_the_model_as_an_error(self) -> None:
         loop = self.loop()
