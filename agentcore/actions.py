@@ -126,8 +126,6 @@ class LoopConfig:
     """Everything of a request but model, max_tokens and messages (tools, system…)."""
     max_tokens: int
     limits: Limits = field(default_factory=Limits)
-    max_tool_retries: int = 3
-    """Consecutive turns with invalid calls the model may correct before the run fails."""
     prices: PriceTable | None = None
     output: OutputSpec | None = None
     approval_policy: AgentApprovalPolicy | None = None

@@ -472,11 +472,12 @@ class AgentLoop:
         self._kwargs.clear()
         if any(call.retry for call in pending):
             state.invalid_rounds += 1
-            if state.invalid_rounds > self.config.max_tool_retries:
+            max_tool_retries = self.config.limits.max_tool_retries
+            if state.invalid_rounds > max_tool_retries:
                 return self._finish(
                     "failed",
                     error=f"the model made invalid tool calls {state.invalid_rounds} turns in a "
-                    f"row (max_tool_retries={self.config.max_tool_retries}); last problems: "
+                    f"row (max_tool_retries={max_tool_retries}); last problems: "
                     + "; ".join(_result_text(call.result) for call in pending if call.retry),
                 )
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -78,8 +79,7 @@ def make_loop(
         tools=TOOLS,
         request_params={"system": "Be brief.", "tools": [t.definition() for t in TOOLS.values()]},
         max_tokens=max_tokens,
-        limits=limits or Limits(),
-        max_tool_retries=max_tool_retries,
+        limits=replace(limits or Limits(), max_tool_retries=max_tool_retries),
         output=output,
         pause_for_approval=pause_for_approval,
     )

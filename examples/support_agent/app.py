@@ -27,6 +27,8 @@ from agentcore import (
     AsyncApprover,
     Client,
     ExecutionJournal,
+    Limits,
+    ModelSettings,
     RunStore,
     SystemPrompt,
 )
@@ -197,10 +199,8 @@ def create_support_agent(
         [*lookups, *domain_tools(path)],
         client=client,
         approver=approver,
-        max_tokens=1024,
-        max_turns=12,
-        max_cost_usd=max_cost_usd if priced else None,
-        fallback_models=fallback_models,
+        limits=Limits(max_turns=12, max_cost_usd=max_cost_usd if priced else None),
+        model_settings=ModelSettings(max_tokens=1024, fallback_models=fallback_models),
         before_tool=[journal.before_tool] if journal else [],
         after_tool=[journal.after_tool] if journal else [],
     )
