@@ -1,7 +1,9 @@
 """The Agent: a model, a system prompt and tools, run by two thin drivers over one loop.
 
-Every decision lives in :mod:`agentcore.loop`; the drivers here only do the I/O it asks for
-(model calls, tools, hooks, approval policies and approvers, the clock, logging). The sync
+Every decision lives in :mod:`agentcore.loop`; the drivers (:mod:`agentcore.drivers`) only
+do the I/O it asks for (model calls, tools, hooks, approval policies and approvers, the
+clock, logging). The options that belong together come as frozen objects that check their
+values when built: :class:`~agentcore.usage.Limits` and :class:`ModelSettings`. The sync
 driver runs tools one after another; the async driver runs a turn's calls concurrently, up
 to ``tool_concurrency`` at a time (sync tools in threads). Both exist in a streaming flavour
 that yields :mod:`agentcore.events` as the run goes.

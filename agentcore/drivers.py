@@ -1,8 +1,8 @@
 """The two drivers of a run: the only place it does I/O.
 
 Both drive the same :func:`~agentcore._run_flow.run_flow`, which holds everything a run does
-between the :class:`~agentcore.loop.AgentLoop`'s decisions (events, logging, redaction,
-pausing) and yields the loop's own actions. A driver performs each action and hands the
+between the :class:`~agentcore.loop.AgentLoop`'s decisions (events, logging, timing) and
+yields the loop's own actions. A driver performs each action and hands the
 events on: :class:`~agentcore.actions.CallModel` through the client (plain or streamed),
 :class:`~agentcore.actions.RunTools` through the hooks and the tools,
 :class:`~agentcore.actions.CheckApproval` through the approval policies and
