@@ -215,11 +215,10 @@ async def _acall_model(
 
 
 def _delta_event(event: object) -> TextDelta | ThinkingDelta | None:
-    kind = type(event)
-    if kind is TextDeltaEvent:
-        return TextDelta(event.text)  # type: ignore[attr-defined]
-    if kind is ThinkingDeltaEvent:
-        return ThinkingDelta(event.thinking)  # type: ignore[attr-defined]
+    if type(event) is TextDeltaEvent:
+        return TextDelta(event.text)
+    if type(event) is ThinkingDeltaEvent:
+        return ThinkingDelta(event.thinking)
     return None
 
 
