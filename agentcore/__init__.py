@@ -1,7 +1,7 @@
 """agentcore: Claude agents that act on real systems safely."""
 
 from agentcore._version import __version__
-from agentcore.agent import Agent
+from agentcore.agent import Agent, ModelSettings
 from agentcore.approval.approvers import CallbackApprover, ScriptedApprover
 from agentcore.approval.console import ConsoleApprover
 from agentcore.approval.requests import (
@@ -14,7 +14,7 @@ from agentcore.approval.requests import (
     Deny,
     Edit,
 )
-from agentcore.client._client import AsyncClient, Client, LogContext
+from agentcore.client._client import AsyncClient, Client
 from agentcore.client.batches import AsyncBatches, Batches
 from agentcore.errors import (
     AgentcoreError,
@@ -60,7 +60,7 @@ from agentcore.store.durable import (
 from agentcore.store.runs import RunStore
 from agentcore.tools import Tool, ToolCallInfo, ToolOutput, Toolset, current_tool_call, tool
 from agentcore.types import Message, Usage
-from agentcore.usage import ModelPrice, PriceTable, UsageTotals
+from agentcore.usage import Limits, ModelPrice, PriceTable, UsageTotals
 
 __all__ = [
     "APIConnectionError",
@@ -90,10 +90,11 @@ __all__ = [
     "Edit",
     "ExecutionJournal",
     "InvalidRequestError",
-    "LogContext",
+    "Limits",
     "Message",
     "ModelPrice",
     "ModelRetry",
+    "ModelSettings",
     "ModelTurnCompleted",
     "NotFoundError",
     "OverloadedError",

@@ -1,23 +1,24 @@
 """A run as a sans-IO flow: everything a run does between the loop's actions, written once.
 
-:func:`run_flow` steps an :class:`~agentcore.loop.AgentLoop` to its end. It yields what it
-needs done — :class:`Emit` an event, :class:`CreateMessage`, :class:`RunCalls`,
-:class:`CheckPolicies`, :class:`Decide` — and is sent back what happened. The logging, the
-events, the redaction of tool results, pausing and the duration bookkeeping live here;
-:mod:`agentcore.drivers` performs the effects with blocking I/O or with asyncio, in the manner
-of the client's flows (``agentcore.client._flow``).
+:func:`run_flow` steps an :class:`~agentcore.loop.AgentLoop` to its end. It yields the loop's
+own actions for a driver to perform — :class:`~agentcore.actions.CallModel`,
+:class:`~agentcore.actions.RunTools`, :class:`~agentcore.actions.CheckApproval`,
+:class:`~agentcore.actions.AskApproval` — and the :mod:`agentcore.events` a driver hands to
+its caller, and is sent back what happened. The logging, the events and the duration
+bookkeeping live here (every decision, down to pausing a run and masking a tool's output,
+is the loop's); :mod:`agentcore.drivers` performs the actions with blocking I/O or with
+asyncio, in the manner of the client's flows (``agentcore.client._flow``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, replace
 from time import perf_counter
 from typing import Any, TypeAlias
 
+from agentcore.approval.gate import AnyApprover
 from agentcore.approval.requests import ApprovalRequest, Decision
-from agentcore.client._http import LogContext
 from agentcore.errors import APIError, StreamError
 from agentcore.events import (
     ApprovalDecided,
@@ -39,80 +40,30 @@ from agentcore.loop import (
     ToolCall,
     ToolOutcome,
 )
-from agentcore.redaction import redact_content, secret_values_in
 from agentcore.state import RunResult
 
-__all__ = [
-    "CheckPolicies",
-    "CreateMessage",
-    "Decide",
-    "Effect",
-    "Emit",
-    "RunCalls",
-    "RunFlow",
-    "run_flow",
-]
+__all__ = ["RunFlow", "Step", "run_flow"]
 
 _log = get_logger("agentcore.agent")
 _INFO = logging.INFO
 
+Step: TypeAlias = CallModel | RunTools | CheckApproval | AskApproval | RunEvent
+"""What the flow yields: an action for the driver to perform, or an event to hand on.
 
-@dataclass(frozen=True, slots=True)
-class Emit:
-    """Hand this event to the caller; answer with None."""
-
-    event: RunEvent
-
-
-@dataclass(frozen=True, slots=True)
-class CreateMessage:
-    """Call the model (``messages.create`` or ``.stream``, as the driver was asked).
-
-    Answer with ``(reply, seconds)``: the :class:`~agentcore.types.Message`, or the
-    ``APIError`` / ``StreamError`` the call raised, and how long the call took.
-    """
-
-    params: dict[str, Any]
-    log_context: LogContext
-
-
-@dataclass(frozen=True, slots=True)
-class RunCalls:
-    """Run these calls through the hooks and their tools.
-
-    Answer with one ``(ToolOutcome, seconds)`` pair per call, in the order of the calls.
-    """
-
-    calls: tuple[ToolCall, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CheckPolicies:
-    """Ask the approval policies whether a person must decide these calls.
-
-    Answer with the reason (None: no approval needed) by call id.
-    """
-
-    calls: tuple[ToolCall, ...]
-    always_allowed: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Decide:
-    """Ask the approver about this request; answer with its (fail-closed) decision."""
-
-    request: ApprovalRequest
-
-
-Effect: TypeAlias = Emit | CreateMessage | RunCalls | CheckPolicies | Decide
-RunFlow: TypeAlias = Generator[Effect, Any, None]
+A driver answers :class:`CallModel` with the :class:`~agentcore.types.Message`, or the
+``APIError`` / ``StreamError`` the call raised; :class:`RunTools` with one
+``(ToolOutcome, seconds)`` pair per call, in the order of the calls; :class:`CheckApproval`
+with the reason approval is needed (None: it is not) by call id; :class:`AskApproval` with
+the approver's (fail-closed) decision for each request, in order; an event with None.
+"""
+RunFlow: TypeAlias = Generator[Step, Any, None]
 
 
 def run_flow(
     loop: AgentLoop,
     decisions: Mapping[str, Decision] | None,
     *,
-    approver: object | None,
+    approver: AnyApprover | None,
     calls_at_once: bool,
 ) -> RunFlow:
     """The flow of one run (or resumed run) of ``loop``, ending after :class:`RunFinished`.
@@ -120,8 +71,7 @@ def run_flow(
     Args:
         loop: The run's loop, holding its state.
         decisions: Decisions for calls waiting for approval, when resuming.
-        approver: The approver the driver asks; with None, a call needing approval pauses
-            the run.
+        approver: The approver the driver asks, named in the ``approval.decision`` log.
         calls_at_once: Whether the driver runs a turn's calls concurrently. If so, every
             call is announced, then all run, then their results follow; if not, each call's
             result follows its announcement before the next one starts.
@@ -138,82 +88,68 @@ def run_flow(
             assert isinstance(action, CallModel)
             if logging_on and action.route_reason is not None:
                 _log.info("model.route", model=action.model, reason=action.route_reason)
-            reply, latency_s = yield CreateMessage(action.params, _log_context(loop))
+            began = perf_counter()
+            reply = yield action
+            latency_s = perf_counter() - began
             if isinstance(reply, APIError | StreamError):
                 action = loop.model_failed(reply)
                 continue
             action = loop.model_responded(reply, latency_s=latency_s)
-            yield Emit(ModelTurnCompleted(state.turns[-1]))
+            yield ModelTurnCompleted(state.turns[-1])
         elif kind is RunTools:
             assert isinstance(action, RunTools)
             calls = action.calls
-            batches = (calls,) if calls_at_once else tuple((call,) for call in calls)
-            outcomes: list[ToolOutcome] = []
+            batches = (action,) if calls_at_once else tuple(RunTools((call,)) for call in calls)
             for batch in batches:
-                for call in batch:
-                    yield Emit(ToolCallStarted(call.id, call.name, call.arguments))
-                ran = yield RunCalls(batch)
-                for call, (outcome, elapsed) in zip(batch, ran, strict=True):
-                    outcome = _recorded(call, outcome)
-                    outcomes.append(outcome)
+                for call in batch.calls:
+                    yield ToolCallStarted(call.id, call.name, call.arguments)
+                ran = yield batch
+                for call, (outcome, elapsed) in zip(batch.calls, ran, strict=True):
+                    outcome = loop.tool_ran(outcome)
                     if logging_on:
                         _log_tool_call(call, outcome, elapsed)
-                    yield Emit(_result_event(call, outcome, elapsed))
-            action = loop.tools_ran(outcomes)
+                    yield _result_event(call, outcome, elapsed)
+            action = loop.tools_ran()
         elif kind is CheckApproval:
             assert isinstance(action, CheckApproval)
-            reasons = yield CheckPolicies(action.calls, tuple(state.always_allowed))
+            reasons = yield action
             action = loop.approval_checked(reasons)
         elif kind is AskApproval:
             assert isinstance(action, AskApproval)
-            for request in action.requests:
-                if logging_on:
-                    _log.info(
-                        "approval.requested",
-                        tool=request.tool_name,
-                        call_id=request.call_id,
-                        reason=request.reason,
-                    )
-                yield Emit(ApprovalRequested(request))
-            if approver is None:
-                action = loop.pause()
-                continue
+            yield from _announce(action.requests, logging_on)
             answers: dict[str, Decision] = {}
             for request in action.requests:
-                decision = yield Decide(request)
+                (decision,) = yield AskApproval((request,))
                 answers[request.call_id] = decision
                 if logging_on:
                     _log_decision(request.tool_name, request.call_id, decision, approver)
-                yield Emit(ApprovalDecided(request.call_id, request.tool_name, decision))
+                yield ApprovalDecided(request.call_id, request.tool_name, decision)
             action = loop.approvals_decided(answers)
         else:
             assert isinstance(action, Finish)
+            yield from _announce(action.awaiting, logging_on)
             result = action.result
             state.duration_s += perf_counter() - started
             result.duration_s = state.duration_s
             if logging_on:
                 _log_finish(result)
-            yield Emit(RunFinished(result))
+            yield RunFinished(result)
             return
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _recorded(call: ToolCall, outcome: ToolOutcome) -> ToolOutcome:
-    """The outcome as the run records it: a tool's output is the model's next input, the
-    stored state and the events, so credentials and the call's secret arguments are
-    replaced before anything else sees it (the exception itself stays, for logs)."""
-    output = outcome.output
-    secret_fields = call.tool.secret_fields
-    content = redact_content(
-        output.content,
-        secret_fields=secret_fields,
-        secret_values=secret_values_in(call.arguments, secret_fields),
-    )
-    if content == output.content:
-        return outcome
-    return replace(outcome, output=replace(output, content=content))
+def _announce(requests: tuple[ApprovalRequest, ...], logging_on: bool) -> RunFlow:
+    for request in requests:
+        if logging_on:
+            _log.info(
+                "approval.requested",
+                tool=request.tool_name,
+                call_id=request.call_id,
+                reason=request.reason,
+            )
+        yield ApprovalRequested(request)
 
 
 def _result_event(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> ToolResultEvent:
@@ -236,18 +172,6 @@ def _log_start(loop: AgentLoop) -> None:
     )
 
 
-def _log_context(loop: AgentLoop) -> LogContext:
-    # The client logs the one model.call event of each response; the run adds who asked.
-    state = loop.state
-    return LogContext(
-        run_id=state.run_id,
-        turn=len(state.turns) + 1,
-        prompt_name=state.prompt_name,
-        prompt_version=state.prompt_version,
-        prices=loop.config.prices,
-    )
-
-
 def _log_tool_call(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> None:
     output = outcome.output
     _log.info(
@@ -261,7 +185,9 @@ def _log_tool_call(call: ToolCall, outcome: ToolOutcome, elapsed: float) -> None
     )
 
 
-def _log_decision(tool_name: str, call_id: str, decision: Decision, approver: object) -> None:
+def _log_decision(
+    tool_name: str, call_id: str, decision: Decision, approver: AnyApprover | None
+) -> None:
     _log.info(
         "approval.decision",
         tool=tool_name,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from agentcore.approval.gate import AgentApprovalPolicy
 from agentcore.approval.requests import ApprovalRequest
 from agentcore.state import RunResult, RunState
 from agentcore.usage import Limits, PriceTable
@@ -75,9 +76,15 @@ class CallModel:
 
 @dataclass(frozen=True, slots=True)
 class CheckApproval:
-    """Ask the approval policies of these calls whether a person must decide."""
+    """Ask the approval policies of these calls whether a person must decide: run
+    :func:`~agentcore.approval.approval_reason` for each call with ``policy`` and
+    ``always_allowed`` and report the reasons."""
 
     calls: tuple[ToolCall, ...]
+    policy: AgentApprovalPolicy | None = None
+    """The agent-level approval policy."""
+    always_allowed: tuple[str, ...] = ()
+    """Tools the approver allowed for the rest of the run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,7 @@ class RunTools:
 
 @dataclass(frozen=True, slots=True)
 class AskApproval:
-    """Get a decision for each request from the approver, or pause the run."""
+    """Get a decision for each request from the approver."""
 
     requests: tuple[ApprovalRequest, ...]
 
@@ -99,6 +106,8 @@ class Finish:
     """The run is over (or paused); ``result`` says how."""
 
     result: RunResult
+    awaiting: tuple[ApprovalRequest, ...] = ()
+    """When the run pauses, the calls it waits on, as the approver would have been asked."""
 
 
 Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | Finish
@@ -117,12 +126,13 @@ class LoopConfig:
     """Everything of a request but model, max_tokens and messages (tools, system…)."""
     max_tokens: int
     limits: Limits = field(default_factory=Limits)
-    max_tool_retries: int = 3
-    """Consecutive turns with invalid calls the model may correct before the run fails."""
     prices: PriceTable | None = None
     output: OutputSpec | None = None
-    has_approval_policy: bool = False
-    """An agent-level approval policy exists, so every call is checked."""
+    approval_policy: AgentApprovalPolicy | None = None
+    """The agent-level approval policy; the loop hands it on in :class:`CheckApproval`."""
+    pause_for_approval: bool = False
+    """No approver is attached: a call that needs a decision pauses the run (the loop returns
+    :class:`Finish` with the calls it waits on, never :class:`AskApproval`)."""
     cache: bool = False
     cache_ttl: str | None = None
     prompt_name: str | None = None

@@ -1,7 +1,9 @@
 """The Agent: a model, a system prompt and tools, run by two thin drivers over one loop.
 
-Every decision lives in :mod:`agentcore.loop`; the drivers here only do the I/O it asks for
-(model calls, tools, hooks, approval policies and approvers, the clock, logging). The sync
+Every decision lives in :mod:`agentcore.loop`; the drivers (:mod:`agentcore.drivers`) only
+do the I/O it asks for (model calls, tools, hooks, approval policies and approvers, the
+clock, logging). The options that belong together come as frozen objects that check their
+values when built: :class:`~agentcore.usage.Limits` and :class:`ModelSettings`. The sync
 driver runs tools one after another; the async driver runs a turn's calls concurrently, up
 to ``tool_concurrency`` at a time (sync tools in threads). Both exist in a streaming flavour
 that yields :mod:`agentcore.events` as the run goes.
@@ -19,13 +21,14 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from decimal import Decimal
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
-from agentcore.approval.gate import ApprovalPolicy
-from agentcore.approval.requests import Decision
+from agentcore.approval.gate import AgentApprovalPolicy
+from agentcore.approval.requests import Approver, AsyncApprover, Decision
 from agentcore.client._client import AsyncClient, Client
 from agentcore.drivers import DriverSettings, adrive, drive
 from agentcore.errors import ConfigurationError
@@ -34,23 +37,82 @@ from agentcore.events import (
     RunFinished,
 )
 from agentcore.hooks import AfterToolHook, BeforeToolHook
-from agentcore.loop import (
-    AgentLoop,
-    Limits,
-    LoopConfig,
-    Router,
-)
+from agentcore.loop import AgentLoop, LoopConfig, Router
 from agentcore.output import OutputSpec
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
 from agentcore.tools._tool import Tool, Toolset
 from agentcore.types import to_wire
-from agentcore.usage import ModelPrice, PriceTable, to_usd
+from agentcore.usage import Limits, ModelPrice, PriceTable
 
-__all__ = ["Agent", "Prompt"]
+__all__ = ["Agent", "ModelSettings", "Prompt"]
 
 Prompt: TypeAlias = str | Sequence[Mapping[str, Any] | BaseModel]
 """A user prompt, or a whole conversation (messages as dicts or wire models)."""
+
+
+def _require_positive(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """How the agent calls the model: ``Agent(model, model_settings=ModelSettings(...))``.
+
+    ``temperature``, ``top_p``, ``top_k``, ``stop_sequences``, ``metadata``, ``thinking``,
+    ``service_tier`` and ``tool_choice`` are sent with every request as the Messages API
+    defines them (None: left out). Bad values raise ConfigurationError here.
+    """
+
+    max_tokens: int = 4096
+    """Output tokens per model call."""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop_sequences: Sequence[str] | None = None
+    metadata: Mapping[str, Any] | None = None
+    thinking: Mapping[str, Any] | None = None
+    service_tier: str | None = None
+    tool_choice: Mapping[str, Any] | None = None
+    fallback_models: Sequence[str] = ()
+    """Models to try, in order, when the model is overloaded or unavailable."""
+    cache: bool = True
+    """Place prompt-cache breakpoints on every request."""
+    cache_ttl: str | None = None
+    """``"5m"`` or ``"1h"``; None keeps the API's default (five minutes)."""
+    prices: PriceTable | Mapping[str, ModelPrice | tuple[float, float]] | None = None
+    """Extra or replacement prices per model (USD per million tokens)."""
+
+    def __post_init__(self) -> None:
+        _require_positive("max_tokens", self.max_tokens)
+        if self.stop_sequences is not None:
+            object.__setattr__(self, "stop_sequences", tuple(self.stop_sequences))
+        object.__setattr__(self, "fallback_models", tuple(self.fallback_models))
+        for name in ("metadata", "thinking", "tool_choice"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+        if not isinstance(self.prices, PriceTable):
+            object.__setattr__(self, "prices", PriceTable(self.prices))
+
+    def request_params(self) -> dict[str, Any]:
+        """The parameters sent with every request besides model, max_tokens and messages."""
+        optional: dict[str, Any] = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "stop_sequences": _copy(self.stop_sequences),
+            "metadata": _copy(self.metadata),
+            "thinking": _copy(self.thinking),
+            "service_tier": self.service_tier,
+            "fallback_models": list(self.fallback_models) or None,
+        }
+        return {key: value for key, value in optional.items() if value is not None}
+
+
+_DEFAULT_LIMITS = Limits()
+_DEFAULT_MODEL_SETTINGS = ModelSettings()
 
 
 class Agent:
@@ -61,34 +123,27 @@ class Agent:
             every model call.
         system: The system prompt, as text or a versioned :class:`SystemPrompt`.
         tools: The tools the model may call: a list of ``@tool`` functions.
-        client: The blocking client for :meth:`run` and :meth:`stream`; built from the
-            environment (``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``) on first use if None.
-        async_client: The asyncio client for :meth:`arun` and :meth:`astream`. If None, one is
-            built from the environment for each event loop the agent runs on, since its
-            connections belong to that loop (``asyncio.run`` twice gives two loops).
         approver: Decides calls that need approval. Without one, such a run pauses: the
             result holds the pending calls and a state for :meth:`resume`.
         approval_policy: An agent-level ``(tool, arguments) -> bool | None`` consulted before
             each tool's own ``sensitive`` / ``requires_approval`` settings.
         approval_timeout_s: Deny a call when the approver takes longer than this.
-        max_tokens: Output tokens per model call.
-        max_turns: Model calls per run (a limit: the run ends as ``limit_reached``).
-        max_total_tokens: Tokens per run, input (cached or not) plus output.
-        max_cost_usd: Dollars per run; a model with no known price stops such a run, since
-            its cost cannot be checked.
-        max_tool_retries: Consecutive turns with invalid tool calls before the run fails.
-        tool_concurrency: Calls of one turn run at once by the async driver.
+        limits: The run's budgets (:class:`Limits`: max_turns, max_total_tokens,
+            max_cost_usd, max_tool_retries); a run that reaches one ends as
+            ``limit_reached``.
+        model_settings: How the model is called (:class:`ModelSettings`: max_tokens,
+            sampling, thinking, tool_choice, fallback models, prompt caching, prices).
         output_type: A pydantic model: the run ends with a validated instance in
             ``RunResult.output_object`` (the model answers through a ``final_result`` tool).
         output_retries: Invalid or missing structured answers tolerated before failing.
         before_tool: Hooks run before each call; may veto it or rewrite its arguments.
         after_tool: Hooks run after each call; may replace (redact) its output.
-        cache: Place prompt-cache breakpoints on every request.
-        cache_ttl: ``"5m"`` or ``"1h"``; None keeps the API's default (five minutes).
-        prices: Extra or replacement prices per model (USD per million tokens).
-        fallback_models: Models to try, in order, when the model is overloaded or unavailable.
-        temperature, top_p, top_k, stop_sequences, metadata, thinking, service_tier,
-            tool_choice: Sent with every request as the Messages API defines them.
+        tool_concurrency: Calls of one turn run at once by the async driver.
+        client: The blocking client for :meth:`run` and :meth:`stream`; built from the
+            environment (``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``) on first use if None.
+        async_client: The asyncio client for :meth:`arun` and :meth:`astream`. If None, one is
+            built from the environment for each event loop the agent runs on, since its
+            connections belong to that loop (``asyncio.run`` twice gives two loops).
     """
 
     def __init__(
@@ -97,52 +152,36 @@ class Agent:
         system: str | SystemPrompt | None = None,
         tools: Iterable[Tool | Callable[..., Any]] | Toolset = (),
         *,
-        client: Client | None = None,
-        async_client: AsyncClient | None = None,
-        approver: object | None = None,
-        approval_policy: ApprovalPolicy | None = None,
+        approver: Approver | AsyncApprover | None = None,
+        approval_policy: AgentApprovalPolicy | None = None,
         approval_timeout_s: float | None = None,
-        max_tokens: int = 4096,
-        max_turns: int | None = 50,
-        max_total_tokens: int | None = None,
-        max_cost_usd: float | str | Decimal | None = None,
-        max_tool_retries: int = 3,
-        tool_concurrency: int = 8,
+        limits: Limits = _DEFAULT_LIMITS,
+        model_settings: ModelSettings = _DEFAULT_MODEL_SETTINGS,
         output_type: type[BaseModel] | None = None,
         output_retries: int = 3,
         before_tool: Sequence[BeforeToolHook] = (),
         after_tool: Sequence[AfterToolHook] = (),
-        cache: bool = True,
-        cache_ttl: str | None = None,
-        prices: PriceTable | Mapping[str, ModelPrice | tuple[float, float]] | None = None,
-        fallback_models: Sequence[str] = (),
-        temperature: float | None = None,
-        top_p: float | None = None,
-        top_k: int | None = None,
-        stop_sequences: Sequence[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        thinking: Mapping[str, Any] | None = None,
-        service_tier: str | None = None,
-        tool_choice: Mapping[str, Any] | None = None,
+        tool_concurrency: int = 8,
+        client: Client | None = None,
+        async_client: AsyncClient | None = None,
     ) -> None:
         if not isinstance(model, str) and not callable(model):
             raise ConfigurationError(f"model must be a model id or a router, not {model!r}")
         if isinstance(model, str) and not model:
             raise ConfigurationError("model must be a non-empty model id")
-        _require_positive("max_tokens", max_tokens)
+        if not isinstance(limits, Limits):
+            raise ConfigurationError(f"limits must be a Limits, not {limits!r}")
+        if not isinstance(model_settings, ModelSettings):
+            raise ConfigurationError(
+                f"model_settings must be a ModelSettings, not {model_settings!r}"
+            )
         _require_positive("tool_concurrency", tool_concurrency)
-        for name, value in (("max_turns", max_turns), ("max_total_tokens", max_total_tokens)):
-            if value is not None:
-                _require_positive(name, value)
-        if max_tool_retries < 0 or output_retries < 0:
-            raise ConfigurationError("max_tool_retries and output_retries must be 0 or more")
+        if isinstance(output_retries, bool) or not isinstance(output_retries, int) or (
+            output_retries < 0
+        ):
+            raise ConfigurationError(f"output_retries must be 0 or more, not {output_retries!r}")
+        settings = model_settings
         toolset = tools if isinstance(tools, Toolset) else Toolset(tools)
-        price_table = prices if isinstance(prices, PriceTable) else PriceTable(prices)
-        limits = Limits(
-            max_turns=max_turns,
-            max_total_tokens=max_total_tokens,
-            max_cost_usd=None if max_cost_usd is None else to_usd(max_cost_usd),
-        )
         output = (
             OutputSpec.for_type(output_type, max_retries=output_retries)
             if output_type is not None
@@ -165,35 +204,28 @@ class Agent:
             prompt_name, prompt_version = system.name, system.version
         elif system:
             request_params["system"] = system
-        if tool_choice is not None:
-            request_params["tool_choice"] = dict(tool_choice)
-        elif output is not None and not _thinking_enabled(thinking):
+        if settings.tool_choice is not None:
+            request_params["tool_choice"] = dict(settings.tool_choice)
+        elif output is not None and not _thinking_enabled(settings.thinking):
             # The run must end in a final_result call; "any" makes the model call some tool
             # every turn (thinking allows only "auto", where a reminder does the job).
             request_params["tool_choice"] = {"type": "any"}
-        optional: dict[str, Any] = {
-            "temperature": temperature,
-            "top_p": top_p,
-            "top_k": top_k,
-            "stop_sequences": list(stop_sequences) if stop_sequences is not None else None,
-            "metadata": dict(metadata) if metadata is not None else None,
-            "thinking": dict(thinking) if thinking is not None else None,
-            "service_tier": service_tier,
-            "fallback_models": list(fallback_models) or None,
-        }
-        request_params.update({k: v for k, v in optional.items() if v is not None})
+        request_params.update(settings.request_params())
+        prices = settings.prices
+        if not isinstance(prices, PriceTable):
+            prices = PriceTable(prices)
         self._config = LoopConfig(
             model=model,
             tools={tool.name: tool for tool in toolset},
             request_params=request_params,
-            max_tokens=max_tokens,
+            max_tokens=settings.max_tokens,
             limits=limits,
-            max_tool_retries=max_tool_retries,
-            prices=price_table,
+            prices=prices,
             output=output,
-            has_approval_policy=approval_policy is not None,
-            cache=cache,
-            cache_ttl=cache_ttl,
+            approval_policy=approval_policy,
+            pause_for_approval=approver is None,
+            cache=settings.cache,
+            cache_ttl=settings.cache_ttl,
             prompt_name=prompt_name,
             prompt_version=prompt_version,
         )
@@ -203,7 +235,6 @@ class Agent:
         self._drivers = DriverSettings(
             tuple(before_tool),
             tuple(after_tool),
-            approval_policy,
             approver,
             approval_timeout_s,
             tool_concurrency,
@@ -339,9 +370,10 @@ class Agent:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _require_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
+def _copy(value: Any) -> Any:
+    if value is None:
+        return None
+    return dict(value) if isinstance(value, Mapping) else list(value)
 
 
 def _thinking_enabled(thinking: Mapping[str, Any] | None) -> bool:

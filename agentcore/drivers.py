@@ -1,24 +1,27 @@
 """The two drivers of a run: the only place it does I/O.
 
 Both drive the same :func:`~agentcore._run_flow.run_flow`, which holds everything a run does
-between the :class:`~agentcore.loop.AgentLoop`'s decisions (events, logging, redaction,
-pausing); a driver only performs the effects the flow asks for — model calls (plain or
-streamed), tools through their hooks, approval policies, approvers — and yields the events.
-:func:`drive` blocks and runs a turn's calls in order; :func:`adrive` uses asyncio and runs
-them concurrently, up to ``tool_concurrency`` at a time (sync tools in threads).
+between the :class:`~agentcore.loop.AgentLoop`'s decisions (events, logging, timing) and
+yields the loop's own actions. A driver performs each action and hands the
+events on: :class:`~agentcore.actions.CallModel` through the client (plain or streamed),
+:class:`~agentcore.actions.RunTools` through the hooks and the tools,
+:class:`~agentcore.actions.CheckApproval` through the approval policies and
+:class:`~agentcore.actions.AskApproval` through the approver. :func:`drive` blocks and runs a
+turn's calls in order; :func:`adrive` uses asyncio and runs them concurrently, up to
+``tool_concurrency`` at a time (sync tools in threads).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
-from agentcore._run_flow import CheckPolicies, CreateMessage, Emit, RunCalls, run_flow
+from agentcore._run_flow import run_flow
 from agentcore.approval.gate import (
-    ApprovalPolicy,
+    AnyApprover,
     aapproval_reason,
     adecide,
     approval_reason,
@@ -26,14 +29,24 @@ from agentcore.approval.gate import (
 )
 from agentcore.approval.requests import Decision
 from agentcore.client._client import AsyncClient, Client
-from agentcore.errors import APIError, StreamError
+from agentcore.errors import APIError, ConfigurationError, StreamError
 from agentcore.events import RunEvent, TextDelta, ThinkingDelta
 from agentcore.hooks import AfterToolHook, BeforeToolHook, arun_call, run_call
-from agentcore.loop import AgentLoop, ToolCall, ToolOutcome
+from agentcore.loop import (
+    AgentLoop,
+    AskApproval,
+    CallModel,
+    CheckApproval,
+    RunTools,
+    ToolCall,
+    ToolOutcome,
+)
 from agentcore.streaming.events import TextDeltaEvent, ThinkingDeltaEvent
 from agentcore.types import Message
 
 __all__ = ["DriverSettings", "adrive", "drive"]
+
+_Reply = Message | APIError | StreamError
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +55,7 @@ class DriverSettings:
 
     before_tool: tuple[BeforeToolHook, ...]
     after_tool: tuple[AfterToolHook, ...]
-    approval_policy: ApprovalPolicy | None
-    approver: object | None
+    approver: AnyApprover | None
     approval_timeout_s: float | None
     tool_concurrency: int = 8
 
@@ -62,47 +74,31 @@ def drive(
     answer: Any = None
     while True:
         try:
-            effect = flow.send(answer)
+            step = flow.send(answer)
         except StopIteration:
             return
-        answer = None
-        if isinstance(effect, Emit):
-            yield effect.event
-        elif isinstance(effect, CreateMessage):
-            messages, params, context = client().messages, effect.params, effect.log_context
-            reply: Message | APIError | StreamError
-            began = perf_counter()
-            try:
-                if streaming:
-                    with messages.stream(**params, log_context=context) as stream:
-                        for event in stream:
-                            delta = _delta_event(event)
-                            if delta is not None:
-                                yield delta
-                        reply = stream.get_final_message()
-                else:
-                    reply = messages.create(**params, log_context=context)
-            except (APIError, StreamError) as exc:
-                reply = exc
-            answer = reply, perf_counter() - began
-        elif isinstance(effect, RunCalls):
-            answer = [_timed_run(call, settings) for call in effect.calls]
-        elif isinstance(effect, CheckPolicies):
+        if isinstance(step, CallModel):
+            answer = yield from _call_model(client(), _request(loop, step), streaming=streaming)
+        elif isinstance(step, RunTools):
+            answer = [_timed_run(call, settings) for call in step.calls]
+        elif isinstance(step, CheckApproval):
+            policy, allowed = step.policy, step.always_allowed
             answer = {
                 call.id: approval_reason(
-                    call.tool,
-                    call.arguments,
-                    policy=settings.approval_policy,
-                    always_allowed=effect.always_allowed,
+                    call.tool, call.arguments, policy=policy, always_allowed=allowed
                 )
-                for call in effect.calls
+                for call in step.calls
             }
+        elif isinstance(step, AskApproval):
+            if approver is None:
+                raise _no_approver()
+            answer = [
+                decide(approver, request, timeout_s=settings.approval_timeout_s)
+                for request in step.requests
+            ]
         else:
-            answer = decide(
-                approver,  # type: ignore[arg-type]
-                effect.request,
-                timeout_s=settings.approval_timeout_s,
-            )
+            answer = None
+            yield step
 
 
 async def adrive(
@@ -127,58 +123,113 @@ async def adrive(
     answer: Any = None
     while True:
         try:
-            effect = flow.send(answer)
+            step = flow.send(answer)
         except StopIteration:
             return
-        answer = None
-        if isinstance(effect, Emit):
-            yield effect.event
-        elif isinstance(effect, CreateMessage):
-            messages, params, context = client().messages, effect.params, effect.log_context
-            reply: Message | APIError | StreamError
-            began = perf_counter()
-            try:
-                if streaming:
-                    async with messages.stream(**params, log_context=context) as stream:
-                        async for event in stream:
-                            delta = _delta_event(event)
-                            if delta is not None:
-                                yield delta
-                        reply = await stream.get_final_message()
+        if isinstance(step, CallModel):
+            async for item in _acall_model(client(), _request(loop, step), streaming=streaming):
+                if isinstance(item, _DELTAS):
+                    yield item
                 else:
-                    reply = await messages.create(**params, log_context=context)
-            except (APIError, StreamError) as exc:
-                reply = exc
-            answer = reply, perf_counter() - began
-        elif isinstance(effect, RunCalls):
-            answer = await asyncio.gather(*(run_one(call) for call in effect.calls))
-        elif isinstance(effect, CheckPolicies):
+                    answer = item
+        elif isinstance(step, RunTools):
+            answer = await asyncio.gather(*(run_one(call) for call in step.calls))
+        elif isinstance(step, CheckApproval):
+            policy, allowed = step.policy, step.always_allowed
             answer = {}
-            for call in effect.calls:
+            for call in step.calls:
                 answer[call.id] = await aapproval_reason(
-                    call.tool,
-                    call.arguments,
-                    policy=settings.approval_policy,
-                    always_allowed=effect.always_allowed,
+                    call.tool, call.arguments, policy=policy, always_allowed=allowed
                 )
+        elif isinstance(step, AskApproval):
+            if approver is None:
+                raise _no_approver()
+            answer = [
+                await adecide(approver, request, timeout_s=settings.approval_timeout_s)
+                for request in step.requests
+            ]
         else:
-            answer = await adecide(
-                approver,  # type: ignore[arg-type]
-                effect.request,
-                timeout_s=settings.approval_timeout_s,
-            )
+            answer = None
+            yield step
+
+
+# --- the model call ----------------------------------------------------------------------------
+
+_DELTAS = (TextDelta, ThinkingDelta)
+
+
+def _request(loop: AgentLoop, action: CallModel) -> dict[str, Any]:
+    """The keyword arguments of ``messages.create`` / ``.stream`` for ``action``.
+
+    The client logs the one ``model.call`` event of each response (and its retries); the
+    run adds who asked, and the prices it counts with.
+    """
+    state = loop.state
+    fields = {
+        "run_id": state.run_id,
+        "turn": len(state.turns) + 1,
+        "prompt_name": state.prompt_name,
+        "prompt_version": state.prompt_version,
+    }
+    return {**action.params, "log_fields": fields, "prices": loop.config.prices}
+
+
+def _call_model(
+    client: Client, request: dict[str, Any], *, streaming: bool
+) -> Generator[TextDelta | ThinkingDelta, None, _Reply]:
+    """Send ``request``, yielding text and thinking deltas when streaming; return the reply
+    or the error that ended the call."""
+    messages = client.messages
+    try:
+        if not streaming:
+            return messages.create(**request)
+        with messages.stream(**request) as stream:
+            for event in stream:
+                delta = _delta_event(event)
+                if delta is not None:
+                    yield delta
+            return stream.get_final_message()
+    except (APIError, StreamError) as exc:
+        return exc
+
+
+async def _acall_model(
+    client: AsyncClient, request: dict[str, Any], *, streaming: bool
+) -> AsyncIterator[TextDelta | ThinkingDelta | _Reply]:
+    """Async :func:`_call_model`: the deltas, then the reply or the error as the last item."""
+    messages = client.messages
+    reply: _Reply
+    try:
+        if not streaming:
+            reply = await messages.create(**request)
+        else:
+            async with messages.stream(**request) as stream:
+                async for event in stream:
+                    delta = _delta_event(event)
+                    if delta is not None:
+                        yield delta
+                reply = await stream.get_final_message()
+    except (APIError, StreamError) as exc:
+        reply = exc
+    yield reply
+
+
+def _delta_event(event: object) -> TextDelta | ThinkingDelta | None:
+    if type(event) is TextDeltaEvent:
+        return TextDelta(event.text)
+    if type(event) is ThinkingDeltaEvent:
+        return ThinkingDelta(event.thinking)
+    return None
+
+
+def _no_approver() -> ConfigurationError:
+    return ConfigurationError(
+        "the run asks an approver but none is attached; build its loop with "
+        "LoopConfig(pause_for_approval=True) so that such a run pauses"
+    )
 
 
 def _timed_run(call: ToolCall, settings: DriverSettings) -> tuple[ToolOutcome, float]:
     began = perf_counter()
     outcome = run_call(call, settings.before_tool, settings.after_tool)
     return outcome, perf_counter() - began
-
-
-def _delta_event(event: object) -> TextDelta | ThinkingDelta | None:
-    kind = type(event)
-    if kind is TextDeltaEvent:
-        return TextDelta(event.text)  # type: ignore[attr-defined]
-    if kind is ThinkingDeltaEvent:
-        return ThinkingDelta(event.thinking)  # type: ignore[attr-defined]
-    return None

@@ -10,10 +10,15 @@ action                 the driver does                         and reports with
                                                                or :meth:`~AgentLoop.model_failed`
 :class:`CheckApproval` asks each call's approval policy        :meth:`~AgentLoop.approval_checked`
 :class:`RunTools`      runs the validated calls                :meth:`~AgentLoop.tools_ran`
-:class:`AskApproval`   asks the approver (or pauses)           :meth:`~AgentLoop.approvals_decided`
-                                                               or :meth:`~AgentLoop.pause`
+:class:`AskApproval`   asks the approver                       :meth:`~AgentLoop.approvals_decided`
 :class:`Finish`        returns ``result``                      nothing
 =====================  ======================================  ==============================
+
+A driver reports each call of a :class:`RunTools` with :meth:`~AgentLoop.tool_ran` as it
+finishes (or all at once with :meth:`~AgentLoop.tools_ran`): the loop keeps the output with
+the call's secrets masked, and that recorded output is what events and logs may show. With
+no approver attached (``LoopConfig.pause_for_approval``), a call that needs a decision pauses
+the run instead of an :class:`AskApproval`.
 
 The loop never calls user code (tools, hooks, approval policies, approvers) and never reads a
 clock; the drivers in :mod:`agentcore.drivers` do, so the sync and async drivers share every
@@ -23,6 +28,7 @@ decision and a paused run is only its state.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from agentcore.actions import (
@@ -37,6 +43,7 @@ from agentcore.actions import (
     ToolCall,
     ToolOutcome,
 )
+from agentcore.approval.gate import approval_steps
 from agentcore.approval.requests import (
     ApprovalRequest,
     ApprovedCall,
@@ -49,6 +56,7 @@ from agentcore.approval.requests import (
 )
 from agentcore.caching import CachePlanner
 from agentcore.errors import AgentcoreError, ModelRetry, ToolArgumentsError
+from agentcore.redaction import redact_content, secret_values_in
 from agentcore.state import (
     PendingCall,
     RunResult,
@@ -183,17 +191,37 @@ class AgentLoop:
                 self._mark_for_approval(call, reason)
         return self._advance_tools()
 
-    def tools_ran(self, outcomes: Sequence[ToolOutcome]) -> Action:
-        """Record the outputs of the calls of a :class:`RunTools`."""
-        by_id = {call.call_id: call for call in self.state.pending}
+    def tool_ran(self, outcome: ToolOutcome) -> ToolOutcome:
+        """Record what one call of a :class:`RunTools` produced; return it as recorded.
+
+        A tool's output becomes the model's next input, the stored state and the events, so
+        credentials and the values of the call's secret arguments are masked in it here,
+        before anything else sees it (the exception itself stays, for logs). Events and logs
+        show the returned outcome.
+        """
+        call = next(call for call in self.state.pending if call.call_id == outcome.call_id)
+        output = outcome.output
+        secret_fields = self.config.tools[call.tool_name].secret_fields
+        content = redact_content(
+            output.content,
+            secret_fields=secret_fields,
+            secret_values=secret_values_in(call.arguments, secret_fields),
+        )
+        if content != output.content:
+            output = replace(output, content=content)
+            outcome = replace(outcome, output=output)
+        call.result = _tool_result(call.call_id, content, output.is_error)
+        call.executed = outcome.executed
+        call.status = "done"
+        if isinstance(output.error, ModelRetry):
+            call.retry = True
+        return outcome
+
+    def tools_ran(self, outcomes: Sequence[ToolOutcome] = ()) -> Action:
+        """Record the outcomes of a :class:`RunTools` not reported yet (see :meth:`tool_ran`)
+        and decide what comes next."""
         for outcome in outcomes:
-            call = by_id[outcome.call_id]
-            output = outcome.output
-            call.result = _tool_result(call.call_id, output.content, output.is_error)
-            call.executed = outcome.executed
-            call.status = "done"
-            if isinstance(output.error, ModelRetry):
-                call.retry = True
+            self.tool_ran(outcome)
         return self._advance_tools()
 
     def approvals_decided(self, decisions: Mapping[str, Decision]) -> Action:
@@ -236,7 +264,9 @@ class AgentLoop:
 
     def pause(self) -> Finish:
         """Stop here with the calls still waiting for approval; resume continues from them."""
-        return self._finish("paused", resumable=True)
+        waiting = [call for call in self.state.pending if call.status == "approval"]
+        finish = self._finish("paused", resumable=True)
+        return Finish(finish.result, tuple(self._request(call) for call in waiting))
 
     @property
     def output_value(self) -> Any:
@@ -339,7 +369,7 @@ class AgentLoop:
                 value, problem = output.validate(arguments)
                 if problem is None:
                     self._output_value = value
-                    state.output_object = arguments
+                    state.output_data = arguments
                     return self._finish("completed")
                 state.output_retries += 1
                 if state.output_retries > output.max_retries:
@@ -365,12 +395,16 @@ class AgentLoop:
             call = PendingCall(call_id, name, arguments, "ready")
             if tool.secret_fields:
                 call.secret_fields = sorted(tool.secret_fields)
-            if name in state.always_allowed:
-                pass
-            elif config.has_approval_policy or tool.requires_approval is not None:
+            steps = approval_steps(
+                tool, arguments, policy=config.approval_policy, always_allowed=state.always_allowed
+            )
+            try:
+                next(steps)
+            except StopIteration as decided:
+                self._mark_for_approval(call, decided.value)
+            else:
+                steps.close()
                 call.status = "check"
-            elif tool.sensitive:
-                self._mark_for_approval(call, f"tool {name!r} is marked sensitive")
             pending.append(call)
         if not pending:
             return self._finish(
@@ -392,12 +426,18 @@ class AgentLoop:
         pending = self.state.pending
         checks = [call for call in pending if call.status == "check"]
         if checks:
-            return CheckApproval(tuple(self._tool_call(call) for call in checks))
+            return CheckApproval(
+                tuple(self._tool_call(call) for call in checks),
+                self.config.approval_policy,
+                tuple(self.state.always_allowed),
+            )
         ready = [call for call in pending if call.status == "ready"]
         if ready:
             return RunTools(tuple(self._tool_call(call) for call in ready))
         waiting = [call for call in pending if call.status == "approval"]
         if waiting:
+            if self.config.pause_for_approval:
+                return self.pause()
             return AskApproval(tuple(self._request(call) for call in waiting))
         return self._end_tool_turn()
 
@@ -432,11 +472,12 @@ class AgentLoop:
         self._kwargs.clear()
         if any(call.retry for call in pending):
             state.invalid_rounds += 1
-            if state.invalid_rounds > self.config.max_tool_retries:
+            max_tool_retries = self.config.limits.max_tool_retries
+            if state.invalid_rounds > max_tool_retries:
                 return self._finish(
                     "failed",
                     error=f"the model made invalid tool calls {state.invalid_rounds} turns in a "
-                    f"row (max_tool_retries={self.config.max_tool_retries}); last problems: "
+                    f"row (max_tool_retries={max_tool_retries}); last problems: "
                     + "; ".join(_result_text(call.result) for call in pending if call.retry),
                 )
         else:

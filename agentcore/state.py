@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import AliasChoices, Field, TypeAdapter, ValidationError
 
 from agentcore.approval.requests import arguments_hash
 from agentcore.errors import RunStateError
@@ -152,8 +152,11 @@ class RunState:
     """A raised max_tokens for retrying a tool call cut off at the limit."""
     stop_reason: str | None = None
     output: str = ""
-    output_object: Any = None
-    """The structured output as JSON data (the validated instance is on the RunResult)."""
+    output_data: Annotated[
+        Any, Field(validation_alias=AliasChoices("output_data", "output_object"))
+    ] = None
+    """The structured output as the JSON data the model gave (the validated instance is
+    ``RunResult.output_object``); documents that name it ``output_object`` still load."""
     error: str | None = None
     limit: str | None = None
     prompt_name: str | None = None
@@ -275,7 +278,7 @@ def _redact_body(body: dict[str, Any], *, include_secrets: bool) -> None:
         if call["result"] is not None:
             call["result"] = redactor.redact_content([call["result"]])[0]
         call["reason"] = redactor.redact(call["reason"])
-    for key in ("output", "output_object", "error"):
+    for key in ("output", "output_data", "error"):
         body[key] = redactor.redact(body[key])
 
 

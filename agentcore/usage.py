@@ -286,13 +286,34 @@ class UsageTotals:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Budgets of one run, checked before every model call (see :meth:`reached`)."""
+    """Budgets of one run: ``Agent(limits=Limits(max_cost_usd="0.50"))``.
 
-    max_turns: int | None = None
-    """Model calls per run."""
+    The budgets are checked before every model call (see :meth:`reached`); a run that
+    reaches one ends as ``limit_reached``. Bad values raise ConfigurationError here.
+    """
+
+    max_turns: int | None = 50
+    """Model calls per run; None: no limit."""
     max_total_tokens: int | None = None
     """Input (cached or not) plus output tokens over the run."""
-    max_cost_usd: Decimal | None = None
+    max_cost_usd: Decimal | float | str | None = None
+    """Dollars per run (kept as a Decimal); a model with no known price stops such a run,
+    since its cost cannot be checked."""
+    max_tool_retries: int = 3
+    """Consecutive turns with invalid tool calls the model may correct before the run fails."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_turns", "max_total_tokens"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
+        retries = self.max_tool_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError(f"max_tool_retries must be 0 or more, not {retries!r}")
+        if self.max_cost_usd is not None and not isinstance(self.max_cost_usd, Decimal):
+            object.__setattr__(self, "max_cost_usd", to_usd(self.max_cost_usd))
 
     def reached(
         self,
@@ -315,12 +336,13 @@ class Limits:
             )
         if self.max_cost_usd is None:
             return None
+        budget = to_usd(self.max_cost_usd)
         if unpriced_models:
             return "max_cost_usd", (
                 f"max_cost_usd={self.max_cost_usd} cannot be enforced: no price is known for "
-                f"{', '.join(unpriced_models)} (pass prices= to the Agent)"
+                f"{', '.join(unpriced_models)} (pass ModelSettings(prices=...) to the Agent)"
             )
-        if cost_usd >= self.max_cost_usd:
+        if cost_usd >= budget:
             return "max_cost_usd", (
                 f"max_cost_usd={self.max_cost_usd} reached: the run cost ${cost_usd:.6f}"
             )

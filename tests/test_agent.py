@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 import structlog
 from pydantic import BaseModel
 
-from agentcore.agent import Agent
+from agentcore.agent import Agent, ModelSettings
 from agentcore.approval import AlwaysAllow, Approve, Deny
 from agentcore.approval.approvers import ScriptedApprover
 from agentcore.client import AsyncClient, Client
@@ -40,6 +40,7 @@ from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
 from agentcore.testing import ScriptedModel, error_reply, reply, text_reply, tool_reply
 from agentcore.tools import ToolOutput, tool
+from agentcore.usage import Limits
 
 MODEL = "claude-sonnet-4-6"
 DRIVERS = ["run", "arun", "stream", "astream"]
@@ -51,8 +52,14 @@ def driver(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def make_agent(script: ScriptedModel, **options: Any) -> Agent:
+def settings(**options: Any) -> ModelSettings:
+    """Model settings for a test: without cache breakpoints unless it asks for them."""
     options.setdefault("cache", False)
+    return ModelSettings(**options)
+
+
+def make_agent(script: ScriptedModel, **options: Any) -> Agent:
+    options.setdefault("model_settings", settings())
     return Agent(
         options.pop("model", MODEL),
         options.pop("system", "You help customers."),
@@ -324,7 +331,7 @@ class TestStopReasons:
         script = ScriptedModel(
             [cut, tool_reply(("lookup_order", {"order_id": "A-1"})), text_reply("Shipped.")]
         )
-        result, _ = execute(make_agent(script, max_tokens=500), driver)
+        result, _ = execute(make_agent(script, model_settings=settings(max_tokens=500)), driver)
         assert result.status == "completed"
         assert [r["max_tokens"] for r in script.requests] == [500, 1000, 500]
         assert script.requests[1]["messages"] == script.requests[0]["messages"]
@@ -333,17 +340,17 @@ class TestStopReasons:
 class TestLimits:
     def test_max_turns(self, driver: str) -> None:
         script = ScriptedModel([tool_reply(("lookup_order", {"order_id": "A-1"}))] * 2)
-        result, _ = execute(make_agent(script, max_turns=2), driver)
+        result, _ = execute(make_agent(script, limits=Limits(max_turns=2)), driver)
         assert (result.status, result.limit, len(result.turns)) == ("limit_reached", "max_turns", 2)
 
     def test_max_total_tokens(self, driver: str) -> None:
         script = ScriptedModel([tool_reply(("lookup_order", {"order_id": "A-1"}), usage=USAGE)])
-        result, _ = execute(make_agent(script, max_total_tokens=1000), driver)
+        result, _ = execute(make_agent(script, limits=Limits(max_total_tokens=1000)), driver)
         assert (result.status, result.limit) == ("limit_reached", "max_total_tokens")
 
     def test_max_cost_usd(self, driver: str) -> None:
         script = ScriptedModel([tool_reply(("lookup_order", {"order_id": "A-1"}), usage=USAGE)])
-        result, _ = execute(make_agent(script, max_cost_usd="0.004"), driver)
+        result, _ = execute(make_agent(script, limits=Limits(max_cost_usd="0.004")), driver)
         assert (result.status, result.limit, result.cost_usd) == (
             "limit_reached",
             "max_cost_usd",
@@ -697,7 +704,7 @@ class TestLogging:
             text_reply("OK.", usage=CACHE_READ_USAGE),
         ])
         prompt = SystemPrompt("You help.", name="support", version="3")
-        agent = make_agent(script, system=prompt, prices={MODEL: (3, 15)})
+        agent = make_agent(script, system=prompt, model_settings=settings(prices={MODEL: (3, 15)}))
 
         with capture_events() as events:
             result, _ = execute(agent, driver)
@@ -731,7 +738,7 @@ class TestLogging:
 
     def test_the_agents_prices_set_the_logged_cost(self) -> None:
         script = ScriptedModel([text_reply("OK.", usage=USAGE)])
-        agent = make_agent(script, prices={MODEL: (30, 150)})
+        agent = make_agent(script, model_settings=settings(prices={MODEL: (30, 150)}))
 
         with capture_events() as events:
             agent.run("Hi")
@@ -829,20 +836,22 @@ class TestSecretsInToolResults:
 
 class TestConfiguration:
     @pytest.mark.parametrize(
-        ("options", "problem"),
+        ("build", "problem"),
         [
-            ({"max_tokens": 0}, "max_tokens"),
-            ({"max_turns": -1}, "max_turns"),
-            ({"tool_concurrency": 0}, "tool_concurrency"),
-            ({"max_cost_usd": "cheap"}, "dollar amount"),
-            ({"output_type": dict}, "output_type"),
+            (lambda: ModelSettings(max_tokens=0), "max_tokens"),
+            (lambda: Limits(max_turns=-1), "max_turns"),
+            (lambda: Limits(max_tool_retries=-1), "max_tool_retries"),
+            (lambda: Limits(max_cost_usd="cheap"), "dollar amount"),
+            (lambda: Agent(MODEL, tool_concurrency=0), "tool_concurrency"),
+            (lambda: Agent(MODEL, output_type=dict), "output_type"),  # type: ignore[arg-type]
+            (lambda: Agent(MODEL, limits=50), "limits must be"),  # type: ignore[arg-type]
         ],
     )
     def test_bad_options_are_rejected_at_construction(
-        self, options: dict[str, Any], problem: str
+        self, build: Callable[[], object], problem: str
     ) -> None:
         with pytest.raises(ConfigurationError, match=problem):
-            Agent(MODEL, client=Client(api_key="t"), **options)
+            build()
 
     def test_a_single_tool_instead_of_a_list_is_rejected_at_construction(self) -> None:
         with pytest.raises(ConfigurationError) as caught:
@@ -877,7 +886,7 @@ class TestClients:
             monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
             monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
             monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
-            agent = Agent(MODEL, cache=False)
+            agent = Agent(MODEL, model_settings=ModelSettings(cache=False))
             first = asyncio.run(agent.arun("Hello"))
             second = asyncio.run(agent.arun("Hello again"))
         assert (first.status, first.output) == ("completed", "First.")
@@ -908,7 +917,8 @@ class TestRequests:
         script = ScriptedModel(
             [tool_reply(("lookup_order", {"order_id": "A-1"}, "toolu_1")), text_reply("OK.")]
         )
-        result, _ = execute(make_agent(script, system=long_system, cache=True), driver)
+        agent = make_agent(script, system=long_system, model_settings=settings(cache=True))
+        result, _ = execute(agent, driver)
         sent = script.requests[1]
         assert sent["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
         assert "cache_control" not in str(result.messages)
@@ -921,7 +931,7 @@ class TestRequests:
                 text_reply("Hi.", usage=USAGE, model="claude-haiku-4-5"),
             ]
         )
-        agent = make_agent(script, fallback_models=["claude-haiku-4-5"])
+        agent = make_agent(script, model_settings=settings(fallback_models=["claude-haiku-4-5"]))
         result, _ = execute(agent, driver)
         assert [r["model"] for r in script.requests] == [MODEL, "claude-haiku-4-5"]
         assert (result.status, result.models_used, result.cost_usd) == (

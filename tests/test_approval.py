@@ -28,7 +28,7 @@ from agentcore.approval import (
     restore_secrets,
 )
 from agentcore.errors import ApprovalError, ToolArgumentsError
-from agentcore.tools import ApprovalPolicy
+from agentcore.tools import ToolApprovalPolicy
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,7 +50,7 @@ class SchemaTool:
     description: str = "Refund an order."
     input_schema: dict[str, Any] = field(default_factory=lambda: REFUND_SCHEMA)
     sensitive: bool = True
-    requires_approval: ApprovalPolicy | None = None
+    requires_approval: ToolApprovalPolicy | None = None
     secret_fields: frozenset[str] = frozenset({"api_key"})
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from agentcore import AsyncClient, Client, PriceTable
-from agentcore.client import LogContext
 from agentcore.errors import (
     APIConnectionError,
     APIStatusError,
@@ -555,23 +554,16 @@ class TestRetries:
             "model": "claude-sonnet-4-6", "latency_ms": 0, "input_tokens": 12,
             "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
             "cost_usd": "0.000081", "stop_reason": "end_turn", "request_id": "req_ok",
-            "attempt": 2, "prompt_name": None, "prompt_version": None, "run_id": None,
-            "turn": None,
+            "attempt": 2,
         }
         assert API_KEY not in json.dumps(events)
 
-    def test_a_log_context_names_the_run_and_prices_the_call(self, kind: str) -> None:
-        """The caller's context is added to the one model.call event, never sent."""
+    def test_log_fields_name_the_run_and_prices_price_the_call(self, kind: str) -> None:
+        """The caller's fields are added to the one model.call event, never sent."""
         harness = Harness(kind, [ok(request_id="req_ok")])
-        context = LogContext(
-            run_id="run_1",
-            turn=3,
-            prompt_name="support",
-            prompt_version="v2",
-            prices=PriceTable({"claude-sonnet-4-6": (10, 100)}),
-        )
+        fields = {"run_id": "run_1", "turn": 3, "prompt_name": "support", "prompt_version": "v2"}
         with capture_events() as events:
-            harness.create(log_context=context)
+            harness.create(log_fields=fields, prices=PriceTable({"claude-sonnet-4-6": (10, 100)}))
         [call] = events
         assert {**call, "latency_ms": 0} == {
             "event": "model.call", "level": "info", "logger": "agentcore.client",
@@ -587,14 +579,23 @@ class TestRetries:
             "messages": [{"role": "user", "content": "Hi"}],
         }
 
-    def test_counting_tokens_takes_no_log_context(self, kind: str) -> None:
+    def test_log_fields_go_on_the_retries_of_the_call_too(self, kind: str) -> None:
+        harness = Harness(kind, [overloaded(), ok(request_id="req_ok")])
+        with capture_events() as events:
+            harness.create(log_fields={"run_id": "run_1", "turn": 2})
+        assert [(e["event"], e["run_id"], e["turn"]) for e in events] == [
+            ("model.retry", "run_1", 2),
+            ("model.call", "run_1", 2),
+        ]
+
+    def test_counting_tokens_takes_no_log_fields(self, kind: str) -> None:
         harness = Harness(kind, [])
-        with pytest.raises(TypeError, match="log_context"):
+        with pytest.raises(TypeError, match="log_fields"):
             harness.run(
                 lambda client: client.messages.count_tokens(
                     model="claude-sonnet-4-6",
                     messages=[{"role": "user", "content": "Hi"}],
-                    log_context=LogContext(),
+                    log_fields={"run_id": "run_1"},
                 )
             )
 

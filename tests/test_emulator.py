@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from agentcore import cli
-from agentcore.agent import Agent
+from agentcore.agent import Agent, ModelSettings
 from agentcore.client import AsyncClient, Client
 from agentcore.emulator import Emulator, Fault, ScriptFileError, load_script
 from agentcore.errors import (
@@ -1038,8 +1038,10 @@ class TestAgentAgainstTheEmulator:
     def test_agent_with_thinking_sends_thinking_blocks_back(self, emulator: Emulator) -> None:
         with Client(api_key="k", base_url=emulator.base_url) as client:
             agent = Agent(MODEL, "You help customers.", [lookup_order, track_shipment],
-                          client=client, max_tokens=2048,
-                          thinking={"type": "enabled", "budget_tokens": 1024})
+                          client=client,
+                          model_settings=ModelSettings(
+                              max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 1024}
+                          ))
             result = agent.run("What's the status of order A-1001 and its tracking?")
         assert (result.status, len(result.turns)) == ("completed", 3)
 
@@ -1049,7 +1051,7 @@ class TestAgentAgainstTheEmulator:
             api_key="k", base_url=emulator.base_url
         ) as client:
             agent = Agent(MODEL, system, [lookup_order, track_shipment], async_client=client,
-                          cache=True)
+                          model_settings=ModelSettings(cache=True))
             result = await agent.arun("What's the status of order A-1001 and its tracking?")
         cache = [(turn.usage.cache_creation_input_tokens or 0,
                   turn.usage.cache_read_input_tokens or 0) for turn in result.turns]

@@ -10,7 +10,13 @@ import pytest
 
 from agentcore.approval import AlwaysAllow, ApprovalRequest, Approve, Decision, Deny, Edit
 from agentcore.approval.approvers import CallbackApprover, ScriptedApprover
-from agentcore.approval.gate import aapproval_reason, adecide, approval_reason, decide
+from agentcore.approval.gate import (
+    aapproval_reason,
+    adecide,
+    approval_reason,
+    approval_steps,
+    decide,
+)
 from tests.test_approval import SchemaTool, refund_request
 
 
@@ -79,11 +85,11 @@ class TestDecide:
 
     def test_an_async_approver_is_run_to_completion(self) -> None:
         request = refund_request()
-        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)  # type: ignore[arg-type]
+        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)
 
     async def test_an_async_approver_works_even_inside_a_running_loop(self) -> None:
         request = refund_request()
-        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)  # type: ignore[arg-type]
+        assert decide(AsyncApproving(), request) == Approve(request.arguments_hash)
 
 
 class TestAsyncDecide:
@@ -261,3 +267,37 @@ class TestApprovalReason:
     def test_an_always_allowed_tool_no_longer_asks(self) -> None:
         tool = SchemaTool(sensitive=True)
         assert approval_reason(tool, {}, always_allowed={"refund_order"}) is None
+
+
+class TestApprovalSteps:
+    """The rule itself, which calls no user code: the loop runs it to decide alone."""
+
+    def test_a_call_no_policy_has_a_say_in_is_decided_without_consulting_anyone(self) -> None:
+        steps = approval_steps(SchemaTool(sensitive=True), {"amount_cents": 1})
+        with pytest.raises(StopIteration) as decided:
+            next(steps)
+        assert decided.value.value == "tool 'refund_order' is marked sensitive"
+
+    def test_the_agent_policy_is_yielded_to_the_runner_not_called_by_the_rule(self) -> None:
+        asked: list[str] = []
+
+        def runs_freely(tool: Any, arguments: dict[str, Any]) -> bool:
+            asked.append(tool.name)
+            return False
+
+        steps = approval_steps(SchemaTool(sensitive=True), {}, policy=runs_freely)
+        consult = next(steps)
+        assert asked == []
+        with pytest.raises(StopIteration) as decided:
+            steps.send(consult())
+        assert (asked, decided.value.value) == (["refund_order"], None)
+
+    def test_a_policy_whose_call_raised_asks_for_approval(self) -> None:
+        tool = SchemaTool(sensitive=False, requires_approval=over_fifty_dollars)
+        steps = approval_steps(tool, {})
+        next(steps)
+        with pytest.raises(StopIteration) as decided:
+            steps.throw(KeyError("amount_cents"))
+        assert decided.value.value == (
+            "the approval policy for 'refund_order' failed (KeyError); asking"
+        )

@@ -11,7 +11,15 @@ import asyncio
 
 import pytest
 
-from agentcore import Agent, AsyncClient, Client, ToolCallInfo, current_tool_call, tool
+from agentcore import (
+    Agent,
+    AsyncClient,
+    Client,
+    ModelSettings,
+    ToolCallInfo,
+    current_tool_call,
+    tool,
+)
 from agentcore.approval import Approve
 from agentcore.state import RunState
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
@@ -41,7 +49,7 @@ def make_agent(script: ScriptedModel, tools: list[object]) -> Agent:
         tools,  # type: ignore[arg-type]
         client=Client(api_key="test", transport=script, max_retries=0),
         async_client=AsyncClient(api_key="test", transport=script, max_retries=0),
-        cache=False,
+        model_settings=ModelSettings(cache=False),
     )
 
 

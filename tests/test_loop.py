@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +66,7 @@ TOOLS: dict[str, Tool] = {t.name: t for t in (lookup_order, refund_order, credit
 
 def make_loop(
     *,
+    pause_for_approval: bool = False,
     limits: Limits | None = None,
     max_tool_retries: int = 3,
     output: OutputSpec | None = None,
@@ -77,9 +79,9 @@ def make_loop(
         tools=TOOLS,
         request_params={"system": "Be brief.", "tools": [t.definition() for t in TOOLS.values()]},
         max_tokens=max_tokens,
-        limits=limits or Limits(),
-        max_tool_retries=max_tool_retries,
+        limits=replace(limits or Limits(), max_tool_retries=max_tool_retries),
         output=output,
+        pause_for_approval=pause_for_approval,
     )
     state = RunState(model=MODEL, messages=[{"role": "user", "content": prompt}])
     return AgentLoop(config, state)
@@ -275,6 +277,37 @@ class TestToolTurns:
             },
         ]
 
+    def test_a_tools_output_is_recorded_with_the_calls_secret_values_masked(self) -> None:
+        @tool(secret_fields=("card_number",))
+        def charge_card(card_number: str) -> str:
+            """Charge a card.
+
+            Args:
+                card_number: The card to charge.
+            """
+            return "charged"
+
+        card = "4242424242424242"
+        config = LoopConfig(
+            model=MODEL, tools={"charge_card": charge_card}, request_params={}, max_tokens=1024
+        )
+        state = RunState(model=MODEL, messages=[{"role": "user", "content": "Pay"}])
+        loop = AgentLoop(config, state)
+        loop.next_action()
+        action = loop.model_responded(
+            message([use("toolu_1", "charge_card", {"card_number": card})], "tool_use")
+        )
+        assert isinstance(action, RunTools)
+        assert action.calls[0].kwargs == {"card_number": card}
+        recorded = loop.tool_ran(ok("toolu_1", f"charged card {card}"))
+        assert recorded.output.content == "charged card [REDACTED]"
+        follow_up = loop.tools_ran()
+        assert isinstance(follow_up, CallModel)
+        assert follow_up.params["messages"][-1]["content"] == [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "charged card [REDACTED]"}
+        ]
+        assert card not in str(follow_up.params["messages"])
+
     def test_invalid_arguments_never_reach_the_tool_and_explain_the_problem(self) -> None:
         loop = make_loop()
         loop.next_action()
@@ -401,6 +434,38 @@ class TestApproval:
             {"type": "tool_result", "tool_use_id": "toolu_1", "content": "refunded"},
             {"type": "tool_result", "tool_use_id": "toolu_2", "content": "shipped"},
         ]
+
+    def test_without_an_approver_the_loop_pauses_with_the_calls_it_waits_on(self) -> None:
+        loop = make_loop(pause_for_approval=True)
+        loop.next_action()
+        content = [
+            use("toolu_1", "refund_order", {"order_id": "A-1", "amount_cents": 500}),
+            use("toolu_2", "lookup_order", {"order_id": "A-1"}),
+        ]
+        action = loop.model_responded(message(content, "tool_use"))
+        assert isinstance(action, RunTools)
+        paused = loop.tools_ran([ok("toolu_2", "shipped")])
+        assert isinstance(paused, Finish)
+        assert paused.result.status == "paused"
+        assert [(r.call_id, r.reason) for r in paused.awaiting] == [
+            ("toolu_1", "tool 'refund_order' is marked sensitive")
+        ]
+        assert [p.call_id for p in paused.result.pending] == ["toolu_1"]
+        resumed = AgentLoop(loop.config, loop.state).next_action({"toolu_1": Approve()})
+        assert isinstance(resumed, RunTools)
+        assert [c.id for c in resumed.calls] == ["toolu_1"]
+
+    def test_a_paused_run_resumed_without_decisions_pauses_again(self) -> None:
+        loop = make_loop(pause_for_approval=True)
+        loop.next_action()
+        refund = use("toolu_1", "refund_order", {"order_id": "A-1", "amount_cents": 500})
+        assert isinstance(loop.model_responded(message([refund], "tool_use")), Finish)
+        again = AgentLoop(loop.config, loop.state).next_action()
+        assert isinstance(again, Finish)
+        assert (again.result.status, [r.call_id for r in again.awaiting]) == (
+            "paused",
+            ["toolu_1"],
+        )
 
     def test_a_denied_call_returns_an_error_result_to_the_model(self) -> None:
         loop, _ = self.sensitive_turn()
@@ -556,7 +621,7 @@ class TestStructuredOutput:
         result = finished(loop.model_responded(message([call], "tool_use")))
         assert result.status == "completed"
         assert result.output_object == Invoice(customer="Ada", total_cents=1200)
-        assert result.state.output_object == {"customer": "Ada", "total_cents": 1200}
+        assert result.state.output_data == {"customer": "Ada", "total_cents": 1200}
 
     def test_an_invalid_final_result_goes_back_to_the_model_as_an_error(self) -> None:
         loop = self.loop()

@@ -173,8 +173,7 @@ class TestSuccess:
             "model": "claude-sonnet-4-6", "latency_ms": 0, "input_tokens": 12,
             "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
             "cost_usd": "0.000081", "stop_reason": "end_turn", "request_id": "req_s1",
-            "attempt": 1, "prompt_name": None, "prompt_version": None, "run_id": None,
-            "turn": None,
+            "attempt": 1,
         }
 
 

@@ -24,7 +24,7 @@ from agentcore.emulator import Emulator
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 AGENTS_MODULE_MARK = "# myapp/agents.py\n"
-FIRST_AGENT_MARK = "from agentcore import Agent, tool\n"
+FIRST_AGENT_MARK = "from agentcore import Agent, Limits, tool\n"
 
 RUNNER = """
 import sys

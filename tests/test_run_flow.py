@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from agentcore._run_flow import (
-    CheckPolicies,
-    CreateMessage,
-    Emit,
-    RunCalls,
-    RunFlow,
-    run_flow,
-)
+import pytest
+
+from agentcore._run_flow import RunFlow, run_flow
+from agentcore.actions import AskApproval, CallModel, CheckApproval, RunTools
 from agentcore.approval import Approve, Decision
-from agentcore.errors import APIConnectionError
+from agentcore.client import Client
+from agentcore.drivers import DriverSettings, drive
+from agentcore.errors import APIConnectionError, ConfigurationError
 from agentcore.events import RunFinished, ToolResultEvent
 from agentcore.loop import AgentLoop, LoopConfig, ToolOutcome
 from agentcore.state import RunState
+from agentcore.testing import ScriptedModel, tool_reply
 from agentcore.tools import Tool, ToolOutput, tool
 from agentcore.types import Message
 from tests.test_loop import MODEL, credit_account, lookup_order, message, refund_order
@@ -38,12 +37,13 @@ TOOLS: dict[str, Tool] = {
 }
 
 
-def make_loop() -> AgentLoop:
+def make_loop(*, approver: bool = False) -> AgentLoop:
     config = LoopConfig(
         model=MODEL,
         tools=TOOLS,
         request_params={"tools": [t.definition() for t in TOOLS.values()]},
         max_tokens=1024,
+        pause_for_approval=not approver,
     )
     state = RunState(model=MODEL, messages=[{"role": "user", "content": "Where is A-1?"}])
     return AgentLoop(config, state)
@@ -58,7 +58,7 @@ DONE = message([{"type": "text", "text": "Done."}], "end_turn")
 
 
 class ScriptedDriver:
-    """Answers the flow's effects from scripts and notes each one as a short tuple."""
+    """Performs the flow's actions from scripts and notes each step as a short tuple."""
 
     def __init__(
         self,
@@ -79,29 +79,29 @@ class ScriptedDriver:
         answer: Any = None
         for _ in range(100):
             try:
-                effect = flow.send(answer)
+                step = flow.send(answer)
             except StopIteration:
                 return
             answer = None
-            if isinstance(effect, Emit):
-                self.events.append(effect.event)
-                self.asked.append(("emit", type(effect.event).__name__))
-            elif isinstance(effect, CreateMessage):
-                self.asked.append(("create_message", effect.log_context.turn))
-                answer = next(self.replies), 0.5
-            elif isinstance(effect, RunCalls):
-                self.asked.append(("run_calls", *(call.id for call in effect.calls)))
+            if isinstance(step, CallModel):
+                self.asked.append(("call_model", len(step.params["messages"])))
+                answer = next(self.replies)
+            elif isinstance(step, RunTools):
+                self.asked.append(("run_tools", *(call.id for call in step.calls)))
                 answer = [
                     (ToolOutcome(call.id, ToolOutput(self.outputs.get(call.id, "ok"))), 0.25)
-                    for call in effect.calls
+                    for call in step.calls
                 ]
-            elif isinstance(effect, CheckPolicies):
-                self.asked.append(("check_policies", *(call.id for call in effect.calls)))
-                answer = {call.id: self.reasons.get(call.id) for call in effect.calls}
+            elif isinstance(step, CheckApproval):
+                self.asked.append(("check_approval", *(call.id for call in step.calls)))
+                answer = {call.id: self.reasons.get(call.id) for call in step.calls}
+            elif isinstance(step, AskApproval):
+                self.asked.append(("ask_approval", *(r.call_id for r in step.requests)))
+                answer = [next(self.decisions) for _ in step.requests]
             else:
-                self.asked.append(("decide", effect.request.call_id))
-                answer = next(self.decisions)
-        raise AssertionError("the flow did not end within 100 effects")
+                self.events.append(step)
+                self.asked.append(("emit", type(step).__name__))
+        raise AssertionError("the flow did not end within 100 steps")
 
     @property
     def result(self) -> Any:
@@ -121,15 +121,15 @@ class TestToolCalls:
         driver = ScriptedDriver([TWO_LOOKUPS, DONE])
         driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
         assert driver.asked == [
-            ("create_message", 1),
+            ("call_model", 1),
             ("emit", "ModelTurnCompleted"),
             ("emit", "ToolCallStarted"),
-            ("run_calls", "toolu_1"),
+            ("run_tools", "toolu_1"),
             ("emit", "ToolResultEvent"),
             ("emit", "ToolCallStarted"),
-            ("run_calls", "toolu_2"),
+            ("run_tools", "toolu_2"),
             ("emit", "ToolResultEvent"),
-            ("create_message", 2),
+            ("call_model", 3),
             ("emit", "ModelTurnCompleted"),
             ("emit", "RunFinished"),
         ]
@@ -139,14 +139,14 @@ class TestToolCalls:
         driver = ScriptedDriver([TWO_LOOKUPS, DONE])
         driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=True))
         assert driver.asked == [
-            ("create_message", 1),
+            ("call_model", 1),
             ("emit", "ModelTurnCompleted"),
             ("emit", "ToolCallStarted"),
             ("emit", "ToolCallStarted"),
-            ("run_calls", "toolu_1", "toolu_2"),
+            ("run_tools", "toolu_1", "toolu_2"),
             ("emit", "ToolResultEvent"),
             ("emit", "ToolResultEvent"),
-            ("create_message", 2),
+            ("call_model", 3),
             ("emit", "ModelTurnCompleted"),
             ("emit", "RunFinished"),
         ]
@@ -180,7 +180,7 @@ class TestApproval:
         driver = ScriptedDriver([REFUND])
         driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
         assert driver.asked == [
-            ("create_message", 1),
+            ("call_model", 1),
             ("emit", "ModelTurnCompleted"),
             ("emit", "ApprovalRequested"),
             ("emit", "RunFinished"),
@@ -192,17 +192,18 @@ class TestApproval:
             [REFUND, DONE],
             decisions=[Approve()],
         )
-        driver.play(run_flow(make_loop(), None, approver=object(), calls_at_once=False))
+        loop = make_loop(approver=True)
+        driver.play(run_flow(loop, None, approver=object(), calls_at_once=False))
         assert driver.asked == [
-            ("create_message", 1),
+            ("call_model", 1),
             ("emit", "ModelTurnCompleted"),
             ("emit", "ApprovalRequested"),
-            ("decide", "toolu_1"),
+            ("ask_approval", "toolu_1"),
             ("emit", "ApprovalDecided"),
             ("emit", "ToolCallStarted"),
-            ("run_calls", "toolu_1"),
+            ("run_tools", "toolu_1"),
             ("emit", "ToolResultEvent"),
-            ("create_message", 2),
+            ("call_model", 3),
             ("emit", "ModelTurnCompleted"),
             ("emit", "RunFinished"),
         ]
@@ -214,9 +215,9 @@ class TestApproval:
         )
         driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
         assert driver.asked[2:5] == [
-            ("check_policies", "toolu_1"),
+            ("check_approval", "toolu_1"),
             ("emit", "ToolCallStarted"),
-            ("run_calls", "toolu_1"),
+            ("run_tools", "toolu_1"),
         ]
 
 
@@ -225,6 +226,19 @@ class TestModelFailure:
         error = APIConnectionError("connection refused")
         driver = ScriptedDriver([error])
         driver.play(run_flow(make_loop(), None, approver=None, calls_at_once=False))
-        assert driver.asked == [("create_message", 1), ("emit", "RunFinished")]
+        assert driver.asked == [("call_model", 1), ("emit", "RunFinished")]
         assert driver.result.status == "failed"
         assert driver.result.exception is error
+
+
+class TestDrivers:
+    def test_a_loop_that_asks_an_approver_no_driver_has_is_a_configuration_error(self) -> None:
+        script = ScriptedModel(
+            [tool_reply(("refund_order", {"order_id": "A-1", "amount_cents": 500}, "toolu_1"))]
+        )
+        settings = DriverSettings((), (), None, None)
+        client = Client(api_key="test", transport=script)
+        events = drive(make_loop(approver=True), settings, lambda: client, streaming=False)
+        with pytest.raises(ConfigurationError, match="pause_for_approval=True"):
+            list(events)
+        assert script.remaining == 0

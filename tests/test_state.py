@@ -175,3 +175,11 @@ def test_a_call_whose_arguments_were_masked_is_known_as_such_after_json() -> Non
     assert has_masked_secrets(stored.pending[0])
     assert kept.pending[0].arguments == {"account": "A-1", "password": "hunter2-long"}
     assert not has_masked_secrets(kept.pending[0])
+
+
+def test_the_structured_output_data_survives_json_and_loads_under_its_former_name() -> None:
+    state = RunState(model="m", status="completed", output_data={"total_cents": 1200})
+    assert RunState.from_json(state.to_json()).output_data == {"total_cents": 1200}
+    document = json.loads(state.to_json())
+    document["state"]["output_object"] = document["state"].pop("output_data")
+    assert RunState.from_json(json.dumps(document)).output_data == {"total_cents": 1200}

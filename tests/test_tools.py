@@ -5,7 +5,6 @@ import dataclasses
 import datetime
 import enum
 import functools
-import inspect
 import logging
 import threading
 import uuid
@@ -16,6 +15,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from agentcore import Tool, ToolOutput, Toolset, tool
+from agentcore.approval import aapproval_reason, approval_reason
 from agentcore.errors import ConfigurationError, ModelRetry, ToolDefinitionError, ToolError
 from agentcore.log import capture_events
 from agentcore.types import TextBlock
@@ -134,10 +134,12 @@ class TestDecorator:
         assert refund_order.secret_fields == frozenset({"card_number"})
         assert refund_order.is_async is False
         assert refund_order.definition()["cache_control"] == {"type": "ephemeral"}
-        assert refund_order.needs_approval({"amount_cents": 20_000}) is True
-        assert refund_order.needs_approval({"amount_cents": 500}) is False
+        assert approval_reason(refund_order, {"amount_cents": 20_000}) == (
+            "the approval policy of tool 'refund' asks for these arguments"
+        )
+        assert approval_reason(refund_order, {"amount_cents": 500}) is None
 
-    async def test_async_approval_policy_is_returned_for_the_caller_to_await(self) -> None:
+    async def test_an_async_approval_policy_is_awaited_by_the_approval_rule(self) -> None:
         async def over_limit(arguments: dict[str, Any]) -> bool:
             return bool(arguments["amount_cents"] > 100)
 
@@ -145,9 +147,11 @@ class TestDecorator:
         def refund(amount_cents: int) -> None:
             """Refund."""
 
-        decision = refund.needs_approval({"amount_cents": 500})
-        assert inspect.isawaitable(decision)
-        assert await decision is True
+        assert refund.requires_approval is over_limit
+        assert await aapproval_reason(refund, {"amount_cents": 500}) == (
+            "the approval policy of tool 'refund' asks for these arguments"
+        )
+        assert await aapproval_reason(refund, {"amount_cents": 50}) is None
 
     def test_requires_approval_of_another_type_is_refused(self) -> None:
         def refund(amount_cents: int) -> None: ...
@@ -165,7 +169,7 @@ class TestDecorator:
             """Wipe a disk."""
 
         assert (wipe.sensitive, wipe.requires_approval) == (True, None)
-        assert wipe.needs_approval({"disk": "sda"}) is True
+        assert approval_reason(wipe, {"disk": "sda"}) == "tool 'wipe' is marked sensitive"
 
     def test_sensitive_tool_always_needs_approval(self) -> None:
         @tool(sensitive=True)
@@ -173,8 +177,8 @@ class TestDecorator:
             """Wipe a disk."""
 
         assert (wipe.sensitive, wipe.requires_approval) == (True, None)
-        assert wipe.needs_approval({"disk": "sda"}) is True
-        assert add.needs_approval({"a": 1, "b": 2}) is False
+        assert approval_reason(wipe, {"disk": "sda"}) == "tool 'wipe' is marked sensitive"
+        assert approval_reason(add, {"a": 1, "b": 2}) is None
 
     def test_unknown_secret_field_is_rejected(self) -> None:
         def login(user: str, password: str) -> None: ...

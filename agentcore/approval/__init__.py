@@ -23,10 +23,11 @@ from agentcore.approval.decisions import (
     denial_message,
 )
 from agentcore.approval.gate import (
-    ApprovalPolicy,
+    AgentApprovalPolicy,
     aapproval_reason,
     adecide,
     approval_reason,
+    approval_steps,
     decide,
 )
 from agentcore.approval.requests import (
@@ -46,8 +47,8 @@ from agentcore.approval.requests import (
 
 __all__ = [
     "REDACTED",
+    "AgentApprovalPolicy",
     "AlwaysAllow",
-    "ApprovalPolicy",
     "ApprovalRequest",
     "Approve",
     "ApprovedCall",
@@ -65,6 +66,7 @@ __all__ = [
     "adecide",
     "apply_decision",
     "approval_reason",
+    "approval_steps",
     "arguments_hash",
     "bind_decisions",
     "decide",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Generic, TypeVar
 
 from agentcore.approval.requests import ApprovalRequest, Decision, Deny
 
 __all__ = ["CallbackApprover", "ScriptedApprover"]
+
+_Answer = TypeVar("_Answer", bound="Decision | Awaitable[Decision]")
 
 
 class ScriptedApprover:
@@ -39,14 +42,16 @@ class ScriptedApprover:
         return self._queue.pop(0)
 
 
-class CallbackApprover:
-    """Adapts a plain function ``(request) -> Decision`` (sync or async) into an approver."""
+class CallbackApprover(Generic[_Answer]):
+    """Adapts a plain function ``(request) -> Decision`` (sync or async) into an approver.
 
-    def __init__(
-        self, callback: Callable[[ApprovalRequest], Decision | Awaitable[Decision]]
-    ) -> None:
+    With a plain function it is an :class:`~agentcore.approval.Approver`; with a coroutine
+    function, an :class:`~agentcore.approval.AsyncApprover`.
+    """
+
+    def __init__(self, callback: Callable[[ApprovalRequest], _Answer]) -> None:
         self._callback = callback
 
-    def decide(self, request: ApprovalRequest) -> Decision | Awaitable[Decision]:
+    def decide(self, request: ApprovalRequest) -> _Answer:
         """Call the callback; an async callback's awaitable is returned for the driver."""
         return self._callback(request)

@@ -1,23 +1,27 @@
 """The approval gate: which calls must ask a person, and asking without ever failing open.
 
-:func:`approval_reason` applies the policy (the agent's, then the tool's own ``sensitive`` /
-``requires_approval``) and says why a call needs approval. :func:`decide` and :func:`adecide`
-ask an approver and turn an exception, a timeout or an answer that is not a decision into a
-:class:`~agentcore.approval.Deny`.
+:func:`approval_steps` is the approval rule (the agent's policy, then the tool's own
+``sensitive`` / ``requires_approval``) and says why a call needs approval;
+:func:`approval_reason` and :func:`aapproval_reason` run it with the policies' answers.
+:func:`decide` and :func:`adecide` ask an approver and turn an exception, a timeout or an
+answer that is not a decision into a :class:`~agentcore.approval.Deny`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import Any, Protocol, TypeAlias, cast
+from typing import Any, TypeAlias
 
 from agentcore._awaitables import resolve
 from agentcore.approval.requests import (
     ApprovalRequest,
+    Approver,
+    AsyncApprover,
     Decision,
     Deny,
     ToolLike,
@@ -25,16 +29,22 @@ from agentcore.approval.requests import (
 from agentcore.log import get_logger
 from agentcore.redaction import Redactor, secret_values_in
 
-__all__ = ["ApprovalPolicy", "aapproval_reason", "adecide", "approval_reason", "decide"]
+__all__ = [
+    "AgentApprovalPolicy",
+    "AnyApprover",
+    "ApprovalSteps",
+    "Consult",
+    "aapproval_reason",
+    "adecide",
+    "approval_reason",
+    "approval_steps",
+    "decide",
+]
 
 _log = get_logger("agentcore.approval")
 
 
-class _DecidesSomehow(Protocol):
-    def decide(self, request: ApprovalRequest) -> Any: ...
-
-
-AnyApprover: TypeAlias = _DecidesSomehow
+AnyApprover: TypeAlias = Approver | AsyncApprover
 """An :class:`~agentcore.approval.Approver` or :class:`~agentcore.approval.AsyncApprover`."""
 
 
@@ -130,85 +140,87 @@ async def adecide(
         return Deny(f"no decision within {timeout_s:g} s; denied for safety")
 
 
-ApprovalPolicy: TypeAlias = Callable[
+AgentApprovalPolicy: TypeAlias = Callable[
     [ToolLike, dict[str, Any]], "bool | Awaitable[bool | None] | None"
 ]
 """An agent-level policy ``(tool, arguments) -> bool | None``: True asks, False runs without
 asking, None leaves it to the tool's own ``sensitive`` / ``requires_approval`` settings."""
 
-_ReasonSteps: TypeAlias = Generator[Awaitable[object], object, str | None]
+Consult: TypeAlias = Callable[[], object]
+"""A call of user code (an approval policy) that :func:`approval_steps` needs the answer of."""
+
+ApprovalSteps: TypeAlias = Generator[Consult, object, str | None]
 
 
-def _reason_steps(
+def approval_steps(
     tool: ToolLike,
     arguments: dict[str, Any],
-    policy: ApprovalPolicy | None,
-    always_allowed: Iterable[str],
-) -> _ReasonSteps:
-    # Written once as a generator that yields whatever must be awaited, so the sync and the
-    # async entry points share every rule and differ only in how they wait.
+    *,
+    policy: AgentApprovalPolicy | None = None,
+    always_allowed: Iterable[str] = (),
+) -> ApprovalSteps:
+    """The approval rule, and the only place it lives: why calling ``tool`` with
+    ``arguments`` needs approval, as the generator's return value (None: it does not).
+
+    Order: a tool always allowed for this run needs nothing; then the agent-level ``policy``
+    decides when it answers a bool; then ``sensitive=True`` always asks, and the tool's
+    ``requires_approval(arguments)`` asks per call, its text being the reason when it gives
+    one. A policy that raises asks (fail closed).
+
+    The generator does no I/O and calls no user code: it yields each policy call it needs
+    the answer of, to be sent back (awaited first when awaitable) or its exception thrown
+    in. :func:`approval_reason` and :func:`aapproval_reason` run it; the loop runs it up to
+    the first policy call, deciding alone every call no policy has a say in.
+    """
     if tool.name in set(always_allowed):
         return None
     try:
         if policy is not None:
-            verdict: object = policy(tool, arguments)
-            if inspect.isawaitable(verdict):
-                verdict = yield verdict
+            verdict = yield functools.partial(policy, tool, arguments)
             if verdict is not None:
                 return f"the agent's approval policy asks for {tool.name!r}" if verdict else None
         if tool.sensitive:
             return f"tool {tool.name!r} is marked sensitive"
         if tool.requires_approval is None:
             return None
-        asked: object = tool.requires_approval(arguments)
-        if inspect.isawaitable(asked):
-            asked = yield asked
+        asked = yield functools.partial(tool.requires_approval, arguments)
     except Exception as exc:
         return f"the approval policy for {tool.name!r} failed ({type(exc).__name__}); asking"
-    stated = _stated_reason(tool, arguments, asked) if isinstance(asked, str) else ""
-    if stated:
-        return stated
+    if isinstance(asked, str):
+        # The policy's own words are shown on terminals, listed, logged and stored, and may
+        # quote the model's arguments: they become one line without control characters, and
+        # a secret argument or a credential they quote is masked as it is everywhere else.
+        printable = "".join(char for char in asked if char.isprintable() or char.isspace())
+        line = " ".join(printable.split())
+        if line:
+            secrets = secret_values_in(arguments, tool.secret_fields) if tool.secret_fields else ()
+            stated: str = Redactor(secret_values=secrets).redact(line)
+            return stated
     return f"the approval policy of tool {tool.name!r} asks for these arguments" if asked else None
-
-
-def _stated_reason(tool: ToolLike, arguments: dict[str, Any], reason: str) -> str:
-    # The policy's own words are shown on terminals, listed, logged and stored, and may quote
-    # the model's arguments: they become one line without control characters, and a secret
-    # argument or a credential they quote is masked as it is everywhere else.
-    printable = "".join(char for char in reason if char.isprintable() or char.isspace())
-    line = " ".join(printable.split())
-    if not line:
-        return ""
-    secrets = secret_values_in(arguments, tool.secret_fields) if tool.secret_fields else ()
-    masked: str = Redactor(secret_values=secrets).redact(line)
-    return masked
 
 
 def approval_reason(
     tool: ToolLike,
     arguments: dict[str, Any],
     *,
-    policy: ApprovalPolicy | None = None,
+    policy: AgentApprovalPolicy | None = None,
     always_allowed: Iterable[str] = (),
 ) -> str | None:
-    """Return why calling ``tool`` with ``arguments`` needs approval, or None when it does not.
-
-    Order: a tool always-allowed for this run needs nothing; then the agent-level ``policy``
-    decides when it returns a bool; then ``sensitive=True`` always asks and
-    ``requires_approval(arguments)`` asks per call, its text being the reason when it returns
-    one (secret arguments masked). A policy that raises asks (fail closed).
-    Async policies are run to completion here; async drivers use :func:`aapproval_reason`.
-    """
-    steps = _reason_steps(tool, arguments, policy, always_allowed)
+    """Return why calling ``tool`` with ``arguments`` needs approval, or None when it does not
+    (the rule is :func:`approval_steps`'). Async policies are run to completion here; async
+    drivers use :func:`aapproval_reason`."""
+    steps = approval_steps(tool, arguments, policy=policy, always_allowed=always_allowed)
     try:
-        pending = next(steps)
+        consult = next(steps)
         while True:
             try:
-                outcome = resolve(cast(object, pending))
+                answer = consult()
+                if inspect.isawaitable(answer):
+                    answer = resolve(answer)
             except Exception as exc:
-                pending = steps.throw(exc)
+                consult = steps.throw(exc)
             else:
-                pending = steps.send(outcome)
+                consult = steps.send(answer)
     except StopIteration as stop:
         reason: str | None = stop.value
         return reason
@@ -218,20 +230,22 @@ async def aapproval_reason(
     tool: ToolLike,
     arguments: dict[str, Any],
     *,
-    policy: ApprovalPolicy | None = None,
+    policy: AgentApprovalPolicy | None = None,
     always_allowed: Iterable[str] = (),
 ) -> str | None:
     """Async twin of :func:`approval_reason`: awaits async policies on the running loop."""
-    steps = _reason_steps(tool, arguments, policy, always_allowed)
+    steps = approval_steps(tool, arguments, policy=policy, always_allowed=always_allowed)
     try:
-        pending = next(steps)
+        consult = next(steps)
         while True:
             try:
-                outcome = await pending
+                answer = consult()
+                if inspect.isawaitable(answer):
+                    answer = await answer
             except Exception as exc:
-                pending = steps.throw(exc)
+                consult = steps.throw(exc)
             else:
-                pending = steps.send(outcome)
+                consult = steps.send(answer)
     except StopIteration as stop:
         reason: str | None = stop.value
         return reason

@@ -33,7 +33,7 @@ from agentcore.errors import AgentcoreError, ApprovalError
 from agentcore.redaction import REDACTED, Redactor, mask_fields
 
 if TYPE_CHECKING:
-    from agentcore.tools._tool import ApprovalPolicy
+    from agentcore.tools._tool import ToolApprovalPolicy
 
 __all__ = [
     "REDACTED",
@@ -125,7 +125,7 @@ class ToolLike(Protocol):
     @property
     def sensitive(self) -> bool: ...
     @property
-    def requires_approval(self) -> ApprovalPolicy | None: ...
+    def requires_approval(self) -> ToolApprovalPolicy | None: ...
     @property
     def secret_fields(self) -> frozenset[str]: ...
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]: ...

@@ -28,7 +28,7 @@ from typing import TypeVar, Unpack
 import httpx
 
 from agentcore.client._flow import Calls, Flow, Send
-from agentcore.client._http import CountTokensParams, LogContext, MessageCreateParams, Settings
+from agentcore.client._http import CountTokensParams, MessageCreateParams, Settings
 from agentcore.client._message_stream import AsyncMessageStream, MessageStream, StreamCall
 from agentcore.client._retry import RetryPolicy
 from agentcore.log import get_logger
@@ -41,7 +41,6 @@ __all__ = [
     "AsyncModels",
     "Client",
     "CountTokensParams",
-    "LogContext",
     "MessageCreateParams",
     "MessageStream",
     "Messages",
@@ -209,8 +208,8 @@ class Messages:
         that answered, after any fallback; ``Message.request_id`` identifies the response.
 
         Each response is logged once, as a ``model.call`` event (model, latency, tokens,
-        cost, stop reason, request id, attempt); ``log_context`` (a :class:`LogContext`)
-        adds the caller's run id and prompt version and the prices to compute the cost with.
+        cost, stop reason, request id, attempt); ``log_fields`` are added to every event
+        logged for the call (a caller's run id, say), and ``prices`` compute the cost.
 
         Raises:
             APIStatusError: a subclass per error type, once retries and fallbacks are spent.

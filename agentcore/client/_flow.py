@@ -21,7 +21,6 @@ import httpx
 
 from agentcore.client._http import (
     CountTokensParams,
-    LogContext,
     MessageCreateParams,
     Settings,
     connection_error,
@@ -49,7 +48,7 @@ from agentcore.errors import (
 from agentcore.log import EventLogger
 from agentcore.redaction import credentials_sent
 from agentcore.types import Message, ModelInfo
-from agentcore.usage import cost_of
+from agentcore.usage import PriceTable, cost_of
 
 __all__ = ["Calls", "Flow", "Send", "Sleep", "with_retries"]
 
@@ -165,28 +164,26 @@ def with_retries(
     raise AssertionError("with_retries needs at least one model")
 
 
-_NO_CONTEXT = LogContext()
-
-
 def log_model_call(
     log: EventLogger,
     message: Message,
     *,
     started: float,
     attempt: int,
-    context: LogContext | None,
+    prices: PriceTable | None,
 ) -> None:
     """Emit the ``model.call`` event for a message that arrived: the one event per response.
 
+    ``log`` carries the fields the caller asked for (see :meth:`Calls.log_for`).
     ``started`` is the ``time.perf_counter()`` reading taken when the request was sent.
-    ``cost_usd`` is the exact cost as a decimal string, or None when the model has no price.
+    ``cost_usd`` is the exact cost as a decimal string (computed with ``prices``, or the
+    default table), or None when the model has no price.
     """
     if not log.is_enabled_for(logging.INFO):
         return
     latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
     usage = message.usage
-    context = context or _NO_CONTEXT
-    cost = cost_of(usage, message.model, context.prices)
+    cost = cost_of(usage, message.model, prices)
     log.info(
         "model.call",
         model=message.model,
@@ -199,10 +196,6 @@ def log_model_call(
         stop_reason=message.stop_reason,
         request_id=message.request_id,
         attempt=attempt,
-        prompt_name=context.prompt_name,
-        prompt_version=context.prompt_version,
-        run_id=context.run_id,
-        turn=context.turn,
     )
 
 
@@ -227,12 +220,15 @@ class Calls:
         """The client's logger; its redactor also replaces the credentials the client sends."""
 
     def log_for(self, options: Mapping[str, Any]) -> EventLogger:
-        """The logger of one call: the client's, plus any credential the call's own
-        ``extra_headers`` send (its events and errors hide those too)."""
+        """The logger of one call: the client's, with the call's own ``log_fields`` on every
+        event, and hiding any credential the call's own ``extra_headers`` send (its events and
+        errors hide those too)."""
+        log = self.log
         extra_headers = options.get("extra_headers")
-        if not extra_headers:
-            return self.log
-        return self.log.with_secret_values(credentials_sent(extra_headers))
+        if extra_headers:
+            log = log.with_secret_values(credentials_sent(extra_headers))
+        fields = options.get("log_fields")
+        return log.bind(**fields) if fields else log
 
     def policy_for(self, options: Mapping[str, Any]) -> RetryPolicy:
         """The client's policy, or a copy with the call's own ``max_retries``."""
@@ -253,6 +249,7 @@ class Calls:
         """POST /v1/messages, returning the :class:`Message`."""
         body, options = split_params(params)
         settings, log = self.settings, self.log_for(options)
+        prices = options.get("prices")
 
         def attempt(model: str, number: int) -> Generator[Send, Outcome, Message | APIError]:
             body["model"] = model
@@ -265,8 +262,7 @@ class Calls:
                 return response
             message = read_message(response)
             if isinstance(message, Message):
-                context = options.get("log_context")
-                log_model_call(log, message, started=started, attempt=number, context=context)
+                log_model_call(log, message, started=started, attempt=number, prices=prices)
             return message
 
         models = self.models_for(params["model"], options)

@@ -39,7 +39,6 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_VERSION",
     "CountTokensParams",
-    "LogContext",
     "MessageCreateParams",
     "Settings",
     "connection_error",
@@ -56,25 +55,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=DEFAULT_CONNECT_TIMEOUT_SECONDS)
 
 _MAX_CACHED_URLS = 32
 _USER_AGENT = f"agentcore/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
-
-
-@dataclass(frozen=True, slots=True)
-class LogContext:
-    """What a caller adds to the ``model.call`` event of one ``messages`` call.
-
-    The client logs one ``model.call`` per response it receives; an agent passes its run's
-    identity and prompt version here rather than logging the call a second time.
-    """
-
-    run_id: str | None = None
-    """The run the call belongs to."""
-    turn: int | None = None
-    """Which model call of the run this is, counting from 1."""
-    prompt_name: str | None = None
-    """The name of the versioned system prompt sent (see :class:`agentcore.SystemPrompt`)."""
-    prompt_version: str | None = None
-    prices: PriceTable | None = None
-    """The prices ``cost_usd`` is computed with; None uses the default price table."""
 
 
 class _CommonParams(TypedDict, total=False):
@@ -115,8 +95,12 @@ class MessageCreateParams(_CommonParams, total=False):
     service_tier: str | None
     fallback_models: Sequence[str] | None
     """Models to try in order when ``model`` is not found, not permitted or overloaded."""
-    log_context: LogContext | None
-    """Run identity, prompt version and prices for the ``model.call`` event (not sent)."""
+    log_fields: Mapping[str, Any] | None
+    """Fields added to every event the client logs for this call (``model.call``,
+    ``model.retry``, ``model.fallback``), such as the caller's run id (not sent)."""
+    prices: PriceTable | None
+    """The prices the logged ``cost_usd`` is computed with; None uses the default price
+    table (not sent)."""
 
 
 _OPTION_KEYS = frozenset(
@@ -127,13 +111,15 @@ _OPTION_KEYS = frozenset(
         "max_retries",
         "timeout",
         "fallback_models",
-        "log_context",
+        "log_fields",
+        "prices",
     }
 )
 _CREATE_KEYS = frozenset(MessageCreateParams.__annotations__) | _OPTION_KEYS
 _COUNT_KEYS = frozenset(CountTokensParams.__annotations__) | _OPTION_KEYS - {
     "fallback_models",
-    "log_context",
+    "log_fields",
+    "prices",
 }
 _CREATE_REQUIRED = frozenset({"model", "max_tokens", "messages"})
 _COUNT_REQUIRED = frozenset({"model", "messages"})

@@ -121,11 +121,11 @@ class StreamCall:
             yield from self._relay(accumulator, parser.feed(chunk))
         message = accumulator.final_message()
         log_model_call(
-            calls.log,
+            calls.log_for(self._options),
             message,
             started=self._started,
             attempt=self._attempt,
-            context=self._options.get("log_context"),
+            prices=self._options.get("prices"),
         )
         return message
 

@@ -28,8 +28,8 @@ __all__ = [
     "NO_OUTPUT",
     "REDACTED",
     "ApprovalAnswer",
-    "ApprovalPolicy",
     "Tool",
+    "ToolApprovalPolicy",
     "ToolOutput",
     "Toolset",
     "tool",
@@ -39,8 +39,11 @@ ApprovalAnswer: TypeAlias = bool | str | None
 """A policy's answer: ``True`` or a non-empty reason (``"refunds above $20.00 need a
 supervisor"``) asks for approval; ``False``, ``None`` or ``""`` lets the call run."""
 
-ApprovalPolicy: TypeAlias = Callable[[dict[str, Any]], ApprovalAnswer | Awaitable[ApprovalAnswer]]
-"""Decides from a call's validated arguments whether a human must approve it, and may say why."""
+ToolApprovalPolicy: TypeAlias = Callable[
+    [dict[str, Any]], ApprovalAnswer | Awaitable[ApprovalAnswer]
+]
+"""A tool's own ``requires_approval`` policy: decides from a call's validated arguments whether
+a human must approve it, and may say why (see :data:`ApprovalAnswer`)."""
 
 _log = get_logger("agentcore.tools")
 
@@ -57,7 +60,7 @@ class Tool:
     input_schema: dict[str, Any]
     sensitive: bool
     """Every call needs a human's approval."""
-    requires_approval: ApprovalPolicy | None
+    requires_approval: ToolApprovalPolicy | None
     """Decides per call (from the validated arguments) whether approval is needed."""
     secret_fields: frozenset[str]
     """Arguments whose values are masked wherever calls are shown or logged."""
@@ -74,7 +77,7 @@ class Tool:
         name: str | None = None,
         description: str | None = None,
         sensitive: bool = False,
-        requires_approval: bool | ApprovalPolicy | None = None,
+        requires_approval: bool | ToolApprovalPolicy | None = None,
         secret_fields: Iterable[str] = (),
         cache_control: Mapping[str, Any] | None = None,
     ) -> None:
@@ -200,20 +203,6 @@ class Tool:
             return dict(arguments)
         return redact_secrets(arguments, self.secret_fields)
 
-    def needs_approval(
-        self, arguments: dict[str, Any]
-    ) -> ApprovalAnswer | Awaitable[ApprovalAnswer]:
-        """Whether calling with ``arguments`` (validated) needs a human's approval.
-
-        Returns the policy's answer as is (a non-empty text is a yes, with its reason), which
-        may be awaitable for an async policy.
-        """
-        if self.sensitive:
-            return True
-        if self.requires_approval is None:
-            return False
-        return self.requires_approval(arguments)
-
     # --- running --------------------------------------------------------------------------
 
     def run(self, kwargs: dict[str, Any]) -> ToolOutput:
@@ -259,7 +248,7 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     sensitive: bool = False,
-    requires_approval: bool | ApprovalPolicy | None = None,
+    requires_approval: bool | ToolApprovalPolicy | None = None,
     secret_fields: Iterable[str] = (),
     cache_control: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
@@ -272,7 +261,7 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     sensitive: bool = False,
-    requires_approval: bool | ApprovalPolicy | None = None,
+    requires_approval: bool | ToolApprovalPolicy | None = None,
     secret_fields: Iterable[str] = (),
     cache_control: Mapping[str, Any] | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:

@@ -16,7 +16,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-from agentcore import ApprovalRequest, CallbackApprover, ConsoleApprover, Deny, RunStore
+from agentcore import (
+    ApprovalRequest,
+    Approver,
+    CallbackApprover,
+    ConsoleApprover,
+    Deny,
+    RunStore,
+)
 from agentcore.errors import AgentcoreError
 from agentcore.log import configure
 from examples.support_agent.app import (
@@ -92,7 +99,7 @@ def _reset(database: Path) -> None:
             Path(f"{base}{suffix}").unlink(missing_ok=True)
 
 
-def _approver(mode: ApproveMode) -> object | None:
+def _approver(mode: ApproveMode) -> Approver | None:
     if mode == "console":
         return ConsoleApprover()
     if mode == "auto-deny":

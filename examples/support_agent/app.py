@@ -21,7 +21,17 @@ from pathlib import Path
 
 from agentcore_sql import SQLDatabase
 
-from agentcore import Agent, Client, ExecutionJournal, RunStore, SystemPrompt
+from agentcore import (
+    Agent,
+    Approver,
+    AsyncApprover,
+    Client,
+    ExecutionJournal,
+    Limits,
+    ModelSettings,
+    RunStore,
+    SystemPrompt,
+)
 from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError
 from agentcore.usage import PriceTable
@@ -159,7 +169,7 @@ def create_support_agent(
     database: str | Path,
     client: Client,
     *,
-    approver: object | None = None,
+    approver: Approver | AsyncApprover | None = None,
     store: RunStore | None = None,
     model: str = DEFAULT_MODEL,
     fallback_models: Sequence[str] = (),
@@ -189,10 +199,8 @@ def create_support_agent(
         [*lookups, *domain_tools(path)],
         client=client,
         approver=approver,
-        max_tokens=1024,
-        max_turns=12,
-        max_cost_usd=max_cost_usd if priced else None,
-        fallback_models=fallback_models,
+        limits=Limits(max_turns=12, max_cost_usd=max_cost_usd if priced else None),
+        model_settings=ModelSettings(max_tokens=1024, fallback_models=fallback_models),
         before_tool=[journal.before_tool] if journal else [],
         after_tool=[journal.after_tool] if journal else [],
     )

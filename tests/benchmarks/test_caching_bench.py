@@ -20,7 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from agentcore.agent import Agent
+from agentcore.agent import Agent, ModelSettings
 from agentcore.caching import CachePlanner, place_cache_breakpoints
 from agentcore.client import Client
 from agentcore.emulator import Emulator
@@ -121,7 +121,8 @@ def agent_answer(body: dict[str, Any]) -> dict[str, Any]:
 def agent_usages(*, cache: bool) -> list[Usage]:
     with Emulator(agent_answer) as emulator:
         client = Client(api_key="bench", base_url=emulator.base_url)
-        agent = Agent(MODEL, SYSTEM, [lookup_order], client=client, cache=cache, max_tokens=256)
+        settings = ModelSettings(cache=cache, max_tokens=256)
+        agent = Agent(MODEL, SYSTEM, [lookup_order], client=client, model_settings=settings)
         result = agent.run("Check orders A-1 to A-9 one at a time.")
     assert result.status == "completed", result.status
     return [turn.usage for turn in result.turns]

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore.agent import Agent
+from agentcore.agent import Agent, ModelSettings
 from agentcore.client import AsyncClient
 from agentcore.tools import tool
 
@@ -170,7 +170,8 @@ async def agent_run(agent: Agent, turn_latencies: list[float]) -> int:
 
 async def measure(name: str, url: str, use_agent: bool) -> float:
     client = make_client(url)
-    agent = Agent(MODEL, SYSTEM, TOOLS, async_client=client, cache=False)
+    settings = ModelSettings(cache=False)
+    agent = Agent(MODEL, SYSTEM, TOOLS, async_client=client, model_settings=settings)
     turn_latencies: list[float] = []
     run_latencies: list[float] = []
 

@@ -26,10 +26,11 @@ from typing import Any
 
 import httpx
 
-from agentcore.agent import Agent
+from agentcore.agent import Agent, ModelSettings
 from agentcore.client import Client
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.tools import tool
+from agentcore.usage import Limits
 
 TARGET_RATIO = 2.5
 TURN_COUNTS = (1, 10, 100)
@@ -157,7 +158,12 @@ def agent_loop(turns: int, *, cache: bool = True) -> Callable[[], None]:
         model = ScriptedModel(script)
         client = Client(api_key="test", transport=model)
         agent = Agent(
-            MODEL, SYSTEM, [lookup_order], client=client, max_turns=turns + 1, cache=cache
+            MODEL,
+            SYSTEM,
+            [lookup_order],
+            client=client,
+            limits=Limits(max_turns=turns + 1),
+            model_settings=ModelSettings(cache=cache),
         )
         pending.append((agent, model))
 
