@@ -84,6 +84,8 @@ def drive(
                     reply = messages.create(**params, log_context=context)
             except (APIError, StreamError) as exc:
                 reply = exc
+            except Exception as exc:
+                reply = _unexpected(exc)
             answer = reply, perf_counter() - began
         elif isinstance(effect, RunCalls):
             answer = [_timed_run(call, settings) for call in effect.calls]
@@ -149,6 +151,8 @@ async def adrive(
                     reply = await messages.create(**params, log_context=context)
             except (APIError, StreamError) as exc:
                 reply = exc
+            except Exception as exc:
+                reply = _unexpected(exc)
             answer = reply, perf_counter() - began
         elif isinstance(effect, RunCalls):
             answer = await asyncio.gather(*(run_one(call) for call in effect.calls))
@@ -167,6 +171,14 @@ async def adrive(
                 effect.request,
                 timeout_s=settings.approval_timeout_s,
             )
+
+
+def _unexpected(exc: Exception) -> APIError:
+    """The typed error a run fails with when its model call raised something no client maps
+    (a custom transport's own exception, say); the original stays as ``__cause__``."""
+    error = APIError(f"the model call failed unexpectedly: {type(exc).__name__}: {exc}"[:1000])
+    error.__cause__ = exc
+    return error
 
 
 def _timed_run(call: ToolCall, settings: DriverSettings) -> tuple[ToolOutcome, float]:

@@ -370,13 +370,15 @@ def read_message(response: httpx.Response) -> Message | APIError:
         return parse_message(response.content, request_id=request_id_of(response))
     except ValidationError as exc:
         return _malformed(response, "a message", _first_problem(exc))
+    except RecursionError:
+        return _malformed(response, "a message", "it is nested too deeply")
 
 
 def read_token_count(response: httpx.Response) -> int | APIError:
     """``input_tokens`` of a ``count_tokens`` response, or the error explaining why not."""
     try:
         count = json.loads(response.content)["input_tokens"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         return _malformed(response, "a token count", repr(exc))
     if type(count) is not int:
         return _malformed(response, "a token count", f"input_tokens is {count!r}")
@@ -389,6 +391,8 @@ def read_model(response: httpx.Response) -> ModelInfo | APIError:
         return ModelInfo.model_validate_json(response.content)
     except ValidationError as exc:
         return _malformed(response, "a model", _first_problem(exc))
+    except RecursionError:
+        return _malformed(response, "a model", "it is nested too deeply")
 
 
 def read_model_page(response: httpx.Response) -> tuple[list[ModelInfo], str | None] | APIError:
@@ -397,7 +401,7 @@ def read_model_page(response: httpx.Response) -> tuple[list[ModelInfo], str | No
         page = json.loads(response.content)
         models = [ModelInfo.model_validate(item) for item in page["data"]]
         after = page.get("last_id") if page.get("has_more") else None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         return _malformed(response, "a page of models", repr(exc))
     if after is not None and not isinstance(after, str):
         return _malformed(response, "a page of models", f"last_id is {after!r}")

@@ -180,8 +180,12 @@ def _drive(
 ) -> RunResult:
     recorder = _Recorder(store, state, decided_by, on_event)
     with store.running(state.run_id):
-        for event in events:
-            recorder.see(event)
+        try:
+            for event in events:
+                recorder.see(event)
+        except Exception as exc:
+            recorder.abandon(state, exc)
+            raise
     return recorder.finish()
 
 
@@ -194,8 +198,12 @@ async def _adrive(
 ) -> RunResult:
     recorder = _Recorder(store, state, decided_by, on_event)
     with store.running(state.run_id):
-        async for event in events:
-            recorder.see(event)
+        try:
+            async for event in events:
+                recorder.see(event)
+        except Exception as exc:
+            recorder.abandon(state, exc)
+            raise
     return recorder.finish()
 
 
@@ -225,6 +233,14 @@ class _Recorder:
             _audit_decision(self.store, self.run_id, self.requests, event, self.decided_by)
         elif isinstance(event, RunFinished):
             self.result = event.result
+
+    def abandon(self, state: RunState, error: Exception) -> None:
+        """The run raised instead of finishing: store it as failed (resumable), never leave
+        it marked running."""
+        self.store.save_run(state.run_id, state.to_json(), status="failed")
+        self.store.record_event(
+            "run.finished", run_id=state.run_id, outcome="failed", reason=type(error).__name__
+        )
 
     def finish(self) -> RunResult:
         result = self.result

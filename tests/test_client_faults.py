@@ -1,0 +1,447 @@
+"""The client and the stream against hostile or broken servers.
+
+Whatever a server sends — bodies nested a hundred thousand levels deep, an ``error`` event
+half-way through a stream, negative token counts, a response trickled one byte at a time,
+lying lengths, bodies of the wrong shape or size — ``messages.create`` and
+``messages.stream`` end with a typed error from :mod:`agentcore.errors` (or a safe retry),
+never a raw exception, and a run that meets one ends ``failed``. Every client test runs on
+both clients; the timing tests use a loopback server on 127.0.0.1 that stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentcore.agent import Agent
+from agentcore.client import AsyncClient, Client
+from agentcore.errors import (
+    APIError,
+    APIStatusError,
+    InternalServerError,
+    InvalidRequestError,
+    MalformedResponseError,
+    OverloadedError,
+    RateLimitError,
+    StreamError,
+)
+from agentcore.store import RunStore
+from agentcore.store.durable import arun_stored, run_stored
+from agentcore.streaming import MessageAccumulator, ServerSentEvent
+from agentcore.testing import ScriptedModel, text_reply
+from agentcore.types import Usage
+from agentcore.usage import UsageTotals, cost_of
+from tests._client_harness import Harness, message_body, ok
+from tests.sse_streams import Event, stream_events
+from tests.test_message_stream import consume, consume_until_error, sse, up_to_first_text
+
+KINDS = ["sync", "async"]
+DEPTH = 100_000
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def nested(depth: int) -> str:
+    """A JSON array nested ``depth`` levels deep."""
+    return "[" * depth + "]" * depth
+
+
+def raw(
+    status: int, body: bytes | str, request_id: str = "req_x", **headers: str
+) -> httpx.Response:
+    content = body.encode() if isinstance(body, str) else body
+    return httpx.Response(status, content=content, headers={"request-id": request_id, **headers})
+
+
+def create_error(harness: Harness, **params: Any) -> Exception:
+    with pytest.raises(Exception) as caught:
+        harness.create(**params)
+    assert isinstance(caught.value, Exception)
+    return caught.value
+
+
+def stream_error(harness: Harness) -> Exception:
+    _, error = consume_until_error(harness)
+    return error
+
+
+def text_then(event: Event) -> list[Event]:
+    """A stream that starts a text answer ("Hello t"), then sends ``event``."""
+    return [*up_to_first_text(stream_events(message_body("Hello there"))), event]
+
+
+# --- 1. bodies nested too deeply -----------------------------------------------------------
+
+
+class TestDeeplyNestedBodies:
+    @pytest.mark.parametrize(
+        ("status", "expected"), [(500, InternalServerError), (400, InvalidRequestError)]
+    )
+    @pytest.mark.parametrize("depth", [DEPTH, 950])
+    def test_a_deeply_nested_error_body_is_the_typed_error_for_its_status(
+        self, kind: str, status: int, expected: type[APIStatusError], depth: int
+    ) -> None:
+        body = '{"type":"error","error":{"type":"api_error","message":"m","a":' + nested(depth)
+        harness = Harness(kind, [raw(status, body + "}}", "req_deep")], max_retries=0)
+        error = create_error(harness)
+        assert type(error) is expected
+        assert error.request_id == "req_deep"
+        assert len(str(error)) < 1000
+
+    def test_a_deeply_nested_error_body_on_opening_a_stream_is_the_typed_error(
+        self, kind: str
+    ) -> None:
+        harness = Harness(kind, [raw(500, '{"error":{"a":' + nested(DEPTH) + "}}")],
+                          max_retries=0)
+        error = stream_error(harness)
+        assert type(error) is InternalServerError
+
+    @pytest.mark.parametrize("depth", [DEPTH, 950])
+    def test_a_deeply_nested_success_body_is_a_malformed_response(
+        self, kind: str, depth: int
+    ) -> None:
+        body = json.dumps(message_body())[:-1] + ',"extra":' + nested(depth) + "}"
+        harness = Harness(kind, [raw(200, body, "req_deep")], max_retries=0)
+        error = create_error(harness)
+        assert isinstance(error, MalformedResponseError)
+        assert error.request_id == "req_deep"
+
+    def test_a_deeply_nested_token_count_is_a_malformed_response(self, kind: str) -> None:
+        harness = Harness(kind, [raw(200, '{"input_tokens":' + nested(DEPTH) + "}")],
+                          max_retries=0)
+        with pytest.raises(MalformedResponseError):
+            harness.run(lambda client: client.messages.count_tokens(
+                model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}]))
+
+    @pytest.mark.parametrize("depth", [DEPTH, 950])
+    def test_a_deeply_nested_error_event_after_output_is_a_typed_stream_error(
+        self, kind: str, depth: int
+    ) -> None:
+        events = up_to_first_text(stream_events(message_body("Hello there")))
+        body = b'event: error\ndata: {"error":{"a":' + nested(depth).encode() + b"}}\n\n"
+        payload = b"".join(
+            f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events
+        ) + body
+        harness = Harness(kind, [raw(200, payload, "req_s1",
+                                     **{"content-type": "text/event-stream"})])
+        error = stream_error(harness)
+        assert isinstance(error, APIStatusError) and isinstance(error, StreamError)
+        assert error.partial is not None and error.partial.text == "Hello t"
+
+    @pytest.mark.parametrize("depth", [DEPTH, 950])
+    @pytest.mark.parametrize("where", ["message_delta", "content_block_delta", "unknown"])
+    def test_deeply_nested_event_data_is_a_stream_error(
+        self, kind: str, depth: int, where: str
+    ) -> None:
+        events = up_to_first_text(stream_events(message_body("Hello there")))
+        deep = nested(depth)
+        data = {
+            "message_delta": '{"type":"message_delta","delta":{"x":' + deep + "},\"usage\":{}}",
+            "content_block_delta": '{"type":"content_block_delta","index":0,"delta":'
+            '{"type":"text_delta","text":"x","y":' + deep + "}}",
+            "unknown": '{"type":"content_block_delta","index":' + deep + "}",
+        }[where]
+        name = "content_block_delta" if where == "unknown" else where
+        payload = b"".join(
+            f"event: {n}\ndata: {json.dumps(d)}\n\n".encode() for n, d in events
+        ) + f"event: {name}\ndata: {data}\n\n".encode()
+        harness = Harness(kind, [raw(200, payload, "req_s1",
+                                     **{"content-type": "text/event-stream"})])
+        error = stream_error(harness)
+        assert isinstance(error, StreamError)
+        # A delta may carry fields this version ignores, however deep: then the text stands.
+        assert error.partial is not None and error.partial.text in ("Hello t", "Hello tx")
+
+
+# --- 1b. a run whose model call fails in any way ends failed -------------------------------
+
+
+class _Exploding(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A transport whose every request raises an exception no client maps."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise LookupError("the transport broke")
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise LookupError("the transport broke")
+
+
+def deep_error_transport() -> ScriptedModel:
+    body = '{"error":{"a":' + nested(DEPTH) + "}}"
+    return ScriptedModel([httpx.Response(500, content=body.encode())])
+
+
+def agent_over(transport: httpx.BaseTransport | httpx.AsyncBaseTransport) -> Agent:
+    return Agent(
+        "claude-sonnet-4-6",
+        client=Client(api_key="test", transport=transport, max_retries=0),  # type: ignore[arg-type]
+        async_client=AsyncClient(api_key="test", transport=transport,  # type: ignore[arg-type]
+                                 max_retries=0),
+    )
+
+
+TRANSPORTS: dict[str, Callable[[], Any]] = {
+    "deep_error_body": deep_error_transport,
+    "unmapped_exception": _Exploding,
+}
+
+
+class TestRunsEndFailed:
+    @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+    @pytest.mark.parametrize("how", ["run", "stream", "arun", "astream"])
+    def test_the_run_finishes_failed_with_a_typed_error(self, transport: str, how: str) -> None:
+        agent = agent_over(TRANSPORTS[transport]())
+        if how == "run":
+            result = agent.run("Hi")
+        elif how == "arun":
+            result = asyncio.run(agent.arun("Hi"))
+        elif how == "stream":
+            result = list(agent.stream("Hi"))[-1].result  # type: ignore[union-attr]
+        else:
+
+            async def last() -> Any:
+                return [event async for event in agent.astream("Hi")][-1].result
+
+            result = asyncio.run(last())
+        assert result.status == "failed"
+        assert isinstance(result.exception, APIError)
+        assert "RecursionError" not in (result.error or "")
+
+    @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+    @pytest.mark.parametrize("mode", ["sync", "async"])
+    def test_a_stored_run_is_stored_failed_not_left_running(
+        self, tmp_path: Path, transport: str, mode: str
+    ) -> None:
+        agent = agent_over(TRANSPORTS[transport]())
+        with RunStore(tmp_path / "runs.db") as store:
+            if mode == "sync":
+                result = run_stored(agent, store, "Hi")
+            else:
+                result = asyncio.run(arun_stored(agent, store, "Hi"))
+            assert result.status == "failed"
+            assert store.load_run(result.state.run_id).status == "failed"
+
+    def test_a_stored_run_that_raises_part_way_is_stored_failed(self, tmp_path: Path) -> None:
+        agent = agent_over(ScriptedModel([text_reply("Hi.")]))
+
+        def screen(event: Any) -> None:
+            raise OSError("the screen went away")
+
+        with RunStore(tmp_path / "runs.db") as store:
+            with pytest.raises(OSError, match="screen went away"):
+                run_stored(agent, store, "Hi", on_event=screen)
+            [record] = store.list_runs()
+            assert record.status == "failed"
+
+
+# --- 2. an error event inside a 200 stream ---------------------------------------------------
+
+
+def error_event(error_type: str, message: str) -> Event:
+    return "error", {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+class TestErrorEvents:
+    @pytest.mark.parametrize(
+        ("error_type", "expected"),
+        [("overloaded_error", OverloadedError), ("rate_limit_error", RateLimitError),
+         ("api_error", InternalServerError), ("invalid_request_error", InvalidRequestError)],
+    )
+    def test_after_output_the_typed_error_carries_the_partial_message(
+        self, kind: str, error_type: str, expected: type[APIStatusError]
+    ) -> None:
+        harness = Harness(kind, [sse(text_then(error_event(error_type, "Stop")))])
+        error = stream_error(harness)
+        assert isinstance(error, expected) and isinstance(error, StreamError)
+        assert (error.error_type, error.message, error.request_id) == (error_type, "Stop",
+                                                                       "req_s1")
+        assert error.partial is not None and error.partial.text == "Hello t"
+        assert isinstance(error.cause, expected)
+        assert error.is_retryable is False
+        assert (len(harness.script.seen), harness.delays) == (1, [])
+
+    def test_the_typed_error_can_be_caught_by_its_api_class(self, kind: str) -> None:
+        harness = Harness(kind, [sse(text_then(error_event("overloaded_error", "Busy")))])
+        with pytest.raises(OverloadedError, match="overloaded_error: Busy"):
+            consume(harness)
+
+    def test_before_output_the_error_is_retried_like_a_failed_request(self, kind: str) -> None:
+        start = stream_events(message_body("Hello there"))[:1]
+        replies = [sse([*start, error_event("overloaded_error", "Busy")]),
+                   sse(stream_events(message_body("Hello there")), request_id="req_s2")]
+        harness = Harness(kind, replies)
+        _, final = consume(harness)
+        assert (final.text, final.request_id) == ("Hello there", "req_s2")
+        assert len(harness.script.seen) == 2 and len(harness.delays) == 1
+
+    def test_before_output_a_non_retryable_error_is_raised_at_once(self, kind: str) -> None:
+        start = stream_events(message_body("Hello there"))[:1]
+        harness = Harness(kind, [sse([*start, error_event("invalid_request_error", "No")])])
+        error = stream_error(harness)
+        assert type(error) is InvalidRequestError
+        assert error.request_id == "req_s1"
+        assert len(harness.script.seen) == 1
+
+    def test_the_accumulator_alone_raises_the_typed_error(self) -> None:
+        accumulator = MessageAccumulator(request_id="req_a")
+        for name, data in up_to_first_text(stream_events(message_body("Hello there"))):
+            accumulator.add(ServerSentEvent(name, json.dumps(data)))
+        overloaded = json.dumps(error_event("overloaded_error", "Busy")[1])
+        with pytest.raises(OverloadedError) as caught:
+            accumulator.add(ServerSentEvent("error", overloaded))
+        assert isinstance(caught.value, StreamError)
+        assert caught.value.request_id == "req_a"
+        assert caught.value.partial is not None and caught.value.partial.text == "Hello t"
+
+
+# --- 3. usage that is not a count ----------------------------------------------------------
+
+
+BAD_USAGE = {
+    "negative_input": {"input_tokens": -1_000_000_000, "output_tokens": 3},
+    "negative_output": {"input_tokens": 3, "output_tokens": -1},
+    "float": {"input_tokens": 1.5, "output_tokens": 3},
+    "string": {"input_tokens": "12", "output_tokens": 3},
+    "boolean": {"input_tokens": True, "output_tokens": 3},
+    "absurd": {"input_tokens": 10**18, "output_tokens": 3},
+    "negative_cache_read": {"input_tokens": 3, "output_tokens": 3,
+                            "cache_read_input_tokens": -500},
+    "negative_cache_split": {"input_tokens": 3, "output_tokens": 3,
+                             "cache_creation": {"ephemeral_1h_input_tokens": -7}},
+    "negative_searches": {"input_tokens": 3, "output_tokens": 3,
+                          "server_tool_use": {"web_search_requests": -100}},
+}
+
+
+class TestUsage:
+    @pytest.mark.parametrize("case", sorted(BAD_USAGE))
+    def test_a_message_with_bad_usage_is_a_malformed_response(self, kind: str, case: str) -> None:
+        body = message_body(usage=BAD_USAGE[case])
+        harness = Harness(kind, [ok(body, request_id="req_neg")], max_retries=0)
+        error = create_error(harness)
+        assert isinstance(error, MalformedResponseError)
+        assert error.request_id == "req_neg"
+        assert "usage" in str(error)
+
+    @pytest.mark.parametrize("case", ["negative_output", "float", "absurd"])
+    def test_bad_usage_in_message_delta_is_a_malformed_stream(self, kind: str, case: str) -> None:
+        events = stream_events(message_body("Hello there"))
+        events = [
+            (name, {**data, "usage": BAD_USAGE[case]} if name == "message_delta" else data)
+            for name, data in events
+        ]
+        harness = Harness(kind, [sse(events)])
+        error = stream_error(harness)
+        assert isinstance(error, MalformedResponseError) and isinstance(error, StreamError)
+        assert error.request_id == "req_s1"
+        assert error.partial is not None and error.partial.text == "Hello there"
+
+    def test_bad_usage_in_message_start_is_retried_then_raised(self, kind: str) -> None:
+        events = stream_events(message_body("Hello there"))
+        name, start = events[0]
+        bad_start = {**start, "message": {**start["message"], "usage": BAD_USAGE["negative_input"]}}
+        harness = Harness(kind, [sse([(name, bad_start), *events[1:]]) for _ in range(2)],
+                          max_retries=1)
+        error = stream_error(harness)
+        assert type(error) is MalformedResponseError
+        assert len(harness.script.seen) == 2
+
+    def test_usage_built_without_validation_is_refused_where_it_is_summed(self) -> None:
+        forged = Usage.model_construct(input_tokens=-1_000_000_000, output_tokens=1)
+        with pytest.raises(MalformedResponseError):
+            cost_of(forged, "claude-sonnet-4-6")
+        with pytest.raises(MalformedResponseError):
+            UsageTotals().add(forged)
+
+    def test_valid_usage_still_costs_what_it_did(self) -> None:
+        usage = Usage.model_validate({"input_tokens": 1000, "output_tokens": 100,
+                                      "cache_read_input_tokens": 0})
+        assert cost_of(usage, "claude-sonnet-4-6") == Decimal("0.0045")
+
+
+# --- 5. bodies of the wrong shape, encoding or size (in memory) ------------------------------
+
+
+class TestWrongShapes:
+    @pytest.mark.parametrize("body", ['[1, 2]', '"a message"', "42", "null", "", "{", "\xff"])
+    def test_a_success_body_that_is_not_an_object_is_a_malformed_response(
+        self, kind: str, body: str
+    ) -> None:
+        harness = Harness(kind, [raw(200, body.encode("latin-1"), "req_shape")], max_retries=0)
+        error = create_error(harness)
+        assert isinstance(error, MalformedResponseError)
+        assert error.request_id == "req_shape"
+
+    @pytest.mark.parametrize("body", [b"[1]", b'"down"', b"\xff\xfe\x00<html>", b"", b"{"])
+    def test_an_error_body_of_any_shape_is_the_typed_error_for_its_status(
+        self, kind: str, body: bytes
+    ) -> None:
+        harness = Harness(kind, [raw(529, body, "req_529")], max_retries=0)
+        error = create_error(harness)
+        assert type(error) is OverloadedError
+        assert error.request_id == "req_529"
+
+    def test_a_huge_error_body_becomes_a_short_typed_error(self, kind: str) -> None:
+        body = {"type": "error", "error": {"type": "api_error", "message": "x" * 5_000_000}}
+        harness = Harness(kind, [raw(500, json.dumps(body), "req_big")], max_retries=0)
+        error = create_error(harness)
+        assert type(error) is InternalServerError
+        assert len(str(error)) < 5000
+
+    @pytest.mark.parametrize(
+        "override",
+        [{"stop_reason": 7}, {"stop_reason": {"why": "x"}}, {"stop_sequence": ["a"]},
+         {"content": [{"type": "tool_use", "id": "t", "name": "n", "input": [1]}]},
+         {"content": [{"type": "tool_use", "id": "t", "name": "n", "input": "{}"}]},
+         {"content": {"type": "text", "text": "x"}}, {"id": None}, {"usage": []}],
+    )
+    def test_a_message_with_a_field_of_the_wrong_type_is_a_malformed_response(
+        self, kind: str, override: dict[str, Any]
+    ) -> None:
+        harness = Harness(kind, [ok(message_body(**override), "req_type")], max_retries=0)
+        error = create_error(harness)
+        assert isinstance(error, MalformedResponseError)
+
+    @pytest.mark.parametrize("stop_reason", [7, {"why": "x"}, ["end_turn"]])
+    def test_a_stop_reason_that_is_not_a_string_in_a_stream_is_a_stream_error(
+        self, kind: str, stop_reason: Any
+    ) -> None:
+        events = [
+            (name, {**data, "delta": {"stop_reason": stop_reason}}
+             if name == "message_delta" else data)
+            for name, data in stream_events(message_body("Hello there"))
+        ]
+        harness = Harness(kind, [sse(events)])
+        seen, error = consume_until_error(harness)
+        assert isinstance(error, StreamError)
+        assert error.partial is not None and error.partial.text == "Hello there"
+        assert "message_delta" not in [event.type for event in seen]
+
+    @pytest.mark.parametrize("tool_input", ["[1, 2]", '"text"', "3"])
+    def test_streamed_tool_input_that_is_not_an_object_is_a_stream_error(
+        self, kind: str, tool_input: str
+    ) -> None:
+        tool = {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}
+        events: list[Event] = [
+            stream_events(message_body("x"))[0],
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": tool}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "input_json_delta",
+                                               "partial_json": tool_input}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ]
+        harness = Harness(kind, [sse(events)])
+        error = stream_error(harness)
+        assert isinstance(error, StreamError)
+        assert "block 0" in str(error)
