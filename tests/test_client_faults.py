@@ -11,7 +11,11 @@ both clients; the timing tests use a loopback server on 127.0.0.1 that stops by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +29,7 @@ from agentcore.client import AsyncClient, Client
 from agentcore.errors import (
     APIError,
     APIStatusError,
+    APITimeoutError,
     InternalServerError,
     InvalidRequestError,
     MalformedResponseError,
@@ -445,3 +450,216 @@ class TestWrongShapes:
         error = stream_error(harness)
         assert isinstance(error, StreamError)
         assert "block 0" in str(error)
+
+
+# --- 4. the deadline of an attempt, against a loopback server that trickles ----------------
+
+
+class LoopbackServer:
+    """An HTTP/1.1 server on 127.0.0.1 answering each connection with ``answer(conn)``.
+
+    It serves at most ``connections`` connections, in a daemon thread, and stops by itself:
+    accepting gives up after a few seconds and every answer is a bounded loop.
+    """
+
+    def __init__(self, answer: Callable[[socket.socket], None], connections: int = 1) -> None:
+        self.answer = answer
+        self.connections = connections
+        self.served = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(10)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        with self.listener:
+            for _ in range(self.connections):
+                try:
+                    conn, _ = self.listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    self.served += 1
+                    read_request(conn)
+                    with contextlib.suppress(OSError):  # the client hung up, as it should
+                        self.answer(conn)
+
+    def __enter__(self) -> LoopbackServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.thread.join(timeout=15)
+
+
+def read_request(conn: socket.socket) -> None:
+    conn.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += conn.recv(65536)
+
+
+def trickle(data: bytes, interval: float = 0.1) -> Callable[[socket.socket], None]:
+    """Send ``data`` one byte every ``interval`` seconds (well inside any read timeout)."""
+
+    def answer(conn: socket.socket) -> None:
+        for index in range(len(data)):
+            conn.sendall(data[index : index + 1])
+            time.sleep(interval)
+
+    return answer
+
+
+Answer = Callable[[socket.socket], None]
+
+
+def head_then(head: bytes, body: Answer) -> Answer:
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(head)
+        body(conn)
+
+    return answer
+
+
+MESSAGE = json.dumps(message_body("Hello there")).encode()
+JSON_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_slow\r\n"
+             b"content-length: %d\r\n\r\n" % len(MESSAGE))
+SSE_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_slow\r\n"
+            b"connection: close\r\n\r\n")
+
+
+def over_loopback(kind: str, server: LoopbackServer, **client_args: Any) -> Any:
+    client_args.setdefault("max_retries", 0)
+    if kind == "sync":
+        return Client(api_key="test", base_url=server.url, **client_args)
+    return AsyncClient(api_key="test", base_url=server.url, **client_args)
+
+
+def timed(kind: str, client: Any, call: Callable[[Any], Any]) -> tuple[Exception, float]:
+    """Run ``call(client)`` (awaited for an AsyncClient); the error it raised, and seconds."""
+    began = time.monotonic()
+    with pytest.raises(Exception) as caught:
+        if kind == "sync":
+            with client:
+                call(client)
+        else:
+
+            async def scenario() -> None:
+                async with client:
+                    await call(client)
+
+            asyncio.run(scenario())
+    assert isinstance(caught.value, Exception)
+    return caught.value, time.monotonic() - began
+
+
+def create(client: Any) -> Any:
+    return client.messages.create(model="claude-sonnet-4-6", max_tokens=9,
+                                  messages=[{"role": "user", "content": "Hi"}])
+
+
+def stream_all(kind: str) -> Callable[[Any], Any]:
+    def sync_call(client: Any) -> Any:
+        with client.messages.stream(model="claude-sonnet-4-6", max_tokens=9,
+                                    messages=[{"role": "user", "content": "Hi"}]) as stream:
+            return stream.get_final_message()
+
+    async def async_call(client: Any) -> Any:
+        async with client.messages.stream(model="claude-sonnet-4-6", max_tokens=9,
+                                          messages=[{"role": "user", "content": "Hi"}]) as stream:
+            return await stream.get_final_message()
+
+    return sync_call if kind == "sync" else async_call
+
+
+class TestDeadline:
+    @pytest.mark.parametrize("where", ["headers", "body"])
+    def test_a_trickled_response_times_out_within_the_timeout(
+        self, kind: str, where: str
+    ) -> None:
+        answer = (trickle(JSON_HEAD + MESSAGE) if where == "headers"
+                  else head_then(JSON_HEAD, trickle(MESSAGE)))
+        with LoopbackServer(answer) as server:
+            error, elapsed = timed(kind, over_loopback(kind, server, timeout=0.5), create)
+        assert isinstance(error, APITimeoutError)
+        assert elapsed < 3.0
+
+    def test_a_timed_out_attempt_is_retried_per_the_policy(self, kind: str) -> None:
+        sleeps: list[float] = []
+
+        def record(seconds: float) -> Any:
+            sleeps.append(seconds)
+            if kind == "async":
+                return asyncio.sleep(0)
+            return None
+
+        answer = head_then(JSON_HEAD, trickle(MESSAGE))
+        with LoopbackServer(answer, connections=2) as server:
+            client = over_loopback(kind, server, timeout=0.5, max_retries=1, sleep=record)
+            error, elapsed = timed(kind, client, create)
+        assert isinstance(error, APITimeoutError)
+        assert (server.served, len(sleeps)) == (2, 1)
+        assert elapsed < 5.0
+
+    def test_a_stream_trickling_one_event_never_finishes_it_times_out(self, kind: str) -> None:
+        events = stream_events(message_body("Hello there"))
+        opening = b"".join(
+            f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events[:3]
+        )
+        answer = head_then(SSE_HEAD + opening, trickle(b"event: content_block_delta\ndata: "
+                                                       + b"x" * 200))
+        with LoopbackServer(answer) as server:
+            error, elapsed = timed(kind, over_loopback(kind, server, timeout=0.5),
+                                   stream_all(kind))
+        assert isinstance(error, StreamError)
+        assert isinstance(error.cause, APITimeoutError)
+        assert error.partial is not None and error.partial.text == "Hello t"
+        assert elapsed < 3.0
+
+    def test_a_stream_whose_headers_trickle_times_out(self, kind: str) -> None:
+        with LoopbackServer(trickle(SSE_HEAD)) as server:
+            error, elapsed = timed(kind, over_loopback(kind, server, timeout=0.5),
+                                   stream_all(kind))
+        assert isinstance(error, APITimeoutError)
+        assert elapsed < 3.0
+
+    def test_a_stream_that_keeps_sending_events_is_not_cut_by_the_timeout(
+        self, kind: str
+    ) -> None:
+        events = stream_events(message_body("Hello there, this takes a while", ), chunk=3)
+        payload = b"".join(
+            f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events
+        )
+
+        def paced(conn: socket.socket) -> None:
+            conn.sendall(SSE_HEAD)
+            for part in payload.split(b"\n\n")[:-1]:
+                conn.sendall(part + b"\n\n")
+                time.sleep(0.05)
+
+        with LoopbackServer(paced) as server:
+            client = over_loopback(kind, server, timeout=0.5)
+            call = stream_all(kind)
+            if kind == "sync":
+                with client:
+                    final = call(client)
+            else:
+
+                async def scenario() -> Any:
+                    async with client:
+                        return await call(client)
+
+                final = asyncio.run(scenario())
+        assert final.text == "Hello there, this takes a while"
