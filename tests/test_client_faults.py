@@ -16,7 +16,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,9 @@ import pytest
 
 from agentcore.agent import Agent
 from agentcore.client import AsyncClient, Client
+from agentcore.client.batch_types import parse_result_line
 from agentcore.errors import (
+    APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
@@ -166,6 +168,18 @@ class TestDeeplyNestedBodies:
         assert isinstance(error, StreamError)
         # A delta may carry fields this version ignores, however deep: then the text stands.
         assert error.partial is not None and error.partial.text in ("Hello t", "Hello tx")
+
+
+    @pytest.mark.parametrize("depth", [DEPTH, 950])
+    def test_a_deeply_nested_batch_result_line_is_a_malformed_response(self, depth: int) -> None:
+        message = json.dumps(message_body())[:-1] + ',"extra":' + nested(depth) + "}"
+        lines = ['{"custom_id":"a","result":' + nested(depth) + "}",
+                 '{"custom_id":"a","result":{"type":"succeeded","message":' + message + "}}"]
+        with pytest.raises(MalformedResponseError):
+            parse_result_line(lines[0])
+        # An extra field nested deep yet parseable may be kept; a raw error never escapes.
+        with contextlib.suppress(MalformedResponseError):
+            parse_result_line(lines[1])
 
 
 # --- 1b. a run whose model call fails in any way ends failed -------------------------------
@@ -663,3 +677,92 @@ class TestDeadline:
 
                 final = asyncio.run(scenario())
         assert final.text == "Hello there, this takes a while"
+
+
+# --- 5. lying lengths and oversized bodies ---------------------------------------------------
+
+
+def answer_with(data: bytes) -> Answer:
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(data)
+
+    return answer
+
+
+class TestSizes:
+    def test_a_body_shorter_than_its_content_length_is_a_connection_error(
+        self, kind: str
+    ) -> None:
+        head = JSON_HEAD.replace(b"content-length: %d" % len(MESSAGE),
+                                 b"content-length: %d" % (len(MESSAGE) + 500))
+        with LoopbackServer(answer_with(head + MESSAGE)) as server:
+            error, _ = timed(kind, over_loopback(kind, server, timeout=5), create)
+        assert type(error) is APIConnectionError
+
+    def test_a_body_longer_than_its_content_length_is_a_malformed_response(
+        self, kind: str
+    ) -> None:
+        head = JSON_HEAD.replace(b"content-length: %d" % len(MESSAGE), b"content-length: 20")
+        with LoopbackServer(answer_with(head + MESSAGE)) as server:
+            error, _ = timed(kind, over_loopback(kind, server, timeout=5), create)
+        assert type(error) is MalformedResponseError
+        assert error.request_id == "req_slow"
+
+    def test_a_message_body_over_the_size_limit_is_a_malformed_response(
+        self, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("agentcore.client._http.MAX_BODY_BYTES", 1000)
+        body = message_body("x" * 5000)
+        harness = Harness(kind, [ok(body, request_id="req_big")], max_retries=0)
+        error = create_error(harness)
+        assert isinstance(error, MalformedResponseError)
+        assert "larger than 1000 bytes" in str(error)
+
+    def test_only_the_start_of_a_huge_error_body_is_read(self, kind: str) -> None:
+        read: list[int] = []
+
+        def body() -> Iterator[bytes]:
+            for _ in range(1000):  # 64 MB if it were read to the end
+                read.append(1)
+                yield b"<html>" + b"x" * 65530
+
+        response = httpx.Response(502, headers={"request-id": "req_502"}, content=body())
+        harness = Harness(kind, [response], max_retries=0)
+        if kind == "async":
+            harness.script.replies = [httpx.Response(502, headers={"request-id": "req_502"},
+                                                     content=abody(body()))]
+        error = create_error(harness)
+        assert type(error) is InternalServerError
+        assert error.status_code == 502
+        assert len(read) <= 3
+
+    @pytest.mark.parametrize("after_output", [False, True])
+    def test_a_stream_line_of_many_megabytes_is_a_malformed_response(
+        self, kind: str, after_output: bool
+    ) -> None:
+        events = up_to_first_text(stream_events(message_body("Hello there")))
+        opening = b"".join(
+            f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            for name, data in (events if after_output else events[:1])
+        )
+        line = [b"event: content_block_delta\ndata: "] + [b"x" * 1_048_576] * 40
+
+        def chunks() -> Iterator[bytes]:
+            yield opening
+            yield from line
+
+        headers = {"content-type": "text/event-stream", "request-id": "req_s1"}
+        stream = abody(chunks()) if kind == "async" else chunks()
+        harness = Harness(kind, [httpx.Response(200, headers=headers, content=stream)],
+                          max_retries=0)
+        error = stream_error(harness)
+        assert isinstance(error, MalformedResponseError)
+        assert "longer than" in str(error)
+        assert isinstance(error, StreamError) is after_output
+        if after_output:
+            assert error.partial is not None and error.partial.text == "Hello t"
+
+
+async def abody(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
