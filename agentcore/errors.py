@@ -383,6 +383,10 @@ class StreamError(AgentcoreError):
     ``partial`` holds what was accumulated before the failure (text so far, complete
     blocks so far) so nothing already received is lost. ``cause`` is the underlying API
     error when the stream carried one (an ``error`` event such as ``overloaded_error``).
+
+    An API error met inside a stream (an ``error`` event, a malformed message) is raised as
+    an instance of both its own class and this one (see :func:`stream_api_error`), so
+    ``except OverloadedError`` and ``except StreamError`` both catch it.
     """
 
     def __init__(

@@ -766,3 +766,25 @@ class TestSizes:
 async def abody(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
+
+
+def test_the_stream_decoder_refuses_an_oversized_line_with_a_typed_error() -> None:
+    from agentcore.streaming import StreamDecoder
+
+    decoder = StreamDecoder(request_id="req_d")
+    decoder.parser = type(decoder.parser)(max_event_bytes=1000)
+    with pytest.raises(MalformedResponseError) as caught:
+        for _ in range(5):
+            decoder.feed(b"data: " + b"x" * 400)
+    assert isinstance(caught.value, StreamError)
+    assert caught.value.request_id == "req_d"
+
+
+def test_the_sse_parser_refuses_an_event_of_many_lines_past_its_limit() -> None:
+    from agentcore.streaming.sse import EventTooLargeError, SSEParser
+
+    parser = SSEParser(max_event_bytes=1000)
+    assert parser.feed(b"data: small\n\n")[0].data == "small"
+    with pytest.raises(EventTooLargeError):
+        for _ in range(100):
+            parser.feed(b"data: " + b"y" * 50 + b"\n")

@@ -110,8 +110,11 @@ class MessageStream(_StreamState):
     :meth:`get_final_message`. The request is sent when iteration starts.
 
     Raises (while iterating):
-        APIStatusError, APIConnectionError: the stream could not start, after retries.
+        APIStatusError, APIConnectionError: the stream could not start, after retries
+            (``APITimeoutError`` when the response or an event did not arrive in time).
         StreamError: the stream failed after output began; ``partial`` holds what arrived.
+            An ``error`` event raises its typed error (``OverloadedError``…) and a malformed
+            message ``MalformedResponseError``, each also a StreamError.
     """
 
     def __init__(

@@ -41,7 +41,7 @@ from agentcore.streaming.events import (
     TextDeltaEvent,
     ThinkingDeltaEvent,
 )
-from agentcore.streaming.sse import ServerSentEvent, SSEParser
+from agentcore.streaming.sse import EventTooLargeError, ServerSentEvent, SSEParser
 from agentcore.types import ContentBlock, Message, Usage, parse_block, parse_message
 
 __all__ = [
@@ -460,7 +460,11 @@ class StreamDecoder:
         """Consume ``chunk``; returns the typed events it completed (raises StreamError)."""
         add = self.accumulator.add
         events: list[StreamEvent] = []
-        for sse in self.parser.feed(chunk):
+        try:
+            parsed = self.parser.feed(chunk)
+        except EventTooLargeError as exc:
+            raise self.accumulator._malformed(str(exc)) from None
+        for sse in parsed:
             event = add(sse)
             if event is not None:
                 events.append(event)
