@@ -262,6 +262,21 @@ class TestRunsEndFailed:
             [record] = store.list_runs()
             assert record.status == "failed"
 
+    def test_a_stored_run_whose_last_event_handler_raises_keeps_its_end(
+        self, tmp_path: Path
+    ) -> None:
+        agent = agent_over(ScriptedModel([text_reply("Hi.")]))
+
+        def screen(event: Any) -> None:
+            if type(event).__name__ == "RunFinished":
+                raise OSError("the screen went away")
+
+        with RunStore(tmp_path / "runs.db") as store:
+            with pytest.raises(OSError, match="screen went away"):
+                run_stored(agent, store, "Hi", on_event=screen)
+            [record] = store.list_runs()
+            assert record.status == "completed"
+
 
 # --- 2. an error event inside a 200 stream ---------------------------------------------------
 
