@@ -191,6 +191,8 @@ def _call_model(
             return stream.get_final_message()
     except (APIError, StreamError) as exc:
         return exc
+    except Exception as exc:
+        return _unexpected(exc)
 
 
 async def _acall_model(
@@ -211,6 +213,8 @@ async def _acall_model(
                 reply = await stream.get_final_message()
     except (APIError, StreamError) as exc:
         reply = exc
+    except Exception as exc:
+        reply = _unexpected(exc)
     yield reply
 
 
@@ -227,6 +231,14 @@ def _no_approver() -> ConfigurationError:
         "the run asks an approver but none is attached; build its loop with "
         "LoopConfig(pause_for_approval=True) so that such a run pauses"
     )
+
+
+def _unexpected(exc: Exception) -> APIError:
+    """The typed error a run fails with when its model call raised something no client maps
+    (a custom transport's own exception, say); the original stays as ``__cause__``."""
+    error = APIError(f"the model call failed unexpectedly: {type(exc).__name__}: {exc}"[:1000])
+    error.__cause__ = exc
+    return error
 
 
 def _timed_run(call: ToolCall, settings: DriverSettings) -> tuple[ToolOutcome, float]:

@@ -25,6 +25,8 @@
     │       ├── GatewayTimeoutError   504 timeout_error
     │       └── OverloadedError       529 overloaded_error
     ├── StreamError                   a stream cut or malformed part-way, with the partial message
+    │                                 (an API error inside a stream is both its APIError class
+    │                                 and a StreamError: see stream_api_error)
     ├── ToolError                     raised inside a tool on purpose
     │   └── ModelRetry                ask the model to try again, with a hint
     ├── ToolArgumentsError            the model's arguments for a tool fail its schema
@@ -39,7 +41,7 @@ here once and used by the client's retry loop.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from agentcore.redaction import excerpt, redact_value
 
@@ -74,6 +76,7 @@ __all__ = [
     "ToolError",
     "UnknownModelError",
     "make_status_error",
+    "stream_api_error",
 ]
 
 _BODY_EXCERPT_CHARS = 300
@@ -323,13 +326,32 @@ def make_status_error(
     error body. The error class is chosen by status, then by ``error.type`` for statuses
     without a class of their own (a 200 stream's ``error`` event, a 5xx other than 500).
     """
+    text: str | None = None
     parsed: Any = body
     if isinstance(body, bytes | str):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = text
+    try:
+        return _status_error(
+            status_code, parsed, request_id, should_retry, retry_after_seconds
+        )
+    except RecursionError:
+        # A body nested deeper than the interpreter can walk: keep it as text, not structure.
+        if text is None:
+            text = repr(body)[: _BODY_EXCERPT_CHARS * 4]
+        return _status_error(status_code, text, request_id, should_retry, retry_after_seconds)
+
+
+def _status_error(
+    status_code: int,
+    parsed: Any,
+    request_id: str | None,
+    should_retry: bool | None,
+    retry_after_seconds: float | None,
+) -> APIStatusError:
     error_type: str | None = None
     message: str
     if isinstance(parsed, dict):
@@ -386,6 +408,10 @@ class StreamError(AgentcoreError):
     ``partial`` holds what was accumulated before the failure (text so far, complete
     blocks so far) so nothing already received is lost. ``cause`` is the underlying API
     error when the stream carried one (an ``error`` event such as ``overloaded_error``).
+
+    An API error met inside a stream (an ``error`` event, a malformed message) is raised as
+    an instance of both its own class and this one (see :func:`stream_api_error`), so
+    ``except OverloadedError`` and ``except StreamError`` both catch it.
     """
 
     def __init__(
@@ -412,6 +438,42 @@ class StreamError(AgentcoreError):
     def is_retryable(self) -> bool:
         """Only a stream that failed before any output began may be sent again."""
         return not self.output_started and (self.cause is None or self.cause.is_retryable)
+
+
+def stream_api_error(cause: APIError, *, partial: Any, output_started: bool) -> StreamError:
+    """The error to raise for ``cause`` met part-way through a stream.
+
+    The result is an instance of ``cause``'s own class *and* of :class:`StreamError`: an
+    ``overloaded_error`` event is caught by ``except OverloadedError`` and by
+    ``except StreamError`` alike. It carries ``cause``'s fields (``status_code``,
+    ``error_type``, ``request_id``…) plus ``partial`` (the message so far), ``cause`` and
+    ``output_started``; it is retryable only when ``cause`` is and no output had begun.
+    """
+    variant = _stream_variant(type(cause))
+    error = cast(StreamError, variant.__new__(variant, *cause.args))
+    fields = vars(error)
+    fields.update(vars(cause))
+    fields["partial"] = partial
+    fields["cause"] = cause
+    fields["output_started"] = output_started
+    fields["is_retryable"] = cause.is_retryable and not output_started
+    return error
+
+
+_STREAM_VARIANTS: dict[type[APIError], type[APIError]] = {}
+
+
+def _stream_variant(cls: type[APIError]) -> type[APIError]:
+    """``cls`` joined with :class:`StreamError` (one class per API error class)."""
+    variant = _STREAM_VARIANTS.get(cls)
+    if variant is None:
+        namespace = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+        }
+        variant = _STREAM_VARIANTS[cls] = type(cls.__name__, (cls, StreamError), namespace)
+    return variant
 
 
 class ToolError(AgentcoreError):

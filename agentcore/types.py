@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    TypeAdapter,
+    field_validator,
+)
 
 __all__ = [
     "KNOWN_STOP_REASONS",
+    "MAX_TOKEN_COUNT",
     "Base64Source",
     "CacheControl",
     "CacheCreation",
@@ -294,23 +304,47 @@ StopReason: TypeAlias = Literal[
 KNOWN_STOP_REASONS: frozenset[str] = frozenset(StopReason.__args__)  # type: ignore[attr-defined]
 
 
+MAX_TOKEN_COUNT = 1_000_000_000
+"""The largest count a usage field may hold: a thousand times the largest context window.
+A count above it (or negative, or not an integer) is a malformed response, never a cost."""
+
+TokenCount: TypeAlias = Annotated[int, Field(strict=True, ge=0, le=MAX_TOKEN_COUNT)]
+"""A count of tokens (or server tool requests) as the API reports it: a whole number in
+``0..MAX_TOKEN_COUNT``; ``1.0``, ``"12"`` and ``true`` are refused, not converted."""
+
+
 class CacheCreation(WireModel):
     """Cache writes split by time to live."""
 
-    ephemeral_5m_input_tokens: int = 0
-    ephemeral_1h_input_tokens: int = 0
+    ephemeral_5m_input_tokens: TokenCount = 0
+    ephemeral_1h_input_tokens: TokenCount = 0
 
 
 class Usage(WireModel):
-    """Token counts of one response. ``input_tokens`` excludes cached tokens."""
+    """Token counts of one response. ``input_tokens`` excludes cached tokens.
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int | None = None
-    cache_read_input_tokens: int | None = None
+    Every count is checked to be a whole number in ``0..MAX_TOKEN_COUNT``: a negative or
+    absurd count would otherwise turn into a negative cost and disable a run's budgets.
+    """
+
+    input_tokens: TokenCount = 0
+    output_tokens: TokenCount = 0
+    cache_creation_input_tokens: TokenCount | None = None
+    cache_read_input_tokens: TokenCount | None = None
     cache_creation: CacheCreation | None = None
     server_tool_use: dict[str, Any] | None = None
+    """Server tool requests by kind (``web_search_requests``…); every number is a count."""
     service_tier: str | None = None
+
+    @field_validator("server_tool_use")
+    @classmethod
+    def _counts_are_counts(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for key, count in (value or {}).items():
+            if isinstance(count, bool) or not isinstance(count, int | float):
+                continue
+            if type(count) is not int or not 0 <= count <= MAX_TOKEN_COUNT:
+                raise ValueError(f"server_tool_use.{key} must be a whole number >= 0")
+        return value
 
 
 class MessageParam(WireModel):

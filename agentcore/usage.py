@@ -20,8 +20,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from agentcore.errors import ConfigurationError
-from agentcore.types import Usage
+from agentcore.errors import ConfigurationError, MalformedResponseError
+from agentcore.types import MAX_TOKEN_COUNT, Usage
 
 __all__ = [
     "BATCH_MULTIPLIER",
@@ -193,14 +193,38 @@ class PriceTable(Mapping[str, ModelPrice]):
         return price
 
 
+def _count(value: object, name: str) -> int:
+    """``value`` when it is a token count; a malformed usage otherwise."""
+    if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
+        return value
+    raise MalformedResponseError(
+        f"usage.{name} is {value!r}: a token count must be a whole number from 0 to "
+        f"{MAX_TOKEN_COUNT}"
+    )
+
+
+def _counts(usage: Usage) -> tuple[int, int, int, int]:
+    """Input, output, cache-write and cache-read tokens of ``usage``, each checked.
+
+    A :class:`Usage` parsed from the API is already checked; this guards one built without
+    validation (``model_construct``, assignment) before it is priced or summed.
+    """
+    return (
+        _count(usage.input_tokens, "input_tokens"),
+        _count(usage.output_tokens, "output_tokens"),
+        _count(usage.cache_creation_input_tokens or 0, "cache_creation_input_tokens"),
+        _count(usage.cache_read_input_tokens or 0, "cache_read_input_tokens"),
+    )
+
+
 def _cache_write_split(usage: Usage) -> tuple[int, int]:
     """Tokens written to the cache with the 5-minute and the 1-hour lifetime."""
     total = usage.cache_creation_input_tokens or 0
     breakdown = usage.cache_creation
     if breakdown is None:
         return total, 0
-    one_hour = breakdown.ephemeral_1h_input_tokens
-    five_minutes = breakdown.ephemeral_5m_input_tokens
+    one_hour = _count(breakdown.ephemeral_1h_input_tokens, "ephemeral_1h_input_tokens")
+    five_minutes = _count(breakdown.ephemeral_5m_input_tokens, "ephemeral_5m_input_tokens")
     # The split is authoritative for 1-hour writes; anything the total holds beyond the
     # split was written with the default lifetime.
     return max(five_minutes, total - one_hour), one_hour
@@ -211,24 +235,29 @@ def _web_searches(usage: Usage) -> int:
     if not server:
         return 0
     count = server.get("web_search_requests", 0)
-    return count if isinstance(count, int) else 0
+    return count if type(count) is int and 0 <= count <= MAX_TOKEN_COUNT else 0
 
 
 def cost_of(
     usage: Usage, model: str, prices: PriceTable | None = None, *, batch: bool = False
 ) -> Decimal | None:
-    """The exact cost in USD of one response, or None when ``model`` has no known price."""
+    """The exact cost in USD of one response, or None when ``model`` has no known price.
+
+    Raises:
+        MalformedResponseError: a count of ``usage`` is negative, absurd or not an integer.
+    """
+    input_tokens, output_tokens, _, cache_read = _counts(usage)
     price = _by_model(DEFAULT_PRICES, model) if prices is None else prices.lookup(model)
     if price is None:
         return None
     write_5m, write_1h = _cache_write_split(usage)
     p_in = price.input_per_mtok
     tokens_cost = (
-        usage.input_tokens * p_in
+        input_tokens * p_in
         + write_5m * p_in * CACHE_WRITE_5M_MULTIPLIER
         + write_1h * p_in * CACHE_WRITE_1H_MULTIPLIER
-        + (usage.cache_read_input_tokens or 0) * p_in * CACHE_READ_MULTIPLIER
-        + usage.output_tokens * price.output_per_mtok
+        + cache_read * p_in * CACHE_READ_MULTIPLIER
+        + output_tokens * price.output_per_mtok
     ) / _PER_MILLION
     if batch:
         tokens_cost *= BATCH_MULTIPLIER
@@ -258,11 +287,17 @@ class UsageTotals:
         )
 
     def add(self, usage: Usage) -> None:
-        """Add one response's usage."""
-        self.input_tokens += usage.input_tokens
-        self.output_tokens += usage.output_tokens
-        self.cache_creation_input_tokens += usage.cache_creation_input_tokens or 0
-        self.cache_read_input_tokens += usage.cache_read_input_tokens or 0
+        """Add one response's usage.
+
+        Raises:
+            MalformedResponseError: a count is negative, absurd or not an integer (nothing
+                is added then).
+        """
+        input_tokens, output_tokens, cache_write, cache_read = _counts(usage)
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cache_creation_input_tokens += cache_write
+        self.cache_read_input_tokens += cache_read
 
     def to_dict(self) -> dict[str, int]:
         """The four counts as a JSON-ready dict."""

@@ -953,7 +953,7 @@ class TestAgentcoreClientStreaming:
     @pytest.mark.parametrize(("fault", "message_start"), [
         (Fault.stream_cut(after_events=5), "the stream was cut after output began"),
         (Fault.stream_cut(after_events=5, clean_end=True), "the stream ended before"),
-        (Fault.error_event(after_events=5), "the API sent an error event"),
+        (Fault.error_event(after_events=5), "200 overloaded_error: Overloaded"),
         (Fault.malformed_json(after_events=5), "malformed JSON"),
     ])
     def test_failures_after_output_raise_stream_error_keeping_the_partial_text(

@@ -27,8 +27,15 @@ from typing import TypeVar, Unpack
 
 import httpx
 
+from agentcore.client import _deadline
 from agentcore.client._flow import Calls, Flow, Send
-from agentcore.client._http import CountTokensParams, MessageCreateParams, Settings
+from agentcore.client._http import (
+    CountTokensParams,
+    MessageCreateParams,
+    Settings,
+    attempt_timeout,
+    deadline_passed,
+)
 from agentcore.client._message_stream import AsyncMessageStream, MessageStream, StreamCall
 from agentcore.client._retry import RetryPolicy
 from agentcore.log import get_logger
@@ -98,7 +105,9 @@ class Client:
         version: ``anthropic-version``; defaults to ``ANTHROPIC_VERSION``, then 2023-06-01.
         betas: Beta names sent in ``anthropic-beta`` with every request.
         timeout: Seconds (connect stays at most 5 s) or an ``httpx.Timeout``; the default
-            is 5 s to connect and 600 s to read.
+            is 5 s to connect and 600 s to read. The read timeout is also the deadline of
+            each attempt as a whole (connect, send, and the whole response); a stream gets
+            it to open and then as the longest wait between two events.
         max_retries: Retries of a failed request (per model); a call may override it.
         fallback_models: Models to try in order when a model is not found, not permitted,
             or still overloaded after its retries; a call may override them.
@@ -150,6 +159,8 @@ class Client:
         self._http = http_client or httpx.Client(
             transport=transport, timeout=self._calls.settings.timeout
         )
+        if http_client is None and transport is None:
+            _deadline.install(self._http)
         self._sleep = sleep
         self.messages = Messages(self)
         self.models = Models(self)
@@ -160,16 +171,31 @@ class Client:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    try:
-                        outcome = self._http.send(action.request)
-                    except httpx.RequestError as exc:
-                        outcome = exc
+                    outcome = self._exchange(action.request)
                 else:
                     self._sleep(action.seconds)
                     outcome = None
         except StopIteration as stop:
             result: T = stop.value
             return result
+
+    def _exchange(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
+        """Send ``request`` and read its body (up to the size limit) before the deadline."""
+        seconds = attempt_timeout(request, self._http.timeout)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        token = _deadline.DEADLINE.set(deadline)
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                if not _deadline.read_body(response, deadline):
+                    return deadline_passed(request, seconds)
+            finally:
+                response.close()
+        except httpx.RequestError as exc:
+            return exc
+        finally:
+            _deadline.DEADLINE.reset(token)
+        return response
 
     def close(self) -> None:
         """Close the connection pool (unless the httpx client was passed in)."""
@@ -295,16 +321,29 @@ class AsyncClient:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    try:
-                        outcome = await self._http.send(action.request)
-                    except httpx.RequestError as exc:
-                        outcome = exc
+                    outcome = await self._exchange(action.request)
                 else:
                     await self._sleep(action.seconds)
                     outcome = None
         except StopIteration as stop:
             result: T = stop.value
             return result
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
+        """Send ``request`` and read its body (up to the size limit) before the deadline."""
+        seconds = attempt_timeout(request, self._http.timeout)
+        try:
+            async with asyncio.timeout(seconds):
+                response = await self._http.send(request, stream=True)
+                try:
+                    await _deadline.aread_body(response)
+                finally:
+                    await response.aclose()
+        except httpx.RequestError as exc:
+            return exc
+        except TimeoutError:
+            return deadline_passed(request, seconds)
+        return response
 
     async def close(self) -> None:
         """Close the connection pool (unless the httpx client was passed in)."""

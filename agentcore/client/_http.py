@@ -54,6 +54,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=DEFAULT_CONNECT_TIMEOUT_SECONDS)
 """Five seconds to connect; ten minutes to read, as a long generation may take that long."""
 
 _MAX_CACHED_URLS = 32
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""The largest successful response body read (a message is a few MB at most)."""
+MAX_ERROR_BODY_BYTES = 64 * 1024
+"""How much of an error response's body is read; the error quotes only an excerpt."""
 _USER_AGENT = f"agentcore/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -315,6 +320,26 @@ class Settings:
         )
 
 
+def attempt_timeout(request: httpx.Request, default: httpx.Timeout) -> float | None:
+    """Seconds one attempt of ``request`` may take in all: its read timeout, else ``default``'s
+    (the http client's). None means no deadline."""
+    timeouts = request.extensions.get("timeout")
+    seconds = timeouts.get("read") if timeouts else default.read
+    return None if seconds is None else float(seconds)
+
+
+def body_limit(response: httpx.Response) -> int:
+    """How many bytes of ``response``'s body to read at most."""
+    return MAX_BODY_BYTES if response.is_success else MAX_ERROR_BODY_BYTES
+
+
+def deadline_passed(request: httpx.Request, seconds: float | None) -> httpx.ReadTimeout:
+    """The transport error for an attempt that outlived its deadline."""
+    return httpx.ReadTimeout(
+        f"the response did not arrive within the {seconds:g} s timeout", request=request
+    )
+
+
 def request_id_of(response: httpx.Response) -> str | None:
     """The ``request-id`` header of a response."""
     request_id: str | None = response.headers.get("request-id")
@@ -357,17 +382,21 @@ def _malformed(response: httpx.Response, what: str, detail: str) -> MalformedRes
 
 def read_message(response: httpx.Response) -> Message | APIError:
     """The :class:`Message` in a successful response, or the error explaining why not."""
+    if len(response.content) > MAX_BODY_BYTES:
+        return _malformed(response, "a message", f"it is larger than {MAX_BODY_BYTES} bytes")
     try:
         return parse_message(response.content, request_id=request_id_of(response))
     except ValidationError as exc:
         return _malformed(response, "a message", _first_problem(exc))
+    except RecursionError:
+        return _malformed(response, "a message", "it is nested too deeply")
 
 
 def read_token_count(response: httpx.Response) -> int | APIError:
     """``input_tokens`` of a ``count_tokens`` response, or the error explaining why not."""
     try:
         count = json.loads(response.content)["input_tokens"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         return _malformed(response, "a token count", repr(exc))
     if type(count) is not int:
         return _malformed(response, "a token count", f"input_tokens is {count!r}")
@@ -380,6 +409,8 @@ def read_model(response: httpx.Response) -> ModelInfo | APIError:
         return ModelInfo.model_validate_json(response.content)
     except ValidationError as exc:
         return _malformed(response, "a model", _first_problem(exc))
+    except RecursionError:
+        return _malformed(response, "a model", "it is nested too deeply")
 
 
 def read_model_page(response: httpx.Response) -> tuple[list[ModelInfo], str | None] | APIError:
@@ -388,7 +419,7 @@ def read_model_page(response: httpx.Response) -> tuple[list[ModelInfo], str | No
         page = json.loads(response.content)
         models = [ModelInfo.model_validate(item) for item in page["data"]]
         after = page.get("last_id") if page.get("has_more") else None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         return _malformed(response, "a page of models", repr(exc))
     if after is not None and not isinstance(after, str):
         return _malformed(response, "a page of models", f"last_id is {after!r}")

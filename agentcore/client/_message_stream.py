@@ -1,10 +1,17 @@
 """Streamed replies for the caller: :class:`MessageStream` (blocking) and
 :class:`AsyncMessageStream` (asyncio), two thin drivers of one
 :class:`~agentcore._stream_flow.StreamCall` flow, which holds every decision.
+
+The drivers keep the time: an attempt must get its response (status and headers) within
+the timeout, and after that every event must arrive within the timeout of the one before
+(or of the response): a stream may run as long as events keep coming, but a server that
+trickles bytes without completing events fails with ``APITimeoutError``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -18,7 +25,9 @@ from typing import Any
 
 import httpx
 
+from agentcore.client import _deadline
 from agentcore.client._flow import Send, Sleep
+from agentcore.client._http import attempt_timeout, deadline_passed
 from agentcore.client._stream_flow import READ, Emit, StreamAction, StreamCall
 from agentcore.errors import AgentcoreError, StreamError
 from agentcore.streaming.events import StreamEvent, TextDeltaEvent
@@ -36,6 +45,19 @@ class _StreamState:
         self._response: httpx.Response | None = None
         self._final: Message | None = None
         self._error: AgentcoreError | None = None
+        self._idle_s: float | None = None
+        """The attempt's timeout, also the longest wait for the next event."""
+        self._request: httpx.Request | None = None
+
+    def _idle_deadline(self) -> float | None:
+        idle = self._idle_s
+        return None if idle is None else self._call.last_event_at + idle
+
+    def _idle_timeout(self) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(
+            f"no stream event arrived within the {self._idle_s:g} s timeout",
+            request=self._request,
+        )
 
     @property
     def current_message(self) -> Message | None:
@@ -88,8 +110,11 @@ class MessageStream(_StreamState):
     :meth:`get_final_message`. The request is sent when iteration starts.
 
     Raises (while iterating):
-        APIStatusError, APIConnectionError: the stream could not start, after retries.
+        APIStatusError, APIConnectionError: the stream could not start, after retries
+            (``APITimeoutError`` when the response or an event did not arrive in time).
         StreamError: the stream failed after output began; ``partial`` holds what arrived.
+            An ``error`` event raises its typed error (``OverloadedError``…) and a malformed
+            message ``MalformedResponseError``, each also a StreamError.
     """
 
     def __init__(
@@ -109,10 +134,7 @@ class MessageStream(_StreamState):
                     outcome = None
                     yield action.event
                 elif action is READ:
-                    try:
-                        outcome = next(self._chunks, None)
-                    except httpx.RequestError as exc:
-                        outcome = exc
+                    outcome = self._read()
                 elif type(action) is Send:
                     outcome = self._send(action.request)
                 else:
@@ -123,18 +145,38 @@ class MessageStream(_StreamState):
             self._flow.close()
             self._close_response()
 
+    def _read(self) -> bytes | httpx.RequestError | None:
+        deadline = self._idle_deadline()
+        token = _deadline.DEADLINE.set(deadline)
+        try:
+            chunk = next(self._chunks, None)
+        except httpx.RequestError as exc:
+            return exc
+        finally:
+            _deadline.DEADLINE.reset(token)
+        if deadline is not None and chunk is not None and time.monotonic() > deadline:
+            return self._idle_timeout()
+        return chunk
+
     def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
         self._close_response()
+        self._request = request
+        seconds = self._idle_s = attempt_timeout(request, self._http.timeout)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        token = _deadline.DEADLINE.set(deadline)
         try:
             response = self._http.send(request, stream=True)
             if not response.is_success:
                 try:
-                    response.read()
+                    if not _deadline.read_body(response, deadline):
+                        return deadline_passed(request, seconds)
                 finally:
                     response.close()
                 return response
         except httpx.RequestError as exc:
             return exc
+        finally:
+            _deadline.DEADLINE.reset(token)
         self._response = response
         self._chunks = response.iter_bytes()
         return response
@@ -200,11 +242,7 @@ class AsyncMessageStream(_StreamState):
                     outcome = None
                     yield action.event
                 elif action is READ:
-                    try:
-                        chunks = self._chunks
-                        outcome = None if chunks is None else await anext(chunks, None)
-                    except httpx.RequestError as exc:
-                        outcome = exc
+                    outcome = await self._read()
                 elif type(action) is Send:
                     outcome = await self._send(action.request)
                 else:
@@ -215,18 +253,38 @@ class AsyncMessageStream(_StreamState):
             self._flow.close()
             await self._close_response()
 
-    async def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
-        await self._close_response()
+    async def _read(self) -> bytes | httpx.RequestError | None:
+        chunks = self._chunks
+        if chunks is None:
+            return None
+        deadline = self._idle_deadline()
         try:
-            response = await self._http.send(request, stream=True)
-            if not response.is_success:
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-                return response
+            if deadline is None:
+                return await anext(chunks, None)
+            async with asyncio.timeout(deadline - time.monotonic()):
+                return await anext(chunks, None)
         except httpx.RequestError as exc:
             return exc
+        except TimeoutError:
+            return self._idle_timeout()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
+        await self._close_response()
+        self._request = request
+        seconds = self._idle_s = attempt_timeout(request, self._http.timeout)
+        try:
+            async with asyncio.timeout(seconds):
+                response = await self._http.send(request, stream=True)
+                if not response.is_success:
+                    try:
+                        await _deadline.aread_body(response)
+                    finally:
+                        await response.aclose()
+                    return response
+        except httpx.RequestError as exc:
+            return exc
+        except TimeoutError:
+            return deadline_passed(request, seconds)
         self._response = response
         self._chunks = response.aiter_bytes()
         return response

@@ -5,7 +5,12 @@ first content block arrives, a failure (an ``error`` event, a cut connection, a 
 ends early) counts as a failed attempt and is retried within the same budget; the events
 received so far are held back meanwhile, so a retry never shows the caller anything twice.
 After the first content block, a failure raises :class:`~agentcore.errors.StreamError`
-carrying the partial message: output already shown is never silently produced again.
+carrying the partial message: output already shown is never silently produced again. An
+``error`` event or a malformed message then raises the typed API error that is also a
+StreamError (see :func:`~agentcore.errors.stream_api_error`).
+
+:attr:`StreamCall.last_event_at` tells the driver when the last event arrived (or the
+response opened), from which it measures the idle timeout.
 """
 
 from __future__ import annotations
@@ -26,10 +31,16 @@ from agentcore.client._flow import (
     with_retries,
 )
 from agentcore.client._http import MessageCreateParams, connection_error, encode_body, split_params
-from agentcore.errors import AgentcoreError, APIError, StreamError
+from agentcore.errors import (
+    AgentcoreError,
+    APIError,
+    MalformedResponseError,
+    StreamError,
+    stream_api_error,
+)
 from agentcore.streaming.accumulator import MessageAccumulator
 from agentcore.streaming.events import StreamEvent
-from agentcore.streaming.sse import ServerSentEvent, SSEParser
+from agentcore.streaming.sse import EventTooLargeError, ServerSentEvent, SSEParser
 from agentcore.types import Message
 
 __all__ = ["READ", "Emit", "StreamAction", "StreamCall"]
@@ -68,6 +79,7 @@ class StreamCall:
         "_parser",
         "_started",
         "accumulator",
+        "last_event_at",
         "model",
         "request_id",
     )
@@ -86,6 +98,8 @@ class StreamCall:
         """The model of the current attempt (the one that answered, once content arrives)."""
         self.request_id: str | None = None
         """The ``request-id`` of the current attempt's response."""
+        self.last_event_at = 0.0
+        """``time.monotonic()`` when the last event arrived, or the response opened."""
 
     def run(self) -> Generator[StreamAction, Any, Message]:
         """The whole call: open (with retries and fallback), then relay every event."""
@@ -118,7 +132,16 @@ class StreamCall:
                     cause=cause,
                     request_id=self.request_id,
                 )
-            yield from self._relay(accumulator, parser.feed(chunk))
+            try:
+                events = parser.feed(chunk)
+            except EventTooLargeError as exc:
+                too_large = MalformedResponseError(str(exc), request_id=self.request_id)
+                raise stream_api_error(
+                    too_large, partial=accumulator.snapshot(), output_started=True
+                ) from None
+            if events:
+                self.last_event_at = time.monotonic()
+                yield from self._relay(accumulator, events)
         message = accumulator.final_message()
         log_model_call(
             calls.log_for(self._options),
@@ -164,6 +187,7 @@ class StreamCall:
         if isinstance(response, APIError):
             return response
         self.request_id = request_id = response.headers.get("request-id")
+        self.last_event_at = time.monotonic()
         self._parser = parser = SSEParser()
         self.accumulator = accumulator = MessageAccumulator(request_id=request_id)
         self._held = held = []
@@ -171,7 +195,12 @@ class StreamCall:
             chunk: Chunk = yield READ
             if isinstance(chunk, httpx.RequestError):
                 return connection_error(chunk, request_id=request_id)
-            events = parser.close() if chunk is None else parser.feed(chunk)
+            try:
+                events = parser.close() if chunk is None else parser.feed(chunk)
+            except EventTooLargeError as exc:
+                return MalformedResponseError(str(exc), request_id=request_id)
+            if events:
+                self.last_event_at = time.monotonic()
             for position, sse in enumerate(events):
                 try:
                     event = accumulator.add(sse)

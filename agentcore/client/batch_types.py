@@ -196,7 +196,7 @@ def parse_result_line(line: str | bytes) -> BatchResult:
     text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise _malformed_line(text, f"not JSON ({exc})") from None
     custom_id = data.get("custom_id") if isinstance(data, dict) else None
     result = data.get("result") if isinstance(data, dict) else None
@@ -206,6 +206,8 @@ def parse_result_line(line: str | bytes) -> BatchResult:
     if kind == "succeeded":
         try:
             return BatchSucceeded(custom_id, parse_message(result.get("message")))
+        except RecursionError:
+            raise _malformed_line(text[:200], "the message is nested too deeply") from None
         except ValidationError as exc:
             problem = exc.errors()[0]["msg"]
             raise _malformed_line(text, f"message of {custom_id}: {problem}") from None

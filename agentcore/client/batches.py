@@ -150,7 +150,9 @@ def _read_page(response: httpx.Response) -> BatchPage | APIError:
         batches = [MessageBatch.model_validate(item) for item in page["data"]]
         last_id = page.get("last_id")
         return BatchPage(batches, bool(page.get("has_more")), last_id if last_id else None)
-    except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:
+    except (
+        ValueError, KeyError, TypeError, AttributeError, ValidationError, RecursionError
+    ) as exc:
         return MalformedResponseError(
             f"the API answered {response.status_code} with a body that is not a page of "
             f"batches: {exc!r}"[:400],
@@ -162,7 +164,7 @@ def _read_page(response: httpx.Response) -> BatchPage | APIError:
 def _read_deleted(response: httpx.Response) -> str | APIError:
     try:
         deleted = response.json()["id"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         return MalformedResponseError(f"batch deletion answer without an id: {exc!r}")
     return str(deleted)
 

@@ -197,8 +197,12 @@ def _drive(
 ) -> RunResult:
     recorder = _Recorder(store, state, decided_by, on_event)
     with store.running(state.run_id):
-        for event in events:
-            recorder.see(event)
+        try:
+            for event in events:
+                recorder.see(event)
+        except Exception as exc:
+            recorder.abandon(state, exc)
+            raise
     return recorder.finish()
 
 
@@ -211,8 +215,12 @@ async def _adrive(
 ) -> RunResult:
     recorder = _Recorder(store, state, decided_by, on_event)
     with store.running(state.run_id):
-        async for event in events:
-            recorder.see(event)
+        try:
+            async for event in events:
+                recorder.see(event)
+        except Exception as exc:
+            recorder.abandon(state, exc)
+            raise
     return recorder.finish()
 
 
@@ -234,14 +242,27 @@ class _Recorder:
         self.result: RunResult | None = None
 
     def see(self, event: RunEvent) -> None:
-        if self.on_event is not None:
-            self.on_event(event)
+        # Recorded before on_event runs, so a handler that raises loses nothing.
         if isinstance(event, ApprovalRequested):
             self.requests[event.request.call_id] = event.request
         elif isinstance(event, ApprovalDecided):
             _audit_decision(self.store, self.run_id, self.requests, event, self.decided_by)
         elif isinstance(event, RunFinished):
             self.result = event.result
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def abandon(self, state: RunState, error: Exception) -> None:
+        """The run raised instead of finishing: store it as failed (resumable), never leave
+        it marked running. A run that had finished (only ``on_event`` raised) is stored as
+        it ended."""
+        if self.result is not None:
+            self.finish()
+            return
+        self.store.save_run(state.run_id, state.to_json(), status="failed")
+        self.store.record_event(
+            "run.finished", run_id=state.run_id, outcome="failed", reason=type(error).__name__
+        )
 
     def finish(self) -> RunResult:
         result = self.result

@@ -21,7 +21,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentcore.errors import StreamError, make_status_error
+from agentcore.errors import (
+    MalformedResponseError,
+    StreamError,
+    make_status_error,
+    stream_api_error,
+)
 from agentcore.log import get_logger
 from agentcore.streaming.events import (
     CitationsDeltaEvent,
@@ -36,7 +41,7 @@ from agentcore.streaming.events import (
     TextDeltaEvent,
     ThinkingDeltaEvent,
 )
-from agentcore.streaming.sse import ServerSentEvent, SSEParser
+from agentcore.streaming.sse import EventTooLargeError, ServerSentEvent, SSEParser
 from agentcore.types import ContentBlock, Message, Usage, parse_block, parse_message
 
 __all__ = [
@@ -103,8 +108,12 @@ class MessageAccumulator:
     Feed it every :class:`ServerSentEvent` (:meth:`add`) or already-parsed event dict
     (:meth:`add_data`) in order. Unknown event names and delta types are skipped (logged at
     debug); unknown block types become :class:`~agentcore.types.UnknownBlock`. Every failure
-    — an ``error`` event, malformed JSON, an event out of order — raises
-    :class:`~agentcore.errors.StreamError` carrying :meth:`snapshot` as ``partial``.
+    — an ``error`` event, malformed JSON, an event out of order, data nested too deeply —
+    raises :class:`~agentcore.errors.StreamError` carrying :meth:`snapshot` as ``partial``.
+    An ``error`` event raises the typed API error for its ``error.type`` (say
+    :class:`~agentcore.errors.OverloadedError`), and a message whose fields or usage are not
+    what the API defines raises :class:`~agentcore.errors.MalformedResponseError`; both are
+    also StreamErrors (see :func:`~agentcore.errors.stream_api_error`).
     """
 
     __slots__ = ("_blocks", "_final", "_message", "_open", "_request_id", "_usage")
@@ -133,23 +142,26 @@ class MessageAccumulator:
         if self._final is not None:
             self._after_stop(name)
             return None
-        if name == "content_block_delta":
-            # The hot path: most events of a stream are deltas, so _loads is inlined here.
-            text = sse.data
-            try:
-                data, end = _scan_json(text, 0)
-            except (StopIteration, ValueError, RecursionError):
-                return self._delta(self._decode(sse))
-            if end != len(text):
-                return self._delta(self._decode(sse))
-            return self._delta(data)
-        if name == "ping":
-            return None
-        if name == "error":
-            # Raised even when its data is not JSON: a proxy may write the error as text.
-            raise self._api_error(sse.data)
-        if name is None or name in _HANDLED_EVENTS:
-            return self.add_data(self._decode(sse))
+        try:
+            if name == "content_block_delta":
+                # The hot path: most events of a stream are deltas, so _loads is inlined here.
+                text = sse.data
+                try:
+                    data, end = _scan_json(text, 0)
+                except (StopIteration, ValueError, RecursionError):
+                    return self._delta(self._decode(sse))
+                if end != len(text):
+                    return self._delta(self._decode(sse))
+                return self._delta(data)
+            if name == "ping":
+                return None
+            if name == "error":
+                # Raised even when its data is not JSON: a proxy may write the error as text.
+                raise self._api_error(sse.data)
+            if name is None or name in _HANDLED_EVENTS:
+                return self.add_data(self._decode(sse))
+        except RecursionError:
+            raise self._error(f"a {name or 'stream'} event is nested too deeply") from None
         _log.debug("stream.unknown_event", event_name=name)
         return None
 
@@ -315,14 +327,22 @@ class MessageAccumulator:
 
     def _message_delta(self, delta: dict[str, Any], usage: dict[str, Any]) -> MessageDeltaEvent:
         message = self._require_message("message_delta")
+        for key in ("stop_reason", "stop_sequence"):
+            value = delta.get(key)
+            if value is not None and type(value) is not str:
+                raise self._malformed(f"message_delta has a {key} that is not a string")
+        # Counts are cumulative: replace, never add; a null means "not reported here".
+        merged = dict(self._usage)
+        merged.update((key, value) for key, value in usage.items() if value is not None)
+        try:
+            current = Usage.model_validate(merged)
+        except ValidationError as exc:
+            raise self._malformed(
+                f"malformed usage in message_delta: {_excerpt(usage)}"
+            ) from exc
         # Forward compatibility: any top-level field the delta carries lands on the message.
         message.update(delta)
-        # Counts are cumulative: replace, never add; a null means "not reported here".
-        self._usage.update((key, value) for key, value in usage.items() if value is not None)
-        try:
-            current = Usage.model_validate(self._usage)
-        except ValidationError as exc:
-            raise self._error(f"malformed usage in message_delta: {_excerpt(usage)}") from exc
+        self._usage = merged
         return MessageDeltaEvent(message.get("stop_reason"), message.get("stop_sequence"), current)
 
     def _stop_message(self) -> MessageStopEvent:
@@ -352,11 +372,12 @@ class MessageAccumulator:
         fields["usage"] = self._usage
         try:
             return parse_message(fields, request_id=self._request_id)
-        except ValidationError as exc:
-            raise StreamError(
+        except (ValidationError, RecursionError) as exc:
+            cause = MalformedResponseError(
                 f"the streamed message is malformed: {_excerpt(self._message)}",
                 request_id=self._request_id,
-            ) from exc
+            )
+            raise stream_api_error(cause, partial=None, output_started=self.has_content) from exc
 
     def _after_stop(self, name: object) -> None:
         # The message is complete; whatever follows cannot change it, so it is not an error.
@@ -365,16 +386,22 @@ class MessageAccumulator:
     def _api_error(self, body: str | dict[str, Any]) -> StreamError:
         # The response status was 200; the error class comes from the body's error type.
         cause = make_status_error(200, body, request_id=self._request_id)
-        return self._error(f"the API sent an error event: {cause}", cause=cause)
+        return stream_api_error(cause, partial=self._partial(), output_started=self.has_content)
+
+    def _malformed(self, message: str) -> StreamError:
+        cause = MalformedResponseError(message, request_id=self._request_id)
+        return stream_api_error(cause, partial=self._partial(), output_started=self.has_content)
+
+    def _partial(self) -> Message | None:
+        try:
+            return self.snapshot()
+        except StreamError:
+            return None
 
     def _error(self, message: str, *, cause: Any = None) -> StreamError:
-        try:
-            partial = self.snapshot()
-        except StreamError:
-            partial = None
         return StreamError(
             message,
-            partial=partial,
+            partial=self._partial(),
             cause=cause,
             request_id=self._request_id,
             output_started=self.has_content,
@@ -411,6 +438,8 @@ def _excerpt(value: Any) -> str:
         text = json.dumps(value)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:
+        return f"(a {type(value).__name__} nested too deeply to show)"
     return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
 
 
@@ -431,7 +460,11 @@ class StreamDecoder:
         """Consume ``chunk``; returns the typed events it completed (raises StreamError)."""
         add = self.accumulator.add
         events: list[StreamEvent] = []
-        for sse in self.parser.feed(chunk):
+        try:
+            parsed = self.parser.feed(chunk)
+        except EventTooLargeError as exc:
+            raise self.accumulator._malformed(str(exc)) from None
+        for sse in parsed:
             event = add(sse)
             if event is not None:
                 events.append(event)

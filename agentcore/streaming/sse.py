@@ -17,9 +17,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SSEParser", "ServerSentEvent"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "EventTooLargeError", "SSEParser", "ServerSentEvent"]
 
 _BOM = b"\xef\xbb\xbf"
+
+DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
+"""The largest line or event :class:`SSEParser` buffers by default."""
+
+
+class EventTooLargeError(ValueError):
+    """A line or an event of the stream is larger than the parser's ``max_event_bytes``."""
 
 
 @dataclass(slots=True)
@@ -45,12 +52,27 @@ class SSEParser:
 
     The parser holds no I/O: the caller reads the bytes and feeds them in. The work done per
     chunk is linear in its size, however the stream is split (an unfinished line is kept as
-    a list of pieces and joined once its end arrives).
+    a list of pieces and joined once its end arrives). A line or an event's data growing past
+    ``max_event_bytes`` raises :class:`EventTooLargeError` rather than filling memory.
     """
 
-    __slots__ = ("_at_start", "_data", "_event", "_last_id", "_pending", "_retry", "_skip_lf")
+    __slots__ = (
+        "_at_start",
+        "_data",
+        "_data_size",
+        "_event",
+        "_last_id",
+        "_max",
+        "_pending",
+        "_pending_size",
+        "_retry",
+        "_skip_lf",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._max = max_event_bytes
+        self._pending_size = 0
+        self._data_size = 0
         self._pending: list[bytes] = []
         self._skip_lf = False
         self._at_start = True
@@ -92,11 +114,16 @@ class SSEParser:
                     return []
         if b"\n" not in chunk and b"\r" not in chunk:
             self._pending.append(chunk)
+            self._pending_size += len(chunk)
+            if self._pending_size > self._max:
+                self._pending = []
+                raise EventTooLargeError(f"a stream line is longer than {self._max} bytes")
             return []
         if self._pending:
             self._pending.append(chunk)
             buffer = b"".join(self._pending)
             self._pending = []
+            self._pending_size = 0
         else:
             buffer = chunk
         if b"\r" in buffer:
@@ -106,6 +133,10 @@ class SSEParser:
         rest = lines.pop()
         if rest:
             self._pending.append(rest)
+            self._pending_size = len(rest)
+            if self._pending_size > self._max:
+                self._pending = []
+                raise EventTooLargeError(f"a stream line is longer than {self._max} bytes")
         return self._process(lines)
 
     def close(self) -> list[ServerSentEvent]:
@@ -117,6 +148,8 @@ class SSEParser:
         detected as cut by the message accumulator, because ``message_stop`` never arrives.
         """
         self._pending = []
+        self._pending_size = 0
+        self._data_size = 0
         self._skip_lf = False
         self._at_start = True
         self._event = None
@@ -140,12 +173,18 @@ class SSEParser:
                         )
                     )
                     data = self._data = []
+                    self._data_size = 0
                 event = None
                 self._retry = None
                 continue
             first = line[0]
             if first == 0x64 and line[:5] == b"data:":  # "d"
                 data.append(line[6:] if line[5:6] == b" " else line[5:])
+                self._data_size += len(line)
+                if self._data_size > self._max:
+                    self._data = []
+                    self._data_size = 0
+                    raise EventTooLargeError(f"a stream event is larger than {self._max} bytes")
             elif first == 0x65 and line[:6] == b"event:":  # "e"
                 name = line[7:] if line[6:7] == b" " else line[6:]
                 event = name.decode("utf-8", "replace") or None
@@ -164,6 +203,7 @@ class SSEParser:
             self._event = value.decode("utf-8", "replace") or None
         elif name == b"data":
             self._data.append(value)
+            self._data_size += len(value)
         elif name == b"id":
             if b"\0" not in value:
                 self._last_id = value.decode("utf-8", "replace")
