@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 from jsonschema import Draft202012Validator
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from typing_extensions import TypedDict
 
 from agentcore import ToolArgumentsError, tool
@@ -21,6 +21,8 @@ class Reason(enum.Enum):
 
 
 class LineItem(BaseModel):
+    model_config = ConfigDict(regex_engine="python-re")
+
     sku: str = Field(pattern=r"^[A-Z]{3}-\d+$")
     quantity: Annotated[int, Field(ge=1)]
 
