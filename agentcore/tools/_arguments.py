@@ -330,8 +330,6 @@ class ArgumentsValidator:
             return f"{quoted} is too long (expected {expected})"
         if keyword == "pattern":
             return f"{quoted} does not match the required pattern {limit}"
-        if keyword == "propertyNames":
-            return f"has a key that is not allowed (keys must each be {expected})"
         if keyword == "format":
             name = _FORMAT_NAMES.get(str(limit), str(limit))
             return f"{quoted} is not a valid {name} (expected {expected})"

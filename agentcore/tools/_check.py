@@ -134,7 +134,10 @@ def _multiple_of(divisor: Any, value: Any) -> bool:
         try:
             return bool(int(quotient) == quotient)
         except OverflowError:
-            return (Fraction(value) / Fraction(divisor)).denominator == 1
+            try:
+                return (Fraction(value) / Fraction(divisor)).denominator == 1
+            except (OverflowError, ValueError):
+                raise Unsure from None
         except ValueError:
             raise Unsure from None
     return not value % divisor

@@ -56,9 +56,10 @@ _SUPPORTED_HINT = (
     "use str, int, float, bool, None, list, tuple, set, dict[str, X], Literal, an Enum, "
     "datetime, date, time, UUID, Decimal, a pydantic model, a dataclass or a TypedDict"
 )
-DECIMAL_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-"""A decimal number written as a string; exactly the strings ``Decimal`` reads as a finite
-number (a trailing newline, which ``$`` lets through, is ignored by ``Decimal`` too)."""
+DECIMAL_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,6})?$"
+"""A decimal number written as a string, which ``Decimal`` reads as a finite number (an
+exponent of at most 6 digits keeps it in range; a trailing newline, which ``$`` lets
+through, is ignored by ``Decimal`` too)."""
 INTEGER_KEY_PATTERN = r"^(0|-?[1-9][0-9]*)(?![\s\S])"
 """An object key standing for an integer, written the one way ``str(int)`` writes it."""
 # Python-only syntax whose meaning a JSON Schema (ECMA 262) reader does not share.
@@ -247,6 +248,12 @@ def _build_model(tool_name: str, fields: dict[str, Any]) -> type[BaseModel]:
     except PydanticUserError as exc:
         raise _unsupported_type_error(tool_name, fields, exc) from exc
     except pydantic_core.SchemaError as exc:
+        # A pattern Python's re cannot compile fails here: say so in the pattern's terms.
+        for annotation, _ in fields.values():
+            try:
+                _check_patterns(tool_name, TypeAdapter(annotation).json_schema())
+            except (PydanticUserError, pydantic_core.SchemaError):
+                continue
         raise _invalid_constraint_error(tool_name, exc) from exc
 
 
