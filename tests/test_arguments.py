@@ -484,8 +484,12 @@ class TestTheSchemaDecides:
         def label(text: Annotated[str, Field(pattern=pattern)]) -> None:
             """Label."""
 
-        with pytest.raises(ToolDefinitionError, match="pattern"):
-            tool(label)
+        def note(text: Annotated[str, Field(pattern=pattern)] | None = None) -> None:
+            """Note."""
+
+        for fn in (label, note):
+            with pytest.raises(ToolDefinitionError, match="pattern"):
+                tool(fn)
 
     def test_a_nested_model_checking_its_pattern_with_the_rust_engine_is_refused(self) -> None:
         class Code(BaseModel):
@@ -638,10 +642,11 @@ class TestSecretsAreNeverQuoted:
             {"pin": "1234", "password": "hunter2-secret"[:11]},
             {"pin": "1234", "password": 12345678901},
             {"pin": "1234", "profile": ["token", {"api_key": "sk-secret-value"}]},
+            [{"pin": "12ab-secret", "password": "hunter2-secret"}],
         ],
-        ids=["pattern", "type", "length", "credential-type", "nested-credential"],
+        ids=["pattern", "type", "length", "credential-type", "nested-credential", "not-an-object"],
     )
-    def test_a_secret_value_is_never_in_the_message(self, arguments: dict[str, Any]) -> None:
+    def test_a_secret_value_is_never_in_the_message(self, arguments: Any) -> None:
         with pytest.raises(ToolArgumentsError) as caught:
             self.unlock.validate(arguments)
         message = caught.value.model_message

@@ -113,7 +113,7 @@ class ArgumentsValidator:
                     (
                         "",
                         "the arguments must be a JSON object whose keys are the parameter "
-                        f"names, got {kind_and_value(arguments)}",
+                        f"names, got {kind_and_value(self._masked(arguments))}",
                     )
                 ],
             )

@@ -349,7 +349,7 @@ def _check_patterns(tool_name: str, node: Any) -> None:
     if not isinstance(node, dict):
         return
     pattern = node.get("pattern")
-    if isinstance(pattern, str) and node.get("type", "string") in ("string", ["string"]):
+    if isinstance(pattern, str):
         _check_pattern(tool_name, pattern)
     for key, value in node.items():
         if key in ("properties", "$defs"):
