@@ -319,13 +319,13 @@ json_leaves = (
     | st.text(max_size=8)
     | st.sampled_from(AWKWARD)
 )
-json_values = st.recursive(
-    json_leaves,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
+
+
+def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+
+
+json_values = st.recursive(json_leaves, _json_containers, max_leaves=8)
 
 
 def shaped_like(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -343,11 +343,11 @@ def shaped_like(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 
     collect(schema)
     keys = st.sampled_from(sorted(names)) if names else st.text(max_size=4)
-    values = st.recursive(
-        json_leaves,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
-        max_leaves=6,
-    )
+
+    def containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3)
+
+    values = st.recursive(json_leaves, containers, max_leaves=6)
     return st.dictionaries(keys, values, max_size=len(names) + 1)
 
 
@@ -446,12 +446,14 @@ def assert_checker_agrees(tool_: Tool, value: Any) -> None:
 def valid_instances(tool_: Tool) -> st.SearchStrategy[dict[str, Any]]:
     if tool_ is recursive:
         # hypothesis-jsonschema does not follow recursive references: build trees directly.
-        trees = st.recursive(
-            st.fixed_dictionaries({"value": st.integers()}),
-            lambda inner: st.fixed_dictionaries(
+
+        def parents(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+            return st.fixed_dictionaries(
                 {"value": st.integers(), "children": st.lists(inner, max_size=3)}
-            ),
-            max_leaves=6,
+            )
+
+        trees = st.recursive(
+            st.fixed_dictionaries({"value": st.integers()}), parents, max_leaves=6
         )
         return st.fixed_dictionaries({"tree": trees})
     return from_schema(tool_.input_schema)
@@ -472,6 +474,7 @@ class TestValidateAgreesWithTheSchema:
         @given(valid_instances(tool_))
         def run(arguments: dict[str, Any]) -> None:
             assert_agrees(tool_, arguments)
+            assert_checker_agrees(tool_, arguments)
 
         run()
 
@@ -489,6 +492,7 @@ class TestValidateAgreesWithTheSchema:
         @given(json_values)
         def run(arguments: Any) -> None:
             assert_agrees(tool_, arguments)
+            assert_checker_agrees(tool_, arguments)
 
         run()
 
