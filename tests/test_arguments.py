@@ -625,6 +625,26 @@ class TestConversionKeepsTheValue:
 
 
 class TestSecretsAreNeverQuoted:
+    def test_a_validator_message_quoting_a_secret_is_masked(self) -> None:
+        class Login(BaseModel):
+            password: str
+
+            @field_validator("password")
+            @classmethod
+            def long_enough(cls, value: str) -> str:
+                if len(value) < 12:
+                    raise ValueError(f"{value} is too short")
+                return value
+
+        @tool
+        def sign_in(login: Login) -> None:
+            """Sign in."""
+
+        with pytest.raises(ToolArgumentsError) as caught:
+            sign_in.validate({"login": {"password": "hunter2-x"}})
+        assert "hunter2-x" not in caught.value.model_message
+        assert "is too short" in caught.value.model_message
+
     @tool(secret_fields=["pin"])
     @staticmethod
     def unlock(

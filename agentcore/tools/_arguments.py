@@ -162,9 +162,13 @@ class ArgumentsValidator:
                 f"{shown} cannot be held exactly as a floating-point number (it would become "
                 f"{converted!r}); send a number with at most 15 significant digits"
             )
+        if isinstance(converted, BaseModel):
+            became = show(self._masked(converted.model_dump(mode="json", by_alias=True)))
+        else:
+            became = _python_show(self._masked(converted))
         return where, (
-            f"{shown} would reach the tool changed (as {_python_show(converted)}); send the "
-            "value exactly in the form it is used"
+            f"{shown} would reach the tool changed (as {became}); send the value exactly in "
+            "the form it is used"
         )
 
     def _keyword_arguments(self, converted: BaseModel) -> dict[str, Any]:
@@ -385,6 +389,8 @@ class ArgumentsValidator:
                     if abs(given) > _LARGEST_FLOAT
                     else message
                 )
+            if self._secret_path(path) and isinstance(given, str) and given:
+                message = message.replace(given, REDACTED)
             if "input" in item and item["type"] not in ("missing", "extra_forbidden"):
                 message += f" (got {self._quote(given, path)})"
             problems.append((_format_path(path), message))
@@ -464,8 +470,6 @@ def _whole_floats_as_ints(value: Any) -> Any:
 
 
 def _python_show(value: Any) -> str:
-    if isinstance(value, BaseModel):
-        return show(value.model_dump(mode="json"))
     if isinstance(value, str | int | float | bool | list | dict) or value is None:
         return show(value)
     text = repr(value)
