@@ -3,15 +3,18 @@
 import dataclasses
 import datetime
 import enum
+import json
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import pytest
 from jsonschema import Draft202012Validator
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from typing_extensions import TypedDict
 
 from agentcore import ToolArgumentsError, tool
+from agentcore.errors import ToolDefinitionError
 from agentcore.tools._arguments import _formats
 
 
@@ -21,6 +24,8 @@ class Reason(enum.Enum):
 
 
 class LineItem(BaseModel):
+    model_config = ConfigDict(regex_engine="python-re")
+
     sku: str = Field(pattern=r"^[A-Z]{3}-\d+$")
     quantity: Annotated[int, Field(ge=1)]
 
@@ -374,3 +379,297 @@ class TestUnions:
         assert pay.validate({"method": {"kind": "bank", "iban": "DE89"}}) == {
             "method": BankTransfer(kind="bank", iban="DE89")
         }
+
+
+# --- the schema is the contract: what pydantic alone would have let through ----------------
+
+
+class Tier(enum.IntEnum):
+    BASIC = 1
+    GOLD = 2
+
+
+class Size(enum.Enum):
+    SMALL = 1
+    LARGE = 3
+
+
+@tool
+def refund(tier: Literal[1, 2], confirm: Literal[True] = True) -> str:
+    """Refund at a tier."""
+    return f"tier {tier!r}"
+
+
+@tool
+def upgrade(tier: Tier, size: Size = Size.SMALL) -> None:
+    """Upgrade."""
+
+
+class TestTheSchemaDecides:
+    @pytest.mark.parametrize(
+        ("fn", "arguments", "problem"),
+        [
+            (refund, {"tier": True}, ("tier", "expected one of 1, 2, got a boolean true")),
+            (
+                refund,
+                {"tier": 1, "confirm": 1},
+                ("confirm", "expected exactly true, got an integer 1"),
+            ),
+            (upgrade, {"tier": True}, ("tier", "expected one of 1, 2, got a boolean true")),
+            (
+                upgrade,
+                {"tier": 1, "size": False},
+                ("size", "expected one of 1, 3, got a boolean false"),
+            ),
+        ],
+        ids=["true-for-literal-int", "1-for-literal-true", "true-for-intenum", "false-for-enum"],
+    )
+    def test_a_boolean_is_not_a_number_and_a_number_is_not_a_boolean(
+        self, fn: Any, arguments: dict[str, Any], problem: tuple[str, str]
+    ) -> None:
+        assert problems_of(fn, arguments) == [problem]
+
+    def test_a_scripted_model_cannot_call_refund_with_tier_true(self) -> None:
+        from agentcore import Agent, Client, ModelSettings
+        from agentcore.testing import ScriptedModel, text_reply, tool_reply
+
+        script = ScriptedModel(
+            [
+                tool_reply(("refund", {"tier": True}, "toolu_1")),
+                text_reply("Sorry."),
+            ]
+        )
+        agent = Agent(
+            "claude-sonnet-4-6",
+            "You refund.",
+            [refund],
+            client=Client(api_key="test", transport=script, max_retries=0),
+            model_settings=ModelSettings(cache=False),
+        )
+        agent.run("Refund me.")
+        result_block = script.requests[1]["messages"][-1]["content"][0]
+        assert result_block["is_error"] is True
+        assert "tier: expected one of 1, 2, got a boolean true" in result_block["content"]
+
+    @pytest.mark.parametrize(
+        ("pattern", "value"),
+        [(r"^\w+$", "e\u0301"), (r"^\S+$", "\x1c")],
+        ids=["word-and-combining-mark", "non-space-and-file-separator"],
+    )
+    def test_patterns_are_matched_by_python_re_as_jsonschema_matches_them(
+        self, pattern: str, value: str
+    ) -> None:
+        @tool
+        def label(text: Annotated[str, Field(pattern=pattern)]) -> None:
+            """Label."""
+
+        assert problems_of(label, {"text": value}) == [
+            ("text", f"{json.dumps(value, ensure_ascii=False)} does not match the required "
+                     f"pattern {pattern}")
+        ]
+
+    def test_a_trailing_newline_is_accepted_where_the_schema_accepts_it(self) -> None:
+        @tool
+        def label(text: Annotated[str, Field(pattern=r"^a$")]) -> None:
+            """Label."""
+
+        assert label.validate({"text": "a\n"}) == {"text": "a\n"}
+
+    @pytest.mark.parametrize(
+        "pattern", [r"^\p{L}+$", r"^a\z", r"^a\Z", r"(?P<word>a)", r"(?i)^a$", r"a*+"]
+    )
+    def test_a_pattern_python_and_json_schema_do_not_read_alike_is_refused_at_definition(
+        self, pattern: str
+    ) -> None:
+        def label(text: Annotated[str, Field(pattern=pattern)]) -> None:
+            """Label."""
+
+        def note(text: Annotated[str, Field(pattern=pattern)] | None = None) -> None:
+            """Note."""
+
+        for fn in (label, note):
+            with pytest.raises(ToolDefinitionError, match="pattern"):
+                tool(fn)
+
+    def test_a_nested_model_checking_its_pattern_with_the_rust_engine_is_refused(self) -> None:
+        class Code(BaseModel):
+            value: str = Field(pattern=r"^[A-Z]+$")
+
+        def lookup(code: Code) -> None:
+            """Look up."""
+
+        with pytest.raises(ToolDefinitionError) as caught:
+            tool(lookup)
+        assert 'regex_engine="python-re"' in str(caught.value)
+        assert "Code" in str(caught.value)
+
+    @pytest.mark.parametrize(
+        ("value", "accepted"),
+        [(0.3, False), (0.5, True), (float("inf"), False), (float("nan"), False)],
+    )
+    def test_a_float_multiple_is_exact(self, value: float, accepted: bool) -> None:
+        @tool
+        def measure(step: Annotated[float, Field(multiple_of=0.1)]) -> None:
+            """Measure."""
+
+        if accepted:
+            assert measure.validate({"step": value}) == {"step": value}
+        else:
+            with pytest.raises(ToolArgumentsError):
+                measure.validate({"step": value})
+
+    def test_stripping_whitespace_after_validation_is_refused_at_definition(self) -> None:
+        def name(text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=3)]):
+            """Name."""
+
+        with pytest.raises(ToolDefinitionError, match="strip_whitespace"):
+            tool(name)
+
+    def test_a_field_is_filled_only_from_the_key_the_schema_names(self) -> None:
+        class Account(BaseModel):
+            model_config = ConfigDict(populate_by_name=True)
+
+            user_id: int = Field(alias="userId")
+
+        class Optional_(BaseModel):
+            model_config = ConfigDict(populate_by_name=True)
+
+            user_id: int = Field(0, alias="userId")
+
+        @tool
+        def find(account: Account | None = None, other: Optional_ | None = None) -> None:
+            """Find."""
+
+        assert problems_of(find, {"account": {"user_id": 5}}) == [
+            ("account.userId", "required field is missing (expected an integer)")
+        ]
+        with pytest.raises(ToolArgumentsError, match="other"):
+            find.validate({"other": {"user_id": 5}})
+        assert find.validate({"other": {"userId": 5}}) == {"other": Optional_(userId=5)}
+
+    def test_a_constraint_of_the_wrong_type_is_a_definition_error(self) -> None:
+        def pick(count: Annotated[int, Field(lt=2.5)]) -> None:
+            """Pick."""
+
+        with pytest.raises(ToolDefinitionError, match="constraint"):
+            tool(pick)
+
+
+class TestConversionKeepsTheValue:
+    def test_a_number_too_large_for_a_float_is_refused_with_a_message(self) -> None:
+        @tool
+        def scale(factor: float) -> None:
+            """Scale."""
+
+        [(path, message)] = problems_of(scale, {"factor": 10**400})
+        assert path == "factor"
+        assert "too large for a number" in message
+
+    def test_an_integer_a_float_cannot_hold_is_refused_not_rounded(self) -> None:
+        @tool
+        def scale(factor: float, note: str | None = None) -> None:
+            """Scale."""
+
+        [(path, message)] = problems_of(scale, {"factor": 2**53 + 1})
+        assert path == "factor"
+        assert "9007199254740993 cannot be held exactly as a floating-point number" in message
+        assert scale.validate({"factor": 2**53}) == {"factor": float(2**53)}
+
+    @pytest.mark.parametrize("value", ["\ud800", "0", "2024-02-30", "20240501"])
+    def test_a_date_is_a_calendar_date_written_yyyy_mm_dd(self, value: str) -> None:
+        @tool
+        def book(day: datetime.date, ticket: uuid.UUID | None = None) -> None:
+            """Book."""
+
+        [(path, message)] = problems_of(book, {"day": value})
+        assert path == "day"
+        assert "is not a valid date" in message
+        [(path, message)] = problems_of(book, {"day": "2024-05-01", "ticket": value})
+        assert (path, "is not a valid UUID" in message) == ("ticket", True)
+
+    def test_decimal_strings_integer_keys_and_large_whole_numbers_are_accepted(self) -> None:
+        @tool
+        def ledger(
+            price: Decimal, names: dict[int, str] | None = None, count: int = 0
+        ) -> None:
+            """Ledger."""
+
+        arguments = {"price": "1.50", "names": {"7": "a", "-2": "b"}, "count": 1e20}
+        assert ledger.validate(arguments) == {
+            "price": Decimal("1.50"),
+            "names": {7: "a", -2: "b"},
+            "count": 10**20,
+        }
+        assert problems_of(ledger, {"price": "1,5"})[0][0] == "price"
+        assert problems_of(ledger, {"price": 1, "names": {"07": "a"}}) == [
+            ("names", '"07" does not match the required pattern ^(0|-?[1-9][0-9]*)(?![\\s\\S])')
+        ]
+
+    def test_a_validator_that_rewrites_a_value_is_refused_not_passed_on_silently(self) -> None:
+        class Code(BaseModel):
+            value: str
+
+            @field_validator("value")
+            @classmethod
+            def upper(cls, value: str) -> str:
+                return value.upper()
+
+        @tool
+        def lookup(code: Code) -> None:
+            """Look up."""
+
+        assert lookup.validate({"code": {"value": "AB"}}) == {"code": Code(value="AB")}
+        [(path, message)] = problems_of(lookup, {"code": {"value": "ab"}})
+        assert path == "code.value"
+        assert "would reach the tool changed" in message
+
+
+class TestSecretsAreNeverQuoted:
+    def test_a_validator_message_quoting_a_secret_is_masked(self) -> None:
+        class Login(BaseModel):
+            password: str
+
+            @field_validator("password")
+            @classmethod
+            def long_enough(cls, value: str) -> str:
+                if len(value) < 12:
+                    raise ValueError(f"{value} is too short")
+                return value
+
+        @tool
+        def sign_in(login: Login) -> None:
+            """Sign in."""
+
+        with pytest.raises(ToolArgumentsError) as caught:
+            sign_in.validate({"login": {"password": "hunter2-x"}})
+        assert "hunter2-x" not in caught.value.model_message
+        assert "is too short" in caught.value.model_message
+
+    @tool(secret_fields=["pin"])
+    @staticmethod
+    def unlock(
+        pin: Annotated[str, Field(pattern=r"^[0-9]{4}$")],
+        password: Annotated[str, Field(min_length=12)] = "x" * 12,
+        profile: dict[str, Any] | None = None,
+    ) -> None:
+        """Unlock."""
+
+    @pytest.mark.parametrize(
+        "arguments",
+        [
+            {"pin": "12ab-secret"},
+            {"pin": 98765432},
+            {"pin": "1234", "password": "hunter2-secret"[:11]},
+            {"pin": "1234", "password": 12345678901},
+            {"pin": "1234", "profile": ["token", {"api_key": "sk-secret-value"}]},
+            [{"pin": "12ab-secret", "password": "hunter2-secret"}],
+        ],
+        ids=["pattern", "type", "length", "credential-type", "nested-credential", "not-an-object"],
+    )
+    def test_a_secret_value_is_never_in_the_message(self, arguments: Any) -> None:
+        with pytest.raises(ToolArgumentsError) as caught:
+            self.unlock.validate(arguments)
+        message = caught.value.model_message
+        for secret in ("12ab-secret", "98765432", "hunter2-sec", "12345678901", "sk-secret"):
+            assert secret not in message
+        assert "not shown" in message or "[REDACTED]" in message

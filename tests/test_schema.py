@@ -15,6 +15,7 @@ from typing_extensions import TypedDict
 from agentcore import tool
 from agentcore.errors import ToolDefinitionError
 from agentcore.tools._compact import compact_schema
+from agentcore.tools._schema import DECIMAL_PATTERN
 
 
 def schema_of(fn: Any) -> dict[str, Any]:
@@ -315,7 +316,17 @@ CASES: list[tuple[Any, dict[str, Any]]] = [
     (f_any, obj({"payload": {}}, ["payload"])),
     (
         f_decimal,
-obj({"price": {"type": ["number", "string"]}}, ["price"]),
+        obj(
+            {
+                "price": {
+                    "anyOf": [
+                        {"type": "number"},
+                        {"type": "string", "pattern": DECIMAL_PATTERN},
+                    ]
+                }
+            },
+            ["price"],
+        ),
     ),
     (
         f_nested,
@@ -564,8 +575,8 @@ class TestDefinitionErrors:
         assert str(caught.value) == (
             "tool 'query': parameter 'connection' has type Connection, which cannot be "
             "described in JSON Schema; use str, int, float, bool, None, list, tuple, set, "
-            "dict[str, X], Literal, an Enum, datetime, date, UUID, a pydantic model, a "
-            "dataclass or a TypedDict"
+            "dict[str, X], Literal, an Enum, datetime, date, time, UUID, Decimal, a pydantic "
+            "model, a dataclass or a TypedDict"
         )
 
     def test_typing_typeddict_on_python_3_11_is_rejected_with_pydantics_fix(self) -> None:

@@ -1,35 +1,45 @@
 """Validate a model's tool arguments and explain every problem in words the model can act on.
 
-The rule is the tool's JSON Schema (Draft 2020-12, with ``date``, ``date-time``, ``time`` and
-``uuid`` formats), and valid arguments are converted to the declared Python types by the
-tool's pydantic arguments model. Two fast paths accept arguments without running jsonschema,
-whose pure-Python walk costs tens of microseconds per call:
+The rule is the tool's JSON Schema, the one the model was sent: arguments are accepted
+exactly when a Draft 2020-12 validator accepts them, with the formats of
+:mod:`agentcore.tools._formats` and patterns matched by Python's ``re`` (as jsonschema
+matches them). Only then are they converted to the declared Python types by the tool's
+pydantic arguments model, and the converted values are compared with what was validated:
+a conversion that would change a value (a number too precise for a float, a string a
+validator rewrote) is refused with a message, never passed on silently.
+
+Two fast paths give the schema's answer without jsonschema's pure-Python walk, which costs
+tens of microseconds per call:
 
 * all parameters plain ``str``/``int``/``float``/``bool``: exact Python types are checked
-  directly and nothing needs converting;
-* otherwise, pydantic's strict JSON validation, which accepts a subset of what the schema
-  accepts (the formats are checked by the same pydantic parsers, and schemas with
-  ``uniqueItems``, which pydantic would satisfy by dropping duplicates, skip this path).
+  directly (an integer for a float must convert exactly);
+* otherwise, the schema compiled into closures (:mod:`agentcore.tools._check`), which
+  answers yes or no like jsonschema for plain JSON values and steps aside otherwise.
 
 Anything a fast path does not accept goes through jsonschema, so rejections and their
-messages always come from the schema.
+messages always come from the schema. Values of secret fields (declared or named like a
+credential) are never quoted in a message.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import decimal
+import enum
 import functools
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import pydantic_core
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agentcore.errors import ToolArgumentsError
+from agentcore.redaction import REDACTED, Redactor
+from agentcore.tools._check import Unsure, compile_check
 from agentcore.tools._describe import (
     counted,
     describe_schema,
@@ -38,17 +48,14 @@ from agentcore.tools._describe import (
     resolve_ref,
     show,
 )
+from agentcore.tools._formats import FORMATS, parse_format
 from agentcore.tools._schema import FunctionSchema
 
 __all__ = ["ArgumentsValidator"]
 
-_FORMAT_TYPES: dict[str, type] = {
-    "date-time": dt.datetime,
-    "date": dt.date,
-    "time": dt.time,
-    "uuid": uuid.UUID,
-}
 _FORMAT_NAMES = {"uuid": "UUID", "date-time": "date and time"}
+_HIDDEN = "the value (not shown: the field is secret)"
+_LARGEST_FLOAT = 1.7976931348623157e308
 
 
 class ArgumentsValidator:
@@ -56,17 +63,20 @@ class ArgumentsValidator:
 
     __slots__ = (
         "_aliases",
+        "_check",
         "_floats",
         "_model",
+        "_redactor",
         "_required",
         "_root",
         "_simple",
-        "_strict_json",
         "_tool_name",
         "_validator",
     )
 
-    def __init__(self, tool_name: str, schema: FunctionSchema) -> None:
+    def __init__(
+        self, tool_name: str, schema: FunctionSchema, secret_fields: frozenset[str] = frozenset()
+    ) -> None:
         self._tool_name = tool_name
         self._root = schema.input_schema
         self._validator = Draft202012Validator(schema.input_schema, format_checker=_formats())
@@ -79,7 +89,8 @@ class ArgumentsValidator:
         self._floats = frozenset(
             name for name, accepted in (schema.simple_types or {}).items() if float in accepted
         )
-        self._strict_json = not _has_keyword(schema.input_schema, "uniqueItems")
+        self._check = compile_check(schema.input_schema)
+        self._redactor = Redactor(secret_fields)
 
     def validate(self, arguments: Any) -> dict[str, Any]:
         """Return keyword arguments for the function, or raise ToolArgumentsError."""
@@ -88,15 +99,13 @@ class ArgumentsValidator:
                 simple = self._validate_simple(arguments)
                 if simple is not None:
                     return simple
-            if self._strict_json:
+            if self._check is not None:
                 try:
-                    converted = self._model.model_validate_json(
-                        pydantic_core.to_json(arguments), strict=True
-                    )
-                except (ValidationError, pydantic_core.PydanticSerializationError):
-                    pass
-                else:
-                    return self._keyword_arguments(converted)
+                    accepted = self._check(arguments)
+                except (Unsure, RecursionError):
+                    accepted = False
+                if accepted:
+                    return self._convert(arguments)
         if not isinstance(arguments, dict):
             raise ToolArgumentsError(
                 self._tool_name,
@@ -104,18 +113,63 @@ class ArgumentsValidator:
                     (
                         "",
                         "the arguments must be a JSON object whose keys are the parameter "
-                        f"names, got {kind_and_value(arguments)}",
+                        f"names, got {kind_and_value(self._masked(arguments))}",
                     )
                 ],
             )
-        errors = list(self._validator.iter_errors(arguments))
+        try:
+            errors = list(self._validator.iter_errors(arguments))
+        except (ValueError, TypeError, ArithmeticError, RecursionError, re.error) as exc:
+            raise ToolArgumentsError(
+                self._tool_name,
+                [("", f"the arguments are not plain JSON values and cannot be checked ({exc})")],
+            ) from None
         if errors:
             raise ToolArgumentsError(self._tool_name, self._explain_all(errors))
+        return self._convert(arguments)
+
+    def _convert(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The validated arguments as the declared Python types, provably the same values."""
         try:
             converted = self._model.model_validate(arguments)
         except ValidationError as exc:
-            raise ToolArgumentsError(self._tool_name, _pydantic_problems(exc)) from None
-        return self._keyword_arguments(converted)
+            if not any(item["type"] == "int_parsing_size" for item in exc.errors()):
+                raise ToolArgumentsError(self._tool_name, self._pydantic_problems(exc)) from None
+            # A whole number written with an exponent (1e20) is an integer to the schema.
+            try:
+                converted = self._model.model_validate(_whole_floats_as_ints(arguments))
+            except ValidationError as retry:
+                raise ToolArgumentsError(
+                    self._tool_name, self._pydantic_problems(retry)
+                ) from None
+        kwargs = self._keyword_arguments(converted)
+        problems: list[tuple[str, str]] = []
+        for name, value in kwargs.items():
+            difference = _difference(arguments[name], value, [name])
+            if difference is not None:
+                problems.append(self._changed(*difference))
+        if problems:
+            raise ToolArgumentsError(self._tool_name, problems)
+        return kwargs
+
+    def _changed(self, path: list[Any], given: Any, converted: Any) -> tuple[str, str]:
+        where = _format_path(path)
+        if self._secret_path(path):
+            return where, f"{_HIDDEN} cannot be used exactly as given; send it in plain form"
+        shown = self._quote(given, path)
+        if isinstance(converted, float) and not isinstance(given, bool):
+            return where, (
+                f"{shown} cannot be held exactly as a floating-point number (it would become "
+                f"{converted!r}); send a number with at most 15 significant digits"
+            )
+        if isinstance(converted, BaseModel):
+            became = show(self._masked(converted.model_dump(mode="json", by_alias=True)))
+        else:
+            became = _python_show(self._masked(converted))
+        return where, (
+            f"{shown} would reach the tool changed (as {became}); send the value exactly in "
+            "the form it is used"
+        )
 
     def _keyword_arguments(self, converted: BaseModel) -> dict[str, Any]:
         provided = converted.model_fields_set
@@ -138,7 +192,13 @@ class ArgumentsValidator:
         for name in self._floats:
             value = result.get(name)
             if type(value) is int:
-                result[name] = float(value)
+                try:
+                    exact = float(value)
+                except OverflowError:
+                    return None
+                if exact != value:
+                    return None
+                result[name] = exact
         return result
 
     def _explain_all(self, errors: list[SchemaError]) -> list[tuple[str, str]]:
@@ -179,7 +239,7 @@ class ArgumentsValidator:
         elif keyword in ("anyOf", "oneOf"):
             yield from self._explain_union(error, path, schema, value)
         else:
-            yield _format_path(path), self._message(keyword, error, schema, value)
+            yield _format_path(path), self._message(keyword, error, schema, value, path)
 
     def _explain_union(
         self, error: SchemaError, path: list[Any], schema: dict[str, Any], value: Any
@@ -188,7 +248,7 @@ class ArgumentsValidator:
         context = list(error.context or ())
         if error.validator == "oneOf" and not context:
             yield _format_path(path), (
-                f"{show(value)} matches more than one of the allowed forms "
+                f"{self._quote(value, path)} matches more than one of the allowed forms "
                 f"(expected exactly one of: {describe_schema(schema, self._root)})"
             )
             return
@@ -210,7 +270,7 @@ class ArgumentsValidator:
                     yield from self._explain(sub)
                 return
         expected = describe_schema(schema, self._root)
-        yield _format_path(path), f"expected {expected}, got {kind_and_value(value)}"
+        yield _format_path(path), f"expected {expected}, got {self._kind_and_quote(value, path)}"
 
     def _tagged_branch(
         self, branches: list[Any], value: Any, path: list[Any]
@@ -244,42 +304,97 @@ class ArgumentsValidator:
                 if value[name] == tag:
                     return index
             return _format_path([*path, name]), (
-                f"{show(value[name])} is not one of the allowed values: {allowed}"
+                f"{self._quote(value[name], [*path, name])} is not one of the allowed values: "
+                f"{allowed}"
             )
         return None
 
-    def _message(self, keyword: str, error: SchemaError, schema: dict[str, Any], value: Any) -> str:
+    def _message(
+        self, keyword: str, error: SchemaError, schema: dict[str, Any], value: Any, path: list[Any]
+    ) -> str:
         expected = describe_schema(schema, self._root)
         limit = error.validator_value
+        quoted = self._quote(value, path)
         if keyword == "type":
-            return f"expected {expected}, got {kind_and_value(value)}"
+            return f"expected {expected}, got {self._kind_and_quote(value, path)}"
         if keyword == "enum":
             allowed = ", ".join(show(item) for item in _as_list(limit))
-            return f"{show(value)} is not one of the allowed values: {allowed}"
+            return f"{quoted} is not one of the allowed values: {allowed}"
         if keyword == "const":
-            return f"expected exactly {show(limit)}, got {show(value)}"
+            return f"expected exactly {show(limit)}, got {quoted}"
         if keyword in ("minimum", "exclusiveMinimum"):
-            return f"{show(value)} is too small (expected {expected})"
+            return f"{quoted} is too small (expected {expected})"
         if keyword in ("maximum", "exclusiveMaximum"):
-            return f"{show(value)} is too large (expected {expected})"
+            return f"{quoted} is too large (expected {expected})"
         if keyword == "multipleOf":
-            return f"{show(value)} is not a multiple of {limit}"
+            return f"{quoted} is not a multiple of {limit}"
         if keyword == "minLength":
-            return f"{show(value)} is too short (expected {expected})"
+            return f"{quoted} is too short (expected {expected})"
         if keyword == "maxLength":
-            return f"{show(value)} is too long (expected {expected})"
+            return f"{quoted} is too long (expected {expected})"
         if keyword == "pattern":
-            return f"{show(value)} does not match the required pattern {limit}"
+            return f"{quoted} does not match the required pattern {limit}"
         if keyword == "format":
             name = _FORMAT_NAMES.get(str(limit), str(limit))
-            return f"{show(value)} is not a valid {name} (expected {expected})"
+            return f"{quoted} is not a valid {name} (expected {expected})"
         if keyword == "minItems":
             return f"has {counted(len(value), 'item')}, expected at least {limit}"
         if keyword == "maxItems":
             return f"has {counted(len(value), 'item')}, expected at most {limit}"
         if keyword == "uniqueItems":
             return "contains duplicate items (every item must be different)"
+        if self._secret_path(path):
+            return f"{_HIDDEN} does not fit the schema (expected {expected})"
         return f"{error.message} (expected {expected})"
+
+    # --- secrets --------------------------------------------------------------------------
+
+    def _secret_path(self, path: list[Any]) -> bool:
+        return any(isinstance(part, str) and self._redactor.is_secret_key(part) for part in path)
+
+    def _masked(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: REDACTED
+                if isinstance(key, str) and self._redactor.is_secret_key(key)
+                else self._masked(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self._masked(item) for item in value]
+        return value
+
+    def _quote(self, value: Any, path: list[Any]) -> str:
+        """``value`` as a message may quote it: a secret field's value never is."""
+        if self._secret_path(path):
+            return _HIDDEN
+        return show(self._masked(value))
+
+    def _kind_and_quote(self, value: Any, path: list[Any]) -> str:
+        if self._secret_path(path):
+            kind = json_type(value)
+            noun = _KIND_NOUNS.get(kind, kind)
+            return "null" if kind == "null" else f"{noun} (not shown: the field is secret)"
+        return kind_and_value(self._masked(value))
+
+    def _pydantic_problems(self, exc: ValidationError) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        for item in exc.errors(include_url=False):
+            path = list(item["loc"])
+            message = str(item["msg"])
+            given = item.get("input")
+            if item["type"] in ("float_type", "float_parsing") and type(given) is int:
+                message = (
+                    "is too large for a number (the largest is about 1.8e308)"
+                    if abs(given) > _LARGEST_FLOAT
+                    else message
+                )
+            if self._secret_path(path) and isinstance(given, str) and given:
+                message = message.replace(given, REDACTED)
+            if "input" in item and item["type"] not in ("missing", "extra_forbidden"):
+                message += f" (got {self._quote(given, path)})"
+            problems.append((_format_path(path), message))
+        return problems
 
 
 def _head(path: str) -> str:
@@ -292,23 +407,11 @@ def _as_list(value: Any) -> list[Any]:
 
 @functools.cache
 def _formats() -> FormatChecker:
-    # One checker serves every tool: it holds only the four parsers, and building their
-    # TypeAdapters was a seventh of the cost of making a tool.
+    """The formats the schemas name, with the meaning :mod:`agentcore.tools._formats` gives."""
     checker = FormatChecker(formats=())
-    for name, python_type in _FORMAT_TYPES.items():
-        checker.checks(name, raises=ValidationError)(_parses_as(TypeAdapter(python_type)))
+    for name, conforms in FORMATS.items():
+        checker.checks(name)(conforms)
     return checker
-
-
-def _parses_as(adapter: TypeAdapter[Any]) -> Callable[[object], bool]:
-    # The conversion's own parser is the format's definition, so whatever passes the schema
-    # also converts, and the strict fast path never accepts what the schema refuses.
-    def check(value: object) -> bool:
-        if isinstance(value, str):
-            adapter.validate_json(pydantic_core.to_json(value), strict=True)
-        return True
-
-    return check
 
 
 _NO_CONST = object()
@@ -322,24 +425,6 @@ def _const_of(schema: Any) -> Any:
         if isinstance(enum, list) and len(enum) == 1:
             return enum[0]
     return _NO_CONST
-
-
-def _has_keyword(node: Any, keyword: str) -> bool:
-    if isinstance(node, dict):
-        return keyword in node or any(_has_keyword(value, keyword) for value in node.values())
-    if isinstance(node, list):
-        return any(_has_keyword(item, keyword) for item in node)
-    return False
-
-
-def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    for item in exc.errors(include_url=False):
-        message = str(item["msg"])
-        if "input" in item and item["type"] not in ("missing", "extra_forbidden"):
-            message += f" (got {show(item['input'])})"
-        problems.append((_format_path(list(item["loc"])), message))
-    return problems
 
 
 def _type_fits(branch: Any, value: Any, root: dict[str, Any]) -> bool:
@@ -362,3 +447,206 @@ def _format_path(path: list[Any]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+_KIND_NOUNS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "a list",
+    "object": "an object",
+}
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is dict:
+        return {key: _whole_floats_as_ints(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_whole_floats_as_ints(item) for item in value]
+    return value
+
+
+def _python_show(value: Any) -> str:
+    if isinstance(value, str | int | float | bool | list | dict) or value is None:
+        return show(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+_NUMBERS = (int, float)
+_LEAF_TYPES = frozenset(
+    {bool, float, type(None), dt.date, dt.datetime, dt.time, uuid.UUID, decimal.Decimal}
+)
+
+
+def _difference(given: Any, value: Any, path: list[Any]) -> tuple[list[Any], Any, Any] | None:
+    """Where the converted ``value`` stops meaning the validated JSON ``given``, if anywhere.
+
+    Returns ``(path, given part, converted part)`` of the first difference, or None.
+    """
+    kind = type(value)
+    if kind is str:
+        same = type(given) is str and given == value
+    elif kind is int:
+        same = type(given) in _NUMBERS and given == value
+    elif kind is list or kind is tuple:
+        return _sequence_difference(given, value, path)
+    elif kind is dict:
+        return _mapping_difference(given, value, path)
+    elif kind in _LEAF_TYPES or isinstance(value, enum.Enum):
+        same = _same_leaf(given, value)
+    elif isinstance(value, BaseModel):
+        return _model_difference(given, value, path)
+    elif isinstance(value, set | frozenset):
+        return _set_difference(given, value, path)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _dataclass_difference(given, value, path)
+    else:
+        same = _same_leaf(given, value)
+    return None if same else (path, given, value)
+
+
+def _sequence_difference(
+    given: Any, value: list[Any] | tuple[Any, ...], path: list[Any]
+) -> tuple[list[Any], Any, Any] | None:
+    if type(given) is not list or len(value) != len(given):
+        return path, given, value
+    for index, item in enumerate(value):
+        found = _difference(given[index], item, [*path, index])
+        if found is not None:
+            return found
+    return None
+
+
+def _set_difference(
+    given: Any, value: set[Any] | frozenset[Any], path: list[Any]
+) -> tuple[list[Any], Any, Any] | None:
+    if type(given) is not list or len(value) != len(given):
+        return path, given, value
+    members = list(value)
+    for index, part in enumerate(given):
+        if not any(_difference(part, item, []) is None for item in members):
+            return [*path, index], part, value
+    return None
+
+
+def _mapping_difference(
+    given: Any, value: dict[Any, Any], path: list[Any]
+) -> tuple[list[Any], Any, Any] | None:
+    if type(given) is not dict or len(value) != len(given):
+        return path, given, value
+    for key, item in value.items():
+        name = _json_key(key)
+        if name is None or name not in given:
+            return path, given, value
+        found = _difference(given[name], item, [*path, name])
+        if found is not None:
+            return found
+    return None
+
+
+def _dataclass_difference(
+    given: Any, value: Any, path: list[Any]
+) -> tuple[list[Any], Any, Any] | None:
+    if type(given) is not dict:
+        return path, given, value
+    for field in dataclasses.fields(value):
+        name = field.name
+        if name in given:
+            found = _difference(given[name], getattr(value, name), [*path, name])
+            if found is not None:
+                return found
+    return None
+
+
+@functools.cache
+def _model_keys(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """Each field of ``model`` with the key that carries it in JSON."""
+    keys = []
+    for field, info in model.model_fields.items():
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+        keys.append((field, alias or field))
+    return tuple(keys)
+
+
+def _model_difference(
+    given: Any, value: BaseModel, path: list[Any]
+) -> tuple[list[Any], Any, Any] | None:
+    if type(given) is not dict:
+        return path, given, value
+    provided = value.model_fields_set
+    for field, name in _model_keys(type(value)):
+        if field in provided:
+            if name not in given:
+                # Filled from a key the schema does not name (populate_by_name).
+                return path, given, value
+            found = _difference(given[name], getattr(value, field), [*path, name])
+            if found is not None:
+                return found
+        elif name in given:
+            return [*path, name], given[name], getattr(value, field)
+    return None
+
+
+def _json_key(key: Any) -> str | None:
+    if isinstance(key, enum.Enum):
+        key = key.value
+    if type(key) is str:
+        return key
+    if type(key) is int:
+        return str(key)
+    return None
+
+
+def _same_leaf(given: Any, value: Any) -> bool:
+    """Whether a converted scalar means exactly the JSON scalar it came from."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    kind = type(value)
+    given_kind = type(given)
+    if kind is str:
+        return given_kind is str and given == value
+    if kind is bool or value is None:
+        return given is value
+    if kind is int:
+        return given_kind in _NUMBERS and given == value
+    if kind is float:
+        return given_kind in _NUMBERS and (given == value or (given != given and value != value))
+    if kind is decimal.Decimal:
+        return _same_decimal(given, value)
+    if given_kind is not str:
+        return False
+    if kind is dt.datetime:
+        parsed = parse_format("date-time", given)
+        return parsed is not None and _same_moment(parsed, value)
+    if kind is dt.date:
+        return bool(parse_format("date", given) == value)
+    if kind is dt.time:
+        parsed = parse_format("time", given)
+        return parsed is not None and _same_moment(parsed, value)
+    if kind is uuid.UUID:
+        return bool(parse_format("uuid", given) == value)
+    return False
+
+
+def _same_moment(parsed: dt.datetime | dt.time, value: dt.datetime | dt.time) -> bool:
+    return (
+        parsed.replace(tzinfo=None) == value.replace(tzinfo=None)
+        and parsed.utcoffset() == value.utcoffset()
+    )
+
+
+def _same_decimal(given: Any, value: decimal.Decimal) -> bool:
+    try:
+        if type(given) is str:
+            return decimal.Decimal(given) == value
+        if type(given) is int:
+            return decimal.Decimal(given) == value
+        if type(given) is float:
+            return decimal.Decimal(repr(given)) == value
+    except (decimal.InvalidOperation, ValueError):
+        return False
+    return False

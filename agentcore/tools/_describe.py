@@ -16,7 +16,7 @@ _SHOW_CHARS = 60
 _FORMAT_EXAMPLES = {
     "date-time": "a date-time such as 2024-05-01T14:30:00Z",
     "date": "a date such as 2024-05-01",
-    "time": "a time such as 14:30:00",
+    "time": "a time with its UTC offset such as 14:30:00Z",
     "uuid": "a UUID such as 123e4567-e89b-12d3-a456-426614174000",
     "duration": "an ISO 8601 duration such as P1DT2H",
     "email": "an email address",

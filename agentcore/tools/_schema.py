@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import docstring_parser
+import pydantic_core
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,6 +30,8 @@ from pydantic import (
     create_model,
 )
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from agentcore.errors import ToolDefinitionError
 from agentcore.tools._compact import compact_schema
@@ -51,8 +54,17 @@ _SIMPLE_TYPES: dict[Any, tuple[type, ...]] = {
 }
 _SUPPORTED_HINT = (
     "use str, int, float, bool, None, list, tuple, set, dict[str, X], Literal, an Enum, "
-    "datetime, date, UUID, a pydantic model, a dataclass or a TypedDict"
+    "datetime, date, time, UUID, Decimal, a pydantic model, a dataclass or a TypedDict"
 )
+DECIMAL_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,6})?$"
+"""A decimal number written as a string, which ``Decimal`` reads as a finite number (an
+exponent of at most 6 digits keeps it in range; a trailing newline, which ``$`` lets
+through, is ignored by ``Decimal`` too)."""
+INTEGER_KEY_PATTERN = r"^(0|-?[1-9][0-9]*)(?![\s\S])"
+"""An object key standing for an integer, written the one way ``str(int)`` writes it."""
+# Python-only syntax whose meaning a JSON Schema (ECMA 262) reader does not share.
+_PYTHON_ONLY_ESCAPES = frozenset("AZ")
+_PYTHON_ONLY_GROUP = re.compile(r"\(\?(P|#|[aiLmsux-]+[:)]|>)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +153,18 @@ def function_schema(
 
     model = _build_model(tool_name, fields)
     try:
-        raw_schema = model.model_json_schema(by_alias=True)
+        raw_schema = model.model_json_schema(by_alias=True, schema_generator=_ToolJsonSchema)
     except PydanticUserError as exc:
         raise _unsupported_type_error(tool_name, fields, exc) from exc
+    except pydantic_core.SchemaError as exc:
+        raise _invalid_constraint_error(tool_name, exc) from exc
+    _check_conversion(tool_name, model.__pydantic_core_schema__)
+    input_schema = _top_level(compact_schema(raw_schema))
+    _check_patterns(tool_name, input_schema)
 
     return FunctionSchema(
         description=description if description is not None else _describe_function(doc),
-        input_schema=_top_level(compact_schema(raw_schema)),
+        input_schema=input_schema,
         arguments_model=model,
         parameter_names=tuple(parameter.name for parameter in parameters),
         takes_receiver=takes_receiver,
@@ -224,11 +241,165 @@ def _simple_accepted_types(annotation: Any) -> tuple[type, ...] | None:
 
 
 def _build_model(tool_name: str, fields: dict[str, Any]) -> type[BaseModel]:
-    config = ConfigDict(extra="forbid")
+    # Patterns are checked by Python's re, as the JSON Schema validator checks them.
+    config = ConfigDict(extra="forbid", regex_engine="python-re")
     try:
         return create_model(f"{tool_name}_arguments", __config__=config, **fields)
     except PydanticUserError as exc:
         raise _unsupported_type_error(tool_name, fields, exc) from exc
+    except pydantic_core.SchemaError as exc:
+        # A pattern Python's re cannot compile fails here: say so in the pattern's terms.
+        for annotation, _ in fields.values():
+            try:
+                _check_patterns(tool_name, TypeAdapter(annotation).json_schema())
+            except (PydanticUserError, pydantic_core.SchemaError):
+                continue
+        raise _invalid_constraint_error(tool_name, exc) from exc
+
+
+class _ToolJsonSchema(GenerateJsonSchema):
+    """pydantic's JSON Schema, made to say everything the conversion will insist on."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        result = super().decimal_schema(schema)
+        for branch in result.get("anyOf", ()):
+            if branch.get("type") == "string":
+                branch["pattern"] = DECIMAL_PATTERN
+        return result
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        result = super().dict_schema(schema)
+        keys = schema.get("keys_schema")
+        if isinstance(keys, dict) and keys.get("type") == "int":
+            names = dict(result.get("propertyNames", {}))
+            names.pop("type", None)
+            names["pattern"] = INTEGER_KEY_PATTERN
+            result["propertyNames"] = names
+        return result
+
+
+def _invalid_constraint_error(
+    tool_name: str, cause: pydantic_core.SchemaError
+) -> ToolDefinitionError:
+    detail = " ".join(str(cause).split())
+    return ToolDefinitionError(
+        f"tool {tool_name!r}: a constraint does not fit its type ({detail}); give bounds of "
+        "the parameter's own type, for example Field(lt=3) rather than Field(lt=2.5) on an int"
+    )
+
+
+_TRANSFORMS = ("strip_whitespace", "to_lower", "to_upper")
+_CONFIG_TRANSFORMS = ("str_strip_whitespace", "str_to_lower", "str_to_upper")
+
+
+def _check_conversion(
+    tool_name: str, node: Any, engine: str = "python-re", owner: str = "a parameter"
+) -> None:
+    """Refuse conversions that would check or change strings differently from the schema.
+
+    Every ``pattern`` must be checked by Python's ``re`` (the regular expressions of the
+    JSON Schema validator), so a nested model, dataclass or TypedDict with a pattern must
+    set ``regex_engine="python-re"``; and a string must reach the function as it was
+    validated, so ``strip_whitespace``/``to_lower``/``to_upper`` are refused.
+    """
+    if isinstance(node, list | tuple):
+        for item in node:
+            _check_conversion(tool_name, item, engine, owner)
+        return
+    if not isinstance(node, dict):
+        return
+    config = node.get("config")
+    if isinstance(config, dict):
+        engine = str(config.get("regex_engine", "rust-regex"))
+        owner = str(getattr(node.get("cls"), "__name__", config.get("title", "a nested type")))
+        for option in _CONFIG_TRANSFORMS:
+            if config.get(option):
+                raise ToolDefinitionError(
+                    f"tool {tool_name!r}: {owner} sets {option}, which would change a "
+                    "string after it was validated against the schema; do that inside the "
+                    "function instead"
+                )
+    if node.get("type") == "str":
+        for option in _TRANSFORMS:
+            if node.get(option):
+                raise ToolDefinitionError(
+                    f"tool {tool_name!r}: {option} would change a string after it was "
+                    "validated against the schema; do that inside the function instead"
+                )
+        if "pattern" in node and engine != "python-re":
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: the pattern {node['pattern']!r} in {owner} would be "
+                "checked by pydantic's Rust regex engine, whose meaning differs from the "
+                "schema's (Python re, as JSON Schema validators use); set "
+                'model_config = ConfigDict(regex_engine="python-re") on that model '
+                '(__pydantic_config__ for a dataclass or TypedDict)'
+            )
+    for key, value in node.items():
+        if key not in ("cls", "metadata", "config"):
+            _check_conversion(tool_name, value, engine, owner)
+
+
+def _check_patterns(tool_name: str, node: Any) -> None:
+    """Every ``pattern`` in the schema compiles with Python's ``re`` and means the same to a
+    JSON Schema reader, or the tool is refused."""
+    if isinstance(node, list):
+        for item in node:
+            _check_patterns(tool_name, item)
+        return
+    if not isinstance(node, dict):
+        return
+    pattern = node.get("pattern")
+    if isinstance(pattern, str):
+        _check_pattern(tool_name, pattern)
+    for key, value in node.items():
+        if key in ("properties", "$defs"):
+            if isinstance(value, dict):
+                for item in value.values():
+                    _check_patterns(tool_name, item)
+        elif key not in ("enum", "const", "default", "examples", "pattern"):
+            _check_patterns(tool_name, value)
+
+
+def _check_pattern(tool_name: str, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: the pattern {pattern!r} is not a regular expression Python's "
+            f"re can compile ({exc}); arguments are checked with re, as JSON Schema "
+            "validators check them, so write it in the syntax JSON Schema and re share "
+            r"(no \p{...}, \z or possessive forms)"
+        ) from None
+    index, in_class = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            if not in_class and pattern[index + 1] in _PYTHON_ONLY_ESCAPES:
+                raise _python_only(tool_name, pattern, "\\" + pattern[index + 1])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # A ']' right after '[' or '[^' is a literal member of the class.
+            if pattern.startswith("]", index + 1):
+                index += 1
+            elif pattern.startswith("^]", index + 1):
+                index += 2
+        elif char == "(" and (found := _PYTHON_ONLY_GROUP.match(pattern, index)):
+            raise _python_only(tool_name, pattern, found.group())
+        elif char in "*+?}" and pattern.startswith("+", index + 1):
+            raise _python_only(tool_name, pattern, pattern[index : index + 2])
+        index += 1
+
+
+def _python_only(tool_name: str, pattern: str, construct: str) -> ToolDefinitionError:
+    return ToolDefinitionError(
+        f"tool {tool_name!r}: the pattern {pattern!r} uses {construct!r}, which only Python's "
+        "re understands; the model reads patterns as JSON Schema (ECMA 262) regular "
+        "expressions, so use ^ and $ anchors, (?:...) groups and no inline flags"
+    )
 
 
 def _unsupported_type_error(

@@ -122,7 +122,7 @@ class Tool:
             else requires_approval
         )
         self.secret_fields = checked_secret_fields(self.name, secret_fields, self.input_schema)
-        self._validator = ArgumentsValidator(self.name, schema)
+        self._validator = ArgumentsValidator(self.name, schema, self.secret_fields)
         self._receiver = receiver
         self._target: Callable[..., Any] | None = fn if receiver == "none" else None
         self._attribute: str | None = None
