@@ -9,6 +9,7 @@ ask an approver and turn an exception, a timeout or an answer that is not a deci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import queue
 import threading
@@ -117,7 +118,7 @@ async def adecide(
         try:
             if inspect.iscoroutinefunction(approver.decide):
                 return _checked(await approver.decide(request))
-            result: object = await asyncio.to_thread(approver.decide, request)
+            result: object = await _in_daemon_thread(approver, request)
             if inspect.isawaitable(result):
                 result = await result
             return _checked(result)
@@ -128,6 +129,34 @@ async def adecide(
         return await asyncio.wait_for(call(), timeout_s)
     except TimeoutError:
         return Deny(f"no decision within {timeout_s:g} s; denied for safety")
+
+
+async def _in_daemon_thread(approver: AnyApprover, request: ApprovalRequest) -> object:
+    # Not asyncio.to_thread: the default executor is joined when the event loop closes, so an
+    # approver still blocked after its timeout would hold asyncio.run() open. An answer that
+    # arrives after the wait was given up on finds the future cancelled and is dropped.
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[object] = loop.create_future()
+
+    def deliver(succeeded: bool, value: object) -> None:
+        if answer.done():
+            return
+        if succeeded:
+            answer.set_result(value)
+        else:
+            answer.set_exception(cast(BaseException, value))
+
+    def worker() -> None:
+        try:
+            outcome: tuple[bool, object] = (True, approver.decide(request))
+        except BaseException as exc:
+            outcome = (False, exc)
+        # A closed event loop raises RuntimeError: nobody waits for this answer any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(deliver, *outcome)
+
+    threading.Thread(target=worker, name="agentcore-approver", daemon=True).start()
+    return await answer
 
 
 ApprovalPolicy: TypeAlias = Callable[

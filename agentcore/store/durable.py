@@ -116,6 +116,9 @@ def resume_stored(
 
     Raises:
         RunStateError: no such run, or its stored state is corrupt or was tampered with.
+        ApprovalError: an attached approver decided a call that someone decided in the store
+            meanwhile; nothing was done with either decision, and resuming again applies the
+            stored one.
     """
     state, decisions = _load(store, run_id)
     return _drive(store, state, agent.resume_stream(state, decisions), decided_by, on_event)
@@ -200,7 +203,11 @@ async def _adrive(
 
 
 class _Recorder:
-    """Follows a run's events: audits decisions, then stores where the run ended."""
+    """Follows a run's events: records and audits decisions, then stores where the run ended.
+
+    A decision an attached approver makes on a call the store holds as pending marks it
+    decided there, so ``agentcore approvals`` cannot decide it again.
+    """
 
     def __init__(
         self,
@@ -245,6 +252,17 @@ def _audit_decision(
     event: ApprovalDecided,
     decided_by: str,
 ) -> None:
+    stored = [
+        approval
+        for approval in store.list_approvals(status=None, run_id=run_id)
+        if approval.call_id == event.call_id
+    ]
+    if stored:
+        # The call also waits in the store, where anyone could decide it: the decision is
+        # recorded there (and audited) so it is never decided a second time. If someone did
+        # decide it meanwhile, this raises before the run acts on either decision.
+        store.record_decision(stored[0].approval_id, event.decision, decided_by=decided_by)
+        return
     request = requests.get(event.call_id)
     store.record_event(
         "approval.decision",
