@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from agentcore.agent import Agent
-from agentcore.approval import Approve, Deny
-from agentcore.approval.approvers import ScriptedApprover
+from agentcore.approval import Approve, Deny, Edit
+from agentcore.approval.approvers import CallbackApprover, ScriptedApprover
 from agentcore.approval.requests import ApprovalRequest, Decision
+from agentcore.cli import main
 from agentcore.client import AsyncClient, Client
-from agentcore.errors import MalformedResponseError, RunStateError, StreamError
+from agentcore.errors import ApprovalError, MalformedResponseError, RunStateError, StreamError
 from agentcore.events import RunFinished
 from agentcore.hooks import Veto
 from agentcore.loop import ToolCall
@@ -346,8 +347,6 @@ class TestNonFiniteArguments:
     def test_an_edit_to_a_non_finite_amount_is_not_run(self) -> None:
         ledger = Ledger()
         pay, _ = amount_tools(ledger)
-        from agentcore.approval import Edit
-
         approver = ScriptedApprover([Edit({"amount": float("nan")})])
         agent, _ = make_agent(
             [tool_reply(("pay", {"amount": 5}, "toolu_pay")), text_reply("ok")],
@@ -397,6 +396,62 @@ class TestResumeWithoutTheTool:
         assert ledger.entries == []
 
 
+    def test_the_resume_command_names_the_missing_tool_and_runs_nothing(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        ledger = Ledger()
+        tools = support_tools(ledger)
+        store_path = tmp_path / "runs.db"
+        reply = tool_reply(("refund", {"order_id": "A-1", "amount_cents": 700}, "toolu_r"))
+        with RunStore(store_path) as store:
+            agent, _ = make_agent([reply], tools)
+            run_id = run_stored(agent, store, "refund").state.run_id
+        monkeypatch.setenv("USER", "ana")
+        assert main(["approvals", "approve", "1", "--store", str(store_path)]) == 0
+        (tmp_path / "without_refund.py").write_text(APP_WITHOUT_REFUND)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        capsys.readouterr()
+
+        spec = "without_refund:build"
+        status = main(["runs", "resume", run_id, "--agent", spec, "--store", str(store_path)])
+
+        assert status == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: run {run_id!r}: call 'toolu_r' is for tool 'refund', ")
+        assert "which this agent does not have (its tools: ping)" in err
+        assert "Traceback" not in err
+        with RunStore(store_path) as store:
+            assert store.load_run(run_id).status == "paused"
+            assert store.get_approval(1).status == "approved"
+        assert ledger.entries == []
+
+
+APP_WITHOUT_REFUND = '''
+from agentcore.agent import Agent
+from agentcore.client import Client
+from agentcore.testing import ScriptedModel, text_reply
+from agentcore.tools import tool
+
+
+@tool
+def ping(note: str) -> str:
+    """Say hello.
+
+    Args:
+        note: Anything.
+    """
+    raise AssertionError("no tool may run")
+
+
+def build() -> Agent:
+    model = ScriptedModel([text_reply("unreachable")])
+    return Agent("claude-sonnet-4-5", tools=[ping], client=Client(api_key="t", transport=model))
+'''
+
+
 # --- 7. decisions made during a stored run -----------------------------------------------------
 
 
@@ -421,10 +476,39 @@ class TestDecisionsDuringStoredRuns:
             decided = store.get_approval(pending.approval_id)
             assert (decided.status, decided.decided_by) == ("denied", "bo")
             assert decided.decision is not None and decided.decision.kind == "deny"
-            from agentcore.errors import ApprovalError
-
             with pytest.raises(ApprovalError, match="already decided"):
                 store.record_decision(pending.approval_id, Approve(), decided_by="eve")
+        assert ledger.entries == []
+
+
+    def test_a_call_decided_in_the_store_while_the_approver_was_asked_is_not_acted_on(
+        self, tmp_path: Path
+    ) -> None:
+        ledger = Ledger()
+        tools = support_tools(ledger)
+        reply = tool_reply(("refund", {"order_id": "A-1", "amount_cents": 700}, "toolu_r"))
+        with RunStore(tmp_path / "runs.db") as store:
+            agent, _ = make_agent([reply], tools)
+            run_id = run_stored(agent, store, "refund").state.run_id
+
+            def meanwhile_someone_denies(request: ApprovalRequest) -> Decision:
+                store.record_decision(1, Deny("no"), decided_by="eve")
+                return Approve()
+
+            approver = CallbackApprover(meanwhile_someone_denies)
+            with_approver, model = make_agent([text_reply("ok")], tools, approver=approver)
+
+            with pytest.raises(ApprovalError, match="already decided: denied"):
+                resume_stored(with_approver, store, run_id, decided_by="bo")
+
+            assert ledger.entries == []
+            assert model.requests == []
+            assert store.load_run(run_id).status == "paused"
+            decided = store.get_approval(1)
+            assert (decided.status, decided.decided_by) == ("denied", "eve")
+
+            plain, _ = make_agent([text_reply("ok")], tools)
+            assert resume_stored(plain, store, run_id).status == "completed"
         assert ledger.entries == []
 
 
