@@ -110,7 +110,12 @@ def _decide_with_timeout(
 async def adecide(
     approver: AnyApprover, request: ApprovalRequest, *, timeout_s: float | None = None
 ) -> Decision:
-    """Async twin of :func:`decide`: sync approvers run in a thread, failures become denials."""
+    """Async twin of :func:`decide`: sync approvers run in a thread, failures become denials.
+
+    After ``timeout_s`` the run goes on with the denial; a sync approver's thread is a daemon
+    that nothing waits for (neither the run nor ``asyncio.run``), and its late answer is
+    dropped.
+    """
 
     async def call() -> Decision:
         # The approver's own exceptions (a TimeoutError from its network call among them) are
