@@ -354,3 +354,31 @@ def test_runs_resume_prints_the_final_answer_escaped(
     captured = capsys.readouterr()
     assert_terminal_safe(captured.out + captured.err)
     assert "Denied.\\u001b[2J\\u202eevil" in captured.out
+
+
+class TestEmulatorNumbers:
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["--port", "\u0668\u0660\u0668\u0660"],
+            ["--port", "99999999999999999999999"],
+            ["--batch-delay", "inf"],
+            ["--batch-delay", "\u0661"],
+            ["--fault", "500:\u00b2"],
+            ["--fault", "\u00b2"],
+            ["--fault", "\uff15\uff10\uff10"],
+            ["--fault", "cut-after:\u0663"],
+            ["--fault", "slow:inf"],
+            ["--fault", "slow:nan"],
+        ],
+    )
+    def test_a_number_that_is_not_plain_ascii_and_finite_is_a_usage_error(
+        self, args: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        try:
+            status = main(["emulator", *args])
+        except SystemExit as exit_info:
+            status = exit_info.code  # type: ignore[assignment]
+        assert status == 2
+        err = capsys.readouterr().err
+        assert ("error:" in err or "agentcore emulator: fault" in err) and "Traceback" not in err
