@@ -344,6 +344,19 @@ class TestNonFiniteArguments:
         assert isinstance(result.exception, StreamError)
         assert "not valid JSON" in str(result.exception)
 
+    def test_a_resumed_state_with_nan_in_a_pending_call_is_refused(self) -> None:
+        ledger = Ledger()
+        pay, _ = amount_tools(ledger)
+        agent, _ = make_agent([tool_reply(("pay", {"amount": 5}, "toolu_pay"))], (pay,))
+        paused = agent.run("go")
+        assert paused.status == "paused"
+        document = paused.state.to_json().replace('"amount": 5', '"amount": NaN')
+        assert "NaN" in document
+
+        with pytest.raises(RunStateError, match="NaN or Infinity"):
+            agent.resume(RunState.from_json(document), {"toolu_pay": Approve()})
+        assert ledger.entries == []
+
     def test_an_edit_to_a_non_finite_amount_is_not_run(self) -> None:
         ledger = Ledger()
         pay, _ = amount_tools(ledger)
