@@ -299,9 +299,12 @@ class Emulator:
 
 
 def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (digits 0-9)")
-    port = int(text)
+    try:
+        if not text.isascii():
+            raise ValueError(text)
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 picks a free one)")
     return port
