@@ -55,7 +55,13 @@ from agentcore.approval.requests import (
     redact_arguments,
 )
 from agentcore.caching import CachePlanner
-from agentcore.errors import AgentcoreError, ModelRetry, ToolArgumentsError
+from agentcore.errors import (
+    AgentcoreError,
+    MalformedResponseError,
+    ModelRetry,
+    RunStateError,
+    ToolArgumentsError,
+)
 from agentcore.redaction import redact_content, secret_values_in
 from agentcore.state import (
     PendingCall,
@@ -65,6 +71,7 @@ from agentcore.state import (
     TurnRecord,
     has_masked_secrets,
 )
+from agentcore.tools._tool import non_finite_number
 from agentcore.types import Message
 from agentcore.usage import Limits, cost_of, max_output_tokens
 
@@ -102,6 +109,7 @@ class AgentLoop:
         "_kwargs",
         "_output_value",
         "_secret_fields",
+        "_tool_use_ids",
         "config",
         "state",
     )
@@ -118,6 +126,7 @@ class AgentLoop:
         self._kwargs: dict[str, dict[str, Any]] = {}
         self._output_value: Any = None
         self._exception: BaseException | None = None
+        self._tool_use_ids = _ToolUseIds()
 
     # --- entry points ------------------------------------------------------------------------
 
@@ -130,6 +139,8 @@ class AgentLoop:
         state = self.state
         if state.phase == "finished":
             return Finish(self._result())
+        if state.phase == "tools":
+            _check_pending(state, self.config.tools)
         state.status = "running"
         state.error = state.limit = None
         if state.phase == "tools":
@@ -359,6 +370,14 @@ class AgentLoop:
     def _start_tools(self, message: Message) -> Action:
         state = self.state
         config = self.config
+        repeated = self._tool_use_ids.repeated(state.messages, message)
+        if repeated is not None:
+            error = (
+                f"the model's reply uses tool_use id {repeated!r} more than once in this run; "
+                "tool_use ids must be unique, so the reply was refused and none of its calls ran"
+            )
+            self._exception = MalformedResponseError(error, request_id=message.request_id)
+            return self._finish("failed", error=error)
         output = config.output
         pending: list[PendingCall] = []
         for block in message.tool_uses:
@@ -538,6 +557,66 @@ class AgentLoop:
             exception=self._exception,
             output_object=self._output_value,
         )
+
+
+class _ToolUseIds:
+    """The tool_use ids a run's conversation holds, read once per message as it grows.
+
+    Calls, approvals, decisions and execution records are all keyed by these ids, so a reply
+    that repeats one (within itself, or from an earlier turn) cannot be run safely.
+    """
+
+    __slots__ = ("ids", "scanned")
+
+    def __init__(self) -> None:
+        self.ids: set[object] = set()
+        self.scanned = 0
+
+    def repeated(self, messages: Sequence[Mapping[str, Any]], reply: Message) -> str | None:
+        """The first id of ``reply`` (the last of ``messages``) already used, or None."""
+        earlier = len(messages) - 1
+        if earlier < self.scanned:
+            self.ids.clear()
+            self.scanned = 0
+        ids = self.ids
+        for message in messages[self.scanned : earlier]:
+            content = message.get("content")
+            if message.get("role") == "assistant" and isinstance(content, list):
+                ids.update(
+                    block.get("id")
+                    for block in content
+                    if isinstance(block, dict) and block.get("type") == "tool_use"
+                )
+        self.scanned = max(earlier, 0)
+        in_reply: set[str] = set()
+        for block in reply.tool_uses:
+            if block.id in ids or block.id in in_reply:
+                return block.id
+            in_reply.add(block.id)
+        return None
+
+
+def _check_pending(state: RunState, tools: Mapping[str, object]) -> None:
+    """Refuse to resume calls that cannot be told apart or whose tool is gone."""
+    seen: set[str] = set()
+    for call in state.pending:
+        if call.call_id in seen:
+            raise RunStateError(
+                f"run {state.run_id!r}: call id {call.call_id!r} is pending more than once; "
+                "the stored state is corrupt or was tampered with"
+            )
+        seen.add(call.call_id)
+        if call.status != "done" and call.tool_name not in tools:
+            raise RunStateError(
+                f"run {state.run_id!r}: call {call.call_id!r} is for tool {call.tool_name!r}, "
+                f"which this agent does not have (its tools: {', '.join(sorted(tools)) or 'none'})"
+                "; resume it with an agent that has that tool"
+            )
+        if call.status != "done" and non_finite_number(call.arguments) is not None:
+            raise RunStateError(
+                f"run {state.run_id!r}: call {call.call_id!r} has NaN or Infinity in its "
+                "arguments, which no tool call can have; the stored state is corrupt"
+            )
 
 
 def _tool_result(call_id: str, content: Any, is_error: bool) -> dict[str, Any]:

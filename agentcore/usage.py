@@ -121,7 +121,7 @@ _MAX_OUTPUT_TOKENS: Mapping[str, int] = MappingProxyType(
 )
 
 # A snapshot date (``-20250929``, Vertex's ``@20250929``) or a ``-latest`` alias after a base id.
-_SNAPSHOT_SUFFIX = re.compile(r"(?:[-@]\d{8}|-latest)$")
+_SNAPSHOT_SUFFIX = re.compile(r"(?:[-@]\d{8}|-latest)\Z")
 
 
 def _by_model(table: Mapping[str, _T], model: str) -> _T | None:

@@ -339,7 +339,8 @@ class TestStopReasons:
 
 class TestLimits:
     def test_max_turns(self, driver: str) -> None:
-        script = ScriptedModel([tool_reply(("lookup_order", {"order_id": "A-1"}))] * 2)
+        replies = [tool_reply(("lookup_order", {"order_id": "A-1"})) for _ in range(2)]
+        script = ScriptedModel(replies)
         result, _ = execute(make_agent(script, limits=Limits(max_turns=2)), driver)
         assert (result.status, result.limit, len(result.turns)) == ("limit_reached", "max_turns", 2)
 

@@ -217,7 +217,7 @@ class TestApprovals:
         self, app: App, capsys: pytest.CaptureFixture[str]
     ) -> None:
         assert app.cli("approvals", "approve", "99") == 1
-        assert capsys.readouterr().err.startswith("error: no approval '99' in ")
+        assert capsys.readouterr().err.startswith("error: no approval 99 in ")
 
     def test_the_store_is_required(
         self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

@@ -348,10 +348,12 @@ class TestToolTurns:
     def test_a_model_that_keeps_sending_invalid_calls_fails_the_run(self) -> None:
         loop = make_loop(max_tool_retries=2)
         loop.next_action()
-        bad = message([use("toolu_1", "lookup_order", {})], "tool_use")
-        assert isinstance(loop.model_responded(bad), CallModel)
-        assert isinstance(loop.model_responded(bad), CallModel)
-        result = finished(loop.model_responded(bad))
+        def bad(n: int) -> Message:
+            return message([use(f"toolu_{n}", "lookup_order", {})], "tool_use")
+
+        assert isinstance(loop.model_responded(bad(1)), CallModel)
+        assert isinstance(loop.model_responded(bad(2)), CallModel)
+        result = finished(loop.model_responded(bad(3)))
         assert result.status == "failed"
         assert result.error.startswith(
             "the model made invalid tool calls 3 turns in a row (max_tool_retries=2)"
@@ -366,7 +368,8 @@ class TestToolTurns:
         loop.model_responded(good)
         loop.tools_ran([ok("toolu_2", "shipped")])
         assert loop.state.invalid_rounds == 0
-        assert isinstance(loop.model_responded(bad), CallModel)
+        again = message([use("toolu_3", "lookup_order", {})], "tool_use")
+        assert isinstance(loop.model_responded(again), CallModel)
 
     def test_a_tool_raising_model_retry_counts_against_the_budget(self) -> None:
         loop = make_loop(max_tool_retries=0)
@@ -652,7 +655,8 @@ class TestStructuredOutput:
     def test_the_run_fails_when_the_output_retry_budget_is_spent(self) -> None:
         loop = self.loop(retries=1)
         bad = message([use("toolu_1", "final_result", {"customer": "Ada"})], "tool_use")
+        again = message([use("toolu_2", "final_result", {"customer": "Ada"})], "tool_use")
         assert isinstance(loop.model_responded(bad), CallModel)
-        result = finished(loop.model_responded(bad))
+        result = finished(loop.model_responded(again))
         assert result.status == "failed"
         assert result.error.startswith("the structured output failed validation 2 times")

@@ -33,6 +33,7 @@ from agentcore.approval.requests import (
     Edit,
     restore_secrets,
 )
+from agentcore.terminal import terminal_safe
 
 __all__ = ["ConsoleApprover"]
 
@@ -100,7 +101,8 @@ class ConsoleApprover:
         )
         if self._require_tty and not _isatty(stdin):
             session.say(
-                f"Approval needed for {request.tool_name!r}, but standard input is not a "
+                f"Approval needed for {terminal_safe(request.tool_name)!r}, but standard "
+                "input is not a "
                 "terminal: denied (no interactive approver).",
                 "red",
             )
@@ -193,12 +195,13 @@ class _Session:
 
     def report(self, decision: Decision) -> None:
         if isinstance(decision, Deny):
-            because = f": {decision.reason}" if decision.reason else ""
+            because = f": {terminal_safe(decision.reason)}" if decision.reason else ""
             self.say(f"Denied{because}.", "red", "bold")
         elif isinstance(decision, Edit):
             self.say("Approved with edited arguments.", "green", "bold")
         elif isinstance(decision, AlwaysAllow):
-            self.say(f"Approved; {self.request.tool_name} is allowed for this run.", "green")
+            tool_name = terminal_safe(self.request.tool_name)
+            self.say(f"Approved; {tool_name} is allowed for this run.", "green")
         else:
             self.say("Approved.", "green", "bold")
 
@@ -208,28 +211,29 @@ class _Session:
         request = self.request
         self.say()
         self.say("Approval needed", "yellow", "bold")
-        self.say(f"  Tool:      {self.style(request.tool_name, 'bold')}")
+        self.say(f"  Tool:      {self.style(terminal_safe(request.tool_name), 'bold')}")
         summary = request.description.strip().split("\n\n", 1)[0].replace("\n", " ")
         if summary:
-            self.say(f"  Purpose:   {summary}")
-        self.say(f"  Why asked: {request.reason}")
+            self.say(f"  Purpose:   {terminal_safe(summary)}")
+        self.say(f"  Why asked: {terminal_safe(request.reason)}")
         self.say("  Arguments:")
-        for line in _pretty(request.display_arguments()).splitlines():
-            self.say(f"    {self.style(line, 'cyan')}")
+        for line in _pretty(request.display_arguments()).split("\n"):
+            self.say(f"    {self.style(terminal_safe(line), 'cyan')}")
 
     def show_details(self) -> None:
         request = self.request
         self.say("Details", "bold")
-        self.say(f"  Call id:        {request.call_id}")
-        self.say(f"  Arguments hash: {request.arguments_hash}")
+        self.say(f"  Call id:        {terminal_safe(request.call_id)}")
+        self.say(f"  Arguments hash: {terminal_safe(request.arguments_hash)}")
         self.say("  Description:")
-        for line in (request.description.strip() or "(none)").splitlines():
-            self.say(f"    {line}")
+        for line in (request.description.strip() or "(none)").split("\n"):
+            self.say(f"    {terminal_safe(line)}")
         self.say("  Input schema:")
-        for line in _pretty(request.input_schema or {}).splitlines():
-            self.say(f"    {line}", "dim")
+        for line in _pretty(request.input_schema or {}).split("\n"):
+            self.say(f"    {terminal_safe(line)}", "dim")
         if request.secret_fields:
-            self.say(f"  Secret fields (masked): {', '.join(sorted(request.secret_fields))}")
+            fields = ", ".join(terminal_safe(name) for name in sorted(request.secret_fields))
+            self.say(f"  Secret fields (masked): {fields}")
 
     # -- editing --------------------------------------------------------------------------
 
@@ -251,7 +255,7 @@ class _Session:
             arguments, problem = self.parse_edit(text)
             if arguments is not None:
                 return arguments
-            self.say(problem, "red")
+            self.say(terminal_safe(problem, multiline=True), "red")
             if editor:
                 again = self.ask("Edit again? [y/n]: ").strip().lower()
                 if again not in ("y", "yes"):

@@ -10,12 +10,13 @@ answer that is not a decision into a :class:`~agentcore.approval.Deny`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from agentcore._awaitables import resolve
 from agentcore.approval.requests import (
@@ -119,7 +120,12 @@ def _decide_with_timeout(
 async def adecide(
     approver: AnyApprover, request: ApprovalRequest, *, timeout_s: float | None = None
 ) -> Decision:
-    """Async twin of :func:`decide`: sync approvers run in a thread, failures become denials."""
+    """Async twin of :func:`decide`: sync approvers run in a thread, failures become denials.
+
+    After ``timeout_s`` the run goes on with the denial; a sync approver's thread is a daemon
+    that nothing waits for (neither the run nor ``asyncio.run``), and its late answer is
+    dropped.
+    """
 
     async def call() -> Decision:
         # The approver's own exceptions (a TimeoutError from its network call among them) are
@@ -127,7 +133,7 @@ async def adecide(
         try:
             if inspect.iscoroutinefunction(approver.decide):
                 return _checked(await approver.decide(request))
-            result: object = await asyncio.to_thread(approver.decide, request)
+            result: object = await _in_daemon_thread(approver, request)
             if inspect.isawaitable(result):
                 result = await result
             return _checked(result)
@@ -138,6 +144,34 @@ async def adecide(
         return await asyncio.wait_for(call(), timeout_s)
     except TimeoutError:
         return Deny(f"no decision within {timeout_s:g} s; denied for safety")
+
+
+async def _in_daemon_thread(approver: AnyApprover, request: ApprovalRequest) -> object:
+    # Not asyncio.to_thread: the default executor is joined when the event loop closes, so an
+    # approver still blocked after its timeout would hold asyncio.run() open. An answer that
+    # arrives after the wait was given up on finds the future cancelled and is dropped.
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[object] = loop.create_future()
+
+    def deliver(succeeded: bool, value: object) -> None:
+        if answer.done():
+            return
+        if succeeded:
+            answer.set_result(value)
+        else:
+            answer.set_exception(cast(BaseException, value))
+
+    def worker() -> None:
+        try:
+            outcome: tuple[bool, object] = (True, approver.decide(request))
+        except BaseException as exc:
+            outcome = (False, exc)
+        # A closed event loop raises RuntimeError: nobody waits for this answer any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(deliver, *outcome)
+
+    threading.Thread(target=worker, name="agentcore-approver", daemon=True).start()
+    return await answer
 
 
 AgentApprovalPolicy: TypeAlias = Callable[

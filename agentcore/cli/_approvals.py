@@ -22,6 +22,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import sqlite3
 import sys
 import traceback
@@ -36,6 +37,7 @@ from agentcore.approval.requests import AlwaysAllow, Approve, Decision, Deny, Ed
 from agentcore.errors import AgentcoreError, ConfigurationError
 from agentcore.redaction import scrub_text
 from agentcore.store.runs import ApprovalRecord, RunStore
+from agentcore.terminal import terminal_safe
 
 __all__ = ["load_agent", "register_approvals", "register_runs"]
 
@@ -73,11 +75,11 @@ def _with_store(
             with RunStore(args.store, key_file=args.key_file) as store:
                 return command(args, store, sys.stdout)
         except AgentcoreError as exc:
-            print(f"error: {scrub_text(str(exc))}", file=sys.stderr)
+            print(f"error: {terminal_safe(scrub_text(str(exc)), multiline=True)}", file=sys.stderr)
             return 1
         except sqlite3.DatabaseError as exc:
             message = f"error: run store {args.store!r} is damaged or unreadable: {exc}"
-            print(message, file=sys.stderr)
+            print(terminal_safe(message), file=sys.stderr)
             return 1
 
     return handler
@@ -92,19 +94,19 @@ def register_approvals(subparsers: _Subparsers) -> None:
 
     listing = actions.add_parser("list", help="list approvals (pending ones by default)")
     listing.add_argument("--all", action="store_true", help="include decided approvals")
-    listing.add_argument("--run", help="only this run's approvals")
+    listing.add_argument("--run", type=_run_id, help="only this run's approvals")
     listing.add_argument("--json", action="store_true", help="print JSON lines")
     _store_argument(listing)
     listing.set_defaults(handler=_with_store(_list_approvals))
 
     show = actions.add_parser("show", help="show one approval in full")
-    show.add_argument("id", help="approval number (or call id)")
+    show.add_argument("id", type=_approval_ref, help="approval number (or call id)")
     show.add_argument("--json", action="store_true", help="print JSON")
     _store_argument(show)
     show.set_defaults(handler=_with_store(_show_approval))
 
     approve = actions.add_parser("approve", help="approve a call (optionally edited)")
-    approve.add_argument("id", help="approval number (or call id)")
+    approve.add_argument("id", type=_approval_ref, help="approval number (or call id)")
     how = approve.add_mutually_exclusive_group()
     how.add_argument("--edit", metavar="JSON", help="run with these arguments instead")
     how.add_argument("--always", action="store_true", help="allow this tool for the whole run")
@@ -113,7 +115,7 @@ def register_approvals(subparsers: _Subparsers) -> None:
     approve.set_defaults(handler=_with_store(_approve))
 
     deny = actions.add_parser("deny", help="deny a call; the model is told the reason")
-    deny.add_argument("id", help="approval number (or call id)")
+    deny.add_argument("id", type=_approval_ref, help="approval number (or call id)")
     deny.add_argument(
         "--reason", required=True, type=_words, help="why, in words the model can pass on"
     )
@@ -133,12 +135,12 @@ def register_runs(subparsers: _Subparsers) -> None:
     listing.set_defaults(handler=_with_store(_list_runs))
 
     show = actions.add_parser("show", help="show a run: approvals and audit trail")
-    show.add_argument("run_id")
+    show.add_argument("run_id", type=_run_id)
     _store_argument(show)
     show.set_defaults(handler=_with_store(_show_run))
 
     resume = actions.add_parser("resume", help="continue a run with the decisions recorded")
-    resume.add_argument("run_id")
+    resume.add_argument("run_id", type=_run_id)
     resume.add_argument(
         "--agent",
         required=True,
@@ -148,6 +150,38 @@ def register_runs(subparsers: _Subparsers) -> None:
     resume.add_argument("--by", help="audited as the decider for an attached approver")
     _store_argument(resume)
     resume.set_defaults(handler=_with_store(_resume))
+
+
+_LARGEST_ID = 2**63 - 1
+"""SQLite's largest integer."""
+_CALL_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _approval_ref(text: str) -> int | str:
+    """An approval number (ASCII digits, within SQLite's integers) or a tool_use call id."""
+    if text.isascii() and text.isdigit():
+        number = int(text)
+        if number > _LARGEST_ID:
+            raise argparse.ArgumentTypeError(
+                f"approval number {text} is too large (at most {_LARGEST_ID})"
+            )
+        return number
+    if _CALL_ID.fullmatch(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"'{terminal_safe(text)}' is neither an approval number (digits 0-9) nor a call id "
+        "(letters, digits, '_' and '-')"
+    )
+
+
+def _run_id(text: str) -> str:
+    """A run id: up to 256 printable characters without spaces."""
+    if 0 < len(text) <= 256 and text.isprintable() and not any(c.isspace() for c in text):
+        return text
+    shown = terminal_safe(text[:80]) + ("..." if len(text) > 80 else "")
+    raise argparse.ArgumentTypeError(
+        f"'{shown}' is not a run id (up to 256 printable characters, no spaces)"
+    )
 
 
 def _words(text: str) -> str:
@@ -184,22 +218,23 @@ def _list_approvals(args: argparse.Namespace, store: RunStore, out: TextIO) -> i
     approvals = store.list_approvals(status=None if args.all else "pending", run_id=args.run)
     if args.json:
         for approval in approvals:
-            out.write(json.dumps(_approval_json(approval), ensure_ascii=False) + "\n")
+            line = json.dumps(_approval_json(approval), ensure_ascii=False)
+            out.write(terminal_safe(line) + "\n")
         return 0
     if not approvals:
         out.write("No approvals waiting.\n" if not args.all else "No approvals.\n")
         return 0
     rows = [("ID", "STATUS", "TOOL", "ARGUMENTS", "RUN", "SINCE")]
     for approval in approvals:
-        arguments = json.dumps(approval.arguments, ensure_ascii=False)
+        arguments = terminal_safe(json.dumps(approval.arguments, ensure_ascii=False))
         rows.append(
             (
                 str(approval.approval_id),
-                approval.status,
-                approval.tool_name,
+                terminal_safe(approval.status),
+                terminal_safe(approval.tool_name),
                 arguments if len(arguments) <= 48 else arguments[:45] + "...",
-                approval.run_id,
-                approval.created_at[:19].replace("T", " "),
+                terminal_safe(approval.run_id),
+                terminal_safe(approval.created_at[:19].replace("T", " ")),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -212,22 +247,25 @@ def _list_approvals(args: argparse.Namespace, store: RunStore, out: TextIO) -> i
 def _show_approval(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
     approval = store.get_approval(args.id)
     if args.json:
-        out.write(json.dumps(_approval_json(approval), indent=2, ensure_ascii=False) + "\n")
+        document = json.dumps(_approval_json(approval), indent=2, ensure_ascii=False)
+        out.write(terminal_safe(document, multiline=True) + "\n")
         return 0
-    out.write(f"Approval {approval.approval_id}: {approval.status}\n")
-    out.write(f"  Tool:       {approval.tool_name}\n")
-    if approval.description:
-        out.write(f"  Purpose:    {approval.description.strip().splitlines()[0]}\n")
-    out.write(f"  Why asked:  {approval.reason}\n")
-    out.write(f"  Run:        {approval.run_id}\n  Call:       {approval.call_id}\n")
-    out.write(f"  Asked at:   {approval.created_at}\n")
+    safe = terminal_safe
+    out.write(f"Approval {approval.approval_id}: {safe(approval.status)}\n")
+    out.write(f"  Tool:       {safe(approval.tool_name)}\n")
+    if approval.description.strip():
+        out.write(f"  Purpose:    {safe(approval.description.strip().split(chr(10))[0])}\n")
+    out.write(f"  Why asked:  {safe(approval.reason)}\n")
+    out.write(f"  Run:        {safe(approval.run_id)}\n  Call:       {safe(approval.call_id)}\n")
+    out.write(f"  Asked at:   {safe(approval.created_at)}\n")
     out.write("  Arguments:\n")
-    for line in json.dumps(approval.arguments, indent=2, ensure_ascii=False).splitlines():
-        out.write(f"    {line}\n")
+    for line in json.dumps(approval.arguments, indent=2, ensure_ascii=False).split("\n"):
+        out.write(f"    {safe(line)}\n")
     if approval.decision is not None:
-        out.write(f"  Decision:   {approval.decision.kind} by {approval.decided_by}")
+        decided_by = safe(approval.decided_by or "")
+        out.write(f"  Decision:   {safe(approval.decision.kind)} by {decided_by}")
         reason = getattr(approval.decision, "reason", "")
-        out.write(f" ({reason})\n" if reason else "\n")
+        out.write(f" ({safe(reason)})\n" if reason else "\n")
     return 0
 
 
@@ -261,15 +299,18 @@ def _parse_edit(text: str, approval: ApprovalRecord) -> dict[str, Any]:
 
 def _record(store: RunStore, args: argparse.Namespace, decision: Decision, out: TextIO) -> int:
     approval = store.record_decision(args.id, decision, decided_by=_decided_by(args))
+    safe = terminal_safe
     out.write(
-        f"Approval {approval.approval_id} ({approval.tool_name}, run {approval.run_id}): "
-        f"{approval.status} by {approval.decided_by}.\n"
+        f"Approval {approval.approval_id} ({safe(approval.tool_name)}, run "
+        f"{safe(approval.run_id)}): {safe(approval.status)} by {safe(approval.decided_by or '')}.\n"
     )
     pending = store.list_approvals(run_id=approval.run_id)
     if pending:
         out.write(f"{len(pending)} more approval(s) pending for this run.\n")
     else:
-        out.write(f"Resume it with: agentcore runs resume {approval.run_id} --agent MODULE:ATTR\n")
+        out.write(
+            f"Resume it with: agentcore runs resume {safe(approval.run_id)} --agent MODULE:ATTR\n"
+        )
     return 0
 
 
@@ -297,24 +338,28 @@ def _list_runs(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
     if not runs:
         out.write("No runs.\n")
         return 0
-    width = max(len(run.run_id) for run in runs)
+    shown = {run.run_id: terminal_safe(run.run_id) for run in runs}
+    width = max(len(run_id) for run_id in shown.values())
     waiting_by_run = Counter(approval.run_id for approval in store.list_approvals())
     for run in runs:
         waiting = waiting_by_run[run.run_id]
         note = f"  {waiting} approval(s) pending" if waiting else ""
-        out.write(f"{run.run_id.ljust(width)}  {run.status:<16} {run.updated_at[:19]}{note}\n")
+        status, updated = terminal_safe(run.status), terminal_safe(run.updated_at[:19])
+        out.write(f"{shown[run.run_id].ljust(width)}  {status:<16} {updated}{note}\n")
     return 0
 
 
 def _show_run(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
     run = store.load_run(args.run_id)
-    out.write(f"Run {run.run_id}: {run.status}\n")
-    out.write(f"  Created:  {run.created_at}\n  Updated:  {run.updated_at}\n")
+    safe = terminal_safe
+    out.write(f"Run {safe(run.run_id)}: {safe(run.status)}\n")
+    out.write(f"  Created:  {safe(run.created_at)}\n  Updated:  {safe(run.updated_at)}\n")
     approvals = store.list_approvals(status=None, run_id=run.run_id)
     if approvals:
         out.write("  Approvals:\n")
         for approval in approvals:
-            out.write(f"    {approval.approval_id}  {approval.tool_name}  {approval.status}\n")
+            tool_name, status = safe(approval.tool_name), safe(approval.status)
+            out.write(f"    {approval.approval_id}  {tool_name}  {status}\n")
     out.write("  Audit log:\n")
     for entry in store.audit_log(run_id=run.run_id):
         parts = [entry.at[:19], entry.event]
@@ -325,7 +370,7 @@ def _show_run(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
             parts.append(f"-> {entry.outcome}")
         if entry.reason:
             parts.append(f"({entry.reason})")
-        out.write("    " + "  ".join(parts) + "\n")
+        out.write("    " + safe("  ".join(parts)) + "\n")
     return 0
 
 
@@ -390,10 +435,10 @@ def _resume(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
         waiting = store.list_approvals(run_id=args.run_id)
         out.write(f"{len(waiting)} approval(s) pending; see: agentcore approvals list\n")
     elif result.output:
-        out.write(result.output.rstrip() + "\n")
+        out.write(terminal_safe(result.output.rstrip(), multiline=True) + "\n")
     if result.status in ("completed", "paused"):
         return 0
-    because = f": {scrub_text(result.error)}" if result.error else ""
+    because = f": {terminal_safe(scrub_text(result.error), multiline=True)}" if result.error else ""
     print(f"error: the run ended {result.status}{because}", file=sys.stderr)
     if result.status == "failed":
         print("The run is kept: fix the cause, then resume it again.", file=sys.stderr)

@@ -151,7 +151,7 @@ def batch_body(requests: Iterable[tuple[str, Mapping[str, Any] | BaseModel]]) ->
     for index, pair in enumerate(requests):
         custom_id, params = pair
         where = f"batch request {index}"
-        if not isinstance(custom_id, str) or not CUSTOM_ID_PATTERN.match(custom_id):
+        if not isinstance(custom_id, str) or not CUSTOM_ID_PATTERN.fullmatch(custom_id):
             raise ConfigurationError(
                 f"{where}: custom_id {custom_id!r} must be 1 to 64 letters, digits, '_' or '-'"
             )

@@ -11,6 +11,7 @@ On the command line a fault is ``KIND[:ARG][:TIMES]`` (``429:2``, ``cut-after:5`
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Literal
@@ -131,9 +132,11 @@ class Fault:
         if len(rest) > 1:
             raise FaultSpecError(f"fault {spec!r}: expected KIND[:ARG][:TIMES]")
         times = _parse_times(spec, rest[0] if rest else "1")
-        if kind.isdigit():
+        if kind.isascii() and kind.isdigit():
             return _status_fault(spec, int(kind)), times
         try:
+            if argument is not None and not argument.isascii():
+                raise ValueError(argument)
             if kind == "reset":
                 return cls.connection_reset(), times
             if kind == "malformed":
@@ -143,7 +146,10 @@ class Fault:
             if kind == "error-event":
                 return cls.error_event(int(argument or "")), times
             if kind == "slow":
-                return cls.slow(float(argument or "")), times
+                delay_seconds = float(argument or "")
+                if not 0 <= delay_seconds < math.inf:
+                    raise ValueError(argument)
+                return cls.slow(delay_seconds), times
         except ValueError:
             raise FaultSpecError(f"fault {spec!r}: {argument!r} is not a number") from None
         raise FaultSpecError(
@@ -175,7 +181,7 @@ def _status_fault(spec: str, status: int) -> Fault:
 def _parse_times(spec: str, text: str) -> int | None:
     if text == "*":
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise FaultSpecError(f"fault {spec!r}: times must be a positive count or '*'")
     return int(text)
 

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import sys
 import threading
 import time
@@ -299,6 +300,8 @@ class Emulator:
 
 def _port(text: str) -> int:
     try:
+        if not text.isascii():
+            raise ValueError(text)
         port = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
@@ -309,10 +312,10 @@ def _port(text: str) -> int:
 
 def _seconds(text: str) -> float:
     try:
-        seconds = float(text)
+        seconds = float(text) if text.isascii() else math.nan
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not seconds >= 0:
+    if not 0 <= seconds < math.inf:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration (0 or more seconds)")
     return seconds
 

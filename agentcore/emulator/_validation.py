@@ -78,7 +78,7 @@ def _check_tools(body: Mapping[str, Any]) -> set[str]:
         if not isinstance(definition, dict):
             raise _invalid(f"tools.{index}: Input should be a valid dictionary")
         name = definition.get("name")
-        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
             raise _invalid(f"tools.{index}.custom.name: String should match pattern "
                            f"'{_TOOL_NAME.pattern}'")
         if name in names:

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore.approval.requests import ApprovalRequest, Decision, arguments_hash
 from agentcore.errors import RunStateError
-from agentcore.events import ApprovalDecided, ApprovalRequested, RunEvent, RunFinished
+from agentcore.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ModelTurnCompleted,
+    RunEvent,
+    RunFinished,
+    ToolCallStarted,
+    ToolResultEvent,
+)
 from agentcore.hooks import Veto
 from agentcore.redaction import redact_content, secret_values_in
 from agentcore.state import RunResult, RunState, has_masked_secrets
@@ -127,6 +135,9 @@ def resume_stored(
     Raises:
         RunStateError: no such run, or its stored state, a pending call or a decision is
             corrupt or was tampered with (nothing runs then).
+        ApprovalError: an attached approver decided a call that someone decided in the store
+            meanwhile; nothing was done with either decision, and resuming again applies the
+            stored one.
     """
     state, decisions = _load(store, run_id)
     return _drive(store, state, agent.resume_stream(state, decisions), decided_by, on_event)
@@ -224,8 +235,15 @@ async def _adrive(
     return recorder.finish()
 
 
+_PROGRESS = (ModelTurnCompleted, ToolCallStarted, ToolResultEvent)
+
+
 class _Recorder:
-    """Follows a run's events: audits decisions, then stores where the run ended."""
+    """Follows a run's events: records and audits decisions, then stores where the run ended.
+
+    A decision an attached approver makes on a call the store holds as pending marks it
+    decided there, so ``agentcore approvals`` cannot decide it again.
+    """
 
     def __init__(
         self,
@@ -240,9 +258,13 @@ class _Recorder:
         self.on_event = on_event
         self.requests: dict[str, ApprovalRequest] = {}
         self.result: RunResult | None = None
+        self.progressed = False
+        """A model call was answered or a tool ran: the run moved on from how it was stored."""
 
     def see(self, event: RunEvent) -> None:
         # Recorded before on_event runs, so a handler that raises loses nothing.
+        if isinstance(event, _PROGRESS):
+            self.progressed = True
         if isinstance(event, ApprovalRequested):
             self.requests[event.request.call_id] = event.request
         elif isinstance(event, ApprovalDecided):
@@ -258,6 +280,13 @@ class _Recorder:
         it ended."""
         if self.result is not None:
             self.finish()
+            return
+        if not self.progressed and self.store.load_run(state.run_id).status == "paused":
+            # Refused before any model call or tool ran (a lost tool, a decision made in the
+            # store meanwhile): the paused run is kept as it was, to be resumed once fixed.
+            self.store.record_event(
+                "run.resume_refused", run_id=state.run_id, reason=type(error).__name__
+            )
             return
         self.store.save_run(state.run_id, state.to_json(), status="failed")
         self.store.record_event(
@@ -283,6 +312,17 @@ def _audit_decision(
     event: ApprovalDecided,
     decided_by: str,
 ) -> None:
+    stored = [
+        approval
+        for approval in store.list_approvals(status=None, run_id=run_id)
+        if approval.call_id == event.call_id
+    ]
+    if stored:
+        # The call also waits in the store, where anyone could decide it: the decision is
+        # recorded there (and audited) so it is never decided a second time. If someone did
+        # decide it meanwhile, this raises before the run acts on either decision.
+        store.record_decision(stored[0].approval_id, event.decision, decided_by=decided_by)
+        return
     request = requests.get(event.call_id)
     store.record_event(
         "approval.decision",

@@ -318,8 +318,12 @@ class RunStore:
         Raises:
             ApprovalError: no approval matches, or a call id matches several runs.
         """
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            rows = self._read(schema.SELECT_APPROVALS + " WHERE p.id = ?", (int(ref),))
+        if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
+            number = int(ref)
+            # Beyond SQLite's integers no row can match (and binding the number would fail).
+            in_range = -(2**63) <= number < 2**63
+            query = schema.SELECT_APPROVALS + " WHERE p.id = ?"
+            rows = self._read(query, (number,)) if in_range else []
         else:
             rows = self._read(schema.SELECT_APPROVALS + " WHERE p.call_id = ?", (ref,))
         found = [self._checked_approval(row) for row in rows]

@@ -98,7 +98,9 @@ class _OpenBlock:
         if self.json_parts:
             source = "".join(self.json_parts)
             # Per the protocol an empty total means "no arguments".
-            fields["input"] = json.loads(source) if source.strip() else {}
+            fields["input"] = (
+                json.loads(source, parse_constant=_refuse_constant) if source.strip() else {}
+            )
         return fields
 
 
@@ -415,6 +417,11 @@ _HANDLED_EVENTS = frozenset(
 
 # typeshed types the scanner's context as a scanner; any JSONDecoder is a valid context.
 _scan_json = make_scanner(JSONDecoder())  # type: ignore[arg-type]
+
+
+def _refuse_constant(name: str) -> Any:
+    # json.loads takes NaN, Infinity and -Infinity, which JSON itself does not have.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _loads(text: str) -> Any:

@@ -86,7 +86,7 @@ class FunctionSchema:
 
 def validate_tool_name(name: str, *, function_name: str) -> None:
     """Raise ToolDefinitionError unless ``name`` is a valid API tool name."""
-    if not TOOL_NAME_PATTERN.match(name):
+    if not TOOL_NAME_PATTERN.fullmatch(name):
         raise ToolDefinitionError(
             f"function {function_name!r}: tool name {name!r} is not allowed; a tool name is "
             "1-64 characters of letters, digits, '_' and '-'. Pass a valid one with "

@@ -39,6 +39,7 @@ from agentcore.errors import (
     PermissionDeniedError,
 )
 from agentcore.state import TurnRecord
+from agentcore.terminal import terminal_safe
 from agentcore.usage import PriceTable
 from examples.support_agent.render import Ledger, Style, TurnPrinter
 
@@ -182,7 +183,7 @@ class ChatConsole:
         remaining = [line for line in remaining if line and not line.startswith("#")]
         while remaining:
             line = remaining.pop(0)
-            self.say(self.style("you> ", "bold") + line)
+            self.say(self.style("you> ", "bold") + terminal_safe(line))
             if line.startswith("/"):
                 if not self.command(line):
                     break
@@ -249,7 +250,7 @@ class ChatConsole:
         except AgentcoreError as error:
             self.printer.end_text()
             self.failures += 1
-            self.say(f"The agent could not run: {error}", "red")
+            self.say(f"The agent could not run: {terminal_safe(str(error))}", "red")
             return
         self._finish(result)
 
@@ -300,7 +301,8 @@ class ChatConsole:
             return
         if status in ("failed", "limit_reached", "context_exceeded", "refused"):
             self.failures += 1
-        self.say(f"  (the reply ended: {status}{f' — {error}' if error else ''})", "yellow")
+        because = f" — {terminal_safe(error)}" if error else ""
+        self.say(f"  (the reply ended: {status}{because})", "yellow")
 
     # -- deferred approvals --------------------------------------------------------------
 
@@ -341,7 +343,8 @@ class ChatConsole:
             self.say("(interrupted: the paused run stays as it is)", "yellow")
         except AgentcoreError as error:
             self.printer.end_text()
-            self.say(f"The paused run cannot be continued: {error}; /new starts over.", "red")
+            problem = terminal_safe(str(error))
+            self.say(f"The paused run cannot be continued: {problem}; /new starts over.", "red")
         return False
 
     def _settle(self) -> bool:
@@ -365,9 +368,11 @@ class ChatConsole:
             self._finish_resumed(result.messages, result.status, result.error)
             return result.status != "paused"
         state = RunState.from_json(record.state_json)
-        self.say(f"The paused run was resumed elsewhere and ended {state.status}; its reply:")
+        ended = terminal_safe(state.status)
+        self.say(f"The paused run was resumed elsewhere and ended {ended}; its reply:")
         if state.output:
-            self.say(self.style("assistant> ", "bold", "green") + state.output.strip())
+            answer = terminal_safe(state.output.strip(), multiline=True)
+            self.say(self.style("assistant> ", "bold", "green") + answer)
         self.printer.start_turn()
         self._count_new_turns(run_id, state.turns, already_printed=False)
         self._finish_resumed(state.messages, state.status, state.error)

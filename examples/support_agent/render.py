@@ -21,6 +21,7 @@ from agentcore import (
     ToolResultEvent,
 )
 from agentcore.state import TurnRecord
+from agentcore.terminal import terminal_safe
 from agentcore.usage import PriceTable, UsageTotals
 
 __all__ = ["Ledger", "Style", "TurnPrinter", "compact_call", "compact_result"]
@@ -179,20 +180,19 @@ class TurnPrinter:
             if not self._in_text:
                 self.out.write(self.style("assistant> ", "bold", "green"))
                 self._in_text = True
-            self.out.write(event.text)
+            self.out.write(terminal_safe(event.text, multiline=True))
             self.out.flush()
         elif isinstance(event, ToolCallStarted):
-            call = compact_call(event.tool_name, event.arguments)
+            call = terminal_safe(compact_call(event.tool_name, event.arguments))
             self._line(self.style(f"  → {call}", "cyan"))
         elif isinstance(event, ToolResultEvent):
-            if event.is_error:
-                self._line(self.style(f"  ← {compact_result(event.content)}", "red"))
-            else:
-                self._line(self.style(f"  ← {compact_result(event.content)}", "dim"))
+            result = terminal_safe(compact_result(event.content))
+            self._line(self.style(f"  ← {result}", "red" if event.is_error else "dim"))
         elif isinstance(event, ApprovalRequested):
             request = event.request
-            call = compact_call(request.tool_name, request.display_arguments())
-            self._line(self.style(f"  ⏸ {call} needs approval: {request.reason}", "yellow"))
+            call = terminal_safe(compact_call(request.tool_name, request.display_arguments()))
+            reason = terminal_safe(request.reason)
+            self._line(self.style(f"  ⏸ {call} needs approval: {reason}", "yellow"))
         elif isinstance(event, ApprovalDecided):
             self.end_text()
             if self.show_decisions:
@@ -203,15 +203,16 @@ class TurnPrinter:
 
     def _decision_text(self, event: ApprovalDecided) -> str:
         decision = event.decision
+        tool_name = terminal_safe(event.tool_name)
         if isinstance(decision, Deny):
-            because = f": {decision.reason}" if decision.reason else ""
-            return self.style(f"  ✗ {event.tool_name} denied{because}", "red")
+            because = f": {terminal_safe(decision.reason)}" if decision.reason else ""
+            return self.style(f"  ✗ {tool_name} denied{because}", "red")
         how = "approved"
         if isinstance(decision, Edit):
             how = "approved with edited arguments"
         elif isinstance(decision, AlwaysAllow):
             how = "approved for the rest of this reply"
-        return self.style(f"  ✓ {event.tool_name} {how}", "green")
+        return self.style(f"  ✓ {tool_name} {how}", "green")
 
     def footer(self, session: Ledger) -> None:
         """The cost of the turn just shown and of the session so far."""
