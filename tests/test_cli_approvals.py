@@ -248,6 +248,7 @@ class TestRuns:
             "approval.decision",
         ]
 
+    @pytest.mark.e2e
     def test_approve_then_resume_in_a_new_process_runs_the_call_once(self, app: App) -> None:
         assert app.subprocess_cli("approvals", "approve", "1").returncode == 0
         resumed = app.subprocess_cli("runs", "resume", app.run_id, "--agent", AGENT_SPEC)
@@ -264,6 +265,7 @@ class TestRuns:
         assert again.returncode == 0
         assert app.executed() == ["lookup A-1001", "refund A-1001 2500"]
 
+    @pytest.mark.e2e
     def test_deny_then_resume_tells_the_model_why(self, app: App) -> None:
         denied = app.subprocess_cli("approvals", "deny", "1", "--reason", "needs a manager")
         assert denied.returncode == 0
@@ -277,6 +279,7 @@ class TestRuns:
             "is_error": True,
         }
 
+    @pytest.mark.e2e
     def test_a_crash_between_approval_and_completion_never_runs_the_call_twice(
         self, app: App
     ) -> None:
@@ -303,6 +306,7 @@ class TestRuns:
         assert record is not None and record.status == "unknown"
         assert "unknown" in outcomes
 
+    @pytest.mark.e2e
     def test_a_call_whose_secret_was_not_stored_is_denied_on_resume(self, secret_app: App) -> None:
         """Secret arguments never reach the store, so such a call cannot run after a pause."""
         app = secret_app
@@ -315,6 +319,7 @@ class TestRuns:
             "for approval; call the tool again"
         )
 
+    @pytest.mark.e2e
     def test_a_tampered_run_is_refused(self, app: App) -> None:
         with app.store() as store:
             sealed = store._db.execute("SELECT state_json FROM runs").fetchone()[0]

@@ -86,6 +86,8 @@ def run(workdir: Path, emulator: Emulator, *command: str) -> subprocess.Complete
     )
 
 
+
+@pytest.mark.e2e
 def test_the_python_examples_run_in_order_against_the_emulator(
     workdir: Path, emulator: Emulator
 ) -> None:
@@ -110,6 +112,8 @@ def test_the_python_examples_run_in_order_against_the_emulator(
     assert out.rstrip().endswith("You said: Hi")
 
 
+
+@pytest.mark.e2e
 def test_the_deferred_approval_commands_finish_the_paused_run(
     workdir: Path, emulator: Emulator
 ) -> None:
