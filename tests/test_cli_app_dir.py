@@ -21,7 +21,7 @@ from agentcore.state import RunState
 from agentcore.store import RunStore
 from agentcore.store.durable import run_stored
 from agentcore.testing import ScriptedModel, tool_reply
-from agentcore.tools import tool
+from tests.approval_flow_app import refund_order
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +37,7 @@ from agentcore.tools import tool
 
 @tool(sensitive=True)
 def refund_order(order_id: str, amount_cents: int) -> str:
-    """Refund part of an order.
-
-    Args:
-        order_id: Order number such as "A-1001".
-        amount_cents: Amount to refund, in cents.
-    """
+    """Refund an order: the application's own tool, found where the command runs."""
     return f"refunded {amount_cents} cents on {order_id} by the app in this directory"
 
 
@@ -52,17 +47,6 @@ def build_agent(store):
                  client=Client(api_key="test", transport=ScriptedModel([text_reply("Done.")])),
                  before_tool=[journal.before_tool], after_tool=[journal.after_tool])
 '''
-
-
-@tool(sensitive=True)
-def refund_order(order_id: str, amount_cents: int) -> str:
-    """Refund part of an order.
-
-    Args:
-        order_id: Order number such as "A-1001".
-        amount_cents: Amount to refund, in cents.
-    """
-    raise AssertionError("only the application's own tool may run on resume")
 
 
 @pytest.fixture

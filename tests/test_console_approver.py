@@ -34,7 +34,7 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def spawn() -> Iterator[Any]:
+def spawn(ledger: Path) -> Iterator[Any]:
     children: list[pexpect.spawn] = []
 
     def start(mode: str = "request", **env: str) -> pexpect.spawn:
@@ -42,7 +42,7 @@ def spawn() -> Iterator[Any]:
             sys.executable,
             [str(APP), mode],
             cwd=str(ROOT),
-            env=environment(**env),
+            env=environment(LEDGER=str(ledger), **env),
             encoding="utf-8",
             timeout=TIMEOUT_S,
             dimensions=(50, 200),
@@ -316,7 +316,7 @@ class TestInsideAnAgentRun:
         child.expect(PROMPT)
         child.sendline("y")
         refunds, result = self.run_output(child)
-        assert refunds == [{"order_id": "A-1001", "amount_cents": 5000, "api_key": ""}]
+        assert refunds == ["refund A-1001 5000"]
         assert result == {
             "status": "completed",
             "tool_results": [
