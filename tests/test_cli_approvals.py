@@ -37,12 +37,12 @@ AGENT_SPEC = "tests.approval_flow_app:build_agent"
 class App:
     """A support app's store after one run paused on a refund, plus its side-effect ledger."""
 
-    def __init__(self, tmp_path: Path, refund: tuple[str, dict[str, Any], str]) -> None:
+    def __init__(
+        self, tmp_path: Path, ledger: Path, refund: tuple[str, dict[str, Any], str]
+    ) -> None:
         self.store_path = tmp_path / "runs.db"
-        self.ledger = tmp_path / "ledger.txt"
+        self.ledger = ledger
         self.seen = tmp_path / "seen.json"
-        self.ledger.touch()
-        os.environ["LEDGER"] = str(self.ledger)
         with RunStore(self.store_path) as store:
             journal = ExecutionJournal(store)
             agent = Agent(
@@ -92,19 +92,17 @@ class App:
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
+def app(tmp_path: Path, ledger: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     """The run paused on a refund without secret arguments."""
     monkeypatch.setenv("USER", "ana")
-    monkeypatch.setenv("LEDGER", str(tmp_path / "ledger.txt"))
-    return App(tmp_path, REFUND_WITHOUT_SECRET)
+    return App(tmp_path, ledger, REFUND_WITHOUT_SECRET)
 
 
 @pytest.fixture
-def secret_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
+def secret_app(tmp_path: Path, ledger: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     """The run paused on a refund carrying a secret API key."""
     monkeypatch.setenv("USER", "ana")
-    monkeypatch.setenv("LEDGER", str(tmp_path / "ledger.txt"))
-    return App(tmp_path, REFUND)
+    return App(tmp_path, ledger, REFUND)
 
 
 class TestApprovals:
