@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 _NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
-    ".*_cache", "data", "*.db",
+    ".*_cache", "*.db", "*.db-*",
 )
 
 
