@@ -86,7 +86,6 @@ def run(workdir: Path, emulator: Emulator, *command: str) -> subprocess.Complete
     )
 
 
-
 @pytest.mark.e2e
 def test_the_python_examples_run_in_order_against_the_emulator(
     workdir: Path, emulator: Emulator
@@ -110,7 +109,6 @@ def test_the_python_examples_run_in_order_against_the_emulator(
     assert re.search(r"^paused [0-9a-f]{32}", out, flags=re.MULTILINE)
     assert "ticket-1 [demo policy]" in out and "ticket-2 [demo policy]" in out
     assert out.rstrip().endswith("You said: Hi")
-
 
 
 @pytest.mark.e2e
