@@ -73,7 +73,7 @@ def run(workdir: Path, emulator: Emulator, *command: str) -> subprocess.Complete
         **os.environ,
         "ANTHROPIC_API_KEY": "sk-ant-readme",
         "ANTHROPIC_BASE_URL": emulator.base_url,
-        "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)]),
+        "PYTHONPATH": str(ROOT),
     }
     return subprocess.run(
         command,
