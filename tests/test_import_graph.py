@@ -115,6 +115,39 @@ def forbidden_arrows(modules: set[str], arrows: Iterable[Arrow]) -> list[str]:
     return problems
 
 
+def indirect_arrows(
+    modules: set[str], arrows: Iterable[Arrow], sources: Iterable[str], banned: Iterable[str]
+) -> list[list[Arrow]]:
+    """For each module in ``sources``, the shortest chain of arrows to a ``banned`` module."""
+    edges: dict[str, list[Arrow]] = {}
+    for arrow in arrows:
+        if arrow.target in modules:
+            edges.setdefault(arrow.source, []).append(arrow)
+    banned = tuple(banned)
+    chains: list[list[Arrow]] = []
+    for source in sorted(sources):
+        came_by: dict[str, list[Arrow]] = {source: []}
+        frontier = [source]
+        found: list[Arrow] | None = None
+        while frontier and found is None:
+            following: list[str] = []
+            for module in frontier:
+                for arrow in sorted(edges.get(module, []), key=lambda a: a.target):
+                    if arrow.target in came_by:
+                        continue
+                    came_by[arrow.target] = [*came_by[module], arrow]
+                    if any(_within(arrow.target, prefix) for prefix in banned):
+                        found = came_by[arrow.target]
+                        break
+                    following.append(arrow.target)
+                if found is not None:
+                    break
+            frontier = following
+        if found is not None:
+            chains.append(found)
+    return chains
+
+
 def import_cycles(modules: set[str], arrows: Iterable[Arrow]) -> list[list[Arrow]]:
     """The import cycles among ``modules``, one per strongly connected group, as arrows."""
     edges: dict[str, dict[str, Arrow]] = {module: {} for module in modules}
@@ -255,6 +288,23 @@ class TestTheChecker:
             "the test kit sits above the framework",
         ]
 
+    def test_an_indirect_path_to_io_code_is_named_arrow_by_arrow(self, tmp_path: Path) -> None:
+        self.write(tmp_path, {
+            "agentcore/__init__.py": "",
+            "agentcore/loop.py": "from agentcore import state\n",
+            "agentcore/state.py": "from agentcore.tools import tool\n",
+            "agentcore/tools/__init__.py": "from agentcore.client._http import send\n",
+            "agentcore/client/__init__.py": "",
+            "agentcore/client/_http.py": "",
+        })
+        chains = indirect_arrows(
+            *import_graph(tmp_path), ["agentcore.loop", "agentcore.state"], ["agentcore.client"]
+        )
+        assert [" -> ".join(arrow.target for arrow in chain) for chain in chains] == [
+            "agentcore.state -> agentcore.tools -> agentcore.client._http",
+            "agentcore.tools -> agentcore.client._http",
+        ]
+
     def test_a_cycle_is_named_arrow_by_arrow(self, tmp_path: Path) -> None:
         self.write(tmp_path, {
             "agentcore/__init__.py": "",
@@ -291,3 +341,16 @@ def test_no_module_imports_across_a_forbidden_arrow(
 def test_there_are_no_import_cycles(graph: tuple[set[str], list[Arrow]]) -> None:
     cycles = [describe_cycle(cycle) for cycle in import_cycles(*graph)]
     assert not cycles, "\n".join(cycles)
+
+
+def test_the_loop_and_streaming_reach_no_io_code_even_through_other_modules(
+    graph: tuple[set[str], list[Arrow]],
+) -> None:
+    modules, arrows = graph
+    pure = [m for m in modules if _within(m, "agentcore.loop") or _within(m, "agentcore.streaming")]
+    banned = ["agentcore.client", "agentcore.drivers", "agentcore._run_flow",
+              "agentcore.emulator", "agentcore.testing", "agentcore.store", "agentcore.cli"]
+    chains = indirect_arrows(modules, arrows, pure, banned)
+    assert not chains, "the loop and streaming/ reach I/O code:\n" + "\n".join(
+        "; ".join(str(arrow) for arrow in chain) for chain in chains
+    )
