@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench emulator clean
+.PHONY: demo test test-fast lint bench emulator clean
 
 $(STAMP): pyproject.toml tools/sql/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ lint: $(STAMP)
 
 test: lint
 	$(VENV)/bin/pytest
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -m "not e2e"
 
 bench: $(STAMP)
 	$(PY) -m pytest tests/benchmarks -q -s -p no:cacheprovider --override-ini addopts=

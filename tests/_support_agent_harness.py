@@ -16,10 +16,14 @@ REFUND_REQUEST = "Please refund $25 on order A-1001, the keyboard arrived scratc
 
 
 def offline_env() -> dict[str, str]:
-    """The environment of a user without an API key, and without colors to match on."""
+    """The environment of a user without an API key, and without colors to match on.
+
+    ``PYTHONPATH`` is dropped too: the example runs from the repository root, never installed.
+    """
     env = {
         k: v for k, v in os.environ.items()
         if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN")
+        and k != "PYTHONPATH"
         and not k.startswith("SUPPORT_AGENT_")
     }
     env["NO_COLOR"] = "1"

@@ -1,4 +1,7 @@
-"""A small support app used by tests/test_approval_flow.py, also from other processes.
+"""The small support app whose tools the tests share, in their own process and in others.
+
+``lookup_order`` and the sensitive ``refund_order`` are the order tools of test_agent, test_loop,
+test_approval_flow, test_durable, the CLI tests and console_approver_app.
 
 Its tools write to a ledger file (``$LEDGER``) so a test can count real executions across
 processes; ``$CRASH_IN_REFUND=1`` makes the refund kill its process mid-way, after its side

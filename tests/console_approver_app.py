@@ -2,37 +2,20 @@
 
 ``python console_approver_app.py request`` asks a ConsoleApprover about one refund and prints
 ``DECISION: <json>``. ``python console_approver_app.py agent`` runs a whole Agent (scripted
-model) whose refund needs approval, and prints ``REFUNDS: <json>`` and ``RESULT: <json>``.
+model) whose refund needs approval, and prints ``REFUNDS: <json>`` (the lines the refund wrote
+to ``$LEDGER``) and ``RESULT: <json>``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Annotated
-
-from pydantic import Field
+from pathlib import Path
 
 from agentcore.approval import ApprovalRequest
 from agentcore.approval.console import ConsoleApprover
-from agentcore.tools import tool
-
-REFUNDS: list[dict[str, object]] = []
-
-
-@tool(sensitive=True, secret_fields=("api_key",))
-def refund_order(
-    order_id: str, amount_cents: Annotated[int, Field(gt=0)], api_key: str = ""
-) -> str:
-    """Refund part or all of an order.
-
-    Args:
-        order_id: Order number such as "A-1001".
-        amount_cents: Amount to refund, in cents.
-        api_key: Payment provider key.
-    """
-    REFUNDS.append({"order_id": order_id, "amount_cents": amount_cents, "api_key": api_key})
-    return f"refunded {amount_cents} cents on {order_id}"
+from tests.approval_flow_app import refund_order
 
 
 def ask_once() -> None:
@@ -71,7 +54,8 @@ def run_agent() -> None:
         for block in message["content"]
         if block.get("type") == "tool_result"
     ]
-    print("REFUNDS: " + json.dumps(REFUNDS), flush=True)
+    refunds = Path(os.environ["LEDGER"]).read_text(encoding="utf-8").splitlines()
+    print("REFUNDS: " + json.dumps(refunds), flush=True)
     print("RESULT: " + json.dumps({"status": result.status, "tool_results": tool_results}))
 
 

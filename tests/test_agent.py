@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,9 +43,12 @@ from agentcore.state import RunResult, RunState
 from agentcore.testing import ScriptedModel, error_reply, reply, text_reply, tool_reply
 from agentcore.tools import ToolOutput, tool
 from agentcore.usage import Limits
+from tests.approval_flow_app import lookup_order, refund_order
 
 MODEL = "claude-sonnet-4-6"
 DRIVERS = ["run", "arun", "stream", "astream"]
+
+pytestmark = pytest.mark.usefixtures("ledger")
 USAGE = {"input_tokens": 1000, "output_tokens": 100}
 
 
@@ -108,36 +113,15 @@ async def _collect(events: Any) -> list[RunEvent]:
     return [event async for event in events]
 
 
-@tool
-def lookup_order(order_id: str) -> str:
-    """Look up an order.
-
-    Args:
-        order_id: Order number such as "A-1".
-    """
-    return f"{order_id}: shipped"
+# What lookup_order answers for these orders.
+ORDER_A1 = "order A-1: 2 items, paid 80.00 USD"
+ORDER_A2 = "order A-2: 2 items, paid 80.00 USD"
 
 
-@tool(sensitive=True)
-def refund_order(order_id: str, amount_cents: int) -> str:
-    """Refund an order.
-
-    Args:
-        order_id: Order number.
-        amount_cents: Amount in cents.
-    """
-    REFUNDS.append((order_id, amount_cents))
-    return f"refunded {amount_cents} on {order_id}"
-
-
-REFUNDS: list[tuple[str, int]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_refunds() -> Iterator[None]:
-    REFUNDS.clear()
-    yield
-    REFUNDS.clear()
+def refunds() -> list[str]:
+    """The refunds the shop tools ran in this test, as written to the ledger."""
+    lines = Path(os.environ["LEDGER"]).read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.startswith("refund ")]
 
 
 def tool_results(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -179,8 +163,8 @@ class TestConversation:
             {
                 "role": "user",
                 "content": [
-                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "A-1: shipped"},
-                    {"type": "tool_result", "tool_use_id": "toolu_2", "content": "A-2: shipped"},
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": ORDER_A1},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "content": ORDER_A2},
                 ],
             },
         ]  # fmt: skip
@@ -233,7 +217,7 @@ class TestConversation:
         assert first_results[0]["is_error"] is True
         assert "order_id" in first_results[0]["content"]
         assert tool_results(script.requests[2]) == [
-            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "A-1: shipped"}
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": ORDER_A1}
         ]
 
     def test_a_tool_that_raises_returns_an_error_result_and_the_run_goes_on(
@@ -415,7 +399,7 @@ class TestApproval:
         agent = make_agent(script, tools=[lookup_order, refund_order], approver=approver)
         result, events = execute(agent, driver)
         assert result.status == "completed"
-        assert REFUNDS == [("A-1", 500)]
+        assert refunds() == ["refund A-1 500"]
         assert [r.call_id for r in approver.requests] == ["toolu_1"]
         assert [b["tool_use_id"] for b in tool_results(script.requests[1])] == [
             "toolu_1",
@@ -440,7 +424,7 @@ class TestApproval:
         approver = ScriptedApprover([Deny("too much")])
         agent = make_agent(script, tools=[lookup_order, refund_order], approver=approver)
         result, _ = execute(agent, driver)
-        assert REFUNDS == []
+        assert refunds() == []
         assert tool_results(script.requests[1])[0] == {
             "type": "tool_result",
             "tool_use_id": "toolu_1",
@@ -459,7 +443,7 @@ class TestApproval:
         assert [(p.call_id, p.tool_name, p.arguments) for p in paused.pending] == [
             ("toolu_1", "refund_order", {"order_id": "A-1", "amount_cents": 500})
         ]
-        assert REFUNDS == []
+        assert refunds() == []
         if events:
             assert any(isinstance(e, ApprovalRequested) for e in events)
         stored = paused.state.to_json()
@@ -470,11 +454,12 @@ class TestApproval:
         decisions = {"toolu_1": approve}
         result, _ = execute(other_process, driver, None, state=state, decisions=decisions)
         assert result.status == "completed"
-        assert REFUNDS == [("A-1", 500)]
+        assert refunds() == ["refund A-1 500"]
         assert len(script.requests) == 2
         assert tool_results(script.requests[1]) == [
-            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "refunded 500 on A-1"},
-            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "A-1: shipped"},
+            {"type": "tool_result", "tool_use_id": "toolu_1",
+             "content": "refunded 500 cents on A-1"},
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": ORDER_A1},
         ]
 
     def test_always_allow_stops_asking_for_that_tool(self, driver: str) -> None:
@@ -489,7 +474,7 @@ class TestApproval:
         agent = make_agent(script, tools=[refund_order], approver=approver)
         result, _ = execute(agent, driver)
         assert result.status == "completed"
-        assert REFUNDS == [("A-1", 1), ("A-2", 2)]
+        assert refunds() == ["refund A-1 1", "refund A-2 2"]
         assert len(approver.requests) == 1
 
     def test_an_async_requires_approval_policy_is_awaited(self, driver: str) -> None:
@@ -598,7 +583,7 @@ class TestHooks:
             {"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True,
              "content": "The call to 'lookup_order' was blocked before it ran: order A-9 is "
                         "under investigation"},
-            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "A-1: shipped"},
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": ORDER_A1},
             {"type": "tool_result", "tool_use_id": "toolu_3", "content": "[REDACTED]"},
         ]  # fmt: skip
         assert seen == [{"order_id": "A-1"}, {"order_id": "A-2"}]
@@ -627,7 +612,7 @@ class TestEvents:
         ]
         finished = [e for e in events if isinstance(e, ToolResultEvent)]
         assert [(e.call_id, e.content, e.is_error) for e in finished] == [
-            ("toolu_1", "A-1: shipped", False)
+            ("toolu_1", ORDER_A1, False)
         ]
         turns = [e.turn for e in events if isinstance(e, ModelTurnCompleted)]
         assert turns == result.turns

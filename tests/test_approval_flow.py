@@ -27,14 +27,6 @@ from tests.approval_flow_app import (
 )
 
 
-@pytest.fixture
-def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "ledger.txt"
-    path.touch()
-    monkeypatch.setenv("LEDGER", str(path))
-    return path
-
-
 def executed(ledger: Path) -> list[str]:
     return ledger.read_text().splitlines()
 

@@ -22,7 +22,7 @@ from agentcore.client import Client
 from agentcore.store import RunStore
 from agentcore.store.durable import run_stored
 from agentcore.testing import ScriptedModel, tool_reply
-from agentcore.tools import tool
+from tests.approval_flow_app import refund_order
 
 MODEL = "claude-sonnet-4-5"
 
@@ -30,7 +30,7 @@ AGENT_MODULE = '''
 from agentcore.agent import Agent
 from agentcore.client import Client
 from agentcore.testing import ScriptedModel, error_reply
-from tests.test_cli import refund_order
+from tests.approval_flow_app import refund_order
 
 def rejected_key():
     """An agent whose every model call is refused with 401, like a wrong API key."""
@@ -42,17 +42,6 @@ def rejected_key():
 def broken_factory(store):
     raise RuntimeError("no database configured")
 '''
-
-
-@tool(sensitive=True)
-def refund_order(order_id: str, amount_cents: int) -> str:
-    """Refund part of an order.
-
-    Args:
-        order_id: Order number such as "A-1001".
-        amount_cents: Amount to refund, in cents.
-    """
-    return f"refunded {amount_cents} cents on {order_id}"
 
 
 @pytest.fixture

@@ -37,12 +37,12 @@ AGENT_SPEC = "tests.approval_flow_app:build_agent"
 class App:
     """A support app's store after one run paused on a refund, plus its side-effect ledger."""
 
-    def __init__(self, tmp_path: Path, refund: tuple[str, dict[str, Any], str]) -> None:
+    def __init__(
+        self, tmp_path: Path, ledger: Path, refund: tuple[str, dict[str, Any], str]
+    ) -> None:
         self.store_path = tmp_path / "runs.db"
-        self.ledger = tmp_path / "ledger.txt"
+        self.ledger = ledger
         self.seen = tmp_path / "seen.json"
-        self.ledger.touch()
-        os.environ["LEDGER"] = str(self.ledger)
         with RunStore(self.store_path) as store:
             journal = ExecutionJournal(store)
             agent = Agent(
@@ -92,19 +92,17 @@ class App:
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
+def app(tmp_path: Path, ledger: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     """The run paused on a refund without secret arguments."""
     monkeypatch.setenv("USER", "ana")
-    monkeypatch.setenv("LEDGER", str(tmp_path / "ledger.txt"))
-    return App(tmp_path, REFUND_WITHOUT_SECRET)
+    return App(tmp_path, ledger, REFUND_WITHOUT_SECRET)
 
 
 @pytest.fixture
-def secret_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
+def secret_app(tmp_path: Path, ledger: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     """The run paused on a refund carrying a secret API key."""
     monkeypatch.setenv("USER", "ana")
-    monkeypatch.setenv("LEDGER", str(tmp_path / "ledger.txt"))
-    return App(tmp_path, REFUND)
+    return App(tmp_path, ledger, REFUND)
 
 
 class TestApprovals:
@@ -248,6 +246,7 @@ class TestRuns:
             "approval.decision",
         ]
 
+    @pytest.mark.e2e
     def test_approve_then_resume_in_a_new_process_runs_the_call_once(self, app: App) -> None:
         assert app.subprocess_cli("approvals", "approve", "1").returncode == 0
         resumed = app.subprocess_cli("runs", "resume", app.run_id, "--agent", AGENT_SPEC)
@@ -264,6 +263,7 @@ class TestRuns:
         assert again.returncode == 0
         assert app.executed() == ["lookup A-1001", "refund A-1001 2500"]
 
+    @pytest.mark.e2e
     def test_deny_then_resume_tells_the_model_why(self, app: App) -> None:
         denied = app.subprocess_cli("approvals", "deny", "1", "--reason", "needs a manager")
         assert denied.returncode == 0
@@ -277,6 +277,7 @@ class TestRuns:
             "is_error": True,
         }
 
+    @pytest.mark.e2e
     def test_a_crash_between_approval_and_completion_never_runs_the_call_twice(
         self, app: App
     ) -> None:
@@ -303,6 +304,7 @@ class TestRuns:
         assert record is not None and record.status == "unknown"
         assert "unknown" in outcomes
 
+    @pytest.mark.e2e
     def test_a_call_with_a_secret_argument_runs_after_approval_in_a_new_process(
         self, secret_app: App
     ) -> None:
@@ -315,6 +317,7 @@ class TestRuns:
         assert app.results_seen_by_model()[1]["content"] == "refunded 2500 cents on A-1001"
         assert b"sk-live-secret" not in app.store_path.read_bytes()
 
+    @pytest.mark.e2e
     def test_a_tampered_run_is_refused(self, app: App) -> None:
         with app.store() as store:
             sealed = store._db.execute("SELECT state_json FROM runs").fetchone()[0]

@@ -27,14 +27,6 @@ from tests.approval_flow_app import LOOKUP, MODEL, REFUND, TOOLS
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "ledger.txt"
-    path.touch()
-    monkeypatch.setenv("LEDGER", str(path))
-    return path
-
-
-@pytest.fixture
 def store(tmp_path: Path) -> Iterator[RunStore]:
     with RunStore(tmp_path / "runs.db") as opened:
         yield opened

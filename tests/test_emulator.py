@@ -38,6 +38,7 @@ from agentcore.streaming.events import TextDeltaEvent
 from agentcore.testing import ErrorReply, error_reply, sse_events, text_reply, tool_reply
 from agentcore.tools import tool
 from agentcore.types import Message
+from tests._processes import restore_default_sigint
 
 MODEL = "claude-sonnet-4-6"
 HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
@@ -785,27 +786,31 @@ class TestFaultSpecs:
 
 
 class TestCommandLine:
+    @pytest.mark.e2e
     def test_agentcore_emulator_prints_the_url_first_and_stops_on_ctrl_c(self) -> None:
-        process = subprocess.Popen(
+        with subprocess.Popen(
             [sys.executable, "-c", "import sys; from agentcore.cli import main; "
              "sys.exit(main(['emulator', '--port', '0', '--fault', '529:1']))"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            assert process.stdout is not None
-            url = process.stdout.readline().strip()
-            first = httpx.post(f"{url}/v1/messages", json=body(), headers=HEADERS)
-            second = httpx.post(f"{url}/v1/messages", json=body(), headers=HEADERS)
-        finally:
-            process.send_signal(signal.SIGINT)
-            _, errors = process.communicate(timeout=10)
-            code = process.returncode
+            preexec_fn=restore_default_sigint,
+        ) as process:
+            try:
+                assert process.stdout is not None
+                url = process.stdout.readline().strip()
+                first = httpx.post(f"{url}/v1/messages", json=body(), headers=HEADERS)
+                second = httpx.post(f"{url}/v1/messages", json=body(), headers=HEADERS)
+                process.send_signal(signal.SIGINT)
+                _, errors = process.communicate(timeout=10)
+                code = process.returncode
+            finally:
+                process.kill()
         assert url.startswith("http://127.0.0.1:")
         assert "Traceback" not in errors
         assert (first.status_code, second.status_code) == (529, 200)
         assert second.json()["emulator"] == "demo-policy"
         assert code == 0
 
+    @pytest.mark.e2e
     def test_module_entry_point_reports_a_bad_fault_spec(self) -> None:
         result = subprocess.run(
             [sys.executable, "-m", "agentcore.emulator", "--port", "0", "--fault", "nope"],

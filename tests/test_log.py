@@ -164,6 +164,7 @@ def forget_app_logging(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
 
 
 class TestSilenceByDefault:
+    @pytest.mark.e2e
     def test_a_warning_before_logging_is_set_up_prints_nothing(self) -> None:
         """Without configuration no event reaches Python's last-resort stderr handler."""
         import subprocess

@@ -26,29 +26,9 @@ from agentcore.output import OutputSpec
 from agentcore.state import RunState
 from agentcore.tools import Tool, ToolOutput, tool
 from agentcore.types import Message, parse_message
+from tests.approval_flow_app import lookup_order, refund_order
 
 MODEL = "claude-sonnet-4-6"
-
-
-@tool
-def lookup_order(order_id: str) -> str:
-    """Look up an order.
-
-    Args:
-        order_id: Order number such as "A-1001".
-    """
-    return f"order {order_id}: shipped"
-
-
-@tool(sensitive=True)
-def refund_order(order_id: str, amount_cents: int) -> str:
-    """Refund an order.
-
-    Args:
-        order_id: Order number.
-        amount_cents: Amount to refund, in cents.
-    """
-    return "refunded"
 
 
 @tool(requires_approval=lambda args: args["amount_cents"] > 1000)

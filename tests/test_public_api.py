@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import agentcore
 
 PUBLIC_MODULES = sorted(
@@ -49,6 +51,7 @@ def test_every_public_module_lists_only_names_it_has() -> None:
     assert problems == []
 
 
+@pytest.mark.e2e
 def test_importing_the_package_prints_nothing_and_writes_nothing(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ANTHROPIC")}
     env["HOME"] = str(tmp_path)

@@ -73,7 +73,7 @@ def run(workdir: Path, emulator: Emulator, *command: str) -> subprocess.Complete
         **os.environ,
         "ANTHROPIC_API_KEY": "sk-ant-readme",
         "ANTHROPIC_BASE_URL": emulator.base_url,
-        "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)]),
+        "PYTHONPATH": str(ROOT),
     }
     return subprocess.run(
         command,
@@ -86,6 +86,7 @@ def run(workdir: Path, emulator: Emulator, *command: str) -> subprocess.Complete
     )
 
 
+@pytest.mark.e2e
 def test_the_python_examples_run_in_order_against_the_emulator(
     workdir: Path, emulator: Emulator
 ) -> None:
@@ -110,6 +111,7 @@ def test_the_python_examples_run_in_order_against_the_emulator(
     assert out.rstrip().endswith("You said: Hi")
 
 
+@pytest.mark.e2e
 def test_the_deferred_approval_commands_finish_the_paused_run(
     workdir: Path, emulator: Emulator
 ) -> None:

@@ -358,6 +358,7 @@ class TestExecutions:
     def test_an_unclaimed_call_has_no_record(self, store: RunStore) -> None:
         assert store.execution("run-1", "toolu_1") is None
 
+    @pytest.mark.e2e
     def test_concurrent_processes_claim_a_call_exactly_once(self, tmp_path: Path) -> None:
         path = tmp_path / "runs.db"
         RunStore(path).close()

@@ -490,6 +490,7 @@ class TestBackend:
         assert database_for_store(store) == tmp_path / "company.db"
 
 
+@pytest.mark.e2e
 class TestScriptMode:
     def test_say_runs_the_conversation_offline_from_the_database(self, tmp_path: Path) -> None:
         db = tmp_path / "company.db"
@@ -576,6 +577,7 @@ def printed_commands(stdout: str) -> dict[str, list[str]]:
     return commands
 
 
+@pytest.mark.e2e
 class TestDeferredApprovals:
     def pause(self, db: Path) -> dict[str, list[str]]:
         finished = run_example(

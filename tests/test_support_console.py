@@ -14,6 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests._processes import restore_default_sigint
 from tests._support_agent_harness import (
     REFUND_REQUEST,
     REPO,
@@ -21,6 +22,8 @@ from tests._support_agent_harness import (
     offline_env,
     refunds,
 )
+
+pytestmark = pytest.mark.e2e
 
 WAIT_S = 60
 PROMPT = "you> "
@@ -36,6 +39,7 @@ def console(tmp_path: Path) -> Iterator[pexpect.spawn]:
         encoding="utf-8",
         timeout=WAIT_S,
         dimensions=(50, 200),
+        preexec_fn=restore_default_sigint,
     )
     try:
         yield child

@@ -7,8 +7,10 @@
     agentcore approvals approve 3 [--edit JSON] [--always] --store runs.db
     agentcore approvals deny 3 --reason "over the refund limit" --store runs.db
     agentcore runs list|show RUN_ID --store runs.db
-    agentcore runs resume RUN_ID --agent myapp.agents:build_agent --store runs.db
+    agentcore runs resume RUN_ID --agent myapp.agents:build_agent [--app-dir DIR] --store runs.db
 
+``--agent`` is imported with the current directory (or ``--app-dir``) first on ``sys.path``, so
+an app's modules load from where the command is run, without installing them.
 ``--store`` defaults to ``$AGENTCORE_STORE``; who decided comes from ``--by`` or ``$USER``.
 The store's key is read from its key file (``runs.db.key`` beside it, or ``--key-file`` /
 ``$AGENTCORE_STORE_KEY_FILE``), so the decisions recorded here are authenticated with the key
@@ -146,6 +148,11 @@ def register_runs(subparsers: _Subparsers) -> None:
         required=True,
         metavar="MODULE:ATTRIBUTE",
         help="your Agent, or a function returning it (called with store=... if it takes it)",
+    )
+    resume.add_argument(
+        "--app-dir",
+        metavar="DIR",
+        help="import the --agent module from this directory first (default: the current one)",
     )
     resume.add_argument("--by", help="audited as the decider for an attached approver")
     _store_argument(resume)
@@ -374,24 +381,32 @@ def _show_run(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
     return 0
 
 
-def load_agent(spec: str, store: RunStore) -> Any:
+def load_agent(spec: str, store: RunStore, app_dir: str | os.PathLike[str] | None = None) -> Any:
     """Import ``module:attribute``: an Agent, or a function returning one.
 
+    The module is looked for in ``app_dir`` (default: the current directory) before anywhere
+    else on ``sys.path``, so an application run from its own directory needs no install.
     A function is called with ``store=store`` when it has a ``store`` parameter (so the app
-    can attach an :class:`~agentcore.durable.ExecutionJournal`), else with no arguments.
+    can attach an :class:`~agentcore.store.ExecutionJournal`), else with no arguments.
 
     Raises:
-        ConfigurationError: the spec is malformed, or the module or attribute is missing.
+        ConfigurationError: the spec is malformed, ``app_dir`` is not a directory, or the
+            module or attribute is missing.
     """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ConfigurationError(f"--agent {spec!r}: expected MODULE:ATTRIBUTE")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    directory = _put_first_on_path(app_dir)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigurationError(f"--agent {spec!r}: cannot import {module_name!r}: {exc}") from exc
+        missing = isinstance(exc, ModuleNotFoundError) and f"{module_name}.".startswith(
+            f"{exc.name}."
+        )
+        where = f" (looked in {directory} first; --app-dir names another directory)"
+        raise ConfigurationError(
+            f"--agent {spec!r}: cannot import {module_name!r}: {exc}{where if missing else ''}"
+        ) from exc
     except Exception as exc:
         raise ConfigurationError(
             f"--agent {spec!r}: importing {module_name!r} failed: {_describe_failure(exc)}"
@@ -414,6 +429,19 @@ def load_agent(spec: str, store: RunStore) -> Any:
     return target
 
 
+def _put_first_on_path(app_dir: str | os.PathLike[str] | None) -> str:
+    """Put ``app_dir`` (or the current directory) at the front of ``sys.path``; return it."""
+    directory = os.path.abspath(os.getcwd() if app_dir is None else os.fspath(app_dir))
+    if not os.path.isdir(directory):
+        raise ConfigurationError(f"--app-dir {os.fspath(app_dir or '')!r} is not a directory")
+    if sys.path[:1] != [directory]:
+        if directory in sys.path:
+            sys.path.remove(directory)
+        sys.path.insert(0, directory)
+        importlib.invalidate_caches()
+    return directory
+
+
 def _describe_failure(exc: BaseException) -> str:
     """``Type: message (file:line)``, the line being where the exception was raised."""
     where = ""
@@ -428,7 +456,7 @@ def _describe_failure(exc: BaseException) -> str:
 def _resume(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
     from agentcore.store.durable import resume_stored
 
-    agent = load_agent(args.agent, store)
+    agent = load_agent(args.agent, store, args.app_dir)
     result = resume_stored(agent, store, args.run_id, decided_by=_decided_by(args))
     out.write(f"Run {args.run_id}: {result.status}\n")
     if result.status == "paused":
