@@ -12,6 +12,7 @@ that yields :mod:`agentcore.events` as the run goes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import (
     AsyncIterator,
@@ -22,8 +23,9 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict, Unpack
 
 from pydantic import BaseModel
 
@@ -115,6 +117,51 @@ _DEFAULT_LIMITS = Limits()
 _DEFAULT_MODEL_SETTINGS = ModelSettings()
 
 
+class Options(TypedDict, total=False):
+    """Any field of :class:`~agentcore.usage.Limits` or :class:`ModelSettings`, given on its
+    own: ``Agent(model, system, tools, max_turns=5, cache=False)``."""
+
+    max_turns: int | None
+    max_total_tokens: int | None
+    max_cost_usd: Decimal | float | str | None
+    max_tool_retries: int
+    max_tokens: int
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    stop_sequences: Sequence[str] | None
+    metadata: Mapping[str, Any] | None
+    thinking: Mapping[str, Any] | None
+    service_tier: str | None
+    tool_choice: Mapping[str, Any] | None
+    fallback_models: Sequence[str]
+    cache: bool
+    cache_ttl: str | None
+    prices: PriceTable | Mapping[str, ModelPrice | tuple[float, float]] | None
+
+
+_LIMIT_FIELDS = frozenset(field.name for field in dataclasses.fields(Limits))
+_MODEL_FIELDS = frozenset(field.name for field in dataclasses.fields(ModelSettings))
+
+
+def _merged(
+    limits: Limits, settings: ModelSettings, options: Mapping[str, Any]
+) -> tuple[Limits, ModelSettings]:
+    """``limits`` and ``settings`` with the fields given one by one put on top."""
+    unknown = sorted(set(options) - _LIMIT_FIELDS - _MODEL_FIELDS)
+    if unknown:
+        raise ConfigurationError(
+            f"Agent() got unexpected keyword argument(s): {', '.join(unknown)}"
+        )
+    limit_fields = {name: value for name, value in options.items() if name in _LIMIT_FIELDS}
+    model_fields = {name: value for name, value in options.items() if name in _MODEL_FIELDS}
+    if limit_fields:
+        limits = dataclasses.replace(limits, **limit_fields)
+    if model_fields:
+        settings = dataclasses.replace(settings, **model_fields)
+    return limits, settings
+
+
 class Agent:
     """A Claude agent: runs the model, its tools and approvals until a final answer.
 
@@ -144,6 +191,9 @@ class Agent:
         async_client: The asyncio client for :meth:`arun` and :meth:`astream`. If None, one is
             built from the environment for each event loop the agent runs on, since its
             connections belong to that loop (``asyncio.run`` twice gives two loops).
+        **options: Any field of :class:`Limits` or :class:`ModelSettings` on its own
+            (``max_turns=5``, ``cache=False``), applied on top of ``limits`` and
+            ``model_settings``.
     """
 
     def __init__(
@@ -164,6 +214,7 @@ class Agent:
         tool_concurrency: int = 8,
         client: Client | None = None,
         async_client: AsyncClient | None = None,
+        **options: Unpack[Options],
     ) -> None:
         if not isinstance(model, str) and not callable(model):
             raise ConfigurationError(f"model must be a model id or a router, not {model!r}")
@@ -175,6 +226,8 @@ class Agent:
             raise ConfigurationError(
                 f"model_settings must be a ModelSettings, not {model_settings!r}"
             )
+        if options:
+            limits, model_settings = _merged(limits, model_settings, options)
         _require_positive("tool_concurrency", tool_concurrency)
         if isinstance(output_retries, bool) or not isinstance(output_retries, int) or (
             output_retries < 0

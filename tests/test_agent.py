@@ -328,6 +328,17 @@ class TestLimits:
         result, _ = execute(make_agent(script, limits=Limits(max_turns=2)), driver)
         assert (result.status, result.limit, len(result.turns)) == ("limit_reached", "max_turns", 2)
 
+    def test_a_budget_given_on_its_own_goes_on_top_of_the_limits_object(self, driver: str) -> None:
+        replies = [tool_reply(("lookup_order", {"order_id": "A-1"})) for _ in range(3)]
+        script = ScriptedModel(replies)
+        agent = make_agent(script, limits=Limits(max_turns=10, max_tool_retries=1), max_turns=2)
+        result, _ = execute(agent, driver)
+        assert (result.status, result.limit, len(result.turns)) == ("limit_reached", "max_turns", 2)
+
+    def test_an_option_no_object_has_is_a_configuration_error(self) -> None:
+        with pytest.raises(ConfigurationError, match=r"unexpected keyword argument.*max_turnz"):
+            Agent(MODEL, "You help.", [lookup_order], max_turnz=2)
+
     def test_max_total_tokens(self, driver: str) -> None:
         script = ScriptedModel([tool_reply(("lookup_order", {"order_id": "A-1"}), usage=USAGE)])
         result, _ = execute(make_agent(script, limits=Limits(max_total_tokens=1000)), driver)
