@@ -34,7 +34,6 @@ from agentcore.client._http import (
     MessageCreateParams,
     Settings,
     attempt_timeout,
-    deadline_passed,
 )
 from agentcore.client._message_stream import AsyncMessageStream, MessageStream, StreamCall
 from agentcore.client._retry import RetryPolicy
@@ -171,31 +170,15 @@ class Client:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    outcome = self._exchange(action.request)
+                    request = action.request
+                    seconds = attempt_timeout(request, self._http.timeout)
+                    outcome = _deadline.exchange(self._http, request, seconds)
                 else:
                     self._sleep(action.seconds)
                     outcome = None
         except StopIteration as stop:
             result: T = stop.value
             return result
-
-    def _exchange(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
-        """Send ``request`` and read its body (up to the size limit) before the deadline."""
-        seconds = attempt_timeout(request, self._http.timeout)
-        deadline = None if seconds is None else time.monotonic() + seconds
-        token = _deadline.DEADLINE.set(deadline)
-        try:
-            response = self._http.send(request, stream=True)
-            try:
-                if not _deadline.read_body(response, deadline):
-                    return deadline_passed(request, seconds)
-            finally:
-                response.close()
-        except httpx.RequestError as exc:
-            return exc
-        finally:
-            _deadline.DEADLINE.reset(token)
-        return response
 
     def close(self) -> None:
         """Close the connection pool (unless the httpx client was passed in)."""
@@ -321,29 +304,15 @@ class AsyncClient:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    outcome = await self._exchange(action.request)
+                    request = action.request
+                    seconds = attempt_timeout(request, self._http.timeout)
+                    outcome = await _deadline.aexchange(self._http, request, seconds)
                 else:
                     await self._sleep(action.seconds)
                     outcome = None
         except StopIteration as stop:
             result: T = stop.value
             return result
-
-    async def _exchange(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
-        """Send ``request`` and read its body (up to the size limit) before the deadline."""
-        seconds = attempt_timeout(request, self._http.timeout)
-        try:
-            async with asyncio.timeout(seconds):
-                response = await self._http.send(request, stream=True)
-                try:
-                    await _deadline.aread_body(response)
-                finally:
-                    await response.aclose()
-        except httpx.RequestError as exc:
-            return exc
-        except TimeoutError:
-            return deadline_passed(request, seconds)
-        return response
 
     async def close(self) -> None:
         """Close the connection pool (unless the httpx client was passed in)."""

@@ -7,11 +7,13 @@ cannot interrupt a read from outside, so for the connection pools it creates its
 the network backend: each connect, read and write waits at most until :data:`DEADLINE`,
 the deadline of the attempt running in this thread (or task). Over a transport the caller
 supplies, the drivers check the deadline between chunks instead, so an attempt ends at most
-one read timeout late.
+one read timeout late. :func:`exchange` and :func:`aexchange` run one attempt under its
+deadline, for the clients' calls and the streams alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -21,9 +23,9 @@ from typing import Any
 import httpcore
 import httpx
 
-from agentcore.client._http import body_limit
+from agentcore.client._http import body_limit, deadline_passed
 
-__all__ = ["DEADLINE", "aread_body", "install", "read_body"]
+__all__ = ["DEADLINE", "aexchange", "aread_body", "exchange", "install", "read_body"]
 
 DEADLINE: ContextVar[float | None] = ContextVar("agentcore_attempt_deadline", default=None)
 """The ``time.monotonic()`` reading by which the current attempt must be done, if any."""
@@ -138,3 +140,55 @@ async def aread_body(response: httpx.Response) -> None:
         if size > limit:
             break
     response._content = b"".join(chunks)
+
+
+def exchange(
+    http: httpx.Client, request: httpx.Request, seconds: float | None, *, keep_open: bool = False
+) -> httpx.Response | httpx.RequestError:
+    """One attempt of ``request`` that must be done within ``seconds`` (None: no deadline).
+
+    Returns the response with its body read (:func:`read_body`) and the connection closed,
+    or the transport error (a ``ReadTimeout`` once the deadline passed). With ``keep_open``
+    a successful response is returned as soon as its headers arrive, its body unread, for
+    the caller to stream and close.
+    """
+    deadline = None if seconds is None else time.monotonic() + seconds
+    token = DEADLINE.set(deadline)
+    try:
+        response = http.send(request, stream=True)
+        if keep_open and response.is_success:
+            return response
+        try:
+            if not read_body(response, deadline):
+                return deadline_passed(request, seconds)
+        finally:
+            response.close()
+    except httpx.RequestError as exc:
+        return exc
+    finally:
+        DEADLINE.reset(token)
+    return response
+
+
+async def aexchange(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    seconds: float | None,
+    *,
+    keep_open: bool = False,
+) -> httpx.Response | httpx.RequestError:
+    """:func:`exchange` for an async client, bounded by ``asyncio.timeout``."""
+    try:
+        async with asyncio.timeout(seconds):
+            response = await http.send(request, stream=True)
+            if keep_open and response.is_success:
+                return response
+            try:
+                await aread_body(response)
+            finally:
+                await response.aclose()
+    except httpx.RequestError as exc:
+        return exc
+    except TimeoutError:
+        return deadline_passed(request, seconds)
+    return response

@@ -27,7 +27,7 @@ import httpx
 
 from agentcore.client import _deadline
 from agentcore.client._flow import Send, Sleep
-from agentcore.client._http import attempt_timeout, deadline_passed
+from agentcore.client._http import attempt_timeout
 from agentcore.client._stream_flow import READ, Emit, StreamAction, StreamCall
 from agentcore.errors import AgentcoreError, StreamError
 from agentcore.streaming.events import StreamEvent, TextDeltaEvent
@@ -162,24 +162,11 @@ class MessageStream(_StreamState):
         self._close_response()
         self._request = request
         seconds = self._idle_s = attempt_timeout(request, self._http.timeout)
-        deadline = None if seconds is None else time.monotonic() + seconds
-        token = _deadline.DEADLINE.set(deadline)
-        try:
-            response = self._http.send(request, stream=True)
-            if not response.is_success:
-                try:
-                    if not _deadline.read_body(response, deadline):
-                        return deadline_passed(request, seconds)
-                finally:
-                    response.close()
-                return response
-        except httpx.RequestError as exc:
-            return exc
-        finally:
-            _deadline.DEADLINE.reset(token)
-        self._response = response
-        self._chunks = response.iter_bytes()
-        return response
+        outcome = _deadline.exchange(self._http, request, seconds, keep_open=True)
+        if isinstance(outcome, httpx.Response) and outcome.is_success:
+            self._response = outcome
+            self._chunks = outcome.iter_bytes()
+        return outcome
 
     def _close_response(self) -> None:
         if self._response is not None:
@@ -272,22 +259,11 @@ class AsyncMessageStream(_StreamState):
         await self._close_response()
         self._request = request
         seconds = self._idle_s = attempt_timeout(request, self._http.timeout)
-        try:
-            async with asyncio.timeout(seconds):
-                response = await self._http.send(request, stream=True)
-                if not response.is_success:
-                    try:
-                        await _deadline.aread_body(response)
-                    finally:
-                        await response.aclose()
-                    return response
-        except httpx.RequestError as exc:
-            return exc
-        except TimeoutError:
-            return deadline_passed(request, seconds)
-        self._response = response
-        self._chunks = response.aiter_bytes()
-        return response
+        outcome = await _deadline.aexchange(self._http, request, seconds, keep_open=True)
+        if isinstance(outcome, httpx.Response) and outcome.is_success:
+            self._response = outcome
+            self._chunks = outcome.aiter_bytes()
+        return outcome
 
     async def _close_response(self) -> None:
         if self._response is not None:
