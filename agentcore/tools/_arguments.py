@@ -41,6 +41,7 @@ from agentcore.errors import ToolArgumentsError
 from agentcore.redaction import REDACTED, Redactor
 from agentcore.tools._check import Unsure, compile_check
 from agentcore.tools._describe import (
+    KIND_NOUNS,
     counted,
     describe_schema,
     json_type,
@@ -373,7 +374,7 @@ class ArgumentsValidator:
     def _kind_and_quote(self, value: Any, path: list[Any]) -> str:
         if self._secret_path(path):
             kind = json_type(value)
-            noun = _KIND_NOUNS.get(kind, kind)
+            noun = KIND_NOUNS.get(kind, kind)
             return "null" if kind == "null" else f"{noun} (not shown: the field is secret)"
         return kind_and_value(self._masked(value))
 
@@ -447,16 +448,6 @@ def _format_path(path: list[Any]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
-
-
-_KIND_NOUNS = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean",
-    "array": "a list",
-    "object": "an object",
-}
 
 
 def _whole_floats_as_ints(value: Any) -> Any:

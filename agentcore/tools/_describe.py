@@ -10,7 +10,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["counted", "describe_schema", "json_type", "kind_and_value", "resolve_ref", "show"]
+__all__ = [
+    "KIND_NOUNS",
+    "counted",
+    "describe_schema",
+    "json_type",
+    "kind_and_value",
+    "resolve_ref",
+    "show",
+]
 
 _SHOW_CHARS = 60
 _FORMAT_EXAMPLES = {
@@ -30,8 +38,7 @@ _PLURALS = {
     "array": "lists",
 }
 
-
-_KIND_NOUNS = {
+KIND_NOUNS = {
     "string": "a string",
     "integer": "an integer",
     "number": "a number",
@@ -39,6 +46,7 @@ _KIND_NOUNS = {
     "array": "a list",
     "object": "an object",
 }
+"""A JSON Schema type as a noun with its article ("an integer")."""
 
 
 def json_type(value: Any) -> str:
@@ -207,7 +215,7 @@ def kind_and_value(value: Any) -> str:
     kind = json_type(value)
     if kind == "null":
         return "null"
-    noun = _KIND_NOUNS.get(kind)
+    noun = KIND_NOUNS.get(kind)
     if noun is None:
         return f"a {kind}"
     return f"{noun} {show(value)}"
