@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcore.actions import (
     Action,
@@ -74,6 +74,9 @@ from agentcore.state import (
 from agentcore.tools._tool import non_finite_number
 from agentcore.types import Message
 from agentcore.usage import Limits, cost_of, max_output_tokens
+
+if TYPE_CHECKING:
+    from agentcore.output import OutputSpec
 
 __all__ = [
     "Action",
@@ -390,8 +393,7 @@ class AgentLoop:
                     self._output_value = value
                     state.output_data = arguments
                     return self._finish("completed")
-                state.output_retries += 1
-                if state.output_retries > output.max_retries:
+                if self._output_retries_spent(output):
                     return self._finish(
                         "failed",
                         error=f"the structured output failed validation {state.output_retries} "
@@ -509,8 +511,7 @@ class AgentLoop:
         output = self.config.output
         assert output is not None
         state = self.state
-        state.output_retries += 1
-        if state.output_retries > output.max_retries:
+        if self._output_retries_spent(output):
             return self._finish(
                 "failed",
                 error=f"the model answered without calling {output.tool_name!r} "
@@ -518,6 +519,13 @@ class AgentLoop:
             )
         state.messages.append({"role": "user", "content": output.reminder})
         return self._call_model()
+
+    def _output_retries_spent(self, output: OutputSpec) -> bool:
+        """Count one more reply without a valid structured output; True once there were
+        more such replies than ``output.max_retries``."""
+        state = self.state
+        state.output_retries += 1
+        return state.output_retries > output.max_retries
 
     # --- finishing ---------------------------------------------------------------------------
 
