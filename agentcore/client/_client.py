@@ -33,7 +33,6 @@ from agentcore.client._http import (
     CountTokensParams,
     MessageCreateParams,
     Settings,
-    attempt_timeout,
 )
 from agentcore.client._message_stream import AsyncMessageStream, MessageStream, StreamCall
 from agentcore.client._retry import RetryPolicy
@@ -170,9 +169,7 @@ class Client:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    request = action.request
-                    seconds = attempt_timeout(request, self._http.timeout)
-                    outcome = _deadline.exchange(self._http, request, seconds)
+                    outcome = _deadline.exchange(self._http, action.request)
                 else:
                     self._sleep(action.seconds)
                     outcome = None
@@ -304,9 +301,7 @@ class AsyncClient:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    request = action.request
-                    seconds = attempt_timeout(request, self._http.timeout)
-                    outcome = await _deadline.aexchange(self._http, request, seconds)
+                    outcome = await _deadline.aexchange(self._http, action.request)
                 else:
                     await self._sleep(action.seconds)
                     outcome = None

@@ -23,7 +23,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from agentcore.client._http import body_limit, deadline_passed
+from agentcore.client._http import attempt_timeout, body_limit, deadline_passed
 
 __all__ = ["DEADLINE", "aexchange", "aread_body", "exchange", "install", "read_body"]
 
@@ -143,15 +143,16 @@ async def aread_body(response: httpx.Response) -> None:
 
 
 def exchange(
-    http: httpx.Client, request: httpx.Request, seconds: float | None, *, keep_open: bool = False
+    http: httpx.Client, request: httpx.Request, *, keep_open: bool = False
 ) -> httpx.Response | httpx.RequestError:
-    """One attempt of ``request`` that must be done within ``seconds`` (None: no deadline).
+    """One attempt of ``request``, done within its :func:`attempt_timeout` (None: no deadline).
 
     Returns the response with its body read (:func:`read_body`) and the connection closed,
     or the transport error (a ``ReadTimeout`` once the deadline passed). With ``keep_open``
     a successful response is returned as soon as its headers arrive, its body unread, for
     the caller to stream and close.
     """
+    seconds = attempt_timeout(request, http.timeout)
     deadline = None if seconds is None else time.monotonic() + seconds
     token = DEADLINE.set(deadline)
     try:
@@ -173,11 +174,11 @@ def exchange(
 async def aexchange(
     http: httpx.AsyncClient,
     request: httpx.Request,
-    seconds: float | None,
     *,
     keep_open: bool = False,
 ) -> httpx.Response | httpx.RequestError:
     """:func:`exchange` for an async client, bounded by ``asyncio.timeout``."""
+    seconds = attempt_timeout(request, http.timeout)
     try:
         async with asyncio.timeout(seconds):
             response = await http.send(request, stream=True)

@@ -161,8 +161,8 @@ class MessageStream(_StreamState):
     def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
         self._close_response()
         self._request = request
-        seconds = self._idle_s = attempt_timeout(request, self._http.timeout)
-        outcome = _deadline.exchange(self._http, request, seconds, keep_open=True)
+        self._idle_s = attempt_timeout(request, self._http.timeout)
+        outcome = _deadline.exchange(self._http, request, keep_open=True)
         if isinstance(outcome, httpx.Response) and outcome.is_success:
             self._response = outcome
             self._chunks = outcome.iter_bytes()
@@ -258,8 +258,8 @@ class AsyncMessageStream(_StreamState):
     async def _send(self, request: httpx.Request) -> httpx.Response | httpx.RequestError:
         await self._close_response()
         self._request = request
-        seconds = self._idle_s = attempt_timeout(request, self._http.timeout)
-        outcome = await _deadline.aexchange(self._http, request, seconds, keep_open=True)
+        self._idle_s = attempt_timeout(request, self._http.timeout)
+        outcome = await _deadline.aexchange(self._http, request, keep_open=True)
         if isinstance(outcome, httpx.Response) and outcome.is_success:
             self._response = outcome
             self._chunks = outcome.aiter_bytes()
