@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentcore.errors import (
+    APIError,
     MalformedResponseError,
     StreamError,
     make_status_error,
@@ -387,11 +388,13 @@ class MessageAccumulator:
 
     def _api_error(self, body: str | dict[str, Any]) -> StreamError:
         # The response status was 200; the error class comes from the body's error type.
-        cause = make_status_error(200, body, request_id=self._request_id)
-        return stream_api_error(cause, partial=self._partial(), output_started=self.has_content)
+        return self._typed(make_status_error(200, body, request_id=self._request_id))
 
     def _malformed(self, message: str) -> StreamError:
-        cause = MalformedResponseError(message, request_id=self._request_id)
+        return self._typed(MalformedResponseError(message, request_id=self._request_id))
+
+    def _typed(self, cause: APIError) -> StreamError:
+        """``cause`` as the StreamError of its own class, with the message so far."""
         return stream_api_error(cause, partial=self._partial(), output_started=self.has_content)
 
     def _partial(self) -> Message | None:
