@@ -2,6 +2,7 @@
 
 import io
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,12 @@ from agentcore.client.batch_types import (
 )
 from agentcore.client.batches import AsyncBatches, Batches, PollSchedule
 from agentcore.emulator import Emulator
-from agentcore.errors import BatchNotEndedError, ConfigurationError, MalformedResponseError
+from agentcore.errors import (
+    BatchNotEndedError,
+    ConfigurationError,
+    InternalServerError,
+    MalformedResponseError,
+)
 from agentcore.prompts import SystemPrompt
 from agentcore.testing import text_reply
 from agentcore.types import Usage, parse_message
@@ -252,6 +258,27 @@ def test_opening_results_retries_an_overloaded_answer() -> None:
         "GET /v1/messages/batches/msgbatch_1/results",
     ]
     assert len(delays) == 1
+
+
+def test_only_the_start_of_a_huge_error_body_on_the_results_download_is_read() -> None:
+    """The results download reads an error body like any call does: its start, not 64 MB."""
+    ended = {"id": "msgbatch_1", "type": "message_batch", "processing_status": "ended"}
+    read: list[int] = []
+
+    def huge() -> Iterator[bytes]:
+        for _ in range(1000):
+            read.append(1)
+            yield b"<html>" + b"x" * 65530
+
+    answers = iter([httpx.Response(200, json=ended), httpx.Response(502, content=huge())])
+    client = Client(api_key="test", transport=httpx.MockTransport(lambda _: next(answers)),
+                    max_retries=0)
+
+    with pytest.raises(InternalServerError) as caught:
+        list(Batches(client).results("msgbatch_1"))
+
+    assert caught.value.status_code == 502
+    assert len(read) <= 3
 
 
 def test_usage_of_batch_replies_is_reported_by_the_emulator() -> None:

@@ -169,7 +169,9 @@ class Client:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    outcome = _deadline.exchange(self._http, action.request)
+                    outcome = _deadline.exchange(
+                        self._http, action.request, keep_open=action.stream
+                    )
                 else:
                     self._sleep(action.seconds)
                     outcome = None
@@ -301,7 +303,9 @@ class AsyncClient:
             while True:
                 action = flow.send(outcome)
                 if isinstance(action, Send):
-                    outcome = await _deadline.aexchange(self._http, action.request)
+                    outcome = await _deadline.aexchange(
+                        self._http, action.request, keep_open=action.stream
+                    )
                 else:
                     await self._sleep(action.seconds)
                     outcome = None

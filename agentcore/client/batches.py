@@ -23,7 +23,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from agentcore.client._flow import Flow, Send, Sleep, response_or_error, with_retries
+from agentcore.client._flow import Flow, Send, response_or_error, with_retries
 from agentcore.client._http import connection_error, encode_body, request_id_of
 from agentcore.client.batch_types import (
     BatchCanceled,
@@ -281,7 +281,7 @@ class Batches:
             BatchNotEndedError: the batch has not ended yet.
             MalformedResponseError: a line is not a result.
         """
-        response = self._open(self._flows.open_results(batch_id))
+        response = self._client._run(self._flows.open_results(batch_id))
         try:
             for line in response.iter_lines():
                 if line.strip():
@@ -290,28 +290,6 @@ class Batches:
             raise connection_error(exc) from exc
         finally:
             response.close()
-
-    def _open(self, flow: Flow[httpx.Response]) -> httpx.Response:
-        client = self._client
-        outcome: httpx.Response | httpx.RequestError | None = None
-        try:
-            while True:
-                action = flow.send(outcome)
-                if isinstance(action, Sleep):
-                    client._sleep(action.seconds)
-                    outcome = None
-                    continue
-                try:
-                    outcome = client._http.send(action.request, stream=action.stream)
-                except httpx.RequestError as exc:
-                    outcome = exc
-                    continue
-                if action.stream and not outcome.is_success:
-                    outcome.read()
-                    outcome.close()
-        except StopIteration as stop:
-            response: httpx.Response = stop.value
-            return response
 
 
 class AsyncBatches:
@@ -357,7 +335,7 @@ class AsyncBatches:
 
     async def results(self, batch_id: str) -> AsyncIterator[BatchResult]:
         """The results of an ended batch, one line at a time (see :meth:`Batches.results`)."""
-        response = await self._open(self._flows.open_results(batch_id))
+        response = await self._client._run(self._flows.open_results(batch_id))
         try:
             async for line in response.aiter_lines():
                 if line.strip():
@@ -366,25 +344,3 @@ class AsyncBatches:
             raise connection_error(exc) from exc
         finally:
             await response.aclose()
-
-    async def _open(self, flow: Flow[httpx.Response]) -> httpx.Response:
-        client = self._client
-        outcome: httpx.Response | httpx.RequestError | None = None
-        try:
-            while True:
-                action = flow.send(outcome)
-                if isinstance(action, Sleep):
-                    await client._sleep(action.seconds)
-                    outcome = None
-                    continue
-                try:
-                    outcome = await client._http.send(action.request, stream=action.stream)
-                except httpx.RequestError as exc:
-                    outcome = exc
-                    continue
-                if action.stream and not outcome.is_success:
-                    await outcome.aread()
-                    await outcome.aclose()
-        except StopIteration as stop:
-            response: httpx.Response = stop.value
-            return response
