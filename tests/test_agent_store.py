@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from agentcore.agent import Agent
-from agentcore.approval import Approve, Deny
+from agentcore.approval import Approve, Deny, Edit
 from agentcore.approval.approvers import ScriptedApprover
 from agentcore.cli import main
 from agentcore.client import AsyncClient, Client
@@ -263,6 +263,59 @@ class TestResumingFromTheStore:
         assert agent.store is None
         assert agent.run("Refund").status == "paused"
         assert store.list_runs() == []
+
+
+# --- secrets across an abandoned resume ------------------------------------------------------
+
+
+@tool(sensitive=True, secret_fields=("api_key",))
+def pay(cents: int, api_key: str) -> str:
+    """Pay out.
+
+    Args:
+        cents: How much.
+        api_key: The payment provider's key.
+    """
+    payments.append((cents, api_key))
+    return f"paid {cents}"
+
+
+payments: list[tuple[int, str]] = []
+PAY = ("pay", {"cents": 500, "api_key": "sk-live-secret"}, "toolu_pay")
+
+
+class TestSecretsOfAnApprovedCallSurviveAnAbandonedResume:
+    @pytest.fixture(autouse=True)
+    def _no_payments_yet(self) -> None:
+        payments.clear()
+
+    @pytest.mark.parametrize(
+        ("decision", "paid"),
+        [
+            (Approve(), (500, "sk-live-secret")),
+            (Edit({"cents": 300, "api_key": "sk-live-other"}), (300, "sk-live-other")),
+        ],
+    )
+    def test_the_call_runs_with_its_real_arguments_never_the_masked_ones(
+        self, store: RunStore, decision: Any, paid: tuple[int, str]
+    ) -> None:
+        agent, _ = stored_agent(
+            store, [tool_reply(PAY), text_reply("Paid."), text_reply("Paid.")], tools=[pay]
+        )
+        run_id = agent.run("Pay 5 dollars").state.run_id
+        store.record_decision("toolu_pay", decision, decided_by="ana")
+        stream = agent.resume_stream(run_id)
+        for event in stream:
+            if isinstance(event, ToolCallStarted):
+                break
+        stream.close()
+        assert store.load_run(run_id).status == "failed"
+        assert payments == []
+
+        assert agent.resume(run_id).status == "completed"
+        assert payments == [paid]
+        for file in store.path.parent.glob("runs.db*"):
+            assert b"sk-live" not in file.read_bytes(), file
 
 
 # --- crashes ---------------------------------------------------------------------------------

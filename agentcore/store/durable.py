@@ -336,6 +336,11 @@ def _stored_state(store: RunStore, run_id: str) -> RunState:
             f"run {run_id!r}: its stored state belongs to run {state.run_id!r}; refusing it"
         )
     for call in state.pending:
+        if call.status in ("check", "ready") and has_masked_secrets(call):
+            # Stored before it ran (the run was abandoned), with its secrets masked: it goes
+            # back to waiting for approval, so it runs only with its real arguments restored
+            # below and its stored decision applied again, or not at all.
+            call.status = "approval"
         if call.status == "approval" and has_masked_secrets(call):
             real = store.call_arguments(run_id, call.call_id)
             if real is not None and arguments_hash(real) == call.arguments_hash:
