@@ -321,6 +321,11 @@ class TestSecretsOfAnApprovedCallSurviveAnAbandonedResume:
 # --- crashes ---------------------------------------------------------------------------------
 
 
+class ProcessDied(BaseException):
+    """Stands for the process dying inside a tool: no ``except Exception`` stops it, and,
+    unlike KeyboardInterrupt, asyncio hands it to the awaiting run instead of the loop."""
+
+
 class TestACrashNeverRunsACallTwice:
     @pytest.mark.parametrize("crash", [KeyboardInterrupt, SystemExit])
     def test_a_call_interrupted_between_claim_and_finish_is_reported_unknown(
@@ -360,6 +365,42 @@ class TestACrashNeverRunsACallTwice:
         assert record is not None and record.status == "unknown"
         agent.resume(run_id)
         assert ran == [700]
+
+    @pytest.mark.parametrize("driver", DRIVERS)
+    async def test_a_crash_before_any_pause_resumes_after_the_models_reply_not_before_it(
+        self, driver: str, store: RunStore
+    ) -> None:
+        """The model is not asked again from the prompt (it would ask for the email anew,
+        under a new call id the journal has never seen): the run goes on from its reply."""
+        sent: list[str] = []
+
+        @tool
+        def send_email(to: str) -> str:
+            """Send the customer an email.
+
+            Args:
+                to: The address.
+            """
+            sent.append(to)
+            raise ProcessDied
+
+        call = ("send_email", {"to": "ada@example.com"}, "toolu_mail")
+        agent, model = stored_agent(
+            store, [tool_reply(call), text_reply("I could not tell if it went out.")],
+            tools=[send_email],
+        )  # fmt: skip
+        with pytest.raises(ProcessDied):
+            await start_with(driver, agent, "Email Ada")
+        [run] = store.list_runs()
+        assert run.status == "running"
+
+        finished = await resume_with(driver, agent, run.run_id)
+        assert finished.output == "I could not tell if it went out."
+        assert sent == ["ada@example.com"]
+        assert len(model.requests) == 2
+        [result] = tool_results(model)
+        assert result["tool_use_id"] == "toolu_mail"
+        assert UNKNOWN_OUTCOME in result["content"]
 
 
 # --- hooks -----------------------------------------------------------------------------------

@@ -454,6 +454,7 @@ class _Recorder:
         on_event: Callable[[RunEvent], None] | None,
     ) -> None:
         self.store = store
+        self.state = state
         self.run_id = state.run_id
         self.decided_by = decided_by
         self.on_event = on_event
@@ -463,6 +464,8 @@ class _Recorder:
         """The run's end is in the store."""
         self.progressed = False
         """A model call was answered or a tool ran: the run moved on from how it was stored."""
+        self.unsaved_reply = False
+        """The model answered since the state was last stored."""
 
     def begin(self, state: RunState, *, resumed: bool) -> None:
         """Store a new run as running, or audit that a stored one is resumed."""
@@ -476,6 +479,15 @@ class _Recorder:
         # Recorded before on_event runs, so a handler that raises loses nothing.
         if isinstance(event, _PROGRESS):
             self.progressed = True
+        kind = type(event)
+        if kind is ModelTurnCompleted:
+            self.unsaved_reply = True
+        elif kind is ToolCallStarted and self.unsaved_reply:
+            # Stored before the reply's tools run: resumed after a crash, the run goes on
+            # from this reply (its calls known to the journal by their ids), instead of
+            # asking the model again, which would ask for the same actions under new ids.
+            self.unsaved_reply = False
+            self.store.save_run(self.run_id, self.state.to_json(), status="running")
         if isinstance(event, ApprovalRequested):
             self.requests[event.request.call_id] = event.request
         elif isinstance(event, ApprovalDecided):
