@@ -8,6 +8,10 @@ most once, across resumes and crashes.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -31,6 +35,7 @@ from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.tools import ToolOutput, tool
 from tests.approval_flow_app import LOOKUP, MODEL, REFUND, TOOLS
 
+ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN_OUTCOME = "whether it took effect is unknown; it is not run twice"
 
 
@@ -120,9 +125,7 @@ class TestEveryDriverKeepsTheRunInTheStore:
     async def test_a_paused_run_waits_in_the_store_and_its_approved_call_runs_once(
         self, driver: str, store: RunStore, ledger: Path
     ) -> None:
-        agent, model = stored_agent(
-            store, [tool_reply(LOOKUP, REFUND), text_reply("Refunded.")]
-        )
+        agent, model = stored_agent(store, [tool_reply(LOOKUP, REFUND), text_reply("Refunded.")])
         paused = await start_with(driver, agent, "Refund half of A-1001")
         run_id = paused.state.run_id
         assert paused.status == "paused"
@@ -583,3 +586,37 @@ class TestTheCommandLine:
         assert "keeps its runs in" in err and str(other) in err and str(store.path) in err
         assert ledger.read_text().splitlines() == ["lookup A-1001"]
         assert store.load_run(run_id).status == "paused"
+
+    @pytest.mark.e2e
+    def test_a_process_killed_inside_an_approved_call_never_runs_it_again(
+        self, store: RunStore, tmp_path: Path, ledger: Path
+    ) -> None:
+        run_id = paused_on_refund(store)
+        seen = tmp_path / "seen.json"
+
+        def resume(**env: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "agentcore.cli", "runs", "resume", run_id,
+                 "--agent", "tests.approval_flow_app:build_stored_agent",
+                 "--store", str(store.path)],
+                cwd=ROOT, capture_output=True, text=True, timeout=60,
+                env={**os.environ, "PYTHONPATH": str(ROOT), "SEEN": str(seen), **env},
+            )  # fmt: skip
+
+        assert main(["approvals", "approve", "1", "--by", "ana", "--store", str(store.path)]) == 0
+        assert resume(CRASH_IN_REFUND="1").returncode == 70
+        record = store.execution(run_id, "toolu_refund")
+        assert record is not None and record.status == "started"
+
+        resumed = resume()
+        assert resumed.returncode == 0, resumed.stderr
+        assert resumed.stdout == f"Run {run_id}: completed\nAll done.\n"
+        assert ledger.read_text().splitlines() == ["lookup A-1001", "refund A-1001 2500"]
+        results = [
+            block["content"]
+            for block in json.loads(seen.read_text())[-1]["content"]
+            if block["type"] == "tool_result"
+        ]
+        assert UNKNOWN_OUTCOME in results[-1]
+        assert resume().returncode == 0
+        assert ledger.read_text().splitlines() == ["lookup A-1001", "refund A-1001 2500"]

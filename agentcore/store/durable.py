@@ -241,9 +241,7 @@ def _stores_itself(agent: Agent, store: RunStore) -> bool:
     return True
 
 
-def _consume(
-    events: Iterator[RunEvent], on_event: Callable[[RunEvent], None] | None
-) -> RunResult:
+def _consume(events: Iterator[RunEvent], on_event: Callable[[RunEvent], None] | None) -> RunResult:
     result: RunResult | None = None
     try:
         for event in events:
@@ -376,9 +374,7 @@ def _record_given(
         )
     for call_id, decision in decisions.items():
         if call_id in approvals:
-            store.record_decision(
-                approvals[call_id].approval_id, decision, decided_by=decided_by
-            )
+            store.record_decision(approvals[call_id].approval_id, decision, decided_by=decided_by)
 
 
 def stored_events(
