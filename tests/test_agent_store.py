@@ -405,6 +405,36 @@ class TestACrashNeverRunsACallTwice:
         assert result["tool_use_id"] == "toolu_mail"
         assert UNKNOWN_OUTCOME in result["content"]
 
+    def test_a_crash_inside_a_call_with_a_secret_argument_is_reported_unknown(
+        self, store: RunStore
+    ) -> None:
+        """Its secret was not kept in the stored state, but it never runs again anyway."""
+        used: list[str] = []
+
+        @tool(secret_fields=("token",))
+        def rotate_key(account: str, token: str) -> str:
+            """Rotate an account's key.
+
+            Args:
+                account: The account.
+                token: The admin token.
+            """
+            used.append(token)
+            raise ProcessDied
+
+        call = ("rotate_key", {"account": "acme", "token": "tok-secret"}, "toolu_rotate")
+        agent, model = stored_agent(
+            store, [tool_reply(call), text_reply("Please check the key.")], tools=[rotate_key]
+        )
+        with pytest.raises(ProcessDied):
+            agent.run("Rotate acme's key")
+        [run] = store.list_runs()
+
+        finished = agent.resume(run.run_id)
+        assert (finished.status, used) == ("completed", ["tok-secret"])
+        [result] = tool_results(model)
+        assert UNKNOWN_OUTCOME in result["content"]
+
 
 # --- hooks -----------------------------------------------------------------------------------
 

@@ -334,10 +334,15 @@ def _stored_state(store: RunStore, run_id: str) -> RunState:
             f"run {run_id!r}: its stored state belongs to run {state.run_id!r}; refusing it"
         )
     for call in state.pending:
-        if call.status in ("check", "ready") and has_masked_secrets(call):
-            # Stored before it ran (the run was abandoned), with its secrets masked: it goes
-            # back to waiting for approval, so it runs only with its real arguments restored
-            # below and its stored decision applied again, or not at all.
+        if (
+            call.status in ("check", "ready")
+            and has_masked_secrets(call)
+            and store.execution(run_id, call.call_id) is None
+        ):
+            # Stored before it ran, with its secrets masked: it goes back to waiting for
+            # approval, so it runs only with its real arguments restored below and its stored
+            # decision applied again, or not at all. (A call claimed already never runs again:
+            # the journal answers for it.)
             call.status = "approval"
         if call.status == "approval" and has_masked_secrets(call):
             real = store.call_arguments(run_id, call.call_id)
