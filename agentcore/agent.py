@@ -521,7 +521,8 @@ class Agent:
         With a store, ``state`` is a run id, or a :class:`RunState` standing for its run id:
         the run continues from the state kept in the store (checked against its MAC), never
         from the object passed, with the decisions recorded in the store. ``decisions`` are
-        recorded there first, so nobody decides those calls again. Without a store,
+        recorded there first (audited as decided by ``application``), so nobody decides those
+        calls again. Without a store,
         ``state`` must be the :class:`RunState` itself.
 
         Raises:
