@@ -6,13 +6,16 @@ clock, logging). The options that belong together come as frozen objects that ch
 values when built: :class:`~agentcore.usage.Limits` and :class:`ModelSettings`. The sync
 driver runs tools one after another; the async driver runs a turn's calls concurrently, up
 to ``tool_concurrency`` at a time (sync tools in threads). Both exist in a streaming flavour
-that yields :mod:`agentcore.events` as the run goes.
+that yields :mod:`agentcore.events` as the run goes. Given a store, an agent keeps every run
+in it, journalled, so a paused run is resumed by its id in any process and no call runs twice
+(:mod:`agentcore.store.durable`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import threading
 from collections.abc import (
     AsyncIterator,
@@ -43,6 +46,13 @@ from agentcore.loop import AgentLoop, LoopConfig, Router
 from agentcore.output import OutputSpec
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
+from agentcore.store.durable import (
+    ExecutionJournal,
+    astored_events,
+    open_run,
+    stored_events,
+)
+from agentcore.store.runs import RunStore
 from agentcore.tools._tool import Tool, Toolset
 from agentcore.types import to_wire
 from agentcore.usage import Limits, ModelPrice, PriceTable
@@ -191,6 +201,12 @@ class Agent:
         async_client: The asyncio client for :meth:`arun` and :meth:`astream`. If None, one is
             built from the environment for each event loop the agent runs on, since its
             connections belong to that loop (``asyncio.run`` twice gives two loops).
+        store: A :class:`~agentcore.store.RunStore` (or the path of one, which the agent
+            opens and :meth:`close` closes) to keep every run in: its state, the calls
+            waiting for approval and an audit trail. Each tool call is journalled there
+            (claimed after the ``before_tool`` hooks, recorded before the ``after_tool``
+            ones), so it runs at most once, even across crashes; a paused run is resumed by
+            its id (:meth:`resume`), in any process, with the decisions recorded in the store.
         **options: Any field of :class:`Limits` or :class:`ModelSettings` on its own
             (``max_turns=5``, ``cache=False``), applied on top of ``limits`` and
             ``model_settings``.
@@ -214,6 +230,7 @@ class Agent:
         tool_concurrency: int = 8,
         client: Client | None = None,
         async_client: AsyncClient | None = None,
+        store: RunStore | str | os.PathLike[str] | None = None,
         **options: Unpack[Options],
     ) -> None:
         if not isinstance(model, str) and not callable(model):
@@ -292,6 +309,19 @@ class Agent:
             approval_timeout_s,
             tool_concurrency,
         )
+        self._store_path: str | os.PathLike[str] | None = None
+        self._store: RunStore | None = None
+        if store is not None:
+            _refuse_journal_hooks(self._drivers)
+            if isinstance(store, RunStore):
+                self._store = store
+            elif isinstance(store, str | os.PathLike):
+                self._store_path = store
+                self._store = RunStore(store)
+            else:
+                raise ConfigurationError(
+                    f"store must be a RunStore or the path of one, not {store!r}"
+                )
         self._client = client
         self._owns_client = client is None
         self._async_client = async_client
@@ -307,6 +337,13 @@ class Agent:
     def tools(self) -> Mapping[str, Tool]:
         """The tools by name."""
         return self._config.tools
+
+    @property
+    def store(self) -> RunStore | None:
+        """The store the agent keeps its runs in, if any."""
+        if self._store is None and self._store_path is not None:
+            self._store = RunStore(self._store_path)
+        return self._store
 
     # --- clients -----------------------------------------------------------------------------
 
@@ -333,16 +370,21 @@ class Agent:
             del self._default_async_clients[loop]
 
     def close(self) -> None:
-        """Close the blocking client the agent built for itself (clients passed in stay open)."""
+        """Close the blocking client and the store the agent opened for itself (those passed
+        in stay open); a later run opens them again."""
         if self._owns_client and self._client is not None:
             client, self._client = self._client, None
             client.close()
+        if self._store_path is not None and self._store is not None:
+            store, self._store = self._store, None
+            store.close()
 
     async def aclose(self) -> None:
         """Close the clients the agent built for itself (clients passed in stay open).
 
-        That is the blocking client and the asyncio client of the running event loop; those
-        of event loops that have closed since are let go, their connections already lost.
+        That is the blocking client, the store opened from a path, and the asyncio client of
+        the running event loop; those of event loops that have closed since are let go, their
+        connections already lost.
         """
         self.close()
         with self._clients_lock:
@@ -365,59 +407,172 @@ class Agent:
             secret_fields_by_tool=dict(self._secret_fields),
         )
 
-    def _drive(
-        self, state: RunState, decisions: Mapping[str, Decision] | None, *, streaming: bool
+    def _journalled(self, store: RunStore, run_id: str) -> DriverSettings:
+        """The driver settings of one stored run: the journal's claim after the user's
+        before-hooks (so none of them can veto a claimed call) and its record before the
+        user's after-hooks (so it records what the tool returned)."""
+        journal = ExecutionJournal(store, run_id)
+        settings = self._drivers
+        return dataclasses.replace(
+            settings,
+            before_tool=(*settings.before_tool, journal.before_tool),
+            after_tool=(journal.after_tool, *settings.after_tool),
+        )
+
+    def _stored_events(
+        self,
+        state: RunState,
+        decisions: Mapping[str, Decision] | None,
+        decided_by: str,
+        *,
+        resumed: bool,
+        streaming: bool = True,
     ) -> Iterator[RunEvent]:
+        store = self._required_store()
+        loop = AgentLoop(self._config, state)
+        settings = self._journalled(store, state.run_id)
+        events = drive(loop, settings, self._sync_client, decisions, streaming=streaming)
+        return stored_events(store, state, events, decided_by=decided_by, resumed=resumed)
+
+    def _astored_events(
+        self,
+        state: RunState,
+        decisions: Mapping[str, Decision] | None,
+        decided_by: str,
+        *,
+        resumed: bool,
+        streaming: bool = True,
+    ) -> AsyncIterator[RunEvent]:
+        store = self._required_store()
+        loop = AgentLoop(self._config, state)
+        settings = self._journalled(store, state.run_id)
+        events = adrive(loop, settings, self._aclient, decisions, streaming=streaming)
+        return astored_events(store, state, events, decided_by=decided_by, resumed=resumed)
+
+    def _required_store(self) -> RunStore:
+        store = self.store
+        if store is None:
+            raise ConfigurationError("this agent has no store: build it with Agent(store=...)")
+        return store
+
+    def _resumed(
+        self, run: RunState | str, decisions: Mapping[str, Decision] | None
+    ) -> tuple[RunState, Mapping[str, Decision] | None, bool]:
+        """The state to resume and its decisions: from the store when the agent has one."""
+        store = self.store
+        if store is not None:
+            state, stored = open_run(store, run, decisions)
+            return state, stored, True
+        if isinstance(run, str):
+            raise ConfigurationError(
+                f"cannot resume run {run!r} by its id: this agent has no store "
+                "(build it with Agent(store=...), or pass the RunState)"
+            )
+        if not isinstance(run, RunState):
+            raise ConfigurationError(f"resume takes a RunState, not {run!r}")
+        return run, decisions, False
+
+    def _events(
+        self,
+        state: RunState,
+        decisions: Mapping[str, Decision] | None,
+        *,
+        resumed: bool,
+        streaming: bool,
+    ) -> Iterator[RunEvent]:
+        if self.store is not None:
+            return self._stored_events(
+                state, decisions, "approver", resumed=resumed, streaming=streaming
+            )
         loop = AgentLoop(self._config, state)
         return drive(loop, self._drivers, self._sync_client, decisions, streaming=streaming)
 
-    def _adrive(
-        self, state: RunState, decisions: Mapping[str, Decision] | None, *, streaming: bool
+    def _aevents(
+        self,
+        state: RunState,
+        decisions: Mapping[str, Decision] | None,
+        *,
+        resumed: bool,
+        streaming: bool,
     ) -> AsyncIterator[RunEvent]:
+        if self.store is not None:
+            return self._astored_events(
+                state, decisions, "approver", resumed=resumed, streaming=streaming
+            )
         loop = AgentLoop(self._config, state)
         return adrive(loop, self._drivers, self._aclient, decisions, streaming=streaming)
 
     def run(self, prompt: Prompt) -> RunResult:
-        """Run to a final answer (or a pause, or a limit), blocking."""
-        return _last(self._drive(self.new_state(prompt), None, streaming=False))
+        """Run to a final answer (or a pause, or a limit), blocking.
 
-    def resume(self, state: RunState, decisions: Mapping[str, Decision] | None = None) -> RunResult:
+        With a store, the run is kept there from its start to where it ends.
+        """
+        state = self.new_state(prompt)
+        return _last(self._events(state, None, resumed=False, streaming=False))
+
+    def resume(
+        self, state: RunState | str, decisions: Mapping[str, Decision] | None = None
+    ) -> RunResult:
         """Continue a paused (or limit-stopped, or failed) run, blocking.
 
         ``decisions`` map call ids to decisions for the calls waiting for approval; calls
         already executed are never run again.
+
+        With a store, ``state`` is a run id, or a :class:`RunState` standing for its run id:
+        the run continues from the state kept in the store (checked against its MAC), never
+        from the object passed, with the decisions recorded in the store. ``decisions`` are
+        recorded there first (audited as decided by ``application``), so nobody decides those
+        calls again. Without a store,
+        ``state`` must be the :class:`RunState` itself.
+
+        Raises:
+            RunStateError: with a store, the run is not in it, or its stored state or a
+                stored decision is corrupt or was tampered with.
+            ApprovalError: with a store, a decision names a call not waiting for approval
+                or one already decided there.
+            ConfigurationError: a run id given to an agent without a store.
         """
-        return _last(self._drive(state, decisions, streaming=False))
+        run, decided, resumed = self._resumed(state, decisions)
+        return _last(self._events(run, decided, resumed=resumed, streaming=False))
 
     def stream(self, prompt: Prompt) -> Iterator[RunEvent]:
-        """Run, yielding events as they happen; the last one is :class:`RunFinished`."""
-        return self._drive(self.new_state(prompt), None, streaming=True)
+        """Run, yielding events as they happen; the last one is :class:`RunFinished`.
+
+        With a store, the run is stored before :class:`RunFinished` is yielded.
+        """
+        state = self.new_state(prompt)
+        return self._events(state, None, resumed=False, streaming=True)
 
     def resume_stream(
-        self, state: RunState, decisions: Mapping[str, Decision] | None = None
+        self, state: RunState | str, decisions: Mapping[str, Decision] | None = None
     ) -> Iterator[RunEvent]:
         """:meth:`resume`, yielding events as they happen."""
-        return self._drive(state, decisions, streaming=True)
+        run, decided, resumed = self._resumed(state, decisions)
+        return self._events(run, decided, resumed=resumed, streaming=True)
 
     async def arun(self, prompt: Prompt) -> RunResult:
         """Async :meth:`run`; a turn's tool calls run concurrently."""
-        return await _alast(self._adrive(self.new_state(prompt), None, streaming=False))
+        state = self.new_state(prompt)
+        return await _alast(self._aevents(state, None, resumed=False, streaming=False))
 
     async def aresume(
-        self, state: RunState, decisions: Mapping[str, Decision] | None = None
+        self, state: RunState | str, decisions: Mapping[str, Decision] | None = None
     ) -> RunResult:
         """Async :meth:`resume`."""
-        return await _alast(self._adrive(state, decisions, streaming=False))
+        run, decided, resumed = self._resumed(state, decisions)
+        return await _alast(self._aevents(run, decided, resumed=resumed, streaming=False))
 
     def astream(self, prompt: Prompt) -> AsyncIterator[RunEvent]:
         """Async :meth:`stream`."""
-        return self._adrive(self.new_state(prompt), None, streaming=True)
+        state = self.new_state(prompt)
+        return self._aevents(state, None, resumed=False, streaming=True)
 
     def aresume_stream(
-        self, state: RunState, decisions: Mapping[str, Decision] | None = None
+        self, state: RunState | str, decisions: Mapping[str, Decision] | None = None
     ) -> AsyncIterator[RunEvent]:
         """Async :meth:`resume_stream`."""
-        return self._adrive(state, decisions, streaming=True)
+        run, decided, resumed = self._resumed(state, decisions)
+        return self._aevents(run, decided, resumed=resumed, streaming=True)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -447,6 +602,15 @@ def _conversation(prompt: Prompt) -> list[dict[str, Any]]:
                 f"message {index} must be a dict with role 'user' or 'assistant', not {message!r}"
             )
     return messages
+
+
+def _refuse_journal_hooks(settings: DriverSettings) -> None:
+    hooks = (*settings.before_tool, *settings.after_tool)
+    if any(isinstance(getattr(hook, "__self__", None), ExecutionJournal) for hook in hooks):
+        raise ConfigurationError(
+            "an agent with a store journals its tool calls itself: remove the ExecutionJournal "
+            "hooks from before_tool / after_tool"
+        )
 
 
 def _last(events: Iterator[RunEvent]) -> RunResult:

@@ -6,8 +6,9 @@ test_approval_flow, test_durable, the CLI tests and console_approver_app.
 Its tools write to a ledger file (``$LEDGER``) so a test can count real executions across
 processes; ``$CRASH_IN_REFUND=1`` makes the refund kill its process mid-way, after its side
 effect, like a machine losing power. :func:`build_agent` is what
-``agentcore runs resume --agent tests.approval_flow_app:build_agent`` imports; its model
-answers every call with "All done." and writes the requests it saw to ``$SEEN``.
+``agentcore runs resume --agent tests.approval_flow_app:build_agent`` imports (its journal wired
+by hand), :func:`build_stored_agent` the same agent given the store (``Agent(store=...)``);
+their model answers every call with "All done." and writes the requests it saw to ``$SEEN``.
 """
 
 from __future__ import annotations
@@ -86,4 +87,14 @@ def build_agent(store: RunStore) -> Agent:
         client=Client(api_key="test", transport=ScriptedModel(_final_answer)),
         before_tool=[journal.before_tool],
         after_tool=[journal.after_tool],
+    )
+
+
+def build_stored_agent(store: RunStore) -> Agent:
+    """The same agent keeping its runs in ``store`` itself."""
+    return Agent(
+        MODEL,
+        tools=TOOLS,
+        client=Client(api_key="test", transport=ScriptedModel(_final_answer)),
+        store=store,
     )

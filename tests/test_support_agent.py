@@ -611,6 +611,14 @@ class TestDeferredApprovals:
         assert again.returncode == 0, again.stderr
         assert refunds(db) == [(2500, REFUND_REQUEST)]
 
+    def test_a_database_in_a_directory_not_made_yet_gets_its_run_store_beside_it(
+        self, tmp_path: Path
+    ) -> None:
+        """As on a fresh checkout, where ``examples/support_agent/data/`` does not exist."""
+        db = tmp_path / "data" / "company.db"
+        self.pause(db)
+        assert store_for_database(db).exists()
+
     def test_denied_from_the_command_line_nothing_changes_and_the_model_is_told(
         self, tmp_path: Path
     ) -> None:

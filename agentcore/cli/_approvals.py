@@ -9,8 +9,11 @@
     agentcore runs list|show RUN_ID --store runs.db
     agentcore runs resume RUN_ID --agent myapp.agents:build_agent [--app-dir DIR] --store runs.db
 
-``--agent`` is imported with the current directory (or ``--app-dir``) first on ``sys.path``, so
-an app's modules load from where the command is run, without installing them.
+``--agent`` names an Agent, a function returning one given the store (``build_agent(store)``),
+or one taking no arguments. An agent built with its own store (``Agent(..., store=...)``) is
+resumed in that store, which must be the ``--store`` file. The module is imported with the
+current directory (or ``--app-dir``) first on ``sys.path``, so an app's modules load from
+where the command is run, without installing them.
 ``--store`` defaults to ``$AGENTCORE_STORE``; who decided comes from ``--by`` or ``$USER``.
 The store's key is read from its key file (``runs.db.key`` beside it, or ``--key-file`` /
 ``$AGENTCORE_STORE_KEY_FILE``), so the decisions recorded here are authenticated with the key
@@ -38,6 +41,7 @@ import jsonschema
 from agentcore.approval.requests import AlwaysAllow, Approve, Decision, Deny, Edit
 from agentcore.errors import AgentcoreError, ConfigurationError
 from agentcore.redaction import scrub_text
+from agentcore.store.durable import resume_stored, same_store
 from agentcore.store.runs import ApprovalRecord, RunStore
 from agentcore.terminal import terminal_safe
 
@@ -147,7 +151,8 @@ def register_runs(subparsers: _Subparsers) -> None:
         "--agent",
         required=True,
         metavar="MODULE:ATTRIBUTE",
-        help="your Agent, or a function returning it (called with store=... if it takes it)",
+        help="your Agent, or a function returning it (called with store=... if it takes it); "
+        "an agent with its own store must keep it in the --store file",
     )
     resume.add_argument(
         "--app-dir",
@@ -387,11 +392,12 @@ def load_agent(spec: str, store: RunStore, app_dir: str | os.PathLike[str] | Non
     The module is looked for in ``app_dir`` (default: the current directory) before anywhere
     else on ``sys.path``, so an application run from its own directory needs no install.
     A function is called with ``store=store`` when it has a ``store`` parameter (so the app
-    can attach an :class:`~agentcore.store.ExecutionJournal`), else with no arguments.
+    can build ``Agent(..., store=store)``), else with no arguments. An agent that keeps its
+    runs in a store of its own is resumed there, so that store must be the file ``store`` is.
 
     Raises:
-        ConfigurationError: the spec is malformed, ``app_dir`` is not a directory, or the
-            module or attribute is missing.
+        ConfigurationError: the spec is malformed, ``app_dir`` is not a directory, the
+            module or attribute is missing, or the agent keeps its runs in another store.
     """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
@@ -426,6 +432,13 @@ def load_agent(spec: str, store: RunStore, app_dir: str | os.PathLike[str] | Non
             ) from exc
     if not hasattr(target, "resume_stream"):
         raise ConfigurationError(f"--agent {spec!r} is {type(target).__name__}, not an Agent")
+    own = getattr(target, "store", None)
+    if isinstance(own, RunStore) and own is not store and not same_store(own, store.path):
+        raise ConfigurationError(
+            f"--agent {spec!r} keeps its runs in {str(own.path)!r}, but --store is "
+            f"{str(store.path)!r}; give the agent's store with --store (or build the agent "
+            "with the store it is given)"
+        )
     return target
 
 
@@ -454,8 +467,6 @@ def _describe_failure(exc: BaseException) -> str:
 
 
 def _resume(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
-    from agentcore.store.durable import resume_stored
-
     agent = load_agent(args.agent, store, args.app_dir)
     result = resume_stored(agent, store, args.run_id, decided_by=_decided_by(args))
     out.write(f"Run {args.run_id}: {result.status}\n")

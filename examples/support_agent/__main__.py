@@ -187,7 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cleanup.callback(backend.close)
             store = None
             if mode == "deferred":
-                store = cleanup.enter_context(RunStore(store_for_database(database)))
+                store_path = store_for_database(database)
+                # The store sits beside the database, whose directory may not exist yet.
+                store_path.parent.mkdir(parents=True, exist_ok=True)
+                store = cleanup.enter_context(RunStore(store_path))
             support = create_support_agent(
                 database,
                 backend.client,

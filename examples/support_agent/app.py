@@ -26,7 +26,6 @@ from agentcore import (
     Approver,
     AsyncApprover,
     Client,
-    ExecutionJournal,
     Limits,
     ModelSettings,
     RunStore,
@@ -181,8 +180,8 @@ def create_support_agent(
         database: The company database (created with its demo data when missing).
         client: The client to talk through (see :func:`connect`).
         approver: Decides sensitive calls; None pauses the run for a deferred decision.
-        store: A run store; every tool execution is journaled in it, so a resumed run never
-            repeats one.
+        store: A run store to keep every run in: a paused run waits there for a decision,
+            and every tool execution is journaled in it, so a resumed run never repeats one.
         model: The model to ask.
         fallback_models: Models to try, in order, when the model is overloaded or unavailable.
         max_cost_usd: Dollar budget of one run (one reply to the customer); ignored for a
@@ -191,7 +190,6 @@ def create_support_agent(
     path = create_database(database)
     check_database(path)
     lookups_db, lookups = open_lookups(path)
-    journal = ExecutionJournal(store) if store is not None else None
     priced = PriceTable().lookup(model) is not None
     agent = Agent(
         model,
@@ -201,8 +199,7 @@ def create_support_agent(
         approver=approver,
         limits=Limits(max_turns=12, max_cost_usd=max_cost_usd if priced else None),
         model_settings=ModelSettings(max_tokens=1024, fallback_models=fallback_models),
-        before_tool=[journal.before_tool] if journal else [],
-        after_tool=[journal.after_tool] if journal else [],
+        store=store,
     )
     return SupportAgent(agent, path, lookups_db)
 

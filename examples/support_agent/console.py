@@ -24,12 +24,11 @@ from typing import Any, Literal, TextIO
 
 from agentcore import (
     Agent,
+    RunEvent,
     RunFinished,
     RunResult,
     RunState,
     RunStore,
-    resume_stored,
-    run_stored,
 )
 from agentcore.errors import (
     AgentcoreError,
@@ -111,7 +110,8 @@ class ChatConsole:
     """A conversation with the support agent on a terminal (or a script of messages).
 
     Args:
-        agent: The support agent; it has an approver unless ``mode`` is ``deferred``.
+        agent: The support agent; it has an approver unless ``mode`` is ``deferred``, where
+            it keeps its runs in the deferral's store instead.
         mode: How sensitive calls are decided (see the module docstring).
         out: Where everything is written.
         style: Colors or none.
@@ -129,8 +129,8 @@ class ChatConsole:
         deferral: Deferral | None = None,
         prices: PriceTable | None = None,
     ) -> None:
-        if mode == "deferred" and deferral is None:
-            raise ValueError("deferred mode needs a run store")
+        if mode == "deferred" and (deferral is None or agent.store is None):
+            raise ValueError("deferred mode needs an agent with a run store")
         self.agent = agent
         self.mode = mode
         self.out = out
@@ -255,13 +255,12 @@ class ChatConsole:
         self._finish(result)
 
     def _run(self, conversation: list[dict[str, Any]]) -> RunResult:
-        if self.mode == "deferred":
-            assert self.deferral is not None
-            return run_stored(
-                self.agent, self.deferral.store, conversation, on_event=self.printer
-            )
+        # In deferred mode the agent has a store: the run is kept there as it goes.
+        return self._show(self.agent.stream(conversation))
+
+    def _show(self, events: Iterable[RunEvent]) -> RunResult:
         result: RunResult | None = None
-        for event in self.agent.stream(conversation):
+        for event in events:
             self.printer(event)
             if isinstance(event, RunFinished):
                 result = event.result
@@ -363,7 +362,7 @@ class ChatConsole:
                 return False
             self.say("The approval was decided; resuming the run here.", "dim")
             self.printer.start_turn()
-            result = resume_stored(self.agent, store, run_id, on_event=self.printer)
+            result = self._show(self.agent.resume_stream(run_id))
             self._count_new_turns(run_id, result.turns, already_printed=True)
             self._finish_resumed(result.messages, result.status, result.error)
             return result.status != "paused"
