@@ -4,6 +4,7 @@ import importlib
 import inspect
 import os
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,57 @@ def test_importing_the_package_prints_nothing_and_writes_nothing(tmp_path: Path)
     )
     assert (completed.returncode, completed.stdout, completed.stderr) == (0, "", "")
     assert list(tmp_path.iterdir()) == []
+
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_error_agentcore_raises_can_be_caught_through_the_package() -> None:
+    from agentcore import errors
+
+    classes = [name for name in errors.__all__ if inspect.isclass(getattr(errors, name))]
+    assert classes, "agentcore.errors lists no error classes"
+    missing = [
+        name
+        for name in classes
+        if name not in agentcore.__all__ or getattr(agentcore, name) is not getattr(errors, name)
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("name", "home"),
+    [
+        ("Limits", "agentcore.usage"),
+        ("ModelSettings", "agentcore.agent"),
+        ("current_tool_call", "agentcore.tools"),
+        ("ToolCallInfo", "agentcore.tools"),
+        ("terminal_safe", "agentcore.terminal"),
+        ("APITimeoutError", "agentcore.errors"),
+    ],
+)
+def test_the_run_options_the_tool_call_context_and_terminal_safety_are_public(
+    name: str, home: str
+) -> None:
+    assert name in agentcore.__all__
+    assert getattr(agentcore, name) is getattr(importlib.import_module(home), name)
+
+
+def test_every_name_the_readme_imports_exists_where_it_says() -> None:
+    statements = re.findall(
+        r"^from (agentcore[\w.]*) import (\([^)]*\)|[^\n]+)", README, flags=re.MULTILINE
+    )
+    assert len(statements) >= 10, "the README's imports were not found"
+    missing = []
+    for module_name, names in statements:
+        module = importlib.import_module(module_name)
+        for name in re.findall(r"\w+", names.split("#")[0]):
+            if not hasattr(module, name):
+                missing.append(f"{module_name}.{name}")
+    assert missing == []
+
+
+def test_every_error_and_approver_the_readme_names_is_in_the_package() -> None:
+    named = set(re.findall(r"`(\w+(?:Error|Approver))\b", README))
+    assert "MalformedResponseError" in named
+    assert sorted(name for name in named if name not in agentcore.__all__) == []
