@@ -1,0 +1,74 @@
+"""Variants of attacks the framework already resists, as a determined attacker would try next.
+
+Each test plays one variant through the public API (a scripted model, a serialized state,
+the ``agentcore`` command, the SQL pack) and asserts what the promise says: nothing runs
+without an explicit approval of exactly those arguments, secrets stay masked wherever the
+run writes, and bad input is a typed error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agentcore import Agent, Client, tool
+from agentcore.errors import RunStateError
+from agentcore.state import RunState
+from agentcore.testing import ScriptedModel, tool_reply
+
+MODEL = "claude-sonnet-4-5"
+
+
+def scripted_agent(replies: list[dict[str, Any]], tools: list[Any]) -> tuple[Agent, ScriptedModel]:
+    model = ScriptedModel(replies)
+    agent = Agent(MODEL, tools=tools, client=Client(api_key="test", transport=model, max_retries=0))
+    return agent, model
+
+
+@tool(sensitive=True)
+def refund(order_id: str, amount_cents: int) -> str:
+    """Refund an order.
+
+    Args:
+        order_id: The order.
+        amount_cents: How much, in cents.
+    """
+    return f"refunded {amount_cents} on {order_id}"
+
+
+def paused_refund_document() -> dict[str, Any]:
+    agent, _ = scripted_agent(
+        [tool_reply(("refund", {"order_id": "A-1", "amount_cents": 1}, "toolu_1"))], [refund]
+    )
+    paused = agent.run("go")
+    assert paused.status == "paused"
+    document: dict[str, Any] = json.loads(paused.state.to_json())
+    return document
+
+
+# --- hand-edited run state ---------------------------------------------------------------------
+
+
+class TestHostileStateDocuments:
+    def test_a_state_nested_deeper_than_the_interpreter_can_read_is_a_run_state_error(
+        self,
+    ) -> None:
+        document = '{"format": "agentcore.run_state", "version": 1, "state": '
+        document += "[" * 100_000 + "]" * 100_000 + "}"
+
+        with pytest.raises(RunStateError, match="not valid JSON"):
+            RunState.from_json(document)
+
+    @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+    def test_a_non_finite_number_in_a_call_marked_ready_is_a_run_state_error(
+        self, number: str
+    ) -> None:
+        document = paused_refund_document()
+        document["state"]["pending"][0]["status"] = "ready"
+        text = json.dumps(document).replace('"amount_cents": 1', f'"amount_cents": {number}')
+        assert number in text
+
+        with pytest.raises(RunStateError, match="NaN or Infinity"):
+            RunState.from_json(text)
