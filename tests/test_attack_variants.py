@@ -9,14 +9,17 @@ run writes, and bad input is a typed error.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agentcore import Agent, Client, tool
+from agentcore import Agent, Client, RunStore, tool
+from agentcore.cli import main
 from agentcore.errors import RunStateError
 from agentcore.state import RunState
 from agentcore.testing import ScriptedModel, tool_reply
+from tests.test_store_security import REFUND, pause_refunds
 
 MODEL = "claude-sonnet-4-5"
 
@@ -72,3 +75,40 @@ class TestHostileStateDocuments:
 
         with pytest.raises(RunStateError, match="NaN or Infinity"):
             RunState.from_json(text)
+
+
+# --- the approvals command ---------------------------------------------------------------------
+
+
+class TestApprovalsCommand:
+    def test_an_edit_nested_too_deeply_is_refused_with_a_message(
+        self, tmp_path: Path, ledger: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = tmp_path / "runs.db"
+        pause_refunds(path, REFUND)
+        deep = "[" * 100_000 + "]" * 100_000
+        edit = '{"order_id": "A-1001", "amount_cents": ' + deep + "}"
+
+        assert main(["approvals", "approve", "1", "--edit", edit, "--store", str(path)]) == 1
+
+        assert "--edit is not valid JSON" in capsys.readouterr().err
+        with RunStore(path) as store:
+            assert [approval.status for approval in store.list_approvals()] == ["pending"]
+
+
+def test_the_console_approver_answers_an_edit_nested_too_deeply_and_asks_again() -> None:
+    import io
+
+    from agentcore import ConsoleApprover
+    from agentcore.approval import ApprovalRequest, Approve
+
+    deep = '{"order_id": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    answers, shown = io.StringIO(f"e\n{deep}\n\n\ny\n"), io.StringIO()
+    request = ApprovalRequest.for_call(
+        refund, "toolu_1", {"order_id": "A-1", "amount_cents": 5}, "sensitive"
+    )
+
+    decision = ConsoleApprover(answers, shown, require_tty=False).decide(request)
+
+    assert decision == Approve(arguments_hash=request.arguments_hash)
+    assert "Invalid JSON: nested too deeply." in shown.getvalue()

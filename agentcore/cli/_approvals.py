@@ -282,6 +282,8 @@ def _parse_edit(text: str, approval: ApprovalRecord) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         problem = f"{exc.msg} (column {exc.colno})"
         raise ConfigurationError(f"--edit is not valid JSON: {problem}") from exc
+    except RecursionError:
+        raise ConfigurationError("--edit is not valid JSON: it is nested too deeply") from None
     if not isinstance(arguments, dict):
         raise ConfigurationError("--edit must be a JSON object of arguments")
     if approval.input_schema:
