@@ -25,6 +25,7 @@ an excerpt, where any later redaction finds it, or not there at all.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
@@ -137,6 +138,14 @@ def _may_hold_key_shape(text: str) -> bool:
     )
 
 
+def _quoted_forms(value: str) -> tuple[str, ...]:
+    """``value`` and the forms it takes inside a JSON string or a Python ``repr`` (a tool's
+    JSON result, a traceback quoting it), when escaping changes it."""
+    if value.isascii() and value.isprintable() and "\\" not in value and '"' not in value:
+        return (value,)
+    return (value, json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1])
+
+
 def _keep_name(match: re.Match[str]) -> str:
     return f"{match.group(1)}{match.group(2)}{REDACTED}"
 
@@ -189,9 +198,10 @@ class Redactor:
         self._secret_values = tuple(
             sorted(
                 {
-                    value
+                    form
                     for value in secret_values
                     if isinstance(value, str) and len(value) >= _MIN_SECRET_VALUE_CHARS
+                    for form in _quoted_forms(value)
                 },
                 key=len,
                 reverse=True,
@@ -233,11 +243,11 @@ class Redactor:
         ]
         if not extra:
             return self
-        return Redactor(
-            self._secret_fields,
-            secret_values=(*self._secret_values, *extra),
-            credentials=self._credentials,
+        redactor = Redactor(self._secret_fields, secret_values=extra, credentials=self._credentials)
+        redactor._secret_values = tuple(
+            sorted({*self._secret_values, *redactor._secret_values}, key=len, reverse=True)
         )
+        return redactor
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a value stored under ``key`` is replaced whole."""
@@ -450,31 +460,39 @@ def _add_credential(found: list[str], value: str) -> None:
     found.extend(item for item in candidates if len(item) >= MIN_CREDENTIAL_CHARS)
 
 
-def secret_values_in(arguments: Any, secret_fields: Iterable[str]) -> list[str]:
+def secret_values_in(
+    arguments: Any, secret_fields: Iterable[str], *, credentials: bool = False
+) -> list[str]:
     """The values held under the names ``secret_fields`` in ``arguments``, at any depth, as
     text (every string and number inside a secret object or list counts).
 
     Pass them as ``secret_values`` so that an error message or a tool result quoting a
-    secret argument is redacted too.
+    secret argument is redacted too. With ``credentials``, the values under credential
+    names (``reset_token``, ``password``…) count as well, declared or not.
     """
     names = frozenset(secret_fields)
     found: list[str] = []
-    if names:
-        _collect_secret_values(arguments, names, found, inside=False)
+    if names or credentials:
+        _collect_secret_values(arguments, names, found, inside=False, credentials=credentials)
     return found
 
 
 def _collect_secret_values(
-    value: Any, names: frozenset[str], found: list[str], *, inside: bool
+    value: Any, names: frozenset[str], found: list[str], *, inside: bool, credentials: bool
 ) -> None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json", by_alias=True)
     if isinstance(value, Mapping):
         for key, item in value.items():
-            _collect_secret_values(item, names, found, inside=inside or key in names)
+            secret = (
+                inside
+                or key in names
+                or (credentials and isinstance(key, str) and _DEFAULT.is_secret_key(key))
+            )
+            _collect_secret_values(item, names, found, inside=secret, credentials=credentials)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            _collect_secret_values(item, names, found, inside=inside)
+            _collect_secret_values(item, names, found, inside=inside, credentials=credentials)
     elif inside and isinstance(value, str):
         found.append(value)
     elif inside and isinstance(value, int | float) and not isinstance(value, bool):

@@ -16,9 +16,11 @@ import pytest
 
 from agentcore import Agent, Client, RunStore, tool
 from agentcore.cli import main
-from agentcore.errors import RunStateError
+from agentcore.errors import ModelRetry, RunStateError, ToolError
+from agentcore.log import capture_events
 from agentcore.state import RunState
-from agentcore.testing import ScriptedModel, tool_reply
+from agentcore.store.durable import run_stored
+from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from tests.test_store_security import REFUND, pause_refunds
 
 MODEL = "claude-sonnet-4-5"
@@ -94,6 +96,95 @@ class TestApprovalsCommand:
         assert "--edit is not valid JSON" in capsys.readouterr().err
         with RunStore(path) as store:
             assert [approval.status for approval in store.list_approvals()] == ["pending"]
+
+
+# --- secrets in what a tool returns or raises -------------------------------------------------
+
+TOKEN = "rt-7Qx9-very-secret-reset-token"
+
+
+def echo(mode: str, value: str) -> Any:
+    if mode == "returns":
+        return f"reset done with {value}"
+    if mode == "returns json":
+        return {"note": f'used "{value}"'}
+    if mode == "tool error":
+        raise ToolError(f"token {value} has expired")
+    if mode == "model retry":
+        raise ModelRetry(f"token {value} has expired")
+    if mode == "raises":
+        raise ValueError(f"token {value} is malformed")
+    try:
+        raise KeyError(value)
+    except KeyError as exc:
+        raise RuntimeError("lookup failed") from exc
+
+
+ECHOES = ["returns", "returns json", "tool error", "model retry", "raises", "raises from"]
+
+
+class TestSecretsInToolOutput:
+    @pytest.mark.parametrize("mode", ECHOES)
+    def test_a_credential_named_argument_echoed_by_the_tool_is_masked_everywhere(
+        self, mode: str, tmp_path: Path
+    ) -> None:
+        @tool
+        def reset_password(user: str, reset_token: str) -> Any:
+            """Reset a password with a one-time token.
+
+            Args:
+                user: The account.
+                reset_token: The one-time token.
+            """
+            return echo(mode, reset_token)
+
+        call = ("reset_password", {"user": "ada", "reset_token": TOKEN}, "toolu_1")
+        agent, model = scripted_agent([tool_reply(call), text_reply("done")], [reset_password])
+        path = tmp_path / "runs.db"
+        with capture_events() as events, RunStore(path) as store:
+            result = run_stored(agent, store, "reset it")
+
+        assert result.status == "completed"
+        tool_results = json.dumps(model.requests[1]["messages"][-1])
+        if mode != "raises from":
+            assert "[REDACTED]" in tool_results
+        assert TOKEN not in tool_results
+        assert TOKEN not in json.dumps(events, default=str)
+        assert TOKEN not in result.state.to_json()
+        assert TOKEN.encode() not in path.read_bytes()
+
+    @pytest.mark.parametrize("mode", ECHOES)
+    def test_a_declared_secret_with_quotes_is_masked_in_its_escaped_form(
+        self, mode: str, tmp_path: Path
+    ) -> None:
+        pin = 'pin"with\\quote-12345'
+
+        @tool(secret_fields=["pin"])
+        def unlock(door: str, pin: str) -> Any:
+            """Unlock a door.
+
+            Args:
+                door: Which door.
+                pin: Its pin.
+            """
+            return echo(mode, pin)
+
+        call = ("unlock", {"door": "front", "pin": pin}, "toolu_1")
+        agent, model = scripted_agent([tool_reply(call), text_reply("done")], [unlock])
+        path = tmp_path / "runs.db"
+        with capture_events() as events, RunStore(path) as store:
+            result = run_stored(agent, store, "open up")
+
+        assert result.status == "completed"
+        sent = json.dumps(model.requests[1]["messages"][-1])
+        stored = result.state.to_json()
+        logged = json.dumps(events, default=str)
+        assert "quote-12345" not in logged
+        for form in (pin, json.dumps(pin)[1:-1], repr(pin)[1:-1]):
+            assert form not in sent
+            assert form not in stored
+            assert form.encode() not in path.read_bytes()
+        assert "quote-12345" not in sent and "quote-12345" not in stored
 
 
 def test_the_console_approver_answers_an_edit_nested_too_deeply_and_asks_again() -> None:
