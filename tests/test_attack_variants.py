@@ -98,6 +98,32 @@ class TestApprovalsCommand:
             assert [approval.status for approval in store.list_approvals()] == ["pending"]
 
 
+    @pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e999"])
+    def test_an_edit_to_a_non_finite_number_is_refused_and_the_approval_stays_pending(
+        self, tmp_path: Path, number: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        @tool(sensitive=True)
+        def pay(amount: float) -> str:
+            """Pay an amount.
+
+            Args:
+                amount: How much.
+            """
+            return "paid"
+
+        agent, _ = scripted_agent([tool_reply(("pay", {"amount": 5.0}, "toolu_pay"))], [pay])
+        path = tmp_path / "runs.db"
+        with RunStore(path) as store:
+            assert run_stored(agent, store, "pay").status == "paused"
+        edit = '{"amount": ' + number + "}"
+
+        assert main(["approvals", "approve", "1", "--edit", edit, "--store", str(path)]) == 1
+
+        assert "--edit has NaN or Infinity at amount" in capsys.readouterr().err
+        with RunStore(path) as store:
+            assert [approval.status for approval in store.list_approvals()] == ["pending"]
+
+
 # --- secrets in what a tool returns or raises -------------------------------------------------
 
 TOKEN = "rt-7Qx9-very-secret-reset-token"

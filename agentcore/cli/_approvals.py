@@ -40,6 +40,7 @@ from agentcore.errors import AgentcoreError, ConfigurationError
 from agentcore.redaction import scrub_text
 from agentcore.store.runs import ApprovalRecord, RunStore
 from agentcore.terminal import terminal_safe
+from agentcore.tools._tool import non_finite_number
 
 __all__ = ["load_agent", "register_approvals", "register_runs"]
 
@@ -286,6 +287,11 @@ def _parse_edit(text: str, approval: ApprovalRecord) -> dict[str, Any]:
         raise ConfigurationError("--edit is not valid JSON: it is nested too deeply") from None
     if not isinstance(arguments, dict):
         raise ConfigurationError("--edit must be a JSON object of arguments")
+    non_finite = non_finite_number(arguments)
+    if non_finite is not None:
+        raise ConfigurationError(
+            f"--edit has NaN or Infinity at {non_finite}, which no tool argument can hold"
+        )
     if approval.input_schema:
         # Masked secret values stay masked here and are restored on resume, so a secret
         # field holding the mask is checked as if it held its real value.
