@@ -8,13 +8,16 @@ run writes, and bad input is a typed error.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agentcore import Agent, Client, RunStore, tool
+from agentcore import Agent, AsyncClient, Client, RunStore, tool
+from agentcore.approval import ApprovalRequest, Approve, Decision, Deny
 from agentcore.cli import main
 from agentcore.errors import ModelRetry, RunStateError, ToolError
 from agentcore.log import capture_events
@@ -229,3 +232,66 @@ def test_the_console_approver_answers_an_edit_nested_too_deeply_and_asks_again()
 
     assert decision == Approve(arguments_hash=request.arguments_hash)
     assert "Invalid JSON: nested too deeply." in shown.getvalue()
+
+
+# --- an approver that answers after its time ran out -------------------------------------------
+
+
+class AnswersWhenCancelled:
+    """An async approver still thinking at the timeout, which answers Approve when cancelled
+    (as a UI that turns a dismissed dialog into its default answer would)."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    async def decide(self, request: ApprovalRequest) -> Decision:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            await asyncio.sleep(0.3)
+            return Approve(arguments_hash=request.arguments_hash)
+        return Deny("too slow")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_async_approver_answering_after_the_timeout_is_not_waited_for_nor_obeyed(
+    mode: str,
+) -> None:
+    refunds: list[int] = []
+
+    @tool(sensitive=True)
+    def refund_now(order_id: str, amount_cents: int) -> str:
+        """Refund an order.
+
+        Args:
+            order_id: The order.
+            amount_cents: How much, in cents.
+        """
+        refunds.append(amount_cents)
+        return "refunded"
+
+    model = ScriptedModel(
+        [tool_reply(("refund_now", {"order_id": "A-1", "amount_cents": 700}, "toolu_r")),
+         text_reply("ok")]
+    )  # fmt: skip
+    approver = AnswersWhenCancelled()
+    agent = Agent(
+        MODEL,
+        tools=[refund_now],
+        client=Client(api_key="test", transport=model, max_retries=0),
+        async_client=AsyncClient(api_key="test", transport=model, max_retries=0),
+        approver=approver,
+        approval_timeout_s=0.1,
+    )
+
+    began = time.perf_counter()
+    result = agent.run("go") if mode == "sync" else asyncio.run(agent.arun("go"))
+    elapsed = time.perf_counter() - began
+
+    assert approver.cancelled or mode == "sync"  # a sync run leaves it on its own thread
+    assert refunds == []
+    assert result.status == "completed"
+    [denial] = model.requests[-1]["messages"][-1]["content"]
+    assert denial["is_error"] is True and "no decision within" in denial["content"]
+    assert elapsed < 0.3
