@@ -344,7 +344,9 @@ class Redactor:
             if content:
                 return {key: self._block_field(key, item) for key, item in value.items()}
             return {
-                key: self._field(key, item) if isinstance(key, str) else self._walk(item, False)
+                self._key(key): self._field(key, item)
+                if isinstance(key, str)
+                else self._walk(item, False)
                 for key, item in value.items()
             }
         if isinstance(value, list):
@@ -357,6 +359,18 @@ class Redactor:
         if isinstance(value, BaseException):
             return self.redact_text(f"{type(value).__name__}: {value}")
         return value
+
+    def _key(self, key: Any) -> Any:
+        """A mapping's key with the known secret values and key-shaped tokens in it replaced
+        (a server may echo a credential as a field name)."""
+        if not isinstance(key, str):
+            return key
+        for secret in self._secret_values:
+            if secret in key:
+                key = key.replace(secret, REDACTED)
+        if self._credentials and _may_hold_key_shape(key):
+            key = _KEY_SHAPED.sub(REDACTED, key)
+        return key
 
     def _field(self, key: str, value: Any) -> Any:
         if value is not None and self.is_secret_key(key):

@@ -14,16 +14,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agentcore import Agent, AsyncClient, Client, RunStore, tool
 from agentcore.approval import ApprovalRequest, Approve, Decision, Deny
 from agentcore.cli import main
-from agentcore.errors import ModelRetry, RunStateError, ToolError
+from agentcore.errors import AuthenticationError, ModelRetry, RunStateError, ToolError
 from agentcore.log import capture_events
+from agentcore.redaction import REDACTED
 from agentcore.state import RunState
 from agentcore.store.durable import run_stored
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
+from tests.test_client_credentials import GATEWAY_KEY, answering, create, every_text_of
 from tests.test_store_security import REFUND, pause_refunds
 
 MODEL = "claude-sonnet-4-5"
@@ -99,7 +102,6 @@ class TestApprovalsCommand:
         assert "--edit is not valid JSON" in capsys.readouterr().err
         with RunStore(path) as store:
             assert [approval.status for approval in store.list_approvals()] == ["pending"]
-
 
     @pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e999"])
     def test_an_edit_to_a_non_finite_number_is_refused_and_the_approval_stays_pending(
@@ -295,3 +297,22 @@ def test_an_async_approver_answering_after_the_timeout_is_not_waited_for_nor_obe
     [denial] = model.requests[-1]["messages"][-1]["content"]
     assert denial["is_error"] is True and "no decision within" in denial["content"]
     assert elapsed < 0.3
+
+
+# --- a gateway key echoed where a value is not expected ----------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_key_echoed_as_a_field_name_of_the_error_body_is_masked(kind: str) -> None:
+    body = {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "rejected", GATEWAY_KEY: "bad"},
+    }
+    error = create(kind, answering(httpx.Response(401, json=body)), api_key=GATEWAY_KEY)
+
+    assert isinstance(error, AuthenticationError)
+    assert GATEWAY_KEY not in every_text_of(error)
+    assert error.body == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "rejected", REDACTED: "bad"},
+    }
