@@ -238,6 +238,13 @@ class RunState:
             ) from None
         except (ValueError, RecursionError) as exc:
             raise RunStateError(f"run state is not valid JSON: {exc}") from exc
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise RunStateError(
+                "run state holds a lone surrogate (half of a character escaped as \\uD800-"
+                "\\uDFFF), which no run state can have"
+            ) from None
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise RunStateError("not an agentcore run state document")
         version = document.get("version")

@@ -19,12 +19,15 @@ import pytest
 
 from agentcore import Agent, AsyncClient, Client, RunStore, tool
 from agentcore.approval import ApprovalRequest, Approve, Decision, Deny
+from agentcore.approval.approvers import CallbackApprover
 from agentcore.cli import main
-from agentcore.errors import AuthenticationError, ModelRetry, RunStateError, ToolError
+from agentcore.errors import AuthenticationError, ModelRetry, RunStateError, StreamError, ToolError
+from agentcore.events import RunFinished
 from agentcore.log import capture_events
 from agentcore.redaction import REDACTED
 from agentcore.state import RunState
 from agentcore.store.durable import run_stored
+from agentcore.streaming.accumulator import StreamDecoder
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from tests.test_client_credentials import GATEWAY_KEY, answering, create, every_text_of
 from tests.test_store_security import REFUND, pause_refunds
@@ -316,3 +319,103 @@ def test_a_key_echoed_as_a_field_name_of_the_error_body_is_masked(kind: str) -> 
         "type": "error",
         "error": {"type": "authentication_error", "message": "rejected", REDACTED: "bad"},
     }
+
+
+# --- lone surrogates --------------------------------------------------------------------------
+
+
+def streamed_tool_call(name: str, partial_json: str) -> bytes:
+    """A streamed reply calling ``name`` whose input arrives as ``partial_json`` (raw)."""
+    start = {
+        "type": "message_start",
+        "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": MODEL,
+            "content": [], "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        },
+    }  # fmt: skip
+    block = {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}
+    events = [
+        ("message_start", json.dumps(start)),
+        ("content_block_start", json.dumps({"type": "content_block_start", "index": 0,
+                                            "content_block": block})),
+        ("content_block_delta", json.dumps({"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "input_json_delta",
+                                                      "partial_json": partial_json}})),
+        ("content_block_stop", '{"type": "content_block_stop", "index": 0}'),
+        ("message_delta", '{"type": "message_delta", "delta": {"stop_reason": "tool_use"}, '
+                          '"usage": {"output_tokens": 1}}'),
+        ("message_stop", '{"type": "message_stop"}'),
+    ]  # fmt: skip
+    return "".join(f"event: {event}\ndata: {data}\n\n" for event, data in events).encode()
+
+
+class TestLoneSurrogates:
+    @pytest.mark.parametrize("sensitive", [True, False])
+    def test_a_streamed_tool_input_with_a_lone_surrogate_is_malformed_and_runs_nothing(
+        self, sensitive: bool
+    ) -> None:
+        ran: list[str] = []
+
+        @tool(sensitive=sensitive)
+        def label(order_id: str) -> str:
+            """Label an order.
+
+            Args:
+                order_id: The order.
+            """
+            ran.append(order_id)
+            return "labelled"
+
+        body = streamed_tool_call("label", '{"order_id": "A-1\\ud800"}')
+        transport = httpx.MockTransport(
+            lambda request: httpx.Response(
+                200, content=body, headers={"content-type": "text/event-stream"}
+            )
+        )
+        agent = Agent(
+            MODEL,
+            tools=[label],
+            client=Client(api_key="test", transport=transport, max_retries=0),
+            approver=CallbackApprover(lambda request: Approve()),
+        )
+
+        events = list(agent.stream("go"))
+
+        last = events[-1]
+        assert isinstance(last, RunFinished)
+        assert last.result.status == "failed"
+        assert isinstance(last.result.exception, StreamError)
+        assert ran == []
+
+    def test_a_streamed_text_with_a_lone_surrogate_is_malformed(self) -> None:
+        decoder = StreamDecoder()
+        start = streamed_tool_call("label", "{}").split(b"\n\n")[0] + b"\n\n"
+        decoder.feed(start)
+        text_start = (
+            b'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, '
+            b'"content_block": {"type": "text", "text": ""}}\n\n'
+        )
+        decoder.feed(text_start)
+        with pytest.raises(StreamError, match="malformed JSON"):
+            decoder.feed(
+                b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, '
+                b'"delta": {"type": "text_delta", "text": "hi \\udc80"}}\n\n'
+            )
+
+    def test_a_pair_of_surrogate_escapes_is_one_character_and_accepted(self) -> None:
+        document = paused_refund_document()
+        text = json.dumps(document).replace('"order_id": "A-1"', '"order_id": "A-1\\ud83d\\ude00"')
+
+        state = RunState.from_json(text)
+
+        assert state.pending[0].arguments["order_id"] == "A-1\U0001f600"
+
+    @pytest.mark.parametrize("status", ["ready", "approval"])
+    def test_a_state_with_a_lone_surrogate_is_a_run_state_error(self, status: str) -> None:
+        document = paused_refund_document()
+        document["state"]["pending"][0]["status"] = status
+        text = json.dumps(document).replace('"order_id": "A-1"', '"order_id": "A-1\\ud800"')
+
+        with pytest.raises(RunStateError, match="lone surrogate"):
+            RunState.from_json(text)
