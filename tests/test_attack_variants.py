@@ -419,3 +419,29 @@ class TestLoneSurrogates:
 
         with pytest.raises(RunStateError, match="lone surrogate"):
             RunState.from_json(text)
+
+
+def test_a_policy_reason_quoting_a_credential_named_argument_is_masked_everywhere(
+    tmp_path: Path,
+) -> None:
+    @tool(requires_approval=lambda arguments: f"resetting with {arguments['reset_token']}")
+    def reset_password(user: str, reset_token: str) -> str:
+        """Reset a password with a one-time token.
+
+        Args:
+            user: The account.
+            reset_token: The one-time token.
+        """
+        return "reset"
+
+    call = ("reset_password", {"user": "ada", "reset_token": TOKEN}, "toolu_1")
+    agent, _ = scripted_agent([tool_reply(call)], [reset_password])
+    path = tmp_path / "runs.db"
+    with capture_events() as events, RunStore(path) as store:
+        result = run_stored(agent, store, "reset it")
+
+    assert result.status == "paused"
+    assert result.pending[0].reason == f"resetting with {REDACTED}"
+    assert TOKEN not in result.state.to_json()
+    assert TOKEN not in json.dumps(events, default=str)
+    assert all(TOKEN.encode() not in file.read_bytes() for file in tmp_path.iterdir())

@@ -244,7 +244,7 @@ def approval_steps(
         printable = "".join(char for char in asked if char.isprintable() or char.isspace())
         line = " ".join(printable.split())
         if line:
-            secrets = secret_values_in(arguments, tool.secret_fields) if tool.secret_fields else ()
+            secrets = secret_values_in(arguments, tool.secret_fields, credentials=True)
             stated: str = Redactor(secret_values=secrets).redact(line)
             return stated
     return f"the approval policy of tool {tool.name!r} asks for these arguments" if asked else None
