@@ -511,3 +511,6 @@ def _collect_secret_values(
         found.append(value)
     elif inside and isinstance(value, int | float) and not isinstance(value, bool):
         found.append(str(value))
+        if isinstance(value, float) and value.is_integer():
+            # JSON's 48213.0 is the integer 48213 a tool receives for an int argument.
+            found.append(str(int(value)))

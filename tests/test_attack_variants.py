@@ -26,7 +26,7 @@ from agentcore.events import RunFinished
 from agentcore.log import capture_events
 from agentcore.redaction import REDACTED
 from agentcore.state import RunState
-from agentcore.store.durable import run_stored
+from agentcore.store.durable import ExecutionJournal, run_stored
 from agentcore.streaming.accumulator import StreamDecoder
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from tests.test_client_credentials import GATEWAY_KEY, answering, create, every_text_of
@@ -445,3 +445,38 @@ def test_a_policy_reason_quoting_a_credential_named_argument_is_masked_everywher
     assert TOKEN not in result.state.to_json()
     assert TOKEN not in json.dumps(events, default=str)
     assert all(TOKEN.encode() not in file.read_bytes() for file in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("pin", [48213.0, 4.8213e4])
+def test_a_secret_integer_sent_as_a_float_is_masked_in_the_form_the_tool_sees(
+    pin: float, tmp_path: Path
+) -> None:
+    @tool(secret_fields=["pin"])
+    def unlock(door: str, pin: int) -> str:
+        """Unlock a door.
+
+        Args:
+            door: Which door.
+            pin: Its pin.
+        """
+        return f"door {door} opened with pin {pin}"
+
+    call = ("unlock", {"door": "front", "pin": pin}, "toolu_1")
+    journal_store = RunStore(tmp_path / "runs.db")
+    journal = ExecutionJournal(journal_store)
+    model = ScriptedModel([tool_reply(call), text_reply("done")])
+    agent = Agent(
+        MODEL,
+        tools=[unlock],
+        client=Client(api_key="test", transport=model, max_retries=0),
+        before_tool=[journal.before_tool],
+        after_tool=[journal.after_tool],
+    )
+    with journal_store:
+        result = run_stored(agent, journal_store, "open up")
+
+    assert result.status == "completed"
+    sent = model.requests[1]["messages"][-1]["content"][0]["content"]
+    assert sent == f"door front opened with pin {REDACTED}"
+    assert "48213" not in result.state.to_json()
+    assert all(b"48213" not in file.read_bytes() for file in tmp_path.iterdir())
