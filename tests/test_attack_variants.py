@@ -480,3 +480,65 @@ def test_a_secret_integer_sent_as_a_float_is_masked_in_the_form_the_tool_sees(
     assert sent == f"door front opened with pin {REDACTED}"
     assert "48213" not in result.state.to_json()
     assert all(b"48213" not in file.read_bytes() for file in tmp_path.iterdir())
+
+
+# --- the SQL pack -----------------------------------------------------------------------------
+
+
+GENERATED = """
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY, name TEXT, password_hash TEXT,
+    hint TEXT GENERATED ALWAYS AS (substr(password_hash, 1, 12)) VIRTUAL,
+    copy TEXT GENERATED ALWAYS AS (password_hash || '') STORED
+);
+INSERT INTO customers (id, name, password_hash) VALUES (1, 'Ada', 'pbkdf2$SECRETHASH');
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY, cents INTEGER,
+    dollars REAL GENERATED ALWAYS AS (cents / 100.0) VIRTUAL
+);
+INSERT INTO orders (id, cents) VALUES (1, 2500);
+CREATE VIEW customer_hints AS SELECT id, hint FROM customers;
+"""
+
+
+@pytest.fixture
+def generated_db(tmp_path: Path) -> Any:
+    import sqlite3
+    from contextlib import closing
+
+    from agentcore_sql import SQLDatabase
+
+    path = tmp_path / "shop.db"
+    with closing(sqlite3.connect(path)) as connection:
+        connection.executescript(GENERATED)
+    database = SQLDatabase.sqlite(path, allow_tables=["customers", "orders", "customer_hints"])
+    yield database
+    database.close()
+
+
+class TestGeneratedColumns:
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            "SELECT * FROM customers",
+            "SELECT hint, copy FROM customers",
+            "SELECT name FROM customers WHERE hint LIKE 'pbkdf2$S%'",
+            "SELECT * FROM customer_hints",
+        ],
+    )
+    def test_a_generated_column_over_a_secret_column_never_reaches_the_model(
+        self, generated_db: Any, sql: str
+    ) -> None:
+        shown = str(generated_db.run_select(sql))
+
+        assert "SECRET" not in shown and "pbkdf2" not in shown
+        if "WHERE" in sql:
+            assert '"rows":[]' in shown
+
+    def test_describe_table_leaves_them_out_and_other_generated_columns_stay(
+        self, generated_db: Any
+    ) -> None:
+        described = generated_db.describe_table("customers")
+        assert "SECRET" not in described and "pbkdf2" not in described
+        assert '"hint"' not in described and '"copy"' not in described
+        assert json.loads(generated_db.run_select("SELECT dollars FROM orders"))["rows"] == [[25.0]]
