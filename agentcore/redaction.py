@@ -106,6 +106,8 @@ _KEY_SHAPED = re.compile(
     r"|(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"
     r"|-----BEGIN[A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|[\s\S]*)"
 )
+_SHORTEST_KEY_SHAPE = 15
+"""No key-shaped token is shorter (``sk-ant-`` and 8 characters)."""
 # A literal every key shape holds, grouped under a character the group's shapes all hold.
 _DASHED_KEY_HINTS = ("sk-", "glpat-", "xox", "-----BEGIN")
 _UNDERSCORED_KEY_HINTS = ("k_live_", "k_test_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_")
@@ -368,7 +370,7 @@ class Redactor:
         for secret in self._secret_values:
             if secret in key:
                 key = key.replace(secret, REDACTED)
-        if self._credentials and _may_hold_key_shape(key):
+        if len(key) >= _SHORTEST_KEY_SHAPE and self._credentials and _may_hold_key_shape(key):
             key = _KEY_SHAPED.sub(REDACTED, key)
         return key
 
