@@ -219,7 +219,7 @@ class AgentLoop:
         content = redact_content(
             output.content,
             secret_fields=secret_fields,
-            secret_values=secret_values_in(call.arguments, secret_fields),
+            secret_values=secret_values_in(call.arguments, secret_fields, credentials=True),
         )
         if content != output.content:
             output = replace(output, content=content)

@@ -25,6 +25,7 @@ an excerpt, where any later redaction finds it, or not there at all.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
@@ -105,6 +106,8 @@ _KEY_SHAPED = re.compile(
     r"|(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"
     r"|-----BEGIN[A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|[\s\S]*)"
 )
+_SHORTEST_KEY_SHAPE = 15
+"""No key-shaped token is shorter (``sk-ant-`` and 8 characters)."""
 # A literal every key shape holds, grouped under a character the group's shapes all hold.
 _DASHED_KEY_HINTS = ("sk-", "glpat-", "xox", "-----BEGIN")
 _UNDERSCORED_KEY_HINTS = ("k_live_", "k_test_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_")
@@ -135,6 +138,14 @@ def _may_hold_key_shape(text: str) -> bool:
         or ("_" in text and any(hint in text for hint in _UNDERSCORED_KEY_HINTS))
         or any(hint in text for hint in _OTHER_KEY_HINTS)
     )
+
+
+def _quoted_forms(value: str) -> tuple[str, ...]:
+    """``value`` and the forms it takes inside a JSON string or a Python ``repr`` (a tool's
+    JSON result, a traceback quoting it), when escaping changes it."""
+    if value.isascii() and value.isprintable() and "\\" not in value and '"' not in value:
+        return (value,)
+    return (value, json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1])
 
 
 def _keep_name(match: re.Match[str]) -> str:
@@ -189,9 +200,10 @@ class Redactor:
         self._secret_values = tuple(
             sorted(
                 {
-                    value
+                    form
                     for value in secret_values
                     if isinstance(value, str) and len(value) >= _MIN_SECRET_VALUE_CHARS
+                    for form in _quoted_forms(value)
                 },
                 key=len,
                 reverse=True,
@@ -233,11 +245,11 @@ class Redactor:
         ]
         if not extra:
             return self
-        return Redactor(
-            self._secret_fields,
-            secret_values=(*self._secret_values, *extra),
-            credentials=self._credentials,
+        redactor = Redactor(self._secret_fields, secret_values=extra, credentials=self._credentials)
+        redactor._secret_values = tuple(
+            sorted({*self._secret_values, *redactor._secret_values}, key=len, reverse=True)
         )
+        return redactor
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a value stored under ``key`` is replaced whole."""
@@ -334,7 +346,9 @@ class Redactor:
             if content:
                 return {key: self._block_field(key, item) for key, item in value.items()}
             return {
-                key: self._field(key, item) if isinstance(key, str) else self._walk(item, False)
+                self._key(key): self._field(key, item)
+                if isinstance(key, str)
+                else self._walk(item, False)
                 for key, item in value.items()
             }
         if isinstance(value, list):
@@ -347,6 +361,18 @@ class Redactor:
         if isinstance(value, BaseException):
             return self.redact_text(f"{type(value).__name__}: {value}")
         return value
+
+    def _key(self, key: Any) -> Any:
+        """A mapping's key with the known secret values and key-shaped tokens in it replaced
+        (a server may echo a credential as a field name)."""
+        if not isinstance(key, str):
+            return key
+        for secret in self._secret_values:
+            if secret in key:
+                key = key.replace(secret, REDACTED)
+        if len(key) >= _SHORTEST_KEY_SHAPE and self._credentials and _may_hold_key_shape(key):
+            key = _KEY_SHAPED.sub(REDACTED, key)
+        return key
 
     def _field(self, key: str, value: Any) -> Any:
         if value is not None and self.is_secret_key(key):
@@ -450,32 +476,43 @@ def _add_credential(found: list[str], value: str) -> None:
     found.extend(item for item in candidates if len(item) >= MIN_CREDENTIAL_CHARS)
 
 
-def secret_values_in(arguments: Any, secret_fields: Iterable[str]) -> list[str]:
+def secret_values_in(
+    arguments: Any, secret_fields: Iterable[str], *, credentials: bool = False
+) -> list[str]:
     """The values held under the names ``secret_fields`` in ``arguments``, at any depth, as
     text (every string and number inside a secret object or list counts).
 
     Pass them as ``secret_values`` so that an error message or a tool result quoting a
-    secret argument is redacted too.
+    secret argument is redacted too. With ``credentials``, the values under credential
+    names (``reset_token``, ``password``…) count as well, declared or not.
     """
     names = frozenset(secret_fields)
     found: list[str] = []
-    if names:
-        _collect_secret_values(arguments, names, found, inside=False)
+    if names or credentials:
+        _collect_secret_values(arguments, names, found, inside=False, credentials=credentials)
     return found
 
 
 def _collect_secret_values(
-    value: Any, names: frozenset[str], found: list[str], *, inside: bool
+    value: Any, names: frozenset[str], found: list[str], *, inside: bool, credentials: bool
 ) -> None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json", by_alias=True)
     if isinstance(value, Mapping):
         for key, item in value.items():
-            _collect_secret_values(item, names, found, inside=inside or key in names)
+            secret = (
+                inside
+                or key in names
+                or (credentials and isinstance(key, str) and _DEFAULT.is_secret_key(key))
+            )
+            _collect_secret_values(item, names, found, inside=secret, credentials=credentials)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            _collect_secret_values(item, names, found, inside=inside)
+            _collect_secret_values(item, names, found, inside=inside, credentials=credentials)
     elif inside and isinstance(value, str):
         found.append(value)
     elif inside and isinstance(value, int | float) and not isinstance(value, bool):
         found.append(str(value))
+        if isinstance(value, float) and value.is_integer():
+            # JSON's 48213.0 is the integer 48213 a tool receives for an int argument.
+            found.append(str(int(value)))

@@ -20,6 +20,7 @@ decision bound to its arguments hash (``Approve(arguments_hash=...)``), given to
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -230,9 +231,20 @@ class RunState:
                 or does not hold a valid state.
         """
         try:
-            document = json.loads(text)
-        except ValueError as exc:
+            document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        except _NonFinite as exc:
+            raise RunStateError(
+                f"run state holds {exc}: NaN or Infinity, which no run state can have"
+            ) from None
+        except (ValueError, RecursionError) as exc:
             raise RunStateError(f"run state is not valid JSON: {exc}") from exc
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise RunStateError(
+                "run state holds a lone surrogate (half of a character escaped as \\uD800-"
+                "\\uDFFF), which no run state can have"
+            ) from None
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise RunStateError("not an agentcore run state document")
         version = document.get("version")
@@ -249,6 +261,21 @@ class RunState:
         if not trusted:
             _withdraw_authority(state)
         return state
+
+
+class _NonFinite(ValueError):
+    """A number JSON cannot hold (``NaN``, ``Infinity``, or one too large for a float)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NonFinite(text)
+    return value
 
 
 def _withdraw_authority(state: RunState) -> None:

@@ -297,6 +297,8 @@ class _Session:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             return None, f"Invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        except RecursionError:
+            return None, "Invalid JSON: nested too deeply."
         if not isinstance(value, dict):
             return None, f"The arguments must be a JSON object, not {type(value).__name__}."
         arguments = restore_secrets(value, self.request.arguments, self.request.secret_fields)

@@ -122,9 +122,9 @@ async def adecide(
 ) -> Decision:
     """Async twin of :func:`decide`: sync approvers run in a thread, failures become denials.
 
-    After ``timeout_s`` the run goes on with the denial; a sync approver's thread is a daemon
-    that nothing waits for (neither the run nor ``asyncio.run``), and its late answer is
-    dropped.
+    After ``timeout_s`` the run goes on with the denial; an async approver is cancelled and
+    not waited for, a sync approver's thread is a daemon that nothing waits for (neither the
+    run nor ``asyncio.run``), and a late answer from either is dropped.
     """
 
     async def call() -> Decision:
@@ -140,10 +140,27 @@ async def adecide(
         except Exception as exc:
             return _failure(request, exc)
 
+    if timeout_s is None:
+        return await call()
+    # Not asyncio.wait_for: it waits for the cancelled approver to finish, and returns what
+    # an approver that catches the cancellation answers then, however late.
+    asking = asyncio.ensure_future(call())
     try:
-        return await asyncio.wait_for(call(), timeout_s)
-    except TimeoutError:
-        return Deny(f"no decision within {timeout_s:g} s; denied for safety")
+        done, _ = await asyncio.wait((asking,), timeout=timeout_s)
+    except asyncio.CancelledError:
+        asking.cancel()
+        raise
+    if asking in done:
+        return asking.result()
+    asking.cancel()
+    _abandoned.add(asking)
+    asking.add_done_callback(_abandoned.discard)
+    return Deny(f"no decision within {timeout_s:g} s; denied for safety")
+
+
+_abandoned: set[asyncio.Future[Decision]] = set()
+"""Approvers given up on at their timeout, referenced until they end so none is collected
+while it still runs; their answers are never read."""
 
 
 async def _in_daemon_thread(approver: AnyApprover, request: ApprovalRequest) -> object:
@@ -227,7 +244,7 @@ def approval_steps(
         printable = "".join(char for char in asked if char.isprintable() or char.isspace())
         line = " ".join(printable.split())
         if line:
-            secrets = secret_values_in(arguments, tool.secret_fields) if tool.secret_fields else ()
+            secrets = secret_values_in(arguments, tool.secret_fields, credentials=True)
             stated: str = Redactor(secret_values=secrets).redact(line)
             return stated
     return f"the approval policy of tool {tool.name!r} asks for these arguments" if asked else None

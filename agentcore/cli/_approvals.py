@@ -44,6 +44,7 @@ from agentcore.redaction import scrub_text
 from agentcore.store.durable import resume_stored, same_store
 from agentcore.store.runs import ApprovalRecord, RunStore
 from agentcore.terminal import terminal_safe
+from agentcore.tools._tool import non_finite_number
 
 __all__ = ["load_agent", "register_approvals", "register_runs"]
 
@@ -287,8 +288,15 @@ def _parse_edit(text: str, approval: ApprovalRecord) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         problem = f"{exc.msg} (column {exc.colno})"
         raise ConfigurationError(f"--edit is not valid JSON: {problem}") from exc
+    except RecursionError:
+        raise ConfigurationError("--edit is not valid JSON: it is nested too deeply") from None
     if not isinstance(arguments, dict):
         raise ConfigurationError("--edit must be a JSON object of arguments")
+    non_finite = non_finite_number(arguments)
+    if non_finite is not None:
+        raise ConfigurationError(
+            f"--edit has NaN or Infinity at {non_finite}, which no tool argument can hold"
+        )
     if approval.input_schema:
         # Masked secret values stay masked here and are restored on resume, so a secret
         # field holding the mask is checked as if it held its real value.

@@ -15,6 +15,7 @@ its block, so the cost stays linear in the size of the stream.
 from __future__ import annotations
 
 import json
+import re
 from json.decoder import JSONDecoder
 from json.scanner import make_scanner
 from typing import Any
@@ -100,7 +101,9 @@ class _OpenBlock:
             source = "".join(self.json_parts)
             # Per the protocol an empty total means "no arguments".
             fields["input"] = (
-                json.loads(source, parse_constant=_refuse_constant) if source.strip() else {}
+                _whole_characters(source, json.loads(source, parse_constant=_refuse_constant))
+                if source.strip()
+                else {}
             )
         return fields
 
@@ -153,7 +156,7 @@ class MessageAccumulator:
                     data, end = _scan_json(text, 0)
                 except (StopIteration, ValueError, RecursionError):
                     return self._delta(self._decode(sse))
-                if end != len(text):
+                if end != len(text) or ("\\u" in text and _SURROGATE_ESCAPE.search(text)):
                     return self._delta(self._decode(sse))
                 return self._delta(data)
             if name == "ping":
@@ -437,10 +440,22 @@ def _loads(text: str) -> Any:
     try:
         value, end = _scan_json(text, 0)
     except StopIteration:
-        return json.loads(text)
+        return _whole_characters(text, json.loads(text))
     if end != len(text):
-        return json.loads(text)
+        return _whole_characters(text, json.loads(text))
+    return _whole_characters(text, value)
+
+
+def _whole_characters(text: str, value: Any) -> Any:
+    """``value``, parsed from ``text``, unless a ``\\uD800``-``\\uDFFF`` escape left half a
+    character in it: such a string cannot be encoded, so it could be neither sent back to
+    the API nor stored. Raises ValueError (UnicodeEncodeError) then."""
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _excerpt(value: Any) -> str:

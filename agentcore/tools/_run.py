@@ -162,9 +162,10 @@ def _failure_output(
     # them only when the event will be emitted.
     if _log.is_enabled_for(logging.ERROR):
         log = _log
-        if secret_fields:
-            # The message or the traceback may quote a secret argument.
-            log = _log.with_secret_values(secret_values_in(kwargs, secret_fields))
+        # The message or the traceback may quote a secret or credential-named argument.
+        secret_values = secret_values_in(kwargs, secret_fields, credentials=True)
+        if secret_values:
+            log = _log.with_secret_values(secret_values)
         log.error(
             "tool.error",
             tool=name,

@@ -112,6 +112,10 @@ class Authorizer:
         """Names the statement's common table expressions may not take."""
         self._grants: dict[str, frozenset[tuple[str, str]]] = {}
         self._reached_through_views: frozenset[str] = frozenset()
+        self.withheld_generated: frozenset[tuple[str, str]] = frozenset()
+        """``(table, column)``, lower-cased: generated columns of tables with a column the
+        model may not see. SQLite reports no read of the columns their expression uses, so
+        they are withheld as if they were that column."""
 
     def reset(self) -> None:
         self.refusal = None
@@ -198,7 +202,10 @@ class Authorizer:
             lowered, column.lower(), source
         ):
             return self._deny(self._why_not(table, column, source))
-        if column and not self._policy.is_column_visible(table, column):
+        if column and (
+            not self._policy.is_column_visible(table, column)
+            or (lowered, column.lower()) in self.withheld_generated
+        ):
             self.withheld[f"{table}.{column}"] = None
             return sqlite3.SQLITE_IGNORE
         return sqlite3.SQLITE_OK

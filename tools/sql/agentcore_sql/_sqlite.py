@@ -70,6 +70,7 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
             found = self._allowed_table(name)
             if found is None:
                 return None
+            self._refresh_schema()
             table, kind = found
             quoted = quote_identifier(table)
             columns = tuple(
@@ -81,7 +82,9 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
                     default=row[4],
                 )
                 for row in self._internal(f"PRAGMA table_xinfo({quoted})")
-                if row[6] != 1 and self._policy.is_column_visible(table, row[1])
+                if row[6] != 1
+                and self._policy.is_column_visible(table, row[1])
+                and (table.lower(), row[1].lower()) not in self._authorizer.withheld_generated
             )
             return TableInfo(table, kind, columns, self._foreign_keys(table, quoted))
 
@@ -197,7 +200,23 @@ class SQLiteBackend(SerialBackend[sqlite3.Connection]):
         tables = frozenset(name.lower() for kind, name in rows if kind == "table")
         traces = {name.lower(): self._view_reads(name) for kind, name in rows if kind == "view"}
         self._authorizer.views_changed(tables, traces)
+        self._authorizer.withheld_generated = frozenset(
+            column for kind, name in rows if kind == "table" for column in self._generated(name)
+        )
         self._schema_version = version
+
+    def _generated(self, table: str) -> list[tuple[str, str]]:
+        """The generated columns of ``table`` when it has a column the model may not see:
+        their expressions may read it, and SQLite's authorizer is not told when they do."""
+        if table.lower().startswith("sqlite_"):
+            return []
+        columns = self._internal(f"PRAGMA table_xinfo({quote_identifier(table)})")
+        generated = [row[1] for row in columns if row[6] in (2, 3)]
+        if not generated or all(
+            self._policy.is_column_visible(table, row[1]) for row in columns if row[6] != 1
+        ):
+            return []
+        return [(table.lower(), name.lower()) for name in generated]
 
     def _view_reads(self, view: str) -> list[tuple[str, str, str]]:
         """The reads the definition of ``view`` makes, as the authorizer reports them."""
