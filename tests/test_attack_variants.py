@@ -21,7 +21,14 @@ from agentcore import Agent, AsyncClient, Client, RunStore, tool
 from agentcore.approval import ApprovalRequest, Approve, Decision, Deny
 from agentcore.approval.approvers import CallbackApprover
 from agentcore.cli import main
-from agentcore.errors import AuthenticationError, ModelRetry, RunStateError, StreamError, ToolError
+from agentcore.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ModelRetry,
+    RunStateError,
+    StreamError,
+    ToolError,
+)
 from agentcore.events import RunFinished
 from agentcore.log import capture_events
 from agentcore.redaction import REDACTED
@@ -542,3 +549,62 @@ class TestGeneratedColumns:
         assert "SECRET" not in described and "pbkdf2" not in described
         assert '"hint"' not in described and '"copy"' not in described
         assert json.loads(generated_db.run_select("SELECT dollars FROM orders"))["rows"] == [[25.0]]
+
+
+class TestJournalWithoutARun:
+    """A hand-wired journal outside a stored run has no run to file calls under: two runs'
+    calls sharing a ``tool_use`` id would meet, one refused and told the other's result."""
+
+    def test_a_journal_used_outside_a_stored_run_refuses_instead_of_mixing_runs(
+        self, tmp_path: Path
+    ) -> None:
+        @tool
+        def notes(customer: str) -> str:
+            """Read a customer's notes.
+
+            Args:
+                customer: Whose notes.
+            """
+            return f"notes of {customer}"
+
+        with RunStore(tmp_path / "runs.db") as store:
+            journal = ExecutionJournal(store)
+            model = ScriptedModel([tool_reply(("notes", {"customer": "alice"}, "toolu_01"))])
+            agent = Agent(
+                "claude-sonnet-4-6",
+                tools=[notes],
+                client=Client(api_key="test", transport=model, max_retries=0),
+                before_tool=[journal.before_tool],
+                after_tool=[journal.after_tool],
+                cache=False,
+            )
+            with pytest.raises(ConfigurationError, match="no run to file this call under"):
+                agent.run("alice's notes")
+            assert store.execution("", "toolu_01") is None
+
+    def test_a_journal_given_its_run_files_calls_under_it(self, tmp_path: Path) -> None:
+        @tool
+        def notes(customer: str) -> str:
+            """Read a customer's notes.
+
+            Args:
+                customer: Whose notes.
+            """
+            return f"notes of {customer}"
+
+        with RunStore(tmp_path / "runs.db") as store:
+            journal = ExecutionJournal(store, run_id="run-a")
+            model = ScriptedModel(
+                [tool_reply(("notes", {"customer": "alice"}, "toolu_01")), text_reply("Done.")]
+            )
+            agent = Agent(
+                "claude-sonnet-4-6",
+                tools=[notes],
+                client=Client(api_key="test", transport=model, max_retries=0),
+                before_tool=[journal.before_tool],
+                after_tool=[journal.after_tool],
+                cache=False,
+            )
+            assert agent.run("alice's notes").status == "completed"
+            record = store.execution("run-a", "toolu_01")
+            assert record is not None and record.status == "succeeded"

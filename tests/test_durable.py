@@ -33,9 +33,13 @@ def store(tmp_path: Path) -> Iterator[RunStore]:
 
 
 def journaled_agent(
-    store: RunStore, replies: Sequence[dict[str, Any]], approver: object | None = None
+    store: RunStore,
+    replies: Sequence[dict[str, Any]],
+    approver: object | None = None,
+    *,
+    run_id: str | None = None,
 ) -> tuple[Agent, ScriptedModel]:
-    journal = ExecutionJournal(store)
+    journal = ExecutionJournal(store, run_id=run_id)
     model = ScriptedModel(replies)
     agent = Agent(
         MODEL,
@@ -132,10 +136,13 @@ class TestExecutionJournal:
     def test_a_call_that_already_ran_is_not_run_again_and_its_result_is_reused(
         self, store: RunStore, ledger: Path
     ) -> None:
-        store.begin_execution("", "toolu_refund", tool="refund_order")
-        store.finish_execution("", "toolu_refund", is_error=False, result="refunded earlier")
+        store.begin_execution("run-1", "toolu_refund", tool="refund_order")
+        store.finish_execution("run-1", "toolu_refund", is_error=False, result="refunded earlier")
         agent, model = journaled_agent(
-            store, [tool_reply(REFUND), text_reply("ok")], ScriptedApprover([Approve()])
+            store,
+            [tool_reply(REFUND), text_reply("ok")],
+            ScriptedApprover([Approve()]),
+            run_id="run-1",
         )
         agent.run("Refund")
         assert ledger.read_text() == ""

@@ -60,9 +60,15 @@ class ExecutionJournal:
         self.run_id = run_id
 
     def _run_id(self) -> str:
-        if self.run_id is not None:
-            return self.run_id
-        return self.store.current_run_id() or ""
+        run_id = self.run_id if self.run_id is not None else self.store.current_run_id()
+        if not run_id:
+            # Filed under no run, one run's call would meet another's record with the same
+            # tool_use id: it would be refused there, and told the other run's result.
+            raise ConfigurationError(
+                "ExecutionJournal has no run to file this call under: give it run_id=, or "
+                "run through Agent(store=...), run_stored or resume_stored"
+            )
+        return run_id
 
     def before_tool(self, call: ToolCall) -> Veto | None:
         """Claim the call; veto it when an earlier attempt already claimed it."""
