@@ -19,7 +19,7 @@ from typing import Any, TypeAlias, TypeVar
 from agentcore._awaitables import resolve
 from agentcore.errors import ConfigurationError, ToolArgumentsError
 from agentcore.loop import ToolCall, ToolOutcome
-from agentcore.tools._run import running
+from agentcore.tools._run import enter_call, leave_call
 from agentcore.tools._tool import ToolOutput
 
 __all__ = [
@@ -93,8 +93,11 @@ def run_call(
             if isinstance(changed, ToolOutcome):
                 return changed
             call = changed
-    with running(call.id, call.name):
+    token = enter_call(call.id, call.name)
+    try:
         output = call.tool.run(call.kwargs)
+    finally:
+        leave_call(token)
     for after_hook in after:
         replacement = resolve(after_hook(call, output))
         if replacement is not None:
@@ -115,8 +118,11 @@ async def arun_call(
             if isinstance(changed, ToolOutcome):
                 return changed
             call = changed
-    with running(call.id, call.name):
+    token = enter_call(call.id, call.name)
+    try:
         output = await call.tool.arun(call.kwargs)
+    finally:
+        leave_call(token)
     for after_hook in after:
         replacement = after_hook(call, output)
         if inspect.isawaitable(replacement):

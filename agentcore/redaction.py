@@ -418,7 +418,11 @@ def redact_content(
 
     Use it on what a tool returned before the model, the stored run or a log sees it.
     """
-    redactor = _DEFAULT.with_secret_fields(secret_fields).with_secret_values(secret_values)
+    redactor = _DEFAULT
+    if secret_fields:
+        redactor = redactor.with_secret_fields(secret_fields)
+    if secret_values:
+        redactor = redactor.with_secret_values(secret_values)
     return redactor.redact_content(content)
 
 
@@ -496,9 +500,14 @@ def secret_values_in(
 def _collect_secret_values(
     value: Any, names: frozenset[str], found: list[str], *, inside: bool, credentials: bool
 ) -> None:
-    if isinstance(value, BaseModel):
+    kind = type(value)
+    if kind is str:
+        if inside:
+            found.append(value)
+        return
+    if kind is not dict and isinstance(value, BaseModel):
         value = value.model_dump(mode="json", by_alias=True)
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         for key, item in value.items():
             secret = (
                 inside

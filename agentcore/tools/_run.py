@@ -6,9 +6,8 @@ import asyncio
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +22,10 @@ __all__ = [
     "ToolCallInfo",
     "ToolOutput",
     "current_tool_call",
+    "enter_call",
+    "leave_call",
     "run_async",
     "run_blocking",
-    "running",
 ]
 
 # Tool failures are a tool's events, whichever module runs it.
@@ -66,15 +66,14 @@ def current_tool_call() -> ToolCallInfo | None:
     return _current_call.get()
 
 
-@contextmanager
-def running(call_id: str, name: str) -> Iterator[ToolCallInfo]:
-    """Make ``current_tool_call()`` answer ``(call_id, name)`` inside the ``with`` block."""
-    info = ToolCallInfo(call_id, name)
-    token = _current_call.set(info)
-    try:
-        yield info
-    finally:
-        _current_call.reset(token)
+def enter_call(call_id: str, name: str) -> Token[ToolCallInfo | None]:
+    """Make ``current_tool_call()`` answer ``(call_id, name)`` until :func:`leave_call`."""
+    return _current_call.set(ToolCallInfo(call_id, name))
+
+
+def leave_call(token: Token[ToolCallInfo | None]) -> None:
+    """Undo the :func:`enter_call` that gave ``token``."""
+    _current_call.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
