@@ -28,6 +28,7 @@ import datetime as dt
 import decimal
 import enum
 import functools
+import math
 import re
 import uuid
 from collections.abc import Iterator
@@ -52,10 +53,11 @@ from agentcore.tools._describe import (
 from agentcore.tools._formats import FORMATS, parse_format
 from agentcore.tools._schema import FunctionSchema
 
-__all__ = ["ArgumentsValidator"]
+__all__ = ["ArgumentsValidator", "non_finite_number"]
 
 _FORMAT_NAMES = {"uuid": "UUID", "date-time": "date and time"}
 _HIDDEN = "the value (not shown: the field is secret)"
+_NOT_FINITE = "is not a finite number (NaN and Infinity are not JSON numbers)"
 _LARGEST_FLOAT = 1.7976931348623157e308
 
 
@@ -94,7 +96,12 @@ class ArgumentsValidator:
         self._redactor = Redactor(secret_fields)
 
     def validate(self, arguments: Any) -> dict[str, Any]:
-        """Return keyword arguments for the function, or raise ToolArgumentsError."""
+        """Return keyword arguments for the function, or raise ToolArgumentsError.
+
+        NaN and Infinity are refused wherever they appear: they are not JSON numbers. The
+        fast paths never accept one (they step aside instead), so only arguments they do not
+        accept are walked to name it.
+        """
         if type(arguments) is dict:
             if self._simple is not None:
                 simple = self._validate_simple(arguments)
@@ -107,6 +114,9 @@ class ArgumentsValidator:
                     accepted = False
                 if accepted:
                     return self._convert(arguments)
+            where = non_finite_number(arguments)
+            if where is not None:
+                raise ToolArgumentsError(self._tool_name, [(where, _NOT_FINITE)])
         if not isinstance(arguments, dict):
             raise ToolArgumentsError(
                 self._tool_name,
@@ -185,7 +195,10 @@ class ArgumentsValidator:
         assert simple is not None
         for key, value in arguments.items():
             accepted = simple.get(key)
-            if accepted is None or type(value) not in accepted:
+            kind = type(value)
+            if accepted is None or kind not in accepted:
+                return None
+            if kind is float and not math.isfinite(value):
                 return None
         if not arguments.keys() >= self._required:
             return None
@@ -396,6 +409,30 @@ class ArgumentsValidator:
                 message += f" (got {self._quote(given, path)})"
             problems.append((_format_path(path), message))
         return problems
+
+
+def non_finite_number(value: Any, path: str = "") -> str | None:
+    """The path (``items[2].price``) of the first NaN or infinite float in ``value``, or None.
+
+    ``json.loads`` accepts ``NaN`` and ``Infinity``, so arguments parsed from a model's reply
+    may hold them although JSON has no such numbers.
+    """
+    kind = type(value)
+    if kind is float:
+        return None if math.isfinite(value) else (path or "arguments")
+    if kind is dict:
+        for key, item in value.items():
+            kind = type(item)
+            if kind is float or kind is dict or kind is list:
+                found = non_finite_number(item, f"{path}.{key}" if path else str(key))
+                if found is not None:
+                    return found
+    elif kind is list:
+        for index, item in enumerate(value):
+            found = non_finite_number(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _head(path: str) -> str:
