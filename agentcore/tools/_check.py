@@ -119,6 +119,17 @@ def _typed(expected: Any, then: Check | None) -> Check:
     if then is None:
         then = _free if dict in exact or list in exact else _always
     floats = float in exact
+    if then is _always and not floats and not whole_floats:
+
+        def check_type(value: Any) -> bool:
+            kind = type(value)
+            if kind in exact:
+                return True
+            if kind not in _JSON_TYPES:
+                raise Unsure
+            return False
+
+        return check_type
 
     def check(value: Any) -> bool:
         kind = type(value)
@@ -343,6 +354,8 @@ class _Compiler:
         extra = self.compile(extra_schema)
         names = self.compile(node["propertyNames"]) if "propertyNames" in node else None
         low, high = node.get("minProperties"), node.get("maxProperties")
+        if names is None and low is None and high is None and _all_str(required):
+            return _properties(properties, frozenset(required), extra)
 
         def check(value: dict[str, Any]) -> bool:
             if low is not None and len(value) < low:
@@ -383,6 +396,31 @@ _OBJECT_KEYS = frozenset(
         "maxProperties",
     }
 )
+
+
+def _all_str(items: tuple[Any, ...]) -> bool:
+    return all(type(item) is str for item in items)
+
+
+def _properties(properties: dict[str, Check], required: frozenset[str], extra: Check) -> Check:
+    """An object check with only ``properties``, ``required`` and ``additionalProperties``."""
+    get = properties.get
+
+    def check(value: dict[str, Any]) -> bool:
+        if not value.keys() >= required:
+            return False
+        for key, item in value.items():
+            if type(key) is not str:
+                raise Unsure
+            property_check = get(key)
+            if property_check is not None:
+                if not property_check(item):
+                    return False
+            elif not extra(item):
+                return False
+        return True
+
+    return check
 
 
 def _dispatch(by_kind: dict[type, Check]) -> Check:
