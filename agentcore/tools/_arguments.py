@@ -662,7 +662,7 @@ def _same_leaf(given: Any, value: Any) -> bool:
         return parsed is not None and _same_moment(parsed, value)
     if kind is dt.date:
         # The only text that reads as this date in the strict YYYY-MM-DD form.
-        return given == value.isoformat()
+        return bool(given == value.isoformat())
     if kind is dt.time:
         parsed = parse_format("time", given)
         return parsed is not None and _same_moment(parsed, value)
