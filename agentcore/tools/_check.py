@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -57,6 +58,9 @@ _ANNOTATIONS = frozenset(
 )
 _JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
 _CONTAINERS = frozenset({float, dict, list})
+# Checks that test the type of a scalar and nothing else, with the exact types they accept: an
+# object check tests those properties inline instead of calling them.
+_TYPE_ONLY: weakref.WeakKeyDictionary[Check, frozenset[type]] = weakref.WeakKeyDictionary()
 _NUMBER_TYPES = (int, float)
 
 
@@ -129,6 +133,7 @@ def _typed(expected: Any, then: Check | None) -> Check:
                 raise Unsure
             return False
 
+        _TYPE_ONLY[check_type] = exact
         return check_type
 
     def check(value: Any) -> bool:
@@ -404,7 +409,11 @@ def _all_str(items: tuple[Any, ...]) -> bool:
 
 def _properties(properties: dict[str, Check], required: frozenset[str], extra: Check) -> Check:
     """An object check with only ``properties``, ``required`` and ``additionalProperties``."""
-    get = properties.get
+    kinds_of = {
+        name: kinds for name, check in properties.items() if (kinds := _TYPE_ONLY.get(check))
+    }
+    typed = kinds_of.get
+    get = {name: check for name, check in properties.items() if name not in kinds_of}.get
 
     def check(value: dict[str, Any]) -> bool:
         if not value.keys() >= required:
@@ -412,6 +421,14 @@ def _properties(properties: dict[str, Check], required: frozenset[str], extra: C
         for key, item in value.items():
             if type(key) is not str:
                 raise Unsure
+            kinds = typed(key)
+            if kinds is not None:
+                kind = type(item)
+                if kind in kinds:
+                    continue
+                if kind not in _JSON_TYPES:
+                    raise Unsure
+                return False
             property_check = get(key)
             if property_check is not None:
                 if not property_check(item):
