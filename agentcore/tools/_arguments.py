@@ -28,6 +28,7 @@ import datetime as dt
 import decimal
 import enum
 import functools
+import math
 import re
 import uuid
 from collections.abc import Iterator
@@ -52,10 +53,11 @@ from agentcore.tools._describe import (
 from agentcore.tools._formats import FORMATS, parse_format
 from agentcore.tools._schema import FunctionSchema
 
-__all__ = ["ArgumentsValidator"]
+__all__ = ["ArgumentsValidator", "non_finite_number"]
 
 _FORMAT_NAMES = {"uuid": "UUID", "date-time": "date and time"}
 _HIDDEN = "the value (not shown: the field is secret)"
+_NOT_FINITE = "is not a finite number (NaN and Infinity are not JSON numbers)"
 _LARGEST_FLOAT = 1.7976931348623157e308
 
 
@@ -94,7 +96,12 @@ class ArgumentsValidator:
         self._redactor = Redactor(secret_fields)
 
     def validate(self, arguments: Any) -> dict[str, Any]:
-        """Return keyword arguments for the function, or raise ToolArgumentsError."""
+        """Return keyword arguments for the function, or raise ToolArgumentsError.
+
+        NaN and Infinity are refused wherever they appear: they are not JSON numbers. The
+        fast paths never accept one (they step aside instead), so only arguments they do not
+        accept are walked to name it.
+        """
         if type(arguments) is dict:
             if self._simple is not None:
                 simple = self._validate_simple(arguments)
@@ -107,6 +114,9 @@ class ArgumentsValidator:
                     accepted = False
                 if accepted:
                     return self._convert(arguments)
+            where = non_finite_number(arguments)
+            if where is not None:
+                raise ToolArgumentsError(self._tool_name, [(where, _NOT_FINITE)])
         if not isinstance(arguments, dict):
             raise ToolArgumentsError(
                 self._tool_name,
@@ -143,12 +153,22 @@ class ArgumentsValidator:
                 raise ToolArgumentsError(
                     self._tool_name, self._pydantic_problems(retry)
                 ) from None
-        kwargs = self._keyword_arguments(converted)
+        provided = converted.model_fields_set
+        kwargs: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
-        for name, value in kwargs.items():
-            difference = _difference(arguments[name], value, [name])
+        for field, name in self._aliases.items():
+            if field not in provided:
+                continue
+            value = kwargs[name] = getattr(converted, field)
+            given = arguments[name]
+            kind = type(value)
+            if kind is type(given) and kind in _SAME_WHEN_EQUAL and given == value:
+                continue
+            difference = _difference(given, value)
             if difference is not None:
-                problems.append(self._changed(*difference))
+                where, given_part, value_part = difference
+                where.insert(0, name)
+                problems.append(self._changed(where, given_part, value_part))
         if problems:
             raise ToolArgumentsError(self._tool_name, problems)
         return kwargs
@@ -172,20 +192,15 @@ class ArgumentsValidator:
             "the form it is used"
         )
 
-    def _keyword_arguments(self, converted: BaseModel) -> dict[str, Any]:
-        provided = converted.model_fields_set
-        return {
-            alias: getattr(converted, field)
-            for field, alias in self._aliases.items()
-            if field in provided
-        }
-
     def _validate_simple(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
         simple = self._simple
         assert simple is not None
         for key, value in arguments.items():
             accepted = simple.get(key)
-            if accepted is None or type(value) not in accepted:
+            kind = type(value)
+            if accepted is None or kind not in accepted:
+                return None
+            if kind is float and not math.isfinite(value):
                 return None
         if not arguments.keys() >= self._required:
             return None
@@ -398,6 +413,30 @@ class ArgumentsValidator:
         return problems
 
 
+def non_finite_number(value: Any, path: str = "") -> str | None:
+    """The path (``items[2].price``) of the first NaN or infinite float in ``value``, or None.
+
+    ``json.loads`` accepts ``NaN`` and ``Infinity``, so arguments parsed from a model's reply
+    may hold them although JSON has no such numbers.
+    """
+    kind = type(value)
+    if kind is float:
+        return None if math.isfinite(value) else (path or "arguments")
+    if kind is dict:
+        for key, item in value.items():
+            kind = type(item)
+            if kind is float or kind is dict or kind is list:
+                found = non_finite_number(item, f"{path}.{key}" if path else str(key))
+                if found is not None:
+                    return found
+    elif kind is list:
+        for index, item in enumerate(value):
+            found = non_finite_number(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def _head(path: str) -> str:
     return re.split(r"[.\[]", path, maxsplit=1)[0]
 
@@ -468,15 +507,18 @@ def _python_show(value: Any) -> str:
 
 
 _NUMBERS = (int, float)
+# Converted values of these types mean the given value when it has the same type and is equal.
+_SAME_WHEN_EQUAL = frozenset({str, int, bool})
 _LEAF_TYPES = frozenset(
     {bool, float, type(None), dt.date, dt.datetime, dt.time, uuid.UUID, decimal.Decimal}
 )
 
 
-def _difference(given: Any, value: Any, path: list[Any]) -> tuple[list[Any], Any, Any] | None:
+def _difference(given: Any, value: Any) -> tuple[list[Any], Any, Any] | None:
     """Where the converted ``value`` stops meaning the validated JSON ``given``, if anywhere.
 
-    Returns ``(path, given part, converted part)`` of the first difference, or None.
+    Returns ``(path, given part, converted part)`` of the first difference, the path
+    relative to ``value`` (each enclosing level inserts its key), or None.
     """
     kind = type(value)
     if kind is str:
@@ -484,71 +526,72 @@ def _difference(given: Any, value: Any, path: list[Any]) -> tuple[list[Any], Any
     elif kind is int:
         same = type(given) in _NUMBERS and given == value
     elif kind is list or kind is tuple:
-        return _sequence_difference(given, value, path)
+        return _sequence_difference(given, value)
     elif kind is dict:
-        return _mapping_difference(given, value, path)
+        return _mapping_difference(given, value)
     elif kind in _LEAF_TYPES or isinstance(value, enum.Enum):
         same = _same_leaf(given, value)
     elif isinstance(value, BaseModel):
-        return _model_difference(given, value, path)
+        return _model_difference(given, value)
     elif isinstance(value, set | frozenset):
-        return _set_difference(given, value, path)
+        return _set_difference(given, value)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _dataclass_difference(given, value, path)
+        return _dataclass_difference(given, value)
     else:
         same = _same_leaf(given, value)
-    return None if same else (path, given, value)
+    return None if same else ([], given, value)
 
 
 def _sequence_difference(
-    given: Any, value: list[Any] | tuple[Any, ...], path: list[Any]
+    given: Any, value: list[Any] | tuple[Any, ...]
 ) -> tuple[list[Any], Any, Any] | None:
     if type(given) is not list or len(value) != len(given):
-        return path, given, value
+        return [], given, value
     for index, item in enumerate(value):
-        found = _difference(given[index], item, [*path, index])
+        found = _difference(given[index], item)
         if found is not None:
+            found[0].insert(0, index)
             return found
     return None
 
 
 def _set_difference(
-    given: Any, value: set[Any] | frozenset[Any], path: list[Any]
+    given: Any, value: set[Any] | frozenset[Any]
 ) -> tuple[list[Any], Any, Any] | None:
     if type(given) is not list or len(value) != len(given):
-        return path, given, value
+        return [], given, value
     members = list(value)
     for index, part in enumerate(given):
-        if not any(_difference(part, item, []) is None for item in members):
-            return [*path, index], part, value
+        if not any(_difference(part, item) is None for item in members):
+            return [index], part, value
     return None
 
 
 def _mapping_difference(
-    given: Any, value: dict[Any, Any], path: list[Any]
+    given: Any, value: dict[Any, Any]
 ) -> tuple[list[Any], Any, Any] | None:
     if type(given) is not dict or len(value) != len(given):
-        return path, given, value
+        return [], given, value
     for key, item in value.items():
         name = _json_key(key)
         if name is None or name not in given:
-            return path, given, value
-        found = _difference(given[name], item, [*path, name])
+            return [], given, value
+        found = _difference(given[name], item)
         if found is not None:
+            found[0].insert(0, name)
             return found
     return None
 
 
-def _dataclass_difference(
-    given: Any, value: Any, path: list[Any]
-) -> tuple[list[Any], Any, Any] | None:
+def _dataclass_difference(given: Any, value: Any) -> tuple[list[Any], Any, Any] | None:
     if type(given) is not dict:
-        return path, given, value
+        return [], given, value
     for field in dataclasses.fields(value):
         name = field.name
         if name in given:
-            found = _difference(given[name], getattr(value, name), [*path, name])
+            found = _difference(given[name], getattr(value, name))
             if found is not None:
+                found[0].insert(0, name)
                 return found
     return None
 
@@ -563,22 +606,26 @@ def _model_keys(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
     return tuple(keys)
 
 
-def _model_difference(
-    given: Any, value: BaseModel, path: list[Any]
-) -> tuple[list[Any], Any, Any] | None:
+def _model_difference(given: Any, value: BaseModel) -> tuple[list[Any], Any, Any] | None:
     if type(given) is not dict:
-        return path, given, value
+        return [], given, value
     provided = value.model_fields_set
     for field, name in _model_keys(type(value)):
         if field in provided:
             if name not in given:
                 # Filled from a key the schema does not name (populate_by_name).
-                return path, given, value
-            found = _difference(given[name], getattr(value, field), [*path, name])
+                return [], given, value
+            item = getattr(value, field)
+            part = given[name]
+            kind = type(item)
+            if kind is type(part) and kind in _SAME_WHEN_EQUAL and part == item:
+                continue
+            found = _difference(part, item)
             if found is not None:
+                found[0].insert(0, name)
                 return found
         elif name in given:
-            return [*path, name], given[name], getattr(value, field)
+            return [name], given[name], getattr(value, field)
     return None
 
 
@@ -614,7 +661,8 @@ def _same_leaf(given: Any, value: Any) -> bool:
         parsed = parse_format("date-time", given)
         return parsed is not None and _same_moment(parsed, value)
     if kind is dt.date:
-        return bool(parse_format("date", given) == value)
+        # The only text that reads as this date in the strict YYYY-MM-DD form.
+        return bool(given == value.isoformat())
     if kind is dt.time:
         parsed = parse_format("time", given)
         return parsed is not None and _same_moment(parsed, value)

@@ -8,13 +8,20 @@ plain JSON, a list whose uniqueness jsonschema judges by its own rules) it raise
 :class:`Unsure`, and the caller asks jsonschema. A schema using a keyword outside the
 supported set gets no compiled checker at all.
 
+A value it accepts holds no NaN or infinite float anywhere: those are not JSON numbers, and
+meeting one (where the schema checks a number, or inside a part the schema leaves free) it
+raises :class:`Unsure`, so the caller can name the bad number without walking every
+accepted value a second time.
+
 The tests compare it with jsonschema on generated schemas' values
 (``tests/test_validation_differential.py``).
 """
 
 from __future__ import annotations
 
+import math
 import re
+import weakref
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -50,6 +57,10 @@ _ANNOTATIONS = frozenset(
     }
 )
 _JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({float, dict, list})
+# Checks that test the type of a scalar and nothing else, with the exact types they accept: an
+# object check tests those properties inline instead of calling them.
+_TYPE_ONLY: weakref.WeakKeyDictionary[Check, frozenset[type]] = weakref.WeakKeyDictionary()
 _NUMBER_TYPES = (int, float)
 
 
@@ -62,6 +73,23 @@ def compile_check(root: dict[str, Any]) -> Check | None:
 
 
 def _always(value: Any) -> bool:
+    return True
+
+
+def _free(value: Any) -> bool:
+    """Accept any value, as a schema that constrains nothing does; Unsure on NaN/Infinity."""
+    kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise Unsure
+    elif kind is dict:
+        for item in value.values():
+            if type(item) in _CONTAINERS:
+                _free(item)
+    elif kind is list:
+        for item in value:
+            if type(item) in _CONTAINERS:
+                _free(item)
     return True
 
 
@@ -93,11 +121,28 @@ def _typed(expected: Any, then: Check | None) -> Check:
     exact = frozenset(kind for name in names for kind in _EXACT[name])
     whole_floats = "integer" in names and "number" not in names
     if then is None:
-        then = _always
+        then = _free if dict in exact or list in exact else _always
+    floats = float in exact
+    if then is _always and not floats and not whole_floats:
+
+        def check_type(value: Any) -> bool:
+            kind = type(value)
+            if kind in exact:
+                return True
+            if kind not in _JSON_TYPES:
+                raise Unsure
+            return False
+
+        _TYPE_ONLY[check_type] = exact
+        return check_type
 
     def check(value: Any) -> bool:
         kind = type(value)
-        if kind in exact or (whole_floats and kind is float and value.is_integer()):
+        if kind in exact:
+            if floats and kind is float and not math.isfinite(value):
+                raise Unsure
+            return then(value)
+        if whole_floats and kind is float and value.is_integer():
             return then(value)
         if kind not in _JSON_TYPES:
             raise Unsure
@@ -150,7 +195,7 @@ class _Compiler:
 
     def compile(self, node: Any) -> Check:
         if node is True:
-            return _always
+            return _free
         if node is False:
             return _never
         if not isinstance(node, dict):
@@ -185,9 +230,11 @@ class _Compiler:
         elif by_kind:
             checks.append(_dispatch(by_kind))
         if "enum" in node:
+            _require_finite(node["enum"])
             checks.append(_enum(node["enum"]))
         if "const" in node:
             constant = node["const"]
+            _require_finite(constant)
             checks.append(lambda value: json_equal(constant, value))
         for keyword in ("anyOf", "oneOf", "allOf"):
             if keyword in node:
@@ -202,7 +249,7 @@ class _Compiler:
         if unknown:
             raise _Unsupported
         if not checks:
-            return _always
+            return _free
         if len(checks) == 1:
             return checks[0]
         if len(checks) == 2:
@@ -263,6 +310,8 @@ class _Compiler:
         above, below = node.get("exclusiveMinimum"), node.get("exclusiveMaximum")
 
         def check(value: Any) -> bool:
+            if type(value) is float and not math.isfinite(value):
+                raise Unsure
             if minimum is not None and value < minimum:
                 return False
             if maximum is not None and value > maximum:
@@ -279,7 +328,7 @@ class _Compiler:
         if not _ARRAY_KEYS & set(node):
             return None
         prefix = [self.compile(item) for item in node.get("prefixItems", [])]
-        items = self.compile(node["items"]) if "items" in node else None
+        items = self.compile(node["items"]) if "items" in node else _free
         low, high = node.get("minItems"), node.get("maxItems")
         unique = node.get("uniqueItems") is True
         start = len(prefix)
@@ -292,10 +341,9 @@ class _Compiler:
             for item_check, item in zip(prefix, value, strict=False):
                 if not item_check(item):
                     return False
-            if items is not None:
-                for index in range(start, len(value)):
-                    if not items(value[index]):
-                        return False
+            for index in range(start, len(value)):
+                if not items(value[index]):
+                    return False
             return not unique or _unique(value)
 
         return check
@@ -308,9 +356,11 @@ class _Compiler:
         }
         required = tuple(node.get("required", ()))
         extra_schema = node.get("additionalProperties", True)
-        extra = None if extra_schema is True else self.compile(extra_schema)
+        extra = self.compile(extra_schema)
         names = self.compile(node["propertyNames"]) if "propertyNames" in node else None
         low, high = node.get("minProperties"), node.get("maxProperties")
+        if names is None and low is None and high is None and _all_str(required):
+            return _properties(properties, frozenset(required), extra)
 
         def check(value: dict[str, Any]) -> bool:
             if low is not None and len(value) < low:
@@ -329,7 +379,7 @@ class _Compiler:
                 if property_check is not None:
                     if not property_check(item):
                         return False
-                elif extra is not None and not extra(item):
+                elif not extra(item):
                     return False
             return True
 
@@ -353,6 +403,43 @@ _OBJECT_KEYS = frozenset(
 )
 
 
+def _all_str(items: tuple[Any, ...]) -> bool:
+    return all(type(item) is str for item in items)
+
+
+def _properties(properties: dict[str, Check], required: frozenset[str], extra: Check) -> Check:
+    """An object check with only ``properties``, ``required`` and ``additionalProperties``."""
+    kinds_of = {
+        name: kinds for name, check in properties.items() if (kinds := _TYPE_ONLY.get(check))
+    }
+    typed = kinds_of.get
+    get = {name: check for name, check in properties.items() if name not in kinds_of}.get
+
+    def check(value: dict[str, Any]) -> bool:
+        if not value.keys() >= required:
+            return False
+        for key, item in value.items():
+            if type(key) is not str:
+                raise Unsure
+            kinds = typed(key)
+            if kinds is not None:
+                kind = type(item)
+                if kind in kinds:
+                    continue
+                if kind not in _JSON_TYPES:
+                    raise Unsure
+                return False
+            property_check = get(key)
+            if property_check is not None:
+                if not property_check(item):
+                    return False
+            elif not extra(item):
+                return False
+        return True
+
+    return check
+
+
 def _dispatch(by_kind: dict[type, Check]) -> Check:
     def check(value: Any) -> bool:
         kind = type(value)
@@ -361,9 +448,17 @@ def _dispatch(by_kind: dict[type, Check]) -> Check:
             return found(value)
         if kind not in _JSON_TYPES:
             raise Unsure
-        return True
+        return _free(value)
 
     return check
+
+
+def _require_finite(value: Any) -> None:
+    """Refuse to compile a schema whose enum or const holds a NaN or infinite float."""
+    try:
+        _free(value)
+    except Unsure:
+        raise _Unsupported from None
 
 
 def _enum(allowed: Any) -> Check:

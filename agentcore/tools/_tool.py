@@ -13,13 +13,13 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, TypeAlias, overload
 
-from agentcore.errors import ConfigurationError, ToolArgumentsError, ToolDefinitionError
+from agentcore.errors import ConfigurationError, ToolDefinitionError
 from agentcore.log import get_logger
 from agentcore.tools._arguments import ArgumentsValidator
+from agentcore.tools._arguments import non_finite_number as non_finite_number
 from agentcore.tools._content import NO_OUTPUT
 from agentcore.tools._run import ToolOutput, run_async, run_blocking
 from agentcore.tools._schema import callable_name, function_schema, unwrapped, validate_tool_name
@@ -193,13 +193,6 @@ class Tool:
             ToolArgumentsError: with ``model_message`` explaining every problem. NaN and
                 Infinity are refused wherever they appear: they are not JSON numbers.
         """
-        if type(arguments) is dict:
-            where = non_finite_number(arguments)
-            if where is not None:
-                raise ToolArgumentsError(
-                    self.name,
-                    [(where, "is not a finite number (NaN and Infinity are not JSON numbers)")],
-                )
         return self._validator.validate(arguments)
 
     def redact(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -245,30 +238,6 @@ def _where_defined(fn: Callable[..., Any], name: str) -> str:
     module = getattr(fn, "__module__", None)
     qualified = getattr(fn, "__qualname__", name)
     return f"{module}.{qualified}" if isinstance(module, str) else str(qualified)
-
-
-def non_finite_number(value: Any, path: str = "") -> str | None:
-    """The path (``items[2].price``) of the first NaN or infinite float in ``value``, or None.
-
-    ``json.loads`` accepts ``NaN`` and ``Infinity``, so arguments parsed from a model's reply
-    may hold them although JSON has no such numbers.
-    """
-    kind = type(value)
-    if kind is float:
-        return None if math.isfinite(value) else (path or "arguments")
-    if kind is dict:
-        for key, item in value.items():
-            kind = type(item)
-            if kind is float or kind is dict or kind is list:
-                found = non_finite_number(item, f"{path}.{key}" if path else str(key))
-                if found is not None:
-                    return found
-    elif kind is list:
-        for index, item in enumerate(value):
-            found = non_finite_number(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
 
 
 @overload
