@@ -14,6 +14,7 @@ UTF-8 becomes U+FFFD, as the spec requires.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,7 +204,8 @@ class SSEParser:
                 value = line[7:] if line.startswith(b" ", 6) else line[6:]
                 name = value.decode("utf-8", "replace")
                 if len(names) < _EVENT_NAME_CACHE and len(line) <= _EVENT_NAME_CHARS:
-                    names[line] = name
+                    # Interned, so comparing it with a literal name is an identity check.
+                    name = names[line] = sys.intern(name)
                 event = name or None
             elif line[0] != 0x3A:  # lines starting with ":" are comments
                 self._event = event
