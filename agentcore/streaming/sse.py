@@ -165,10 +165,9 @@ class SSEParser:
         return []
 
     def _process(self, lines: list[bytes]) -> list[ServerSentEvent]:
-        # The hot loop of a stream: the usual "data: " and "event: " lines are recognised
-        # with one startswith each and the running state is kept in locals; event names
-        # are decoded once per distinct line (the cache is bounded); everything else goes
-        # through _field.
+        # The hot loop of a stream: "data:" lines are recognised by their prefix, a repeated
+        # "event:" line by one lookup in the cache of decoded names (bounded), and the
+        # running state is kept in locals; everything else goes through _field.
         events: list[ServerSentEvent] = []
         dispatch = events.append
         data = self._data
