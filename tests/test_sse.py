@@ -63,6 +63,22 @@ class TestFields:
     def test_unknown_fields_are_ignored(self) -> None:
         assert parse(b"colour: blue\ndata: x\n\n") == [ServerSentEvent(event=None, data="x")]
 
+    def test_event_names_stay_right_when_repeated_across_streams_and_past_a_hundred(
+        self,
+    ) -> None:
+        names = [f"name-{n}" for n in range(150)] + ["", "\ufffd\ufffd"]
+        payload = b"".join(
+            b"event: " + (b"\xff\xfe" if name == "\ufffd\ufffd" else name.encode())
+            + b"\ndata: " + str(n).encode() + b"\n\n"
+            for n, name in enumerate(names)
+        )
+        expected = [
+            ServerSentEvent(event=name or None, data=str(n)) for n, name in enumerate(names)
+        ]
+        for _ in range(3):
+            assert parse(payload) == expected
+            assert parse(*random_chunks(payload, 3, max_size=9)) == expected
+
     def test_id_persists_across_events_and_an_id_with_nul_is_ignored(self) -> None:
         parser = SSEParser()
         events = parser.feed(b"id: 7\ndata: a\n\ndata: b\n\nid: 8\x009\ndata: c\n\n")

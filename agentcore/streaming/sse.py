@@ -14,6 +14,7 @@ UTF-8 becomes U+FFFD, as the spec requires.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,12 @@ _BOM = b"\xef\xbb\xbf"
 
 DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
 """The largest line or event :class:`SSEParser` buffers by default."""
+
+
+_EVENT_NAMES: dict[bytes, str] = {}
+"""Decoded ``event:`` lines, keyed by the whole line: a stream repeats a handful of names."""
+_EVENT_NAME_CACHE = 64
+_EVENT_NAME_CHARS = 64
 
 
 class EventTooLargeError(ValueError):
@@ -158,41 +165,55 @@ class SSEParser:
         return []
 
     def _process(self, lines: list[bytes]) -> list[ServerSentEvent]:
-        # The hot loop of a stream: the usual "data:" and "event:" lines are recognised by
-        # their first byte before any slicing, everything else goes through _field.
+        # The hot loop of a stream: "data:" lines are recognised by their prefix, a repeated
+        # "event:" line by one lookup in the cache of decoded names (bounded), and the
+        # running state is kept in locals; everything else goes through _field.
         events: list[ServerSentEvent] = []
+        dispatch = events.append
         data = self._data
         event = self._event
+        size = self._data_size
+        limit = self._max
+        names = _EVENT_NAMES
         for line in lines:
             if not line:
                 if data:
                     text = data[0] if len(data) == 1 else b"\n".join(data)
-                    events.append(
+                    dispatch(
                         ServerSentEvent(
                             event, text.decode("utf-8", "replace"), self._last_id, self._retry
                         )
                     )
                     data = self._data = []
-                    self._data_size = 0
+                    size = 0
                 event = None
-                self._retry = None
+                if self._retry is not None:
+                    self._retry = None
                 continue
-            first = line[0]
-            if first == 0x64 and line[:5] == b"data:":  # "d"
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
-                self._data_size += len(line)
-                if self._data_size > self._max:
+            if line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b" ", 5) else line[5:])
+                size += len(line)
+                if size > limit:
                     self._data = []
                     self._data_size = 0
-                    raise EventTooLargeError(f"a stream event is larger than {self._max} bytes")
-            elif first == 0x65 and line[:6] == b"event:":  # "e"
-                name = line[7:] if line[6:7] == b" " else line[6:]
-                event = name.decode("utf-8", "replace") or None
-            elif first != 0x3A:  # lines starting with ":" are comments
+                    raise EventTooLargeError(f"a stream event is larger than {limit} bytes")
+            elif (name := names.get(line)) is not None:
+                event = name or None
+            elif line.startswith(b"event:"):
+                value = line[7:] if line.startswith(b" ", 6) else line[6:]
+                name = value.decode("utf-8", "replace")
+                if len(names) < _EVENT_NAME_CACHE and len(line) <= _EVENT_NAME_CHARS:
+                    # Interned, so comparing it with a literal name is an identity check.
+                    name = names[line] = sys.intern(name)
+                event = name or None
+            elif line[0] != 0x3A:  # lines starting with ":" are comments
                 self._event = event
+                self._data_size = size
                 self._field(line)
                 event = self._event
+                size = self._data_size
         self._event = event
+        self._data_size = size
         return events
 
     def _field(self, line: bytes) -> None:
