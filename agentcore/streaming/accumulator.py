@@ -158,24 +158,6 @@ class MessageAccumulator:
                     return self._delta(self._decode(sse))
                 if end != len(text) or ("\\u" in text and _SURROGATE_ESCAPE.search(text)):
                     return self._delta(self._decode(sse))
-                # Text and tool-input deltas are folded in here; the rest goes to _delta.
-                try:
-                    index = data["index"]
-                    delta = data["delta"]
-                    kind = delta["type"]
-                    block = self._open[index]
-                except (KeyError, TypeError) as exc:
-                    raise self._bad_delta(data) from exc
-                if kind == "text_delta":
-                    value = delta.get("text")
-                    if type(value) is str:
-                        block.text_parts.append(value)
-                        return TextDeltaEvent(index, value)
-                elif kind == "input_json_delta":
-                    value = delta.get("partial_json")
-                    if type(value) is str:
-                        block.json_parts.append(value)
-                        return InputJSONDeltaEvent(index, value)
                 return self._delta(data)
             if name == "ping":
                 return None
