@@ -51,6 +51,7 @@ from agentcore.events import (
     ApprovalDecided,
     ApprovalRequested,
     ModelTurnCompleted,
+    ModelWaiting,
     RunEvent,
     RunFinished,
     TextDelta,
@@ -71,7 +72,7 @@ from agentcore.store.durable import (
 from agentcore.store.runs import RunStore
 from agentcore.terminal import terminal_safe
 from agentcore.tools import Tool, ToolCallInfo, ToolOutput, Toolset, current_tool_call, tool
-from agentcore.types import Message, Usage
+from agentcore.types import Message, ModelWait, Usage
 from agentcore.usage import Limits, ModelPrice, PriceTable, UsageTotals
 
 __all__ = [
@@ -115,6 +116,8 @@ __all__ = [
     "ModelRetry",
     "ModelSettings",
     "ModelTurnCompleted",
+    "ModelWait",
+    "ModelWaiting",
     "NotFoundError",
     "OverloadedError",
     "PermissionDeniedError",

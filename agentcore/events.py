@@ -13,11 +13,13 @@ from typing import Any, ClassVar, TypeAlias
 
 from agentcore.approval.requests import ApprovalRequest, Decision
 from agentcore.state import RunResult, TurnRecord
+from agentcore.types import ModelWait
 
 __all__ = [
     "ApprovalDecided",
     "ApprovalRequested",
     "ModelTurnCompleted",
+    "ModelWaiting",
     "RunEvent",
     "RunFinished",
     "TextDelta",
@@ -94,6 +96,17 @@ class ApprovalDecided:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelWaiting:
+    """The model call waits before its next request: a retry's backoff or the rate limit.
+
+    Yielded before the wait starts, so a console can say "rate limited, retrying in 4 s".
+    """
+
+    kind: ClassVar[str] = "model_waiting"
+    wait: ModelWait
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """The run ended or paused; always the last event."""
 
@@ -105,6 +118,7 @@ RunEvent: TypeAlias = (
     TextDelta
     | ThinkingDelta
     | ModelTurnCompleted
+    | ModelWaiting
     | ToolCallStarted
     | ToolResultEvent
     | ApprovalRequested

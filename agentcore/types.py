@@ -7,6 +7,7 @@ field or block never crashes a run. :func:`to_wire` is the one way back to JSON.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
@@ -33,6 +34,7 @@ __all__ = [
     "Message",
     "MessageParam",
     "ModelInfo",
+    "ModelWait",
     "RedactedThinkingBlock",
     "ServerToolResultBlock",
     "ServerToolUseBlock",
@@ -424,3 +426,22 @@ def parse_message(data: Any, *, request_id: str | None = None) -> Message:
 def parse_block(data: Any) -> ContentBlock:
     """Validate one content block dict; unknown types become :class:`UnknownBlock`."""
     return _BLOCK_ADAPTER.validate_python(data)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelWait:
+    """Why a model call is about to wait, and for how long, before its next request goes out.
+
+    ``reason`` is ``"retry"`` (the last attempt failed and will be retried) or
+    ``"rate_limit"`` (the client's limiter holds the request until the account's budget
+    allows it). ``attempt`` and ``max_attempts`` count retries (None for a rate-limit wait);
+    ``detail`` says what went wrong in a few words (``"rate_limit_error"``, ``"overloaded_error"``,
+    ``"input tokens per minute"``).
+    """
+
+    reason: str
+    seconds: float
+    model: str | None = None
+    attempt: int | None = None
+    max_attempts: int | None = None
+    detail: str | None = None

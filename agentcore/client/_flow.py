@@ -47,7 +47,7 @@ from agentcore.errors import (
 )
 from agentcore.log import EventLogger
 from agentcore.redaction import credentials_sent
-from agentcore.types import Message, ModelInfo
+from agentcore.types import Message, ModelInfo, ModelWait
 from agentcore.usage import PriceTable, cost_of
 
 __all__ = ["Calls", "Flow", "Send", "Sleep", "with_retries"]
@@ -70,9 +70,13 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
-    """Wait this many seconds before the next attempt; answer with None."""
+    """Wait this many seconds before the next attempt; answer with None.
+
+    ``wait`` says why, for whoever drives the flow and wants to show it.
+    """
 
     seconds: float
+    wait: ModelWait | None = None
 
 
 Outcome: TypeAlias = "httpx.Response | httpx.RequestError | None"
@@ -150,7 +154,10 @@ def with_retries(
                     status_code=getattr(result, "status_code", None),
                     request_id=getattr(result, "request_id", None),
                 )
-            yield Sleep(delay)
+            yield Sleep(delay, ModelWait(
+                "retry", delay, model=model or None, attempt=retries,
+                max_attempts=policy.max_retries, detail=_retry_reason(result),
+            ))
         if index + 1 == len(models) or not _falls_back(result):
             raise result
         if log.is_enabled_for(logging.WARNING):
