@@ -167,17 +167,18 @@ def _plan(
 
 def _search(request: str, tool_id: str, definition: Mapping[str, Any]) -> list[dict[str, Any]]:
     query = " ".join(request.split())[:_QUERY_CHARS]
-    results = [
+    urls = [f"https://{CANNED_DOMAIN}/search/{number}" for number in (1, 2)]
+    kept = [
         {
             "type": "web_search_result",
-            "url": f"https://{CANNED_DOMAIN}/search/{number}",
+            "url": url,
             "title": f"[emulator] canned result {number} for: {query}",
             "encrypted_content": f"emulator-canned-{number}-not-a-real-page",
             "page_age": None,
         }
-        for number in (1, 2)
+        for number, url in enumerate(urls, start=1)
+        if _domain_allowed(url, definition)
     ]
-    kept = [result for result in results if _domain_allowed(result["url"], definition)]
     return [
         {"type": "server_tool_use", "id": tool_id, "name": "web_search",
          "input": {"query": query}},
