@@ -83,24 +83,40 @@ def ledger_lines(ledger: Path) -> list[str]:
     return ledger.read_text(encoding="utf-8").splitlines()
 
 
-SEARCH_USE = {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search",
-              "input": {"query": "order A-1001 carrier"}}
-SEARCH_RESULT = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01", "content": [
-    {"type": "web_search_result", "url": "https://example.com/a", "title": "A",
-     "encrypted_content": "EqgfCioIARgBIiQ3", "page_age": None}]}
-FETCH_USE = {"type": "server_tool_use", "id": "srvtoolu_02", "name": "web_fetch",
-             "input": {"url": "https://example.com/a"}}
-FETCH_ERROR = {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_02",
-               "content": {"type": "web_fetch_tool_error", "error_code": "url_not_accessible"}}
-BASH_USE = {"type": "server_tool_use", "id": "srvtoolu_03", "name": "bash_code_execution",
-            "input": {"command": "wc -l orders.csv"}}
-BASH_RESULT = {"type": "bash_code_execution_tool_result", "tool_use_id": "srvtoolu_03",
-               "content": {"type": "bash_code_execution_result", "stdout": "3 orders.csv\n",
-                           "stderr": "", "return_code": 0, "content": []},
-               "a_field_from_a_newer_api": {"kept": True}}
-CITED = {"type": "text", "text": "The carrier is Acme.", "citations": [
-    {"type": "web_search_result_location", "url": "https://example.com/a", "title": "A",
-     "encrypted_index": "Eo8B", "cited_text": "Acme ships A-1001."}]}
+Block = dict[str, Any]
+
+SEARCH_USE: Block = {
+    "type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search",
+    "input": {"query": "order A-1001 carrier"},
+}
+SEARCH_RESULT: Block = {
+    "type": "web_search_tool_result", "tool_use_id": "srvtoolu_01",
+    "content": [{"type": "web_search_result", "url": "https://example.com/a", "title": "A",
+                 "encrypted_content": "EqgfCioIARgBIiQ3", "page_age": None}],
+}
+FETCH_USE: Block = {
+    "type": "server_tool_use", "id": "srvtoolu_02", "name": "web_fetch",
+    "input": {"url": "https://example.com/a"},
+}
+FETCH_ERROR: Block = {
+    "type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_02",
+    "content": {"type": "web_fetch_tool_error", "error_code": "url_not_accessible"},
+}
+BASH_USE: Block = {
+    "type": "server_tool_use", "id": "srvtoolu_03", "name": "bash_code_execution",
+    "input": {"command": "wc -l orders.csv"},
+}
+BASH_RESULT: Block = {
+    "type": "bash_code_execution_tool_result", "tool_use_id": "srvtoolu_03",
+    "content": {"type": "bash_code_execution_result", "stdout": "3 orders.csv\n",
+                "stderr": "", "return_code": 0, "content": []},
+    "a_field_from_a_newer_api": {"kept": True},
+}
+CITED: Block = {
+    "type": "text", "text": "The carrier is Acme.",
+    "citations": [{"type": "web_search_result_location", "url": "https://example.com/a",
+                   "title": "A", "encrypted_index": "Eo8B", "cited_text": "Acme ships A-1001."}],
+}
 
 
 class TestDeclarations:
@@ -162,12 +178,15 @@ class TestDeclarations:
             (lambda: WebSearch(allowed_domains=["exa mple.com"]), "is not a domain"),
             (lambda: UserLocation(country="GBR"), "two-letter ISO code"),
             (lambda: UserLocation(city=" "), "city must be non-empty text"),
-            (lambda: WebSearch(user_location={"city": "London"}), "must be a UserLocation"),
+            (lambda: WebSearch(user_location={"city": "London"}),  # type: ignore[arg-type]
+             "must be a UserLocation"),
             (lambda: WebSearch(version="web_fetch_20250910"), "version must be a type such as"),
             (lambda: CodeExecution(version="code_execution_latest"), "version must be a type"),
             (lambda: WebFetch(beta="Web Fetch"), "beta must be a beta name"),
-            (lambda: WebFetch(citations="yes"), "citations must be True or False"),
-            (lambda: WebSearch(cache_control="ephemeral"), "cache_control must be a mapping"),
+            (lambda: WebFetch(citations="yes"),  # type: ignore[arg-type]
+             "citations must be True or False"),
+            (lambda: WebSearch(cache_control="ephemeral"),  # type: ignore[arg-type]
+             "cache_control must be a mapping"),
             (lambda: ServerTool(), "use one of those"),
         ],
     )
