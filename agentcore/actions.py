@@ -18,7 +18,7 @@ from agentcore.usage import Limits, PriceTable
 
 if TYPE_CHECKING:
     from agentcore.output import OutputSpec
-    from agentcore.tools._server import ServerTool
+    from agentcore.tools._server_tools import ServerTool
     from agentcore.tools._tool import Tool, ToolOutput
 
 __all__ = [

@@ -53,7 +53,7 @@ from agentcore.store.durable import (
     stored_events,
 )
 from agentcore.store.runs import RunStore
-from agentcore.tools._server import ServerTool
+from agentcore.tools._server_tools import ServerTool
 from agentcore.tools._tool import Tool, Toolset
 from agentcore.types import to_wire
 from agentcore.usage import Limits, ModelPrice, PriceTable

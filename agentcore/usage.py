@@ -351,8 +351,9 @@ class UsageTotals:
             cache_creation_input_tokens=int(data.get("cache_creation_input_tokens", 0)),
             cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
             server_tool_requests={
-                str(name): int(count)
+                str(name): count
                 for name, count in (data.get("server_tool_use") or {}).items()
+                if type(count) is int and count >= 0
             },
         )
 

@@ -4,7 +4,7 @@ model's arguments against its schema and runs it; :class:`WebSearch`, :class:`We
 """
 
 from agentcore.tools._run import ToolCallInfo, current_tool_call
-from agentcore.tools._server import (
+from agentcore.tools._server_tools import (
     CodeExecution,
     ServerTool,
     UserLocation,

@@ -24,7 +24,7 @@ from agentcore.tools._content import NO_OUTPUT
 from agentcore.tools._run import ToolOutput, run_async, run_blocking
 from agentcore.tools._schema import callable_name, function_schema, unwrapped, validate_tool_name
 from agentcore.tools._secrets import REDACTED, checked_secret_fields, redact_secrets
-from agentcore.tools._server import ServerTool
+from agentcore.tools._server_tools import ServerTool
 
 __all__ = [
     "NO_OUTPUT",
