@@ -422,6 +422,11 @@ class AgentLoop:
             if tool is None:
                 available = ", ".join(sorted(config.tools)) or "none"
                 problem = f"Unknown tool {name!r}. Available tools: {available}."
+                if any(name in server.block_names for server in config.server_tools):
+                    problem = (
+                        f"{name!r} is a server tool: the API runs it when you use it, so it "
+                        f"cannot be called as a client tool. Client tools: {available}."
+                    )
                 pending.append(_done(call_id, name, arguments, problem, retry=True))
                 continue
             try:

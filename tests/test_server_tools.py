@@ -390,7 +390,7 @@ class TestNothingRunsLocally:
         assert len(script.requests) == 1
         assert ledger_lines(ledger) == []
 
-    def test_a_client_call_naming_a_server_tool_is_answered_as_an_unknown_tool(
+    def test_a_client_call_naming_a_server_tool_is_answered_with_an_error_result(
         self, driver: str, ledger: Path
     ) -> None:
         script = ScriptedModel([
@@ -401,7 +401,9 @@ class TestNothingRunsLocally:
         assert result.status == "completed"
         answer = script.requests[1]["messages"][2]["content"][0]
         assert answer == {"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True,
-                          "content": "Unknown tool 'web_search'. Available tools: lookup_order."}
+                          "content": "'web_search' is a server tool: the API runs it when "
+                                     "you use it, so it cannot be called as a client tool. "
+                                     "Client tools: lookup_order."}
         assert ledger_lines(ledger) == []
 
 
