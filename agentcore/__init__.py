@@ -71,7 +71,20 @@ from agentcore.store.durable import (
 )
 from agentcore.store.runs import RunStore
 from agentcore.terminal import terminal_safe
-from agentcore.tools import Tool, ToolCallInfo, ToolOutput, Toolset, current_tool_call, tool
+from agentcore.tools import (
+    CodeExecution,
+    ServerTool,
+    Tool,
+    ToolCallInfo,
+    ToolOutput,
+    Toolset,
+    UserLocation,
+    WebFetch,
+    WebSearch,
+    container_upload,
+    current_tool_call,
+    tool,
+)
 from agentcore.types import Message, ModelWait, Usage
 from agentcore.usage import Limits, ModelPrice, PriceTable, UsageTotals
 
@@ -98,6 +111,7 @@ __all__ = [
     "BillingError",
     "CallbackApprover",
     "Client",
+    "CodeExecution",
     "ConfigurationError",
     "ConflictError",
     "ConsoleApprover",
@@ -132,6 +146,7 @@ __all__ = [
     "RunStateError",
     "RunStore",
     "ScriptedApprover",
+    "ServerTool",
     "StreamError",
     "SystemPrompt",
     "TextDelta",
@@ -148,10 +163,14 @@ __all__ = [
     "UnknownModelError",
     "Usage",
     "UsageTotals",
+    "UserLocation",
     "Veto",
+    "WebFetch",
+    "WebSearch",
     "__version__",
     "aresume_stored",
     "arun_stored",
+    "container_upload",
     "current_tool_call",
     "resume_stored",
     "run_stored",

@@ -7,7 +7,7 @@ turns of an agent's runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -18,6 +18,7 @@ from agentcore.usage import Limits, PriceTable
 
 if TYPE_CHECKING:
     from agentcore.output import OutputSpec
+    from agentcore.tools._server_tools import ServerTool
     from agentcore.tools._tool import Tool, ToolOutput
 
 __all__ = [
@@ -137,3 +138,5 @@ class LoopConfig:
     cache_ttl: str | None = None
     prompt_name: str | None = None
     prompt_version: str | None = None
+    server_tools: Sequence[ServerTool] = ()
+    """The tools the API runs itself; their blocks are kept, never run here."""

@@ -53,6 +53,7 @@ from agentcore.store.durable import (
     stored_events,
 )
 from agentcore.store.runs import RunStore
+from agentcore.tools._server_tools import ServerTool
 from agentcore.tools._tool import Tool, Toolset
 from agentcore.types import to_wire
 from agentcore.usage import Limits, ModelPrice, PriceTable
@@ -179,7 +180,10 @@ class Agent:
         model: A model id, or a router ``(state) -> model | (model, reason)`` called before
             every model call.
         system: The system prompt, as text or a versioned :class:`SystemPrompt`.
-        tools: The tools the model may call: a list of ``@tool`` functions.
+        tools: The tools the model may call: a list of ``@tool`` functions, and server tools
+            the API runs itself (:class:`~agentcore.tools.WebSearch`,
+            :class:`~agentcore.tools.WebFetch`, :class:`~agentcore.tools.CodeExecution`),
+            whose ``anthropic-beta`` names are sent for you.
         approver: Decides calls that need approval. Without one, such a run pauses: the
             result holds the pending calls and a state for :meth:`resume`.
         approval_policy: An agent-level ``(tool, arguments) -> bool | None`` consulted before
@@ -216,7 +220,7 @@ class Agent:
         self,
         model: str | Router,
         system: str | SystemPrompt | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] | Toolset = (),
+        tools: Iterable[Tool | ServerTool | Callable[..., Any]] | Toolset = (),
         *,
         approver: Approver | AsyncApprover | None = None,
         approval_policy: AgentApprovalPolicy | None = None,
@@ -268,6 +272,8 @@ class Agent:
         request_params: dict[str, Any] = {}
         if definitions:
             request_params["tools"] = definitions
+        if toolset.betas:
+            request_params["betas"] = toolset.betas
         prompt_name = prompt_version = None
         if isinstance(system, SystemPrompt):
             request_params["system"] = system.text
@@ -287,6 +293,7 @@ class Agent:
         self._config = LoopConfig(
             model=model,
             tools={tool.name: tool for tool in toolset},
+            server_tools=toolset.server_tools,
             request_params=request_params,
             max_tokens=settings.max_tokens,
             limits=limits,
@@ -335,8 +342,13 @@ class Agent:
 
     @property
     def tools(self) -> Mapping[str, Tool]:
-        """The tools by name."""
+        """The client tools by name."""
         return self._config.tools
+
+    @property
+    def server_tools(self) -> tuple[ServerTool, ...]:
+        """The server tools the API runs for this agent."""
+        return tuple(self._config.server_tools)
 
     @property
     def store(self) -> RunStore | None:

@@ -162,10 +162,27 @@ class AgentLoop:
             return self._call_model()
         max_tokens = self._max_tokens()
         state.max_tokens_override = None
-        state.messages.append(self._recorded(message))
+        recorded = self._recorded(message)
+        if _continues_paused_turn(state):
+            # The reply goes on from the paused assistant turn sent back as-is: one turn,
+            # one assistant message (roles keep alternating).
+            paused = state.messages[-1]
+            recorded = {**paused, "content": [*paused["content"], *recorded["content"]]}
+            state.messages[-1] = recorded
+        else:
+            state.messages.append(recorded)
         if stop_reason == "tool_use":
             return self._start_tools(message)
         if stop_reason == "pause_turn":
+            if message.tool_uses:
+                # Client calls are only ever answered after a tool_use stop; run none of them.
+                error = (
+                    "the model paused its turn (pause_turn) with client tool calls in it "
+                    f"({', '.join(block.name for block in message.tool_uses)}); a paused turn "
+                    "holds server tool blocks only, so the reply was refused and nothing ran"
+                )
+                self._exception = MalformedResponseError(error, request_id=message.request_id)
+                return self._finish("failed", error=error)
             return self._call_model()
         status = _TERMINAL.get(stop_reason or "")
         if status == "completed":
@@ -405,6 +422,11 @@ class AgentLoop:
             if tool is None:
                 available = ", ".join(sorted(config.tools)) or "none"
                 problem = f"Unknown tool {name!r}. Available tools: {available}."
+                if any(name in server.block_names for server in config.server_tools):
+                    problem = (
+                        f"{name!r} is a server tool: the API runs it when you use it, so it "
+                        f"cannot be called as a client tool. Client tools: {available}."
+                    )
                 pending.append(_done(call_id, name, arguments, problem, retry=True))
                 continue
             try:
@@ -602,6 +624,21 @@ class _ToolUseIds:
                 return block.id
             in_reply.add(block.id)
         return None
+
+
+def _continues_paused_turn(state: RunState) -> bool:
+    """Whether the reply just recorded in ``state.turns`` continues a paused turn: the
+    conversation ends with the assistant message of a ``pause_turn`` reply (a cut-off tool
+    call retried in between does not count as a turn of its own)."""
+    messages = state.messages
+    if not messages or messages[-1].get("role") != "assistant":
+        return False
+    if not isinstance(messages[-1].get("content"), list):
+        return False
+    for turn in reversed(state.turns[:-1]):
+        if turn.stop_reason != "max_tokens":
+            return turn.stop_reason == "pause_turn"
+    return False
 
 
 def _check_pending(state: RunState, tools: Mapping[str, object]) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "Base64Source",
     "CacheControl",
     "CacheCreation",
+    "ContainerUploadBlock",
     "ContentBlock",
     "DocumentBlock",
     "FileSource",
@@ -225,6 +226,13 @@ class ServerToolResultBlock(_Block):
     content: Any = None
 
 
+class ContainerUploadBlock(_Block):
+    """Puts a file uploaded through the Files API into the code execution container."""
+
+    type: Literal["container_upload"] = "container_upload"
+    file_id: str
+
+
 class UnknownBlock(_Block):
     """A block type this version does not know; every field is kept and sent back."""
 
@@ -249,6 +257,7 @@ _KNOWN_BLOCKS = {
     "thinking",
     "redacted_thinking",
     "server_tool_use",
+    "container_upload",
 }
 
 
@@ -283,6 +292,7 @@ ContentBlock: TypeAlias = Annotated[
     | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
     | Annotated[ServerToolUseBlock, Tag("server_tool_use")]
     | Annotated[ServerToolResultBlock, Tag("server_tool_result")]
+    | Annotated[ContainerUploadBlock, Tag("container_upload")]
     | Annotated[UnknownBlock, Tag("unknown")],
     Discriminator(_block_tag),
 ]

@@ -5,7 +5,10 @@ Prices are US dollars per million tokens. The cost of one response is::
     input·p_in + cache_write_5m·p_in·1.25 + cache_write_1h·p_in·2 + cache_read·p_in·0.1
     + output·p_out                                           (all × 0.5 for batch requests)
 
-computed with :class:`~decimal.Decimal`, so figures are exact rather than float-rounded. A model
+plus the server tools' requests at :data:`SERVER_TOOL_USD_PER_REQUEST` (web search $10 per
+thousand; web fetch adds tokens only), computed with :class:`~decimal.Decimal`, so figures
+are exact rather than float-rounded. Code execution is billed by container time, which no
+response reports, so it is not in a response's cost. A model
 missing from the :class:`PriceTable` costs ``None`` ("unknown"), never a guess: a future model
 that merely shares a prefix with a known one is *not* priced like it. Dated snapshots
 (``claude-sonnet-4-5-20250929``) and ``-latest`` aliases resolve to their base model.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -29,6 +32,7 @@ __all__ = [
     "CACHE_WRITE_1H_MULTIPLIER",
     "CACHE_WRITE_5M_MULTIPLIER",
     "DEFAULT_PRICES",
+    "SERVER_TOOL_USD_PER_REQUEST",
     "Limits",
     "ModelPrice",
     "PriceTable",
@@ -48,6 +52,17 @@ BATCH_MULTIPLIER = Decimal("0.5")
 """Message Batches API requests, on every token price."""
 WEB_SEARCH_USD_PER_REQUEST = Decimal("0.01")
 """The server-side web search tool: $10 per thousand searches."""
+WEB_FETCH_USD_PER_REQUEST = Decimal("0")
+"""The server-side web fetch tool: no charge beyond the tokens of what it fetched."""
+SERVER_TOOL_USD_PER_REQUEST: Mapping[str, Decimal] = MappingProxyType(
+    {
+        "web_search_requests": WEB_SEARCH_USD_PER_REQUEST,
+        "web_fetch_requests": WEB_FETCH_USD_PER_REQUEST,
+    }
+)
+"""Price per request of each count in ``usage.server_tool_use``, on top of tokens (never
+halved for batches). A count not listed here is reported in
+:attr:`UsageTotals.server_tool_requests` but not priced."""
 
 _PER_MILLION = Decimal(1_000_000)
 _T = TypeVar("_T")
@@ -230,12 +245,20 @@ def _cache_write_split(usage: Usage) -> tuple[int, int]:
     return max(five_minutes, total - one_hour), one_hour
 
 
-def _web_searches(usage: Usage) -> int:
-    server = usage.server_tool_use
-    if not server:
-        return 0
-    count = server.get("web_search_requests", 0)
-    return count if type(count) is int and 0 <= count <= MAX_TOKEN_COUNT else 0
+def _server_tool_counts(usage: Usage) -> Iterator[tuple[str, int]]:
+    """The request counts of ``usage.server_tool_use`` that are whole numbers in range."""
+    for name, count in (usage.server_tool_use or {}).items():
+        if type(count) is int and 0 <= count <= MAX_TOKEN_COUNT:
+            yield name, count
+
+
+def _server_tools_cost(usage: Usage) -> Decimal:
+    cost = Decimal(0)
+    for name, count in _server_tool_counts(usage):
+        price = SERVER_TOOL_USD_PER_REQUEST.get(name)
+        if price is not None:
+            cost += count * price
+    return cost
 
 
 def cost_of(
@@ -261,7 +284,7 @@ def cost_of(
     ) / _PER_MILLION
     if batch:
         tokens_cost *= BATCH_MULTIPLIER
-    return tokens_cost + _web_searches(usage) * WEB_SEARCH_USD_PER_REQUEST
+    return tokens_cost + _server_tools_cost(usage)
 
 
 @dataclass(slots=True)
@@ -275,6 +298,9 @@ class UsageTotals:
     """Input tokens written to the prompt cache."""
     cache_read_input_tokens: int = 0
     """Input tokens read from the prompt cache."""
+    server_tool_requests: dict[str, int] = field(default_factory=dict)
+    """Server tool requests by kind, as ``usage.server_tool_use`` names them
+    (``web_search_requests``, ``web_fetch_requests``…)."""
 
     @property
     def total_tokens(self) -> int:
@@ -298,15 +324,23 @@ class UsageTotals:
         self.output_tokens += output_tokens
         self.cache_creation_input_tokens += cache_write
         self.cache_read_input_tokens += cache_read
+        requests = self.server_tool_requests
+        for name, count in _server_tool_counts(usage):
+            if count:
+                requests[name] = requests.get(name, 0) + count
 
-    def to_dict(self) -> dict[str, int]:
-        """The four counts as a JSON-ready dict."""
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        """The four token counts as a JSON-ready dict, with ``server_tool_use`` (the server
+        tool requests by kind) when there were any."""
+        counts: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
         }
+        if self.server_tool_requests:
+            counts["server_tool_use"] = dict(self.server_tool_requests)
+        return counts
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UsageTotals:
@@ -316,6 +350,11 @@ class UsageTotals:
             output_tokens=int(data.get("output_tokens", 0)),
             cache_creation_input_tokens=int(data.get("cache_creation_input_tokens", 0)),
             cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
+            server_tool_requests={
+                str(name): count
+                for name, count in (data.get("server_tool_use") or {}).items()
+                if type(count) is int and count >= 0
+            },
         )
 
 

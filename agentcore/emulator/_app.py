@@ -28,6 +28,7 @@ from agentcore.emulator._policy import (
     demo_reply,
     limit_output,
 )
+from agentcore.emulator._server_tools import add_server_tool_usage, check_server_tool_betas
 from agentcore.emulator._validation import RequestRejected, validate_message_request
 from agentcore.testing._models import ModelEntry, model_page
 from agentcore.testing._replies import (
@@ -206,6 +207,7 @@ class EmulatorApp:
         if fault is not None and fault.kind == "reset":
             return Outcome(0, {}, reset=True)
         model = validate_message_request(body, known_models=set(self._models_by_id))
+        check_server_tool_betas(body, request.headers)
         self.requests.append(body)
         try:
             message = await self._answer(body, key, model)
@@ -261,6 +263,7 @@ class EmulatorApp:
             usage = self._cache.account(body, key=key, model=model,
                                         min_tokens=entry.min_cacheable_tokens).to_wire()
             usage["output_tokens"] = max(1, estimate_tokens(message.get("content") or []))
+            add_server_tool_usage(usage, message.get("content"))
             usage["service_tier"] = "standard"
             message["usage"] = usage
         return message

@@ -14,6 +14,9 @@ It is not a model and never claims to be one: every message it produces carries
   the text (ids such as ``A-1001``, emails, numbers, ``$25`` as 2500 when the parameter is
   in cents, enum values, defaults);
 * no tool matches → a helpful text answer saying what it can do.
+
+Before these, a request that declares server tools (web search, web fetch, code execution)
+and asks for one gets labelled canned results from :mod:`agentcore.emulator._server_tools`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentcore.emulator._arguments import fill_arguments
+from agentcore.emulator._server_tools import server_tool_reply
 from agentcore.testing._replies import CHARS_PER_TOKEN, estimate_tokens, new_id
 
 __all__ = ["DEMO_MARKER", "add_thinking", "apply_stop_sequences", "demo_reply", "limit_output"]
@@ -189,6 +193,9 @@ def _call(
 def demo_reply(body: Mapping[str, Any]) -> dict[str, Any]:
     """The demo policy's answer to a valid MessageCreate body (a Message dict without
     ``model`` and ``usage``, which the emulator fills in)."""
+    served = server_tool_reply(body)
+    if served is not None:
+        return served
     messages = list(body.get("messages") or [])
     tools = _client_tools(body)
     raw_choice = body.get("tool_choice")

@@ -24,6 +24,7 @@ from agentcore.tools._content import NO_OUTPUT
 from agentcore.tools._run import ToolOutput, run_async, run_blocking
 from agentcore.tools._schema import callable_name, function_schema, unwrapped, validate_tool_name
 from agentcore.tools._secrets import REDACTED, checked_secret_fields, redact_secrets
+from agentcore.tools._server_tools import ServerTool
 
 __all__ = [
     "NO_OUTPUT",
@@ -305,8 +306,12 @@ def _require_tool_list(tools: object) -> None:
     # (iterable, by key) would otherwise fail deep inside, or not at all.
     if not isinstance(tools, Tool | str | bytes | Mapping) and isinstance(tools, Iterable):
         return
-    if isinstance(tools, Tool) or callable(tools):
-        name = tools.name if isinstance(tools, Tool) else callable_name(tools)
+    if isinstance(tools, Tool | ServerTool) or callable(tools):
+        name = (
+            tools.name if isinstance(tools, Tool)
+            else f"{type(tools).__name__}(...)" if isinstance(tools, ServerTool)
+            else callable_name(tools)
+        )
         raise ConfigurationError(
             f"tools must be a list of tools, not a single tool: tools=[{name}]"
         )
@@ -322,17 +327,32 @@ def _require_tool_list(tools: object) -> None:
 class Toolset:
     """The tools of one agent, by name; duplicate names are refused.
 
-    Plain functions are accepted and made into tools with the default options.
+    Plain functions are accepted and made into tools with the default options. Server tools
+    (:class:`~agentcore.tools.WebSearch`…) are kept apart: iterating, ``get`` and ``len`` see
+    the client tools only, while :meth:`definitions` sends both, in the order given.
 
     Raises:
         ConfigurationError: ``tools`` is not a list (or other iterable) of tools.
-        ToolDefinitionError: two tools share a name, or a function cannot be a tool.
+        ToolDefinitionError: two tools share a name (a client tool may not take a name the
+            API uses for a server tool's blocks either), or a function cannot be a tool.
     """
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool | ServerTool | Callable[..., Any]] = ()) -> None:
         _require_tool_list(tools)
         by_name: dict[str, Tool] = {}
+        server_tools: list[ServerTool] = []
+        definitions: list[dict[str, Any]] = []
         for item in tools:
+            if isinstance(item, ServerTool):
+                server_tools.append(item)
+                definitions.append(item.definition())
+                continue
+            if isinstance(item, Mapping):
+                raise ToolDefinitionError(
+                    f"a tool definition dict ({dict(item).get('type') or dict(item).get('name')!r})"
+                    " is not a tool: declare server tools with WebSearch(), WebFetch() or "
+                    "CodeExecution(), and client tools with @tool"
+                )
             candidate = item if isinstance(item, Tool) else Tool(item)
             if candidate._receiver != "none" and candidate._target is None:
                 raise ToolDefinitionError(
@@ -345,11 +365,14 @@ class Toolset:
                     "an agent, so rename one with @tool(name='...')"
                 )
             by_name[candidate.name] = candidate
+            definitions.append(candidate.definition())
+        _check_server_tool_names(server_tools, by_name)
         self._tools = by_name
-        self._definitions = [candidate.definition() for candidate in by_name.values()]
+        self._server_tools = tuple(server_tools)
+        self._definitions = definitions
 
     def get(self, name: str) -> Tool | None:
-        """The tool called ``name``, or None."""
+        """The client tool called ``name``, or None."""
         return self._tools.get(name)
 
     def __getitem__(self, name: str) -> Tool:
@@ -365,13 +388,46 @@ class Toolset:
         return len(self._tools)
 
     def __repr__(self) -> str:
-        return f"Toolset({list(self._tools)!r})"
+        names = [*self._tools, *(tool.version for tool in self._server_tools)]
+        return f"Toolset({names!r})"
 
     @property
     def names(self) -> list[str]:
-        """The tool names, in the order the tools were given."""
+        """The client tool names, in the order the tools were given."""
         return list(self._tools)
+
+    @property
+    def server_tools(self) -> tuple[ServerTool, ...]:
+        """The server tools, in the order they were given."""
+        return self._server_tools
+
+    @property
+    def betas(self) -> list[str]:
+        """The ``anthropic-beta`` names the server tools need, each once, in order."""
+        betas: list[str] = []
+        for server_tool in self._server_tools:
+            if server_tool.beta is not None and server_tool.beta not in betas:
+                betas.append(server_tool.beta)
+        return betas
 
     def definitions(self) -> list[dict[str, Any]]:
         """The API definitions of all tools, in the order the tools were given."""
-        return list(self._definitions)
+        return [dict(definition) for definition in self._definitions]
+
+
+def _check_server_tool_names(server_tools: list[ServerTool], tools: Mapping[str, Tool]) -> None:
+    """Refuse two server tools of one name, and a client tool named like a server tool's
+    blocks: the model's ``server_tool_use`` and ``tool_use`` blocks must never be confused."""
+    seen: dict[str, ServerTool] = {}
+    for server_tool in server_tools:
+        if server_tool.name in seen:
+            raise ToolDefinitionError(
+                f"two server tools are named {server_tool.name!r} ({seen[server_tool.name].version}"
+                f" and {server_tool.version}); give each server tool once"
+            )
+        seen[server_tool.name] = server_tool
+        for name in sorted(server_tool.block_names & tools.keys()):
+            raise ToolDefinitionError(
+                f"tool {name!r} has a name the API uses for the server tool "
+                f"{server_tool.version}; rename it with @tool(name='...')"
+            )
