@@ -45,6 +45,7 @@ from agentcore.errors import (
     PermissionDeniedError,
     StreamError,
 )
+from agentcore.inputs import check_request_size
 from agentcore.log import EventLogger
 from agentcore.redaction import credentials_sent
 from agentcore.types import Message, ModelInfo, ModelWait
@@ -260,8 +261,10 @@ class Calls:
 
         def attempt(model: str, number: int) -> Generator[Send, Outcome, Message | APIError]:
             body["model"] = model
+            content = encode_body(body)
+            check_request_size(content)
             request = settings.build_request(
-                "POST", "/v1/messages", content=encode_body(body), options=options
+                "POST", "/v1/messages", content=content, options=options
             )
             started = time.perf_counter()
             response = response_or_error((yield Send(request)))
@@ -280,6 +283,7 @@ class Calls:
         body, options = split_params(params, counting=True)
         body["model"] = params["model"]
         content = encode_body(body)
+        check_request_size(content)
         return self._simple("POST", "/v1/messages/count_tokens", read_token_count, content, options)
 
     def retrieve_model(self, model_id: str) -> Flow[ModelInfo]:

@@ -38,6 +38,7 @@ from agentcore.errors import (
     StreamError,
     stream_api_error,
 )
+from agentcore.inputs import check_request_size
 from agentcore.streaming.accumulator import MessageAccumulator
 from agentcore.streaming.events import StreamEvent
 from agentcore.streaming.sse import EventTooLargeError, ServerSentEvent, SSEParser
@@ -179,8 +180,10 @@ class StreamCall:
         self._attempt = number
         self._body["model"] = model
         calls = self._calls
+        content = encode_body(self._body)
+        check_request_size(content)
         request = calls.settings.build_request(
-            "POST", "/v1/messages", content=encode_body(self._body), options=self._options
+            "POST", "/v1/messages", content=content, options=self._options
         )
         self._started = time.perf_counter()
         response = response_or_error((yield Send(request, stream=True)))
