@@ -105,6 +105,8 @@ class UnknownCitation(_CitationModel):
     """A citation kind this version does not know; every field is kept and sent back."""
 
     type: str
+    cited_text: str | None = None
+    """The quoted text, when the citation has one, as every known kind does."""
 
 
 _KNOWN_KINDS = frozenset({

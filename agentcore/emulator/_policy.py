@@ -15,9 +15,9 @@ It is not a model and never claims to be one: every message it produces carries
   in cents, enum values, defaults);
 * no tool matches → a helpful text answer saying what it can do;
 * a final text answer to a request that came with documents whose citations are enabled
-  quotes the sentences of those documents that share the most words with the request (at
-  least two, counting the document's title), each in a text block carrying a
-  ``char_location`` citation, as the API returns them.
+  quotes the (at most two) sentences of those documents that share the most words with the
+  request (a third of them at least, counting the document's title), each in a text block
+  carrying a ``char_location`` citation, as the API returns them.
 """
 
 from __future__ import annotations
@@ -369,6 +369,9 @@ def cite_documents(
     words = _keywords(_latest_request(body))
     if not words:
         return message
+    # A third of the request's words (at least one), so a long request about something else
+    # does not pick up a quote for one shared word.
+    needed = max(1, (len(words) + 2) // 3)
     scored: list[tuple[int, int, int, SourceDocument, int, int]] = []
     for document in citable:
         text = document.text or ""
@@ -376,12 +379,13 @@ def cite_documents(
         for order, (start, end) in enumerate(_passages(text)):
             shared = _keywords(text[start:end]) & words
             score = len(shared | title_words)
-            if shared and score >= min(2, len(words)):
+            if shared and score >= needed:
                 scored.append((-score, document.index, order, document, start, end))
     if not scored:
         return message
     scored.sort(key=lambda item: item[:3])
-    chosen = sorted(scored[:_MAX_QUOTES], key=lambda item: item[1:3])
+    best = [item for item in scored if item[0] == scored[0][0]]
+    chosen = sorted(best[:_MAX_QUOTES], key=lambda item: item[1:3])
     content = list(message.get("content") or [])
     content.append({"type": "text", "text": f"\n{_LABEL} From the documents you sent: "})
     for _, _, _, document, start, end in chosen:
