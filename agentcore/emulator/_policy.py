@@ -333,6 +333,7 @@ def add_thinking(message: dict[str, Any], body: Mapping[str, Any]) -> dict[str, 
 # A sentence ends at . ! or ? followed by a space or the end, so "$20.00" stays whole.
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+(?:[.!?]+|$)", re.MULTILINE)
 _MAX_QUOTES = 2
+_MIN_SENTENCE_WORDS = 4
 
 
 def _latest_request(body: Mapping[str, Any]) -> str:
@@ -345,7 +346,8 @@ def _latest_request(body: Mapping[str, Any]) -> str:
 
 
 def _passages(text: str) -> list[tuple[int, int]]:
-    """The sentences of ``text`` as ``(start, end)`` character offsets, spaces trimmed."""
+    """The sentences of ``text`` (of four words or more) as ``(start, end)`` character
+    offsets, spaces trimmed."""
     spans = []
     for match in _SENTENCE.finditer(text):
         start, end = match.span()
@@ -353,7 +355,8 @@ def _passages(text: str) -> list[tuple[int, int]]:
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
-        if end > start:
+        # Headings and fragments are not worth quoting: a sentence has a few words.
+        if len(text[start:end].split()) >= _MIN_SENTENCE_WORDS:
             spans.append((start, end))
     return spans
 
@@ -387,8 +390,11 @@ def cite_documents(
     best = [item for item in scored if item[0] == scored[0][0]]
     chosen = sorted(best[:_MAX_QUOTES], key=lambda item: item[1:3])
     content = list(message.get("content") or [])
-    content.append({"type": "text", "text": f"\n{_LABEL} From the documents you sent: "})
-    for _, _, _, document, start, end in chosen:
+    content.append({"type": "text", "text": f"\n{_LABEL} From the documents in this "
+                    "conversation: "})
+    for number, (_, _, _, document, start, end) in enumerate(chosen):
+        if number:
+            content.append({"type": "text", "text": " "})
         text = document.text or ""
         citation: dict[str, Any] = {
             "type": "char_location",
