@@ -214,3 +214,17 @@ class TestTheEmulatorAcceptsTheBlocks:
         with pytest.raises(NotFoundError):
             client.messages.count_tokens(model="claude-haiku-4-5", messages=[
                 {"role": "user", "content": [document(file_id="file_011gone")]}])
+
+    def test_a_file_costs_the_tokens_of_its_content_not_of_its_id(self, client: Client) -> None:
+        manual = "Refunds are allowed within 30 days of delivery. " * 200
+        uploaded = client.files.upload(manual.encode(), filename="manual.txt")
+
+        def count(block: Any) -> int:
+            return client.messages.count_tokens(model="claude-haiku-4-5", messages=[
+                {"role": "user", "content": [block, {"type": "text", "text": "Summarise."}]}])
+
+        by_id = count(document(file_id=uploaded.id))
+        inline = count(document(text=manual))
+        assert by_id == inline > 2000
+        reply = ask(client, document(file_id=uploaded.id))
+        assert reply.usage.input_tokens >= inline

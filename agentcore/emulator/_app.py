@@ -253,7 +253,7 @@ class EmulatorApp:
                                   "permitted")
         validate_message_request(body, known_models=set(self._models_by_id), for_count=True)
         self.files.resolve_sources(body)
-        return self._json({"input_tokens": count_input_tokens(body)})
+        return self._json({"input_tokens": count_input_tokens(self.files.inline_sources(body))})
 
     async def _produce(self, body: dict[str, Any], documents: list[SourceDocument]) -> Reply:
         if self._script is not None:
@@ -287,7 +287,7 @@ class EmulatorApp:
         if "usage" not in message:
             assert self._cache is not None
             entry = self._models_by_id[model]
-            usage = self._cache.account(body, key=key, model=model,
+            usage = self._cache.account(self.files.inline_sources(body), key=key, model=model,
                                         min_tokens=entry.min_cacheable_tokens).to_wire()
             usage["output_tokens"] = max(1, estimate_tokens(message.get("content") or []))
             usage["service_tier"] = "standard"

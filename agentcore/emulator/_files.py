@@ -299,6 +299,56 @@ class FileStore:
             ))
         return documents
 
+    def inline_sources(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``body`` with each file source replaced by the file's content inline, as the API
+        reads it: a file costs its content's tokens, not those of its id. ``body`` itself
+        when it refers to no file. Call after :meth:`resolve_sources` has checked the ids."""
+        messages = body.get("messages")
+        if not any(True for _ in _file_blocks(messages)):
+            return body
+        rewritten = []
+        for message in messages if isinstance(messages, list) else []:
+            content = message.get("content") if isinstance(message, dict) else None
+            if not isinstance(content, list):
+                rewritten.append(message)
+                continue
+            blocks = []
+            for block in content:
+                if isinstance(block, dict) and block.get("type") == "tool_result" and \
+                        isinstance(block.get("content"), list):
+                    block = {**block, "content": [
+                        _inline(part, self) if isinstance(part, dict) else part
+                        for part in block["content"]]}
+                elif isinstance(block, dict):
+                    block = _inline(block, self)
+                blocks.append(block)
+            rewritten.append({**message, "content": blocks})
+        return {**body, "messages": rewritten}
+
+
+def _file_blocks(messages: Any) -> Iterator[dict[str, Any]]:
+    for _, block in _blocks(messages):
+        source = block.get("source")
+        if isinstance(source, dict) and source.get("type") == "file":
+            yield block
+
+
+def _inline(block: dict[str, Any], files: FileStore) -> dict[str, Any]:
+    source = block.get("source")
+    if not isinstance(source, dict) or source.get("type") != "file":
+        return block
+    file_id = str(source.get("file_id"))
+    mime_type = str(files.retrieve(file_id)["mime_type"])
+    content = files._content[file_id]
+    inline: dict[str, Any]
+    if mime_type == "text/plain":
+        inline = {"type": "text", "media_type": mime_type,
+                  "data": content.decode("utf-8", "replace")}
+    else:
+        inline = {"type": "base64", "media_type": mime_type,
+                  "data": base64.b64encode(content).decode("ascii")}
+    return {**block, "source": inline}
+
 
 def _blocks(messages: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every document and image block of the messages, tool results included, in order."""
