@@ -10,12 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentcore import AsyncClient, Client, FileMetadata
+from agentcore import AsyncClient, Client, FileMetadata, document
 from agentcore.client import FILES_BETA, multipart_body
 from agentcore.emulator import Emulator, FileStore
 from agentcore.emulator._app import EmulatorApp
 from agentcore.emulator._http import HTTPRequest
 from agentcore.errors import (
+    APIConnectionError,
     AttachmentError,
     AttachmentTooLargeError,
     InvalidRequestError,
@@ -23,6 +24,7 @@ from agentcore.errors import (
     NotFoundError,
 )
 from agentcore.inputs import MAX_FILE_BYTES
+from agentcore.testing import ScriptedModel, text_reply
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -127,7 +129,9 @@ class TestUploadAndManage:
         with pytest.raises(InvalidRequestError, match="not downloadable"):
             client.files.download(upload.id)
 
-    async def test_the_async_client_does_the_same(self, emulator: Emulator) -> None:
+    async def test_the_async_client_does_the_same(
+        self, emulator: Emulator, tmp_path: Path
+    ) -> None:
         async with AsyncClient(api_key="k-async", base_url=emulator.base_url) as client:
             file = await client.files.upload(b"async words", filename="a.txt")
             generated = emulator.files.add_generated("out.csv", b"a,b\n1,2\n", "text/csv")
@@ -136,6 +140,9 @@ class TestUploadAndManage:
             listed = [item.id async for item in client.files.iterate(page_size=1)]
             assert listed[:2] == [generated["id"], file.id]
             assert await client.files.download(generated["id"]) == b"a,b\n1,2\n"
+            target = tmp_path / "out.csv"
+            assert await client.files.download_to(generated["id"], target) == 8
+            assert target.read_bytes() == b"a,b\n1,2\n"
             assert await client.files.delete(file.id) == file.id
             assert (await client.files.list()).data[0].id == generated["id"]
             await client.files.delete(generated["id"])
@@ -173,6 +180,35 @@ class TestWhatIsSent:
         client = recording_client(httpx.Response(200, json=METADATA), sent)
         client.files.retrieve("file_../../v1/messages")
         assert sent[0].url.raw_path == b"/v1/files/file_..%2F..%2Fv1%2Fmessages"
+
+
+class TestMessagesReferringToFiles:
+    """A message that refers to an uploaded file carries the files beta, added for you."""
+
+    def betas_sent(self, content: list[object], **options: object) -> list[str | None]:
+        model = ScriptedModel([text_reply("ok"), text_reply("ok"), text_reply("ok")])
+        client = Client(api_key="k", transport=model, **options)  # type: ignore[arg-type]
+        params = {"model": "claude-haiku-4-5", "max_tokens": 10,
+                  "messages": [{"role": "user", "content": content}]}
+        client.messages.create(**params)  # type: ignore[arg-type]
+        with client.messages.stream(**params) as stream:  # type: ignore[arg-type]
+            stream.get_final_message()
+        client.messages.count_tokens(model="claude-haiku-4-5",
+                                     messages=params["messages"])  # type: ignore[arg-type]
+        return [request.headers.get("anthropic-beta") for request in model.raw_requests]
+
+    def test_a_file_source_adds_the_beta_to_create_stream_and_count(self) -> None:
+        content = [document(file_id="file_011abc"), {"type": "text", "text": "Summarise."}]
+        assert self.betas_sent(content) == [FILES_BETA] * 3
+        assert self.betas_sent(content, betas=["other"]) == [f"other,{FILES_BETA}"] * 3
+
+    def test_text_that_mentions_file_id_adds_nothing(self) -> None:
+        content = [{"type": "text", "text": 'my "file_id" is file_011abc'}]
+        assert self.betas_sent(content) == [None] * 3
+
+    def test_a_client_that_sends_the_beta_already_sends_it_once(self) -> None:
+        content = [document(file_id="file_011abc")]
+        assert self.betas_sent(content, betas=[FILES_BETA]) == [FILES_BETA] * 3
 
 
 class TestRefusedBeforeSending:
@@ -245,6 +281,18 @@ class TestServerGarbage:
         client = recording_client(httpx.Response(200, json=body), [])
         with pytest.raises(MalformedResponseError, match="page of files"):
             client.files.list()
+
+    def test_a_download_cut_part_way_is_a_connection_error(self) -> None:
+        class CutStream(httpx.SyncByteStream):
+            def __iter__(self) -> Iterator[bytes]:
+                yield b"first part"
+                raise httpx.ReadError("connection reset by peer")
+
+        client = recording_client(
+            httpx.Response(200, stream=CutStream(), headers={"request-id": "req_cut"}), [])
+        with pytest.raises(APIConnectionError, match="reset by peer") as raised:
+            client.files.download("file_011abc")
+        assert raised.value.request_id == "req_cut"
 
     def test_a_deletion_answer_without_an_id(self) -> None:
         client = recording_client(httpx.Response(200, json={"type": "file_deleted"}), [])

@@ -25,6 +25,7 @@ from agentcore.client._http import (
     Settings,
     connection_error,
     encode_body,
+    options_for_body,
     read_message,
     read_model,
     read_model_page,
@@ -264,7 +265,8 @@ class Calls:
             content = encode_body(body)
             check_request_size(content)
             request = settings.build_request(
-                "POST", "/v1/messages", content=content, options=options
+                "POST", "/v1/messages", content=content,
+                options=options_for_body(settings, options, content),
             )
             started = time.perf_counter()
             response = response_or_error((yield Send(request)))
@@ -284,6 +286,7 @@ class Calls:
         body["model"] = params["model"]
         content = encode_body(body)
         check_request_size(content)
+        options = options_for_body(self.settings, options, content)
         return self._simple("POST", "/v1/messages/count_tokens", read_token_count, content, options)
 
     def retrieve_model(self, model_id: str) -> Flow[ModelInfo]:

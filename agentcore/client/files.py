@@ -31,7 +31,7 @@ import httpx
 from pydantic import Field, ValidationError
 
 from agentcore.client._flow import Flow, Send, response_or_error, with_retries
-from agentcore.client._http import connection_error, request_id_of
+from agentcore.client._http import FILES_BETA, connection_error, request_id_of
 from agentcore.errors import (
     APIError,
     AttachmentError,
@@ -55,9 +55,6 @@ __all__ = [
     "Files",
     "multipart_body",
 ]
-
-FILES_BETA = "files-api-2025-04-14"
-"""The beta name the Files API (and a message referring to an uploaded file) needs."""
 
 _PATH = "/v1/files"
 _MAX_FILENAME_CHARS = 255
@@ -222,9 +219,8 @@ class _FileFlows:
 
     def __init__(self, calls: Calls) -> None:
         self._calls = calls
-        sent = calls.settings.headers.get("anthropic-beta", "")
-        known = {name.strip() for name in sent.split(",")}
-        self._options: dict[str, Any] = {} if FILES_BETA in known else {"betas": [FILES_BETA]}
+        sent = calls.settings.sends_beta(FILES_BETA)
+        self._options: dict[str, Any] = {} if sent else {"betas": [FILES_BETA]}
 
     def upload(
         self, file: FileUpload, filename: str | None, mime_type: str | None
@@ -402,20 +398,31 @@ class AsyncFiles:
 
     async def download(self, file_id: str) -> bytes:
         """The content of a downloadable file (see :meth:`Files.download`)."""
+        return b"".join([chunk async for chunk in self._chunks(file_id)])
+
+    async def download_to(self, file_id: str, path: str | os.PathLike[str]) -> int:
+        """Write a downloadable file's content to ``path``, chunk by chunk (the writes are
+        blocking); returns the number of bytes written."""
+        written = 0
+        with open(path, "wb") as handle:
+            async for chunk in self._chunks(file_id):
+                handle.write(chunk)
+                written += len(chunk)
+        return written
+
+    async def _chunks(self, file_id: str) -> AsyncIterator[bytes]:
         response = await self._client._run(self._flows.open_content(file_id))
-        parts: list[bytes] = []
         size = 0
         try:
             async for chunk in response.aiter_bytes(_READ_CHUNK_BYTES):
                 size += len(chunk)
                 if size > MAX_FILE_BYTES:
                     raise _content_too_large(response, size)
-                parts.append(chunk)
+                yield chunk
         except httpx.RequestError as exc:
             raise connection_error(exc, request_id=request_id_of(response)) from exc
         finally:
             await response.aclose()
-        return b"".join(parts)
 
     async def delete(self, file_id: str) -> str:
         """Delete a file; returns its id."""

@@ -33,7 +33,6 @@ from agentcore import (
     RunStore,
     SystemPrompt,
 )
-from agentcore.client import FILES_BETA
 from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError
 from agentcore.inputs import document
@@ -164,11 +163,9 @@ def connect(
             raise ConfigurationError("ANTHROPIC_API_KEY is not set; export it or run offline")
         base_url = env.get("ANTHROPIC_BASE_URL", "").strip() or None
         where = f" at {base_url}" if base_url else ""
-        client = Client(api_key=key, base_url=base_url, betas=[FILES_BETA])
-        return Backend(client, False, f"{model}{where}")
+        return Backend(Client(api_key=key, base_url=base_url), False, f"{model}{where}")
     emulator = Emulator(host="127.0.0.1", port=0, files_dir=files_dir).start()
-    client = Client(api_key=_EMULATOR_KEY, base_url=emulator.base_url, max_retries=0,
-                    betas=[FILES_BETA])
+    client = Client(api_key=_EMULATOR_KEY, base_url=emulator.base_url, max_retries=0)
     description = (
         f"OFFLINE: replies come from the agentcore emulator's demo policy at "
         f"{emulator.base_url} (keyword rules, not a model)"
