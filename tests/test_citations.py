@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agentcore import Agent, Client, document
+from agentcore import Agent, AsyncClient, Client, document
 from agentcore.citations import (
     CharLocationCitation,
     ContentBlockLocationCitation,
@@ -189,6 +189,15 @@ class TestTheEmulatorCites:
         sent_back = emulator.requests[-1]["messages"][1]["content"]
         assert [block.get("citations") for block in sent_back if block.get("citations")] == [
             to_wire(first.citations)]
+
+    async def test_an_async_run_gets_the_same_citations(self, emulator: Emulator) -> None:
+        conversation = question(document(text=MANUAL, title="Returns", citations=True))
+        with Client(api_key="k", base_url=emulator.base_url) as client:
+            expected = Agent("claude-haiku-4-5", client=client).run(conversation).citations
+        async with AsyncClient(api_key="k", base_url=emulator.base_url) as async_client:
+            agent = Agent("claude-haiku-4-5", async_client=async_client)
+            result = await agent.arun(conversation)
+        assert result.citations == expected != []
 
     def test_nothing_is_cited_without_citations_enabled(self, emulator: Emulator) -> None:
         with Client(api_key="k", base_url=emulator.base_url) as client:
