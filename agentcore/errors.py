@@ -542,15 +542,19 @@ class AttachmentError(AgentcoreError):
 class AttachmentTooLargeError(AttachmentError):
     """An attachment (or the whole request) is over one of the API's documented limits.
 
-    ``limit`` names the limit (``"image"``, ``"request"``, ``"file upload"``), and
-    ``size_bytes`` and ``limit_bytes`` give the numbers, so a caller can shrink or split.
+    ``limit`` names the limit (``"image"``, ``"image dimensions"``, ``"request"``,
+    ``"file upload"``); ``size`` and ``maximum`` give the numbers in ``unit`` (``"bytes"``,
+    or ``"pixels"`` for an image's longer side), so a caller can shrink or split.
     """
 
-    def __init__(self, message: str, *, limit: str, size_bytes: int, limit_bytes: int) -> None:
+    def __init__(
+        self, message: str, *, limit: str, size: int, maximum: int, unit: str = "bytes"
+    ) -> None:
         super().__init__(message)
         self.limit = limit
-        self.size_bytes = size_bytes
-        self.limit_bytes = limit_bytes
+        self.size = size
+        self.maximum = maximum
+        self.unit = unit
 
 
 class UnsupportedMediaTypeError(AttachmentError):

@@ -16,8 +16,8 @@ names the limit, instead of a 400 after the upload::
         print(citation.cited_text)
 
 The limits are the API's documented ones (:data:`MAX_REQUEST_BYTES`,
-:data:`MAX_IMAGE_BYTES`, :data:`MAX_FILE_BYTES`); a block given by URL or file id is not
-measured here, as its bytes never pass through the client.
+:data:`MAX_IMAGE_BYTES`, :data:`MAX_IMAGE_SIDE_PIXELS`, :data:`MAX_FILE_BYTES`); a block
+given by URL or file id is not measured here, as its bytes never pass through the client.
 """
 
 from __future__ import annotations
@@ -44,11 +44,13 @@ __all__ = [
     "IMAGE_MEDIA_TYPES",
     "MAX_FILE_BYTES",
     "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_SIDE_PIXELS",
     "MAX_REQUEST_BYTES",
     "check_request_size",
     "detect_media_type",
     "document",
     "image",
+    "image_dimensions",
     "read_attachment",
 ]
 
@@ -58,6 +60,8 @@ MAX_REQUEST_BYTES = 32 * _MB
 """The largest Messages API request (the JSON body, attachments base64-encoded inside)."""
 MAX_IMAGE_BYTES = 5 * _MB
 """The largest image the Messages API takes, before base64 encoding."""
+MAX_IMAGE_SIDE_PIXELS = 8000
+"""The widest and tallest image the Messages API takes, in pixels."""
 MAX_FILE_BYTES = 500 * _MB
 """The largest file the Files API takes in one upload."""
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -100,6 +104,60 @@ def detect_media_type(content: bytes, filename: str | None = None) -> str:
     return "text/plain"
 
 
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_dimensions(content: bytes) -> tuple[int, int] | None:
+    position = 2
+    while position + 9 <= len(content):
+        if content[position] != 0xFF:
+            return None
+        marker = content[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker in _JPEG_FRAME_MARKERS:
+            height = int.from_bytes(content[position + 5:position + 7], "big")
+            width = int.from_bytes(content[position + 7:position + 9], "big")
+            return width, height
+        if 0xD0 <= marker <= 0xD9 or marker == 0x01:  # markers without a length
+            position += 2
+            continue
+        position += 2 + int.from_bytes(content[position + 2:position + 4], "big")
+    return None
+
+
+def _webp_dimensions(content: bytes) -> tuple[int, int] | None:
+    chunk = content[12:16]
+    if chunk == b"VP8 " and len(content) >= 30:
+        width = int.from_bytes(content[26:28], "little") & 0x3FFF
+        height = int.from_bytes(content[28:30], "little") & 0x3FFF
+        return width, height
+    if chunk == b"VP8L" and len(content) >= 25:
+        bits = int.from_bytes(content[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8X" and len(content) >= 30:
+        width = 1 + int.from_bytes(content[24:27], "little")
+        height = 1 + int.from_bytes(content[27:30], "little")
+        return width, height
+    return None
+
+
+def image_dimensions(content: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` in pixels read from a JPEG, PNG, GIF or WebP header; None when
+    the header cannot be read (the API then judges the image itself)."""
+    media_type = detect_media_type(content[:_SNIFF_BYTES])
+    if media_type == "image/png" and content[12:16] == b"IHDR" and len(content) >= 24:
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if media_type == "image/gif" and len(content) >= 10:
+        return int.from_bytes(content[6:8], "little"), int.from_bytes(content[8:10], "little")
+    if media_type == "image/jpeg":
+        return _jpeg_dimensions(content)
+    if media_type == "image/webp":
+        return _webp_dimensions(content)
+    return None
+
+
 def read_attachment(path: str | os.PathLike[str], *, limit_bytes: int, limit: str) -> bytes:
     """The bytes of the regular file at ``path``, refused before reading when it is larger
     than ``limit_bytes``.
@@ -136,7 +194,7 @@ def _check_size(size: int, limit_bytes: int, limit: str, *, what: str) -> None:
         raise AttachmentTooLargeError(
             f"{what} is {_megabytes(size)} ({size} bytes), over the API's {limit} limit of "
             f"{_megabytes(limit_bytes)} ({limit_bytes} bytes)",
-            limit=limit, size_bytes=size, limit_bytes=limit_bytes,
+            limit=limit, size=size, maximum=limit_bytes,
         )
 
 
@@ -304,7 +362,8 @@ def image(
         AttachmentError: none or several sources were given, or a path cannot be read.
         UnsupportedMediaTypeError: the content is not one of :data:`IMAGE_MEDIA_TYPES`, or
             not the ``media_type`` given.
-        AttachmentTooLargeError: over :data:`MAX_IMAGE_BYTES`.
+        AttachmentTooLargeError: over :data:`MAX_IMAGE_BYTES`, or wider or taller than
+            :data:`MAX_IMAGE_SIDE_PIXELS`.
     """
     kind, value = _one_source(path=path, data=data, url=url, file_id=file_id)
     source: Base64Source | URLSource | FileSource
@@ -333,6 +392,15 @@ def image(
             raise UnsupportedMediaTypeError(
                 f"{what} was given as {media_type} but its content is {detected}",
                 media_type=media_type,
+            )
+        dimensions = image_dimensions(content)
+        if dimensions is not None and max(dimensions) > MAX_IMAGE_SIDE_PIXELS:
+            width, height = dimensions
+            raise AttachmentTooLargeError(
+                f"{what} is {width}x{height} pixels, over the API's limit of "
+                f"{MAX_IMAGE_SIDE_PIXELS} pixels a side (scale it down first)",
+                limit="image dimensions", size=max(dimensions),
+                maximum=MAX_IMAGE_SIDE_PIXELS, unit="pixels",
             )
         source = Base64Source(media_type=detected, data=base64.b64encode(content).decode("ascii"))
     block = ImageBlock(source=source)

@@ -241,7 +241,7 @@ class TestRefusedBeforeSending:
         with pytest.raises(AttachmentTooLargeError) as raised:
             client.files.upload(huge)
 
-        assert (raised.value.limit, raised.value.size_bytes, raised.value.limit_bytes) == (
+        assert (raised.value.limit, raised.value.size, raised.value.maximum) == (
             "file upload", MAX_FILE_BYTES + 1, MAX_FILE_BYTES)
         assert "500.0 MB" in str(raised.value)
         assert sent == []

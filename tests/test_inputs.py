@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,13 @@ from agentcore.errors import (
     NotFoundError,
     UnsupportedMediaTypeError,
 )
-from agentcore.inputs import MAX_IMAGE_BYTES, MAX_REQUEST_BYTES, detect_media_type
+from agentcore.inputs import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_SIDE_PIXELS,
+    MAX_REQUEST_BYTES,
+    detect_media_type,
+    image_dimensions,
+)
 from agentcore.types import to_wire
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n%%EOF\n"
@@ -92,7 +100,41 @@ class TestDocument:
         with pytest.raises(AttachmentTooLargeError, match="base64") as raised:
             document(data=b"%PDF-" + bytes(size))
         assert raised.value.limit == "request"
-        assert raised.value.limit_bytes == MAX_REQUEST_BYTES
+        assert (raised.value.maximum, raised.value.unit) == (MAX_REQUEST_BYTES, "bytes")
+
+
+def png_header(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+            + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
+
+
+def jpeg_header(width: int, height: int) -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + bytes(9)
+    return b"\xff\xd8" + app0 + b"\xff" + sof0  # a fill byte before the frame marker
+
+
+def gif_header(width: int, height: int) -> bytes:
+    return b"GIF89a" + struct.pack("<HH", width, height) + bytes(3)
+
+
+def webp_vp8x_header(width: int, height: int) -> bytes:
+    chunk = b"VP8X" + struct.pack("<I", 10) + bytes(4)
+    chunk += (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def webp_vp8l_header(width: int, height: int) -> bytes:
+    bits = (width - 1) | ((height - 1) << 14)
+    chunk = b"VP8L" + struct.pack("<I", 5) + b"\x2f" + struct.pack("<I", bits)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def webp_vp8_header(width: int, height: int) -> bytes:
+    chunk = (b"VP8 " + struct.pack("<I", 10) + bytes(3) + b"\x9d\x01\x2a"
+             + struct.pack("<HH", width, height))
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
 
 
 class TestImage:
@@ -131,6 +173,33 @@ class TestImage:
             handle.truncate(MAX_IMAGE_BYTES + 1)
         with pytest.raises(AttachmentTooLargeError):
             image(path=big)
+
+    @pytest.mark.parametrize(("content", "size"), [
+        (png_header(8001, 10), (8001, 10)),
+        (jpeg_header(10, 9000), (10, 9000)),
+        (gif_header(8001, 1), (8001, 1)),
+        (webp_vp8x_header(1, 8001), (1, 8001)),
+        (webp_vp8l_header(8001, 2), (8001, 2)),
+        (webp_vp8_header(8001, 3), (8001, 3)),
+    ])
+    def test_an_image_over_8000_pixels_a_side(
+        self, content: bytes, size: tuple[int, int]
+    ) -> None:
+        assert image_dimensions(content) == size
+        with pytest.raises(AttachmentTooLargeError, match=f"{size[0]}x{size[1]} pixels") as raised:
+            image(data=content)
+        assert (raised.value.limit, raised.value.size, raised.value.maximum, raised.value.unit) == (
+            "image dimensions", max(size), MAX_IMAGE_SIDE_PIXELS, "pixels")
+
+    def test_an_image_of_8000_pixels_a_side_is_accepted(self) -> None:
+        for content in (png_header(8000, 8000), jpeg_header(8000, 8000), gif_header(8000, 8000),
+                        webp_vp8x_header(8000, 8000)):
+            assert image(data=content).source.type == "base64"
+
+    def test_a_header_that_cannot_be_read_is_left_to_the_api(self) -> None:
+        assert image_dimensions(jpeg_header(9000, 9000)[:12]) is None
+        assert image_dimensions(b"\xff\xd8\xff\x00garbage" * 3) is None
+        assert image(data=WEBP).source.type == "base64"
 
     def test_a_missing_path(self, tmp_path: Path) -> None:
         with pytest.raises(AttachmentError, match="does not exist"):

@@ -159,7 +159,7 @@ def _too_large(size: int, what: str) -> None:
     raise AttachmentTooLargeError(
         f"{what} is over the Files API's limit of {MAX_FILE_BYTES // (1024 * 1024)} MB "
         f"({MAX_FILE_BYTES} bytes)",
-        limit="file upload", size_bytes=size, limit_bytes=MAX_FILE_BYTES,
+        limit="file upload", size=size, maximum=MAX_FILE_BYTES,
     )
 
 
