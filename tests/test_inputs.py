@@ -1,4 +1,5 @@
-"""Document and image blocks: what the helpers build, what they refuse, what the emulator takes."""
+"""Document and image blocks: what document() and image() build, what they refuse, what the
+emulator takes."""
 
 from __future__ import annotations
 
