@@ -29,6 +29,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from agentcore.errors import AttachmentError, AttachmentTooLargeError, UnsupportedMediaTypeError
 from agentcore.types import (
     Base64Source,
@@ -228,7 +230,13 @@ def _cache(cache_control: CacheControl | dict[str, Any] | bool | None) -> CacheC
         return CacheControl()
     if isinstance(cache_control, CacheControl):
         return cache_control
-    return CacheControl.model_validate(cache_control)
+    try:
+        return CacheControl.model_validate(cache_control)
+    except ValidationError:
+        raise AttachmentError(
+            f"cache_control must be True or {{'type': 'ephemeral', 'ttl': '5m' or '1h'}}, not "
+            f"{cache_control!r}"
+        ) from None
 
 
 def _check_url(url: str) -> str:

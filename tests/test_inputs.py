@@ -90,6 +90,7 @@ class TestDocument:
         {}, {"text": "a", "url": "https://e.com/a.pdf"}, {"url": "file:///etc/passwd"},
         {"url": "javascript:alert(1)"}, {"file_id": ""}, {"file_id": "file 1"},
         {"text": b"bytes"}, {"data": "text"},
+        {"text": "a", "cache_control": {"type": "ephemeral", "ttl": "2h"}},
     ])
     def test_sources_that_make_no_sense(self, given: dict[str, Any]) -> None:
         with pytest.raises(AttachmentError):
