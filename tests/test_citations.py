@@ -18,7 +18,7 @@ from agentcore.citations import (
     parse_citation,
 )
 from agentcore.emulator import Emulator
-from agentcore.errors import MalformedResponseError, StreamError
+from agentcore.errors import InvalidRequestError, MalformedResponseError, StreamError
 from agentcore.events import RunFinished
 from agentcore.streaming import CitationsDeltaEvent, MessageAccumulator
 from agentcore.streaming.sse import SSEParser
@@ -166,7 +166,7 @@ class TestTheEmulatorCites:
         with Client(api_key="k", base_url=emulator.base_url) as client:
             manual = client.files.upload(MANUAL.encode(), filename="returns.txt")
             agent = Agent("claude-haiku-4-5", client=client)
-            conversation = question(document(text="Unrelated memo."),
+            conversation = question(document(text="Unrelated memo.", citations=True),
                                     document(file_id=manual.id, title="Returns", citations=True,
                                              cache_control=True))
             ran = agent.run(conversation)
@@ -198,6 +198,14 @@ class TestTheEmulatorCites:
             agent = Agent("claude-haiku-4-5", async_client=async_client)
             result = await agent.arun(conversation)
         assert result.citations == expected != []
+
+    def test_citations_on_some_documents_but_not_all_are_refused_as_by_the_api(
+        self, emulator: Emulator
+    ) -> None:
+        with Client(api_key="k", base_url=emulator.base_url, max_retries=0) as client, \
+                pytest.raises(InvalidRequestError, match="all of the documents"):
+            client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=question(
+                document(text=MANUAL, citations=True), document(text="A memo.")))
 
     def test_nothing_is_cited_without_citations_enabled(self, emulator: Emulator) -> None:
         with Client(api_key="k", base_url=emulator.base_url) as client:

@@ -253,7 +253,8 @@ class FileStore:
 
         Raises:
             RequestRejected: 404 for an unknown file id; 400 for a file whose type does not
-                fit its block (an image file in a document block, say).
+                fit its block (an image file in a document block, say), or for citations
+                enabled on some documents but not all (the API wants all or none).
         """
         documents: list[SourceDocument] = []
         for where, block in _blocks(body.get("messages")):
@@ -297,6 +298,9 @@ class FileStore:
                 citations=isinstance(settings, dict) and settings.get("enabled") is True,
                 file_id=file_id,
             ))
+        if len({document.citations for document in documents}) > 1:
+            raise _invalid("citations must be enabled on all of the documents of a request or "
+                           "on none of them")
         return documents
 
     def inline_sources(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
