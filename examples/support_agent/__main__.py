@@ -26,6 +26,7 @@ from agentcore import (
 )
 from agentcore.errors import AgentcoreError
 from agentcore.log import configure
+from agentcore.terminal import terminal_safe
 from examples.support_agent.app import (
     DEFAULT_DATABASE,
     DEFAULT_MODEL,
@@ -215,7 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             manual = manual_document(upload_manual(backend.client).id)
         except AgentcoreError as error:
             manual = None
-            out.write(style(f"  The policy manual could not be uploaded ({error}); the agent "
+            out.write(style(f"  The policy manual could not be uploaded "
+                            f"({terminal_safe(str(error))}); the agent "
                             "reads policies through its lookup only.", "yellow") + "\n")
         _banner(out, style, backend, support.database, mode, args)
         deferral = None
