@@ -14,8 +14,10 @@ from agentcore.approval.requests import (
     Deny,
     Edit,
 )
+from agentcore.citations import Citation
 from agentcore.client._client import AsyncClient, Client
 from agentcore.client.batches import AsyncBatches, Batches
+from agentcore.client.files import FileMetadata
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
@@ -23,6 +25,8 @@ from agentcore.errors import (
     APIStatusError,
     APITimeoutError,
     ApprovalError,
+    AttachmentError,
+    AttachmentTooLargeError,
     AuthenticationError,
     BatchNotEndedError,
     BillingError,
@@ -46,6 +50,7 @@ from agentcore.errors import (
     ToolDefinitionError,
     ToolError,
     UnknownModelError,
+    UnsupportedMediaTypeError,
 )
 from agentcore.events import (
     ApprovalDecided,
@@ -60,6 +65,7 @@ from agentcore.events import (
     ToolResultEvent,
 )
 from agentcore.hooks import Veto
+from agentcore.inputs import document, image
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult, RunState
 from agentcore.store.durable import (
@@ -105,11 +111,14 @@ __all__ = [
     "AsyncApprover",
     "AsyncBatches",
     "AsyncClient",
+    "AttachmentError",
+    "AttachmentTooLargeError",
     "AuthenticationError",
     "BatchNotEndedError",
     "Batches",
     "BillingError",
     "CallbackApprover",
+    "Citation",
     "Client",
     "CodeExecution",
     "ConfigurationError",
@@ -119,6 +128,7 @@ __all__ = [
     "Deny",
     "Edit",
     "ExecutionJournal",
+    "FileMetadata",
     "GatewayTimeoutError",
     "InternalServerError",
     "InvalidRequestError",
@@ -161,6 +171,7 @@ __all__ = [
     "ToolResultEvent",
     "Toolset",
     "UnknownModelError",
+    "UnsupportedMediaTypeError",
     "Usage",
     "UsageTotals",
     "UserLocation",
@@ -172,6 +183,8 @@ __all__ = [
     "arun_stored",
     "container_upload",
     "current_tool_call",
+    "document",
+    "image",
     "resume_stored",
     "run_stored",
     "terminal_safe",

@@ -32,6 +32,10 @@
     ├── ToolArgumentsError            the model's arguments for a tool fail its schema
     ├── RunStateError                 a stored run that is corrupt, tampered or from another version
     ├── BatchNotEndedError            a message batch still running when its results are needed
+    ├── AttachmentError               a file, document or image the API would refuse, caught
+    │   │                             before sending (missing, unreadable, wrong type)
+    │   ├── AttachmentTooLargeError   over one of the API's size limits, named in the message
+    │   └── UnsupportedMediaTypeError a type the API does not take there
     └── ApprovalError                 an approval decision that cannot be applied
 
 Whether an error is worth retrying is a property of the error (``is_retryable``), decided
@@ -52,6 +56,8 @@ __all__ = [
     "APITimeoutError",
     "AgentcoreError",
     "ApprovalError",
+    "AttachmentError",
+    "AttachmentTooLargeError",
     "AuthenticationError",
     "BatchNotEndedError",
     "BillingError",
@@ -75,6 +81,7 @@ __all__ = [
     "ToolDefinitionError",
     "ToolError",
     "UnknownModelError",
+    "UnsupportedMediaTypeError",
     "make_status_error",
     "stream_api_error",
 ]
@@ -524,3 +531,36 @@ class BatchNotEndedError(AgentcoreError):
 
 class ApprovalError(AgentcoreError):
     """An approval decision refers to an unknown call or cannot be applied."""
+
+
+class AttachmentError(AgentcoreError):
+    """A file, document or image cannot be sent as given: the path does not exist or is not
+    a readable file, the content is not what it claims to be, or a server sent back a file
+    that cannot be read. Raised before anything is sent."""
+
+
+class AttachmentTooLargeError(AttachmentError):
+    """An attachment (or the whole request) is over one of the API's documented limits.
+
+    ``limit`` names the limit (``"image"``, ``"image dimensions"``, ``"request"``,
+    ``"file upload"``); ``size`` and ``maximum`` give the numbers in ``unit`` (``"bytes"``,
+    or ``"pixels"`` for an image's longer side), so a caller can shrink or split.
+    """
+
+    def __init__(
+        self, message: str, *, limit: str, size: int, maximum: int, unit: str = "bytes"
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.size = size
+        self.maximum = maximum
+        self.unit = unit
+
+
+class UnsupportedMediaTypeError(AttachmentError):
+    """An attachment's type is not one the API takes in that place (``media_type``), or its
+    content does not match the type it was given."""
+
+    def __init__(self, message: str, *, media_type: str | None) -> None:
+        super().__init__(message)
+        self.media_type = media_type

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import AliasChoices, Field, TypeAdapter, ValidationError
 
 from agentcore.approval.requests import arguments_hash
+from agentcore.citations import Citation, parse_citation
 from agentcore.errors import RunStateError
 from agentcore.redaction import REDACTED, Redactor, mask_fields, secret_values_in
 from agentcore.types import Usage
@@ -381,6 +382,21 @@ class RunResult:
     def is_final(self) -> bool:
         """Whether the run ended (anything but paused)."""
         return self.status != "paused"
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The citations of the final assistant message's text, typed and in order (empty
+        when the model cited nothing, or the run ended without an answer)."""
+        if not self.messages or self.messages[-1].get("role") != "assistant":
+            return []
+        content = self.messages[-1].get("content")
+        blocks = content if isinstance(content, list) else []
+        return [
+            parse_citation(citation)
+            for block in blocks
+            if isinstance(block, dict) and block.get("type") == "text"
+            for citation in block.get("citations") or ()
+        ]
 
 
 _ADAPTER: TypeAdapter[RunState] = TypeAdapter(RunState)

@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
 )
 
+from agentcore.citations import Citation
+
 __all__ = [
     "KNOWN_STOP_REASONS",
     "MAX_TOKEN_COUNT",
@@ -164,8 +166,9 @@ class TextBlock(_Block):
 
     type: Literal["text"] = "text"
     text: str
-    citations: list[dict[str, Any]] | None = None
-    """Citations the model attached to this text (responses only)."""
+    citations: list[Citation] | None = None
+    """Where this text comes from, when the model cited documents or search results
+    (responses only; see :mod:`agentcore.citations`)."""
 
 
 class ImageBlock(_Block):
@@ -390,6 +393,15 @@ class Message(WireModel):
     def text(self) -> str:
         """The concatenated text of the message's text blocks."""
         return "".join(block.text for block in self.content if isinstance(block, TextBlock))
+
+    @property
+    def citations(self) -> list[Citation]:
+        """Every citation of the message's text blocks, in order."""
+        return [
+            citation
+            for block in self.content if isinstance(block, TextBlock)
+            for citation in block.citations or ()
+        ]
 
     @property
     def tool_uses(self) -> list[ToolUseBlock]:

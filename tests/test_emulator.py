@@ -1090,5 +1090,5 @@ class TestHTTPEdges:
             "type": "invalid_request_error", "message": "malformed request line: 'HELLO'"}
 
     def test_unknown_paths_are_404_not_found_error(self, http: httpx.Client) -> None:
-        assert error_of(http.get("/v1/files")) == (404, "not_found_error",
-                                                   "Not found: GET /v1/files")
+        assert error_of(http.get("/v1/skills")) == (404, "not_found_error",
+                                                    "Not found: GET /v1/skills")

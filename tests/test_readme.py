@@ -61,6 +61,7 @@ EXPECTED_OUTPUT = {
     "batches.results(batch.id)": [r"^ticket-1 \[demo policy\]", r"^ticket-2 \[demo policy\]"],
     "with Emulator() as emulator:": [r"You said: Hi\n\Z"],
     "WebSearch(max_uses=3": [r"^completed \{'web_search_requests': 1\}\n0\.01\d*\n\Z"],
+    "print(citation.cited_text)": [r"\AGift cards are never refunded\.\n\Z"],
 }
 
 RUNNER = """

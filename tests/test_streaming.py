@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agentcore.citations import parse_citation
 from agentcore.errors import APIStatusError, InternalServerError, OverloadedError, StreamError
 from agentcore.streaming import (
     CitationsDeltaEvent,
@@ -219,7 +220,7 @@ class TestTypedEvents:
                 0, parse_block({"type": "thinking", "thinking": "Hmm.", "signature": "sig=="})
             ),
             ContentBlockStartEvent(1, TextBlock(text="")),
-            CitationsDeltaEvent(1, CITATION),
+            CitationsDeltaEvent(1, parse_citation(CITATION)),
         ]
 
     def test_ping_and_untyped_data_return_no_event(self) -> None:

@@ -591,6 +591,14 @@ class TestDeferredApprovals:
         assert sorted(commands) == ["approve", "deny", "resume"]
         return commands
 
+    # The resumed run (in another process, with its own emulator) still reads the policy
+    # manual the conversation refers to by file id, and quotes it.
+    MANUAL_QUOTES = (
+        "[demo policy] From the documents in this conversation: Refunds are allowed within 30 "
+        "days of delivery, up to the order total minus earlier refunds. Shipped or delivered "
+        "orders cannot be cancelled; offer a return and refund instead.\n"
+    )
+
     def run_printed(self, command: list[str]) -> subprocess.CompletedProcess[str]:
         return run_command(command)
 
@@ -606,7 +614,7 @@ class TestDeferredApprovals:
         assert resumed.returncode == 0, resumed.stderr
         assert resumed.stdout.endswith(
             "- refund_order returned: refund_id: 63, order_id: A-1001, amount_cents: 2500, "
-            "still_refundable_cents: 7900\n"
+            "still_refundable_cents: 7900\n" + self.MANUAL_QUOTES
         )
         assert again.returncode == 0, again.stderr
         assert refunds(db) == [(2500, REFUND_REQUEST)]
@@ -629,5 +637,6 @@ class TestDeferredApprovals:
         assert denied.returncode == 0, denied.stderr
         assert resumed.stdout.endswith(
             "- refund_order failed: The user denied this action: over the limit\n"
+            + self.MANUAL_QUOTES
         )
         assert refunds(db) == []

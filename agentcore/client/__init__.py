@@ -1,5 +1,5 @@
 """The Messages API over httpx: :class:`Client` and :class:`AsyncClient`, with retries,
-fallback models, streaming, token counting and message batches.
+fallback models, streaming, token counting, message batches and the Files API.
 """
 
 from agentcore.client._client import (
@@ -41,12 +41,23 @@ from agentcore.client.batches import (
     PollSchedule,
     results_cost,
 )
+from agentcore.client.files import (
+    FILES_BETA,
+    AsyncFiles,
+    FileMetadata,
+    FilePage,
+    Files,
+    FileUpload,
+    multipart_body,
+)
 
 __all__ = [
     "CUSTOM_ID_PATTERN",
+    "FILES_BETA",
     "MAX_BATCH_REQUESTS",
     "AsyncBatches",
     "AsyncClient",
+    "AsyncFiles",
     "AsyncMessageStream",
     "AsyncMessages",
     "AsyncModels",
@@ -62,6 +73,10 @@ __all__ = [
     "Batches",
     "Client",
     "CountTokensParams",
+    "FileMetadata",
+    "FilePage",
+    "FileUpload",
+    "Files",
     "MessageBatch",
     "MessageCreateParams",
     "MessageStream",
@@ -70,6 +85,7 @@ __all__ = [
     "PollSchedule",
     "RetryPolicy",
     "batch_body",
+    "multipart_body",
     "parse_result_line",
     "parse_retry_after",
     "parse_should_retry",

@@ -36,6 +36,7 @@ from agentcore.client._http import (
 )
 from agentcore.client._message_stream import AsyncMessageStream, MessageStream, StreamCall
 from agentcore.client._retry import RetryPolicy
+from agentcore.client.files import AsyncFiles, Files
 from agentcore.log import get_logger
 from agentcore.types import Message, ModelInfo
 
@@ -125,6 +126,7 @@ class Client:
 
     messages: Messages
     models: Models
+    files: Files
 
     def __init__(
         self,
@@ -162,6 +164,7 @@ class Client:
         self._sleep = sleep
         self.messages = Messages(self)
         self.models = Models(self)
+        self.files = Files(self)
 
     def _run(self, flow: Flow[T]) -> T:
         outcome: httpx.Response | httpx.RequestError | None = None
@@ -261,6 +264,7 @@ class AsyncClient:
 
     messages: AsyncMessages
     models: AsyncModels
+    files: AsyncFiles
 
     def __init__(
         self,
@@ -296,6 +300,7 @@ class AsyncClient:
         self._sleep = sleep
         self.messages = AsyncMessages(self)
         self.models = AsyncModels(self)
+        self.files = AsyncFiles(self)
 
     async def _run(self, flow: Flow[T]) -> T:
         outcome: httpx.Response | httpx.RequestError | None = None

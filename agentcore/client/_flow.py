@@ -25,6 +25,7 @@ from agentcore.client._http import (
     Settings,
     connection_error,
     encode_body,
+    options_for_body,
     read_message,
     read_model,
     read_model_page,
@@ -45,6 +46,7 @@ from agentcore.errors import (
     PermissionDeniedError,
     StreamError,
 )
+from agentcore.inputs import check_request_size
 from agentcore.log import EventLogger
 from agentcore.redaction import credentials_sent
 from agentcore.types import Message, ModelInfo, ModelWait
@@ -260,8 +262,11 @@ class Calls:
 
         def attempt(model: str, number: int) -> Generator[Send, Outcome, Message | APIError]:
             body["model"] = model
+            content = encode_body(body)
+            check_request_size(content)
             request = settings.build_request(
-                "POST", "/v1/messages", content=encode_body(body), options=options
+                "POST", "/v1/messages", content=content,
+                options=options_for_body(settings, options, content),
             )
             started = time.perf_counter()
             response = response_or_error((yield Send(request)))
@@ -280,6 +285,8 @@ class Calls:
         body, options = split_params(params, counting=True)
         body["model"] = params["model"]
         content = encode_body(body)
+        check_request_size(content)
+        options = options_for_body(self.settings, options, content)
         return self._simple("POST", "/v1/messages/count_tokens", read_token_count, content, options)
 
     def retrieve_model(self, model_id: str) -> Flow[ModelInfo]:

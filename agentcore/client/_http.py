@@ -38,11 +38,13 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
     "DEFAULT_VERSION",
+    "FILES_BETA",
     "CountTokensParams",
     "MessageCreateParams",
     "Settings",
     "connection_error",
     "encode_body",
+    "options_for_body",
     "split_params",
     "status_error",
 ]
@@ -59,6 +61,9 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 """The largest successful response body read (a message is a few MB at most)."""
 MAX_ERROR_BODY_BYTES = 64 * 1024
 """How much of an error response's body is read; the error quotes only an excerpt."""
+FILES_BETA = "files-api-2025-04-14"
+"""The beta name the Files API, and a message that refers to an uploaded file, need."""
+_FILE_REFERENCE = b'"file_id"'
 _USER_AGENT = f"agentcore/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -183,6 +188,23 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, default=_to_json, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def options_for_body(
+    settings: Settings, options: dict[str, Any], content: bytes
+) -> dict[str, Any]:
+    """``options``, with the files beta added when the encoded ``content`` refers to an
+    uploaded file (a ``"file_id"`` key) and the client does not send the beta already.
+
+    The key cannot come from text inside the request: JSON escapes a quote within a string.
+    A tool schema with a ``file_id`` property also adds the beta, which does no harm.
+    """
+    if _FILE_REFERENCE not in content or settings.sends_beta(FILES_BETA):
+        return options
+    betas = options.get("betas") or ()
+    if FILES_BETA in betas:
+        return options
+    return {**options, "betas": [*betas, FILES_BETA]}
+
+
 def as_timeout(value: float | httpx.Timeout) -> httpx.Timeout:
     """A timeout given as seconds keeps the short connect timeout unless it is shorter."""
     if isinstance(value, httpx.Timeout):
@@ -276,6 +298,11 @@ class Settings:
             timeout_extension=None if given_timeout is None else given_timeout.as_dict(),
             credentials=credentials_sent(headers, url),
         )
+
+    def sends_beta(self, name: str) -> bool:
+        """Whether every request of the client carries the beta ``name``."""
+        sent = self.headers.get("anthropic-beta", "")
+        return name in (part.strip() for part in sent.split(","))
 
     def build_request(
         self,

@@ -30,7 +30,13 @@ from agentcore.client._flow import (
     response_or_error,
     with_retries,
 )
-from agentcore.client._http import MessageCreateParams, connection_error, encode_body, split_params
+from agentcore.client._http import (
+    MessageCreateParams,
+    connection_error,
+    encode_body,
+    options_for_body,
+    split_params,
+)
 from agentcore.errors import (
     AgentcoreError,
     APIError,
@@ -38,6 +44,7 @@ from agentcore.errors import (
     StreamError,
     stream_api_error,
 )
+from agentcore.inputs import check_request_size
 from agentcore.streaming.accumulator import MessageAccumulator
 from agentcore.streaming.events import StreamEvent
 from agentcore.streaming.sse import EventTooLargeError, ServerSentEvent, SSEParser
@@ -179,8 +186,11 @@ class StreamCall:
         self._attempt = number
         self._body["model"] = model
         calls = self._calls
+        content = encode_body(self._body)
+        check_request_size(content)
         request = calls.settings.build_request(
-            "POST", "/v1/messages", content=encode_body(self._body), options=self._options
+            "POST", "/v1/messages", content=content,
+            options=options_for_body(calls.settings, self._options, content),
         )
         self._started = time.perf_counter()
         response = response_or_error((yield Send(request, stream=True)))

@@ -21,10 +21,12 @@ import httpx
 from agentcore.emulator._batches import BatchStore
 from agentcore.emulator._cache import PromptCache, count_input_tokens
 from agentcore.emulator._faults import Fault, FaultPlan
+from agentcore.emulator._files import FileStore, SourceDocument
 from agentcore.emulator._http import HTTPRequest
 from agentcore.emulator._policy import (
     add_thinking,
     apply_stop_sequences,
+    cite_documents,
     demo_reply,
     limit_output,
 )
@@ -107,6 +109,8 @@ class EmulatorApp:
     clock: Callable[[], float] = time.monotonic
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Valid ``POST /v1/messages`` bodies received, in order."""
+    files: FileStore = field(default_factory=FileStore)
+    """The Files API's store (in memory unless built with a directory)."""
     _script: _Script | None = field(init=False, default=None)
     _models_by_id: dict[str, ModelEntry] = field(init=False, default_factory=dict)
     _cache: PromptCache | None = field(init=False, default=None)
@@ -169,6 +173,8 @@ class EmulatorApp:
             if entry is None:
                 raise RequestRejected(404, "not_found_error", f"model: {model_id}")
             return self._json(entry.to_wire())
+        if path == "/v1/files" or path.startswith("/v1/files/"):
+            return self._files(request, method, path)
         if path == "/v1/messages/batches" and method == "POST":
             await self._apply_fault(request.path, is_stream=False)
             return self._json(batches.create(_parse_json(request.body), base_url))
@@ -186,6 +192,25 @@ class EmulatorApp:
             if action == "results" and method == "GET":
                 return Outcome(200, {**self._headers(), "content-type": "application/x-jsonl"},
                                batches.results(batch_id))
+        raise RequestRejected(404, "not_found_error", f"Not found: {method} {request.path}")
+
+    def _files(self, request: HTTPRequest, method: str, path: str) -> Outcome:
+        files = self.files
+        if path == "/v1/files":
+            if method == "POST":
+                return self._json(files.upload(request))
+            if method == "GET":
+                return self._json(files.list_page(request.query))
+        else:
+            file_id, _, action = path.removeprefix("/v1/files/").partition("/")
+            if action == "" and method == "GET":
+                return self._json(files.retrieve(file_id))
+            if action == "" and method == "DELETE":
+                return self._json(files.delete(file_id))
+            if action == "content" and method == "GET":
+                content = files.content(file_id)
+                mime_type = str(files.retrieve(file_id)["mime_type"])
+                return Outcome(200, {**self._headers(), "content-type": mime_type}, content)
         raise RequestRejected(404, "not_found_error", f"Not found: {method} {request.path}")
 
     async def _apply_fault(self, path: str, *, is_stream: bool) -> Fault | None:
@@ -208,9 +233,10 @@ class EmulatorApp:
             return Outcome(0, {}, reset=True)
         model = validate_message_request(body, known_models=set(self._models_by_id))
         check_server_tool_betas(body, request.headers)
+        documents = self.files.resolve_sources(body)
         self.requests.append(body)
         try:
-            message = await self._answer(body, key, model)
+            message = await self._answer(body, key, model, documents)
         except _ConnectionDrop:
             return Outcome(0, {}, reset=True)
         headers = self._headers()
@@ -228,13 +254,14 @@ class EmulatorApp:
             raise RequestRejected(400, "invalid_request_error", "stream: Extra inputs are not "
                                   "permitted")
         validate_message_request(body, known_models=set(self._models_by_id), for_count=True)
-        return self._json({"input_tokens": count_input_tokens(body)})
+        self.files.resolve_sources(body)
+        return self._json({"input_tokens": count_input_tokens(self.files.inline_sources(body))})
 
-    async def _produce(self, body: dict[str, Any]) -> Reply:
+    async def _produce(self, body: dict[str, Any], documents: list[SourceDocument]) -> Reply:
         if self._script is not None:
             return self._script.next(body)
         if self.replies is None:
-            answer = add_thinking(demo_reply(body), body)
+            answer = add_thinking(cite_documents(demo_reply(body), body, documents), body)
             answer = apply_stop_sequences(answer, body.get("stop_sequences"))
             return limit_output(answer, body["max_tokens"])
         function: Any = self.replies
@@ -243,8 +270,10 @@ class EmulatorApp:
             produced = await produced
         return produced  # type: ignore[no-any-return]
 
-    async def _answer(self, body: dict[str, Any], key: str, model: str) -> dict[str, Any]:
-        produced = await self._produce(body)
+    async def _answer(
+        self, body: dict[str, Any], key: str, model: str, documents: list[SourceDocument]
+    ) -> dict[str, Any]:
+        produced = await self._produce(body, documents)
         if isinstance(produced, ErrorReply):
             raise RequestRejected(produced.status, produced.error_type, produced.message,
                                   produced.headers)
@@ -260,7 +289,7 @@ class EmulatorApp:
         if "usage" not in message:
             assert self._cache is not None
             entry = self._models_by_id[model]
-            usage = self._cache.account(body, key=key, model=model,
+            usage = self._cache.account(self.files.inline_sources(body), key=key, model=model,
                                         min_tokens=entry.min_cacheable_tokens).to_wire()
             usage["output_tokens"] = max(1, estimate_tokens(message.get("content") or []))
             add_server_tool_usage(usage, message.get("content"))
@@ -270,8 +299,9 @@ class EmulatorApp:
 
     async def _batch_answer(self, params: dict[str, Any]) -> dict[str, Any]:
         model = validate_message_request(params, known_models=set(self._models_by_id))
+        documents = self.files.resolve_sources(params)
         try:
-            message = await self._answer(params, "batch", model)
+            message = await self._answer(params, "batch", model, documents)
         except _ConnectionDrop:
             raise RequestRejected(500, "api_error", "Internal server error") from None
         usage = message.get("usage")

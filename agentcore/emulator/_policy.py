@@ -13,7 +13,11 @@ It is not a model and never claims to be one: every message it produces carries
   ``refund_order`` over ``refunds_for_order``), with arguments filled from its schema and
   the text (ids such as ``A-1001``, emails, numbers, ``$25`` as 2500 when the parameter is
   in cents, enum values, defaults);
-* no tool matches → a helpful text answer saying what it can do.
+* no tool matches → a helpful text answer saying what it can do;
+* a final text answer to a request that came with documents whose citations are enabled
+  quotes the (at most two) sentences of those documents that share the most words with the
+  request (a third of them at least, counting the document's title), each in a text block
+  carrying a ``char_location`` citation, as the API returns them.
 
 Before these, a request that declares server tools (web search, web fetch, code execution)
 and asks for one gets labelled canned results from :mod:`agentcore.emulator._server_tools`.
@@ -29,10 +33,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentcore.emulator._arguments import fill_arguments
+from agentcore.emulator._files import SourceDocument
 from agentcore.emulator._server_tools import server_tool_reply
 from agentcore.testing._replies import CHARS_PER_TOKEN, estimate_tokens, new_id
 
-__all__ = ["DEMO_MARKER", "add_thinking", "apply_stop_sequences", "demo_reply", "limit_output"]
+__all__ = [
+    "DEMO_MARKER",
+    "add_thinking",
+    "apply_stop_sequences",
+    "cite_documents",
+    "demo_reply",
+    "limit_output",
+]
 
 DEMO_MARKER = "demo-policy"
 _LABEL = "[demo policy]"
@@ -323,3 +335,83 @@ def add_thinking(message: dict[str, Any], body: Mapping[str, Any]) -> dict[str, 
     signature = "demo-" + hashlib.sha256(text.encode()).hexdigest()[:32]
     block = {"type": "thinking", "thinking": text, "signature": signature}
     return {**message, "content": [block, *(message.get("content") or [])]}
+
+
+# A sentence ends at . ! or ? followed by a space or the end, so "$20.00" stays whole.
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+(?:[.!?]+|$)", re.MULTILINE)
+_MAX_QUOTES = 2
+_MIN_SENTENCE_WORDS = 4
+
+
+def _latest_request(body: Mapping[str, Any]) -> str:
+    for message in reversed(list(body.get("messages") or [])):
+        if message.get("role") == "user":
+            text = _text_of(message.get("content"))
+            if text:
+                return text
+    return ""
+
+
+def _passages(text: str) -> list[tuple[int, int]]:
+    """The sentences of ``text`` (of four words or more) as ``(start, end)`` character
+    offsets, spaces trimmed."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        # Headings and fragments are not worth quoting: a sentence has a few words.
+        if len(text[start:end].split()) >= _MIN_SENTENCE_WORDS:
+            spans.append((start, end))
+    return spans
+
+
+def cite_documents(
+    message: dict[str, Any], body: Mapping[str, Any], documents: list[SourceDocument]
+) -> dict[str, Any]:
+    """Add quotes with ``char_location`` citations to a final text answer (see the module
+    docstring); any other message, or a request without citable documents, is unchanged."""
+    citable = [doc for doc in documents if doc.citations and doc.text]
+    if not citable or message.get("stop_reason") != "end_turn":
+        return message
+    words = _keywords(_latest_request(body))
+    if not words:
+        return message
+    # A third of the request's words (at least one), so a long request about something else
+    # does not pick up a quote for one shared word.
+    needed = max(1, (len(words) + 2) // 3)
+    scored: list[tuple[int, int, int, SourceDocument, int, int]] = []
+    for document in citable:
+        text = document.text or ""
+        title_words = _keywords(document.title or "") & words
+        for order, (start, end) in enumerate(_passages(text)):
+            shared = _keywords(text[start:end]) & words
+            score = len(shared | title_words)
+            if shared and score >= needed:
+                scored.append((-score, document.index, order, document, start, end))
+    if not scored:
+        return message
+    scored.sort(key=lambda item: item[:3])
+    best = [item for item in scored if item[0] == scored[0][0]]
+    chosen = sorted(best[:_MAX_QUOTES], key=lambda item: item[1:3])
+    content = list(message.get("content") or [])
+    content.append({"type": "text", "text": f"\n{_LABEL} From the documents in this "
+                    "conversation: "})
+    for number, (_, _, _, document, start, end) in enumerate(chosen):
+        if number:
+            content.append({"type": "text", "text": " "})
+        text = document.text or ""
+        citation: dict[str, Any] = {
+            "type": "char_location",
+            "cited_text": text[start:end],
+            "document_index": document.index,
+            "document_title": document.title,
+            "start_char_index": start,
+            "end_char_index": end,
+        }
+        if document.file_id is not None:
+            citation["file_id"] = document.file_id
+        content.append({"type": "text", "text": text[start:end], "citations": [citation]})
+    return {**message, "content": content}

@@ -34,6 +34,7 @@ from typing import Any
 
 from agentcore.emulator._app import EmulatorApp, Outcome, ReplyFunction
 from agentcore.emulator._faults import Fault, FaultPlan, FaultSpecError
+from agentcore.emulator._files import FileStore
 from agentcore.emulator._http import (
     ProtocolViolation,
     abort_connection,
@@ -69,6 +70,8 @@ class Emulator:
         batch_delay_seconds: How long a batch stays ``in_progress`` before processing.
         batch_expiry: How long a batch may take before its remaining requests expire.
         clock: Monotonic seconds for prompt-cache expiry (inject to test TTLs).
+        files_dir: Where the Files API keeps uploads (read back on start); None keeps them
+            in memory.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class Emulator:
         batch_delay_seconds: float = 0.05,
         batch_expiry: timedelta = timedelta(hours=24),
         clock: Callable[[], float] = time.monotonic,
+        files_dir: str | Path | None = None,
     ) -> None:
         if isinstance(replies, str | Path):
             replies = load_script(replies)
@@ -95,6 +99,7 @@ class Emulator:
             batch_delay_seconds=batch_delay_seconds,
             batch_expiry=batch_expiry,
             clock=clock,
+            files=FileStore(Path(files_dir) if files_dir is not None else None),
         )
         self._host = host
         self._requested_port = port
@@ -109,6 +114,12 @@ class Emulator:
     def requests(self) -> list[dict[str, Any]]:
         """The valid ``POST /v1/messages`` bodies received so far, in order."""
         return self._app.requests
+
+    @property
+    def files(self) -> FileStore:
+        """The Files API's store: inspect uploads, or add a downloadable file
+        (:meth:`FileStore.add_generated`) as a server tool would."""
+        return self._app.files
 
     @property
     def base_url(self) -> str:
@@ -344,6 +355,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or '*' (repeatable)")
     parser.add_argument("--batch-delay", type=_seconds, default=0.05, metavar="SECONDS",
                         help="how long batches stay in progress (default: 0.05)")
+    parser.add_argument("--files-dir", metavar="DIR",
+                        help="keep Files API uploads in DIR (default: in memory)")
     parser.add_argument("--log", action="store_true",
                         help="log one emulator.request event per request to stderr")
 
@@ -353,7 +366,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         faults = [Fault.parse(spec) for spec in args.fault]
         emulator = Emulator(args.script, host=args.host, port=args.port,
-                            api_keys=args.api_keys, batch_delay_seconds=args.batch_delay)
+                            api_keys=args.api_keys, batch_delay_seconds=args.batch_delay,
+                            files_dir=args.files_dir)
     except (FaultSpecError, ScriptFileError) as error:
         print(f"agentcore emulator: {error}", file=sys.stderr)
         return 2

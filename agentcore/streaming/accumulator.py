@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentcore.citations import parse_citation
 from agentcore.errors import (
     APIError,
     MalformedResponseError,
@@ -275,8 +276,12 @@ class MessageAccumulator:
         elif kind == "citations_delta":
             citation = delta.get("citation")
             if type(citation) is dict:
+                try:
+                    typed = parse_citation(citation)
+                except ValidationError:
+                    raise self._error(f"malformed citation: {_excerpt(data)}") from None
                 block.citations.append(citation)
-                return CitationsDeltaEvent(index, citation)
+                return CitationsDeltaEvent(index, typed)
         else:
             _log.debug("stream.unknown_delta", delta_type=kind, index=index)
             return None

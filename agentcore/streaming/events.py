@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias
+from typing import ClassVar, TypeAlias
 
+from agentcore.citations import Citation
 from agentcore.types import ContentBlock, Message, Usage
 
 __all__ = [
@@ -81,11 +82,12 @@ class SignatureDeltaEvent:
 
 @dataclass(slots=True)
 class CitationsDeltaEvent:
-    """A citation attached to the text block at ``index``."""
+    """A citation attached to the text block at ``index`` (typed; see
+    :mod:`agentcore.citations`)."""
 
     type: ClassVar[str] = "citations_delta"
     index: int
-    citation: dict[str, Any]
+    citation: Citation
 
 
 @dataclass(slots=True)

@@ -191,10 +191,16 @@ def _block_events(
     deltas: list[dict[str, Any]] = []
     if kind == "text":
         start = {**block, "text": ""}
+        citations = block.get("citations")
+        if isinstance(citations, list) and citations:
+            # As the API streams a cited text block: an empty list first, then one
+            # citations_delta per citation, then the text.
+            start["citations"] = []
+            deltas = [{"type": "citations_delta", "citation": citation} for citation in citations]
         text = str(block.get("text", ""))
         # Several deltas even for short text, so consumers are exercised on concatenation.
         size = max(1, min(text_chars, (len(text) + 1) // 2))
-        deltas = [{"type": "text_delta", "text": piece} for piece in _chunks(text, size)]
+        deltas += [{"type": "text_delta", "text": piece} for piece in _chunks(text, size)]
     elif kind in ("tool_use", "server_tool_use"):
         start = {**block, "input": {}}
         encoded = json.dumps(block.get("input", {}), ensure_ascii=False)
@@ -234,7 +240,9 @@ def sse_events(
     its deltas and ``content_block_stop``, then ``message_delta`` (stop reason and
     cumulative usage) and ``message_stop``. Text is split over several ``text_delta``
     events and tool input JSON over several ``input_json_delta`` fragments, the first
-    one empty. Each returned string is one whole event (``event: …\\ndata: …\\n\\n``).
+    one empty. A cited text block starts with ``"citations": []`` and gets one
+    ``citations_delta`` per citation before its text. Each returned string is one whole
+    event (``event: …\\ndata: …\\n\\n``).
     """
     usage = dict(message.get("usage") or {})
     start_usage = {**usage, "output_tokens": 1}

@@ -26,6 +26,7 @@ from agentcore import (
 )
 from agentcore.errors import AgentcoreError
 from agentcore.log import configure
+from agentcore.terminal import terminal_safe
 from examples.support_agent.app import (
     DEFAULT_DATABASE,
     DEFAULT_MODEL,
@@ -34,8 +35,11 @@ from examples.support_agent.app import (
     Backend,
     connect,
     create_support_agent,
+    files_dir_for,
     load_prompt,
+    manual_document,
     store_for_database,
+    upload_manual,
 )
 from examples.support_agent.console import (
     CANNED_CONVERSATION,
@@ -183,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.log:
                 log_file = cleanup.enter_context(args.log.open("a", encoding="utf-8"))
                 configure(renderer="json", stream=log_file, force=True)
-            backend = connect(offline=True if args.offline else None, model=args.model)
+            backend = connect(offline=True if args.offline else None, model=args.model,
+                              files_dir=files_dir_for(database))
             cleanup.callback(backend.close)
             store = None
             if mode == "deferred":
@@ -207,6 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" {error.filename}" if error.filename else ""
             print(f"error: cannot open{where}: {error.strerror or error}", file=sys.stderr)
             return 2
+        try:
+            manual = manual_document(upload_manual(backend.client).id)
+        except AgentcoreError as error:
+            manual = None
+            out.write(style(f"  The policy manual could not be uploaded "
+                            f"({terminal_safe(str(error))}); the agent "
+                            "reads policies through its lookup only.", "yellow") + "\n")
         _banner(out, style, backend, support.database, mode, args)
         deferral = None
         if store is not None:
@@ -216,7 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.model != DEFAULT_MODEL:
                 environment[ENV_MODEL] = args.model
             deferral = Deferral(store, environment)
-        console = ChatConsole(support.agent, mode, out, style, deferral=deferral)
+        console = ChatConsole(support.agent, mode, out, style, deferral=deferral,
+                              opening=() if manual is None else (manual,))
         try:
             if interactive:
                 out.write("Type /help for commands, /quit to leave.\n")

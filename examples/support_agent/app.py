@@ -14,6 +14,7 @@ with it), and records every tool execution in the store so nothing runs twice.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from agentcore import (
     Approver,
     AsyncApprover,
     Client,
+    FileMetadata,
     Limits,
     ModelSettings,
     RunStore,
@@ -33,8 +35,15 @@ from agentcore import (
 )
 from agentcore.emulator import Emulator
 from agentcore.errors import ConfigurationError
+from agentcore.inputs import document
+from agentcore.types import DocumentBlock
 from agentcore.usage import PriceTable
-from examples.support_agent.data import check_database, create_database
+from examples.support_agent.data import (
+    POLICY_MANUAL_TITLE,
+    check_database,
+    create_database,
+    policy_manual,
+)
 from examples.support_agent.domain import domain_tools
 from examples.support_agent.lookups import open_lookups
 
@@ -51,8 +60,11 @@ __all__ = [
     "connect",
     "create_support_agent",
     "database_for_store",
+    "files_dir_for",
     "load_prompt",
+    "manual_document",
     "store_for_database",
+    "upload_manual",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -115,11 +127,20 @@ class Backend:
             self.emulator.stop()
 
 
+def files_dir_for(database: str | Path) -> Path:
+    """Where the offline emulator keeps uploaded files for a company database
+    (``company.db`` → ``company.files/``), so a run resumed in another process still finds
+    the manual it refers to."""
+    path = Path(database)
+    return path.with_name(path.stem + ".files")
+
+
 def connect(
     *,
     offline: bool | None = None,
     model: str = DEFAULT_MODEL,
     environ: Mapping[str, str] | None = None,
+    files_dir: Path | None = None,
 ) -> Backend:
     """Open the backend: the API when a key is configured, else the emulator on 127.0.0.1.
 
@@ -128,6 +149,7 @@ def connect(
             ``ANTHROPIC_API_KEY`` and :data:`ENV_OFFLINE`.
         model: Named in the description of the backend.
         environ: The environment to read (``os.environ`` by default).
+        files_dir: Where the emulator keeps uploaded files (in memory when None).
 
     Raises:
         ConfigurationError: the API was asked for but no key is configured.
@@ -142,13 +164,34 @@ def connect(
         base_url = env.get("ANTHROPIC_BASE_URL", "").strip() or None
         where = f" at {base_url}" if base_url else ""
         return Backend(Client(api_key=key, base_url=base_url), False, f"{model}{where}")
-    emulator = Emulator(host="127.0.0.1", port=0).start()
+    emulator = Emulator(host="127.0.0.1", port=0, files_dir=files_dir).start()
     client = Client(api_key=_EMULATOR_KEY, base_url=emulator.base_url, max_retries=0)
     description = (
         f"OFFLINE: replies come from the agentcore emulator's demo policy at "
         f"{emulator.base_url} (keyword rules, not a model)"
     )
     return Backend(client, True, description, emulator)
+
+
+def upload_manual(client: Client) -> FileMetadata:
+    """The support policy manual in the Files API: uploaded once, then found again.
+
+    Its file name carries a hash of its text, so an unchanged manual is found by name among
+    the files already uploaded, and an edited one is uploaded afresh.
+    """
+    text = policy_manual().encode("utf-8")
+    filename = f"support-policy-manual-{hashlib.sha256(text).hexdigest()[:12]}.txt"
+    for file in client.files.iterate():
+        if file.filename == filename and file.size_bytes == len(text):
+            return file
+    return client.files.upload(text, filename=filename, mime_type="text/plain")
+
+
+def manual_document(file_id: str) -> DocumentBlock:
+    """The manual as the first block of a conversation: by file id, citable, and cached (the
+    breakpoint after it keeps the manual in the prompt cache for every later turn)."""
+    return document(file_id=file_id, title=POLICY_MANUAL_TITLE, citations=True,
+                    cache_control=True)
 
 
 @dataclass
@@ -219,7 +262,7 @@ def build_agent(store: RunStore | None = None) -> Agent:
         database = database_for_store(store.path)
     else:
         database = DEFAULT_DATABASE
-    backend = connect(model=model)
+    backend = connect(model=model, files_dir=files_dir_for(database))
     atexit.register(backend.close)
     support = create_support_agent(database, backend.client, store=store, model=model)
     atexit.register(support.close)

@@ -17,10 +17,12 @@ import os
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel
 
 from agentcore import (
     Agent,
@@ -117,6 +119,8 @@ class ChatConsole:
         style: Colors or none.
         deferral: The run store and resume settings; required in ``deferred`` mode.
         prices: Prices for the cache-savings figure.
+        opening: Content blocks put before the first message of each conversation (the
+            policy manual as a cited document).
     """
 
     def __init__(
@@ -128,10 +132,12 @@ class ChatConsole:
         *,
         deferral: Deferral | None = None,
         prices: PriceTable | None = None,
+        opening: Sequence[Mapping[str, Any] | BaseModel] = (),
     ) -> None:
         if mode == "deferred" and (deferral is None or agent.store is None):
             raise ValueError("deferred mode needs an agent with a run store")
         self.agent = agent
+        self.opening = list(opening)
         self.mode = mode
         self.out = out
         self.style = style
@@ -239,7 +245,10 @@ class ChatConsole:
         """Send one user message and show the reply as it streams."""
         if self.paused_run is not None and not self._settle_paused_run():
             return
-        conversation: list[dict[str, Any]] = [*self.messages, {"role": "user", "content": text}]
+        content: str | list[Any] = text
+        if self.opening and not self.messages:
+            content = [*self.opening, {"type": "text", "text": text}]
+        conversation: list[Any] = [*self.messages, {"role": "user", "content": content}]
         self.printer.start_turn()
         try:
             result = self._run(conversation)
@@ -254,7 +263,7 @@ class ChatConsole:
             return
         self._finish(result)
 
-    def _run(self, conversation: list[dict[str, Any]]) -> RunResult:
+    def _run(self, conversation: list[Any]) -> RunResult:
         # In deferred mode the agent has a store: the run is kept there as it goes.
         return self._show(self.agent.stream(conversation))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from agentcore.errors import ConfigurationError
 
 __all__ = [
+    "POLICY_MANUAL_TITLE",
     "POLICY_SECTIONS",
     "REFUND_APPROVAL_ABOVE_CENTS",
     "REFUND_WINDOW_DAYS",
@@ -22,6 +23,7 @@ __all__ = [
     "TABLES",
     "check_database",
     "create_database",
+    "policy_manual",
 ]
 
 SCHEMA = """
@@ -133,6 +135,18 @@ POLICY_SECTIONS = {
         "email address before discussing an order."
     ),
 }
+
+POLICY_MANUAL_TITLE = "Northwind Devices support policy manual"
+
+
+def policy_manual() -> str:
+    """The support policy manual as plain text: the policy sections, one headed paragraph
+    each (the same text the ``support_policy`` lookup returns)."""
+    parts = [POLICY_MANUAL_TITLE]
+    for topic, text in POLICY_SECTIONS.items():
+        parts.append(f"{topic.capitalize()}\n{text}")
+    return "\n\n".join(parts) + "\n"
+
 
 _FIRST_NAMES = (
     "Ada Alan Grace Linus Margaret Ken Barbara Dennis Frances Edsger Radia Tim Hedy Claude "

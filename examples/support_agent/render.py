@@ -1,4 +1,5 @@
-"""How a run looks on the console: streamed text, compact tool calls and a cost footer."""
+"""How a run looks on the console: streamed text, compact tool calls, the sources an answer
+cites, and a cost footer."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from agentcore import (
     AlwaysAllow,
     ApprovalDecided,
     ApprovalRequested,
+    Citation,
     Deny,
     Edit,
     ModelTurnCompleted,
     RunEvent,
+    RunFinished,
     TextDelta,
     ToolCallStarted,
     ToolResultEvent,
@@ -24,10 +27,11 @@ from agentcore.state import TurnRecord
 from agentcore.terminal import terminal_safe
 from agentcore.usage import PriceTable, UsageTotals
 
-__all__ = ["Ledger", "Style", "TurnPrinter", "compact_call", "compact_result"]
+__all__ = ["Ledger", "Style", "TurnPrinter", "compact_call", "compact_result", "source_line"]
 
 _ARGUMENT_CHARS = 40
 _RESULT_CHARS = 90
+_QUOTE_CHARS = 70
 
 
 _ANSI_CODES = MappingProxyType(
@@ -71,6 +75,16 @@ def compact_result(content: str | list[dict[str, Any]]) -> str:
         return "no rows" if count == 0 else f"{count} row{'' if count == 1 else 's'}"
     text = " ".join(content.split())
     return text if len(text) <= _RESULT_CHARS else text[: _RESULT_CHARS - 1] + "…"
+
+
+def source_line(number: int, citation: Citation) -> str:
+    """One cited source: ``[1] "quoted text…" — where it is``."""
+    quote = " ".join(str(citation.cited_text or "").split())
+    if len(quote) > _QUOTE_CHARS:
+        quote = quote[: _QUOTE_CHARS - 1] + "…"
+    where = (getattr(citation, "document_title", None) or getattr(citation, "title", None)
+             or getattr(citation, "url", None) or citation.type)
+    return terminal_safe(f"[{number}] \"{quote}\" — {where}")
 
 
 @dataclass
@@ -200,6 +214,9 @@ class TurnPrinter:
         elif isinstance(event, ModelTurnCompleted):
             self.end_text()
             self.ledger.add_turn(event.turn, self.prices)
+        elif isinstance(event, RunFinished):
+            for number, citation in enumerate(event.result.citations, start=1):
+                self._line(self.style(f"  {source_line(number, citation)}", "dim"))
 
     def _decision_text(self, event: ApprovalDecided) -> str:
         decision = event.decision

@@ -1,0 +1,429 @@
+"""The Files API: upload a document or image once, then refer to it by id in many requests.
+
+``client.files`` on a :class:`~agentcore.client.Client` (or an
+:class:`~agentcore.client.AsyncClient`, with ``await``)::
+
+    manual = client.files.upload("policy.pdf")           # a path, bytes or a binary file
+    block = document(file_id=manual.id, citations=True)  # agentcore.inputs
+    for file in client.files.iterate():                  # every page, lazily
+        print(file.filename, file.size_bytes)
+    client.files.delete(manual.id)
+
+Requests carry the ``anthropic-beta: files-api-2025-04-14`` header and go through the
+client's own request path (retries with backoff, typed errors). A file is checked before it
+is sent: a path that does not exist or is a directory raises
+:class:`~agentcore.errors.AttachmentError`, and a file over the API's 500 MB limit
+:class:`~agentcore.errors.AttachmentTooLargeError`, before any byte goes out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+import httpx
+from pydantic import Field, ValidationError
+
+from agentcore.client._flow import Flow, Send, response_or_error, with_retries
+from agentcore.client._http import FILES_BETA, connection_error, request_id_of
+from agentcore.errors import (
+    APIError,
+    AttachmentError,
+    AttachmentTooLargeError,
+    ConfigurationError,
+    MalformedResponseError,
+)
+from agentcore.inputs import MAX_FILE_BYTES, detect_media_type, read_attachment
+from agentcore.types import WireModel
+
+if TYPE_CHECKING:
+    from agentcore.client._client import AsyncClient, Client
+    from agentcore.client._flow import Calls
+
+__all__ = [
+    "FILES_BETA",
+    "AsyncFiles",
+    "FileMetadata",
+    "FilePage",
+    "FileUpload",
+    "Files",
+    "multipart_body",
+]
+
+_PATH = "/v1/files"
+_MAX_FILENAME_CHARS = 255
+_FORBIDDEN_FILENAME = re.compile(r'[<>:"|?*\\/\x00-\x1f]')
+_READ_CHUNK_BYTES = 1024 * 1024
+_MIME_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
+
+FileUpload = str | os.PathLike[str] | bytes | IO[bytes]
+"""What :meth:`Files.upload` takes: a path, the bytes, or a file object opened ``"rb"``."""
+
+
+class FileMetadata(WireModel):
+    """An uploaded file, as ``GET /v1/files/{id}`` describes it."""
+
+    id: str
+    """``file_…``; what a ``{"type": "file", "file_id": …}`` source refers to."""
+    type: Literal["file"] = "file"
+    filename: str
+    mime_type: str
+    size_bytes: int = Field(strict=True, ge=0)
+    created_at: str
+    """RFC 3339 time of the upload."""
+    downloadable: bool = False
+    """Whether ``content`` may be downloaded (the API allows it only for files its tools
+    created, not for uploads)."""
+    expires_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilePage:
+    """One page of ``GET /v1/files``, newest first."""
+
+    data: list[FileMetadata]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+    """Pass as ``after_id`` for the next page."""
+
+
+def _check_filename(filename: str) -> str:
+    if not filename or len(filename) > _MAX_FILENAME_CHARS:
+        raise AttachmentError(
+            f"file name {filename[:40]!r} must be 1 to {_MAX_FILENAME_CHARS} characters"
+        )
+    bad = _FORBIDDEN_FILENAME.search(filename)
+    if bad:
+        raise AttachmentError(
+            f"file name {filename!r} contains {bad.group()!r}; the API refuses < > : \" | ? * "
+            "\\ / and control characters"
+        )
+    return filename
+
+
+def multipart_body(
+    field: str, filename: str, content: bytes, mime_type: str, boundary: str | None = None
+) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with one file part; returns the body and its
+    ``content-type`` header (with the boundary)."""
+    boundary = boundary or "agentcore-" + secrets.token_hex(16)
+    # The name is sent as UTF-8, as browsers do; it was checked to hold no quote, backslash
+    # or control character, any of which could end the header or the parameter early.
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        f"Content-Type: {mime_type}\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode("ascii")
+    return head + content + tail, f"multipart/form-data; boundary={boundary}"
+
+
+def _read_upload(file: FileUpload, filename: str | None) -> tuple[bytes, str]:
+    """The bytes to upload and the name to give them; raises AttachmentError."""
+    if isinstance(file, bytes | bytearray | memoryview):
+        if filename is None:
+            raise AttachmentError("uploading bytes needs a filename= (the API stores one)")
+        content = bytes(file)
+        if len(content) > MAX_FILE_BYTES:
+            _too_large(len(content), "the upload")
+        return content, filename
+    if isinstance(file, str | os.PathLike):
+        content = read_attachment(file, limit_bytes=MAX_FILE_BYTES, limit="file upload")
+        return content, filename or Path(os.fspath(file)).name
+    read = getattr(file, "read", None)
+    if not callable(read):
+        raise AttachmentError(
+            f"cannot upload a {type(file).__name__}: give a path, bytes or a file opened 'rb'"
+        )
+    content = read(MAX_FILE_BYTES + 1)
+    if not isinstance(content, bytes):
+        raise AttachmentError("the file object returned text: open it in binary mode ('rb')")
+    name = getattr(file, "name", None)
+    if filename is None and isinstance(name, str):
+        filename = Path(name).name
+    if filename is None:
+        raise AttachmentError("this file object has no name: pass filename=")
+    if len(content) > MAX_FILE_BYTES:
+        _too_large(len(content), f"{filename!r}")
+    return content, filename
+
+
+def _too_large(size: int, what: str) -> None:
+    raise AttachmentTooLargeError(
+        f"{what} is over the Files API's limit of {MAX_FILE_BYTES // (1024 * 1024)} MB "
+        f"({MAX_FILE_BYTES} bytes)",
+        limit="file upload", size=size, maximum=MAX_FILE_BYTES,
+    )
+
+
+def _malformed(response: httpx.Response, what: str, detail: str) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"the API answered {response.status_code} with a body that is not {what}: {detail}"[:400],
+        request_id=request_id_of(response),
+        body=response.content,
+    )
+
+
+def _read_metadata(response: httpx.Response) -> FileMetadata | APIError:
+    try:
+        return FileMetadata.model_validate_json(response.content)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "body"
+        return _malformed(response, "file metadata", f"{where}: {problem['msg']}")
+    except RecursionError:
+        return _malformed(response, "file metadata", "it is nested too deeply")
+
+
+def _read_page(response: httpx.Response) -> FilePage | APIError:
+    try:
+        page = response.json()
+        files = [FileMetadata.model_validate(item) for item in page["data"]]
+        first_id, last_id = page.get("first_id"), page.get("last_id")
+        if not all(value is None or isinstance(value, str) for value in (first_id, last_id)):
+            raise TypeError("first_id and last_id must be strings")
+        return FilePage(files, page.get("has_more") is True, first_id or None, last_id or None)
+    except (
+        ValueError, KeyError, TypeError, AttributeError, ValidationError, RecursionError
+    ) as exc:
+        return _malformed(response, "a page of files", repr(exc))
+
+
+def _read_deleted(response: httpx.Response) -> str | APIError:
+    try:
+        deleted = response.json()["id"]
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        return _malformed(response, "a deletion", repr(exc))
+    if not isinstance(deleted, str):
+        return _malformed(response, "a deletion", f"id is {deleted!r}")
+    return deleted
+
+
+def _file_path(file_id: str, suffix: str = "") -> str:
+    if not isinstance(file_id, str) or not file_id:
+        raise ConfigurationError(f"file id must be a non-empty string, not {file_id!r}")
+    return f"{_PATH}/{quote(file_id, safe='')}{suffix}"
+
+
+class _FileFlows:
+    """The flow of each Files API call, on the client's request path."""
+
+    __slots__ = ("_calls", "_options")
+
+    def __init__(self, calls: Calls) -> None:
+        self._calls = calls
+        sent = calls.settings.sends_beta(FILES_BETA)
+        self._options: dict[str, Any] = {} if sent else {"betas": [FILES_BETA]}
+
+    def upload(
+        self, file: FileUpload, filename: str | None, mime_type: str | None
+    ) -> Flow[FileMetadata]:
+        content, name = _read_upload(file, filename)
+        name = _check_filename(name)
+        if mime_type is not None and not _MIME_TYPE.fullmatch(mime_type):
+            raise AttachmentError(f"mime_type {mime_type!r} is not a media type such as text/plain")
+        media_type = mime_type or detect_media_type(content, name)
+        body, content_type = multipart_body("file", name, content, media_type)
+        options = {**self._options, "extra_headers": {"content-type": content_type}}
+        return self._calls._simple("POST", _PATH, _read_metadata, body, options)
+
+    def retrieve(self, file_id: str) -> Flow[FileMetadata]:
+        return self._calls._simple("GET", _file_path(file_id), _read_metadata,
+                                   options=self._options)
+
+    def list(self, limit: int, after_id: str | None, before_id: str | None) -> Flow[FilePage]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ConfigurationError(f"limit must be between 1 and 1000, not {limit!r}")
+        query = {"limit": str(limit)}
+        if after_id is not None:
+            query["after_id"] = after_id
+        if before_id is not None:
+            query["before_id"] = before_id
+        return self._calls._simple("GET", _PATH, _read_page, options=self._options, query=query)
+
+    def delete(self, file_id: str) -> Flow[str]:
+        return self._calls._simple("DELETE", _file_path(file_id), _read_deleted,
+                                   options=self._options)
+
+    def open_content(self, file_id: str) -> Flow[httpx.Response]:
+        """GET the file's content, returning the response with its body unread."""
+        calls, path, options = self._calls, _file_path(file_id, "/content"), self._options
+
+        def attempt(_: str, number: int) -> Generator[Send, Any, httpx.Response | APIError]:
+            request = calls.settings.build_request("GET", path, options=options)
+            return response_or_error((yield Send(request, stream=True)))
+
+        return with_retries(("",), attempt, calls.policy, calls.rng, calls.log)
+
+
+def _content_too_large(response: httpx.Response, size: int) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"the file content is over {MAX_FILE_BYTES} bytes, the Files API's own limit "
+        f"({size} bytes read so far)",
+        request_id=request_id_of(response),
+    )
+
+
+class Files:
+    """``client.files`` of a blocking :class:`~agentcore.client.Client`."""
+
+    __slots__ = ("_client", "_flows")
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._flows = _FileFlows(client._calls)
+
+    def upload(
+        self, file: FileUpload, *, filename: str | None = None, mime_type: str | None = None
+    ) -> FileMetadata:
+        """Upload a file (a path, bytes or a binary file object) and return its metadata.
+
+        Args:
+            file: What to upload.
+            filename: The name to store; defaults to the path's or file object's name
+                (required for bytes).
+            mime_type: Defaults to the type read from the content (PDF, images), then the
+                name, then ``text/plain`` for UTF-8 text.
+
+        Raises:
+            AttachmentError: the path is missing or a directory, the name is one the API
+                refuses, or the file object is in text mode.
+            AttachmentTooLargeError: over :data:`~agentcore.inputs.MAX_FILE_BYTES`.
+            APIStatusError: the API refused the upload (after retries where they help).
+        """
+        return self._client._run(self._flows.upload(file, filename, mime_type))
+
+    def retrieve(self, file_id: str) -> FileMetadata:
+        """The metadata of one file (``NotFoundError`` if there is no such file)."""
+        return self._client._run(self._flows.retrieve(file_id))
+
+    def list(
+        self, *, limit: int = 20, after_id: str | None = None, before_id: str | None = None
+    ) -> FilePage:
+        """One page of files, newest first; continue with ``after_id=page.last_id``."""
+        return self._client._run(self._flows.list(limit, after_id, before_id))
+
+    def iterate(self, *, page_size: int = 100) -> Iterator[FileMetadata]:
+        """Every file, newest first, fetching pages as the iteration reaches them."""
+        after: str | None = None
+        while True:
+            page = self.list(limit=page_size, after_id=after)
+            yield from page.data
+            if not page.has_more or page.last_id is None or page.last_id == after:
+                return
+            after = page.last_id
+
+    def download(self, file_id: str) -> bytes:
+        """The content of a downloadable file (one a server tool created).
+
+        Raises:
+            InvalidRequestError: the file is not downloadable (an upload), as the API says.
+            NotFoundError: there is no such file.
+        """
+        return b"".join(self._chunks(file_id))
+
+    def download_to(self, file_id: str, path: str | os.PathLike[str]) -> int:
+        """Write a downloadable file's content to ``path``, chunk by chunk; returns the
+        number of bytes written."""
+        written = 0
+        with open(path, "wb") as handle:
+            for chunk in self._chunks(file_id):
+                handle.write(chunk)
+                written += len(chunk)
+        return written
+
+    def _chunks(self, file_id: str) -> Iterator[bytes]:
+        response = self._client._run(self._flows.open_content(file_id))
+        size = 0
+        try:
+            for chunk in response.iter_bytes(_READ_CHUNK_BYTES):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise _content_too_large(response, size)
+                yield chunk
+        except httpx.RequestError as exc:
+            raise connection_error(exc, request_id=request_id_of(response)) from exc
+        finally:
+            response.close()
+
+    def delete(self, file_id: str) -> str:
+        """Delete a file; returns its id. Messages that referred to it can no longer be
+        sent again."""
+        return self._client._run(self._flows.delete(file_id))
+
+
+class AsyncFiles:
+    """``client.files`` of an :class:`~agentcore.client.AsyncClient`."""
+
+    __slots__ = ("_client", "_flows")
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._flows = _FileFlows(client._calls)
+
+    async def upload(
+        self, file: FileUpload, *, filename: str | None = None, mime_type: str | None = None
+    ) -> FileMetadata:
+        """Upload a file (see :meth:`Files.upload`). A path or file object is read in the
+        calling thread."""
+        return await self._client._run(self._flows.upload(file, filename, mime_type))
+
+    async def retrieve(self, file_id: str) -> FileMetadata:
+        """The metadata of one file."""
+        return await self._client._run(self._flows.retrieve(file_id))
+
+    async def list(
+        self, *, limit: int = 20, after_id: str | None = None, before_id: str | None = None
+    ) -> FilePage:
+        """One page of files, newest first."""
+        return await self._client._run(self._flows.list(limit, after_id, before_id))
+
+    async def iterate(self, *, page_size: int = 100) -> AsyncIterator[FileMetadata]:
+        """Every file, newest first, page by page (``async for``)."""
+        after: str | None = None
+        while True:
+            page = await self.list(limit=page_size, after_id=after)
+            for file in page.data:
+                yield file
+            if not page.has_more or page.last_id is None or page.last_id == after:
+                return
+            after = page.last_id
+
+    async def download(self, file_id: str) -> bytes:
+        """The content of a downloadable file (see :meth:`Files.download`)."""
+        return b"".join([chunk async for chunk in self._chunks(file_id)])
+
+    async def download_to(self, file_id: str, path: str | os.PathLike[str]) -> int:
+        """Write a downloadable file's content to ``path``, chunk by chunk (the writes are
+        blocking); returns the number of bytes written."""
+        written = 0
+        with open(path, "wb") as handle:
+            async for chunk in self._chunks(file_id):
+                handle.write(chunk)
+                written += len(chunk)
+        return written
+
+    async def _chunks(self, file_id: str) -> AsyncIterator[bytes]:
+        response = await self._client._run(self._flows.open_content(file_id))
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes(_READ_CHUNK_BYTES):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise _content_too_large(response, size)
+                yield chunk
+        except httpx.RequestError as exc:
+            raise connection_error(exc, request_id=request_id_of(response)) from exc
+        finally:
+            await response.aclose()
+
+    async def delete(self, file_id: str) -> str:
+        """Delete a file; returns its id."""
+        return await self._client._run(self._flows.delete(file_id))

@@ -1,0 +1,354 @@
+"""The Files API: the client's ``files`` resource against the emulator, and what it refuses."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentcore import AsyncClient, Client, FileMetadata, document
+from agentcore.client import FILES_BETA, multipart_body
+from agentcore.emulator import Emulator, FileStore
+from agentcore.emulator._app import EmulatorApp
+from agentcore.emulator._http import HTTPRequest
+from agentcore.errors import (
+    APIConnectionError,
+    AttachmentError,
+    AttachmentTooLargeError,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+)
+from agentcore.inputs import MAX_FILE_BYTES
+from agentcore.testing import ScriptedModel, text_reply
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as running:
+        yield running
+
+
+@pytest.fixture
+def client(emulator: Emulator) -> Iterator[Client]:
+    with Client(api_key="test-key", base_url=emulator.base_url, max_retries=0) as opened:
+        yield opened
+    for file in list(emulator.files.list_page({"limit": "1000"})["data"]):
+        emulator.files.delete(file["id"])
+
+
+def recording_client(
+    answer: httpx.Response, sent: list[httpx.Request], **options: object
+) -> Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        request.read()
+        sent.append(request)
+        return answer
+
+    return Client(api_key="test-key", base_url="http://files.test", max_retries=0,
+                  transport=httpx.MockTransport(handler), **options)  # type: ignore[arg-type]
+
+
+METADATA = {"id": "file_011abc", "type": "file", "filename": "a.txt", "mime_type": "text/plain",
+            "size_bytes": 5, "created_at": "2026-11-30T12:00:00Z", "downloadable": False}
+
+
+class TestUploadAndManage:
+    def test_uploading_a_path_stores_its_name_type_and_bytes(
+        self, client: Client, emulator: Emulator, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "returns.pdf"
+        path.write_bytes(PDF)
+
+        file = client.files.upload(path)
+
+        assert (file.filename, file.mime_type, file.size_bytes) == ("returns.pdf",
+                                                                     "application/pdf", len(PDF))
+        assert file.id.startswith("file_") and file.downloadable is False
+        assert client.files.retrieve(file.id) == file
+        assert emulator.files._content[file.id] == PDF
+
+    def test_bytes_and_binary_file_objects_upload_with_a_name(self, client: Client) -> None:
+        from_bytes = client.files.upload(b"plain words\n", filename="notes.md")
+        from_object = client.files.upload(io.BytesIO(b"GIF89a...."), filename="pic.gif")
+
+        assert (from_bytes.filename, from_bytes.mime_type) == ("notes.md", "text/plain")
+        assert (from_object.filename, from_object.mime_type) == ("pic.gif", "image/gif")
+
+    def test_a_named_file_object_gives_its_own_name(self, client: Client, tmp_path: Path) -> None:
+        path = tmp_path / "manual.txt"
+        path.write_text("Refunds within 30 days.", encoding="utf-8")
+        with path.open("rb") as handle:
+            file = client.files.upload(handle)
+        assert (file.filename, file.mime_type, file.size_bytes) == ("manual.txt", "text/plain", 23)
+
+    def test_list_pages_newest_first_and_iterate_walks_every_page(self, client: Client) -> None:
+        uploaded = [client.files.upload(f"file {n}".encode(), filename=f"f{n}.txt")
+                    for n in range(5)]
+        newest_first = [file.id for file in reversed(uploaded)]
+
+        first = client.files.list(limit=2)
+        second = client.files.list(limit=2, after_id=first.last_id)
+
+        assert [file.id for file in first.data] == newest_first[:2] and first.has_more
+        assert [file.id for file in second.data] == newest_first[2:4] and second.has_more
+        assert [file.id for file in client.files.iterate(page_size=2)] == newest_first
+        before = client.files.list(limit=2, before_id=newest_first[2])
+        assert [file.id for file in before.data] == newest_first[:2]
+
+    def test_delete_removes_the_file_and_later_lookups_are_not_found(
+        self, client: Client
+    ) -> None:
+        file = client.files.upload(b"gone soon", filename="tmp.txt")
+
+        assert client.files.delete(file.id) == file.id
+
+        with pytest.raises(NotFoundError, match=file.id):
+            client.files.retrieve(file.id)
+        with pytest.raises(NotFoundError):
+            client.files.delete(file.id)
+
+    def test_a_file_a_tool_created_downloads_and_an_upload_does_not(
+        self, client: Client, emulator: Emulator, tmp_path: Path
+    ) -> None:
+        chart = emulator.files.add_generated("chart.png", b"\x89PNG\r\n\x1a\n" + bytes(3000),
+                                             "image/png")
+        upload = client.files.upload(b"mine", filename="mine.txt")
+
+        assert client.files.retrieve(chart["id"]).downloadable is True
+        assert client.files.download(chart["id"]) == b"\x89PNG\r\n\x1a\n" + bytes(3000)
+        target = tmp_path / "chart.png"
+        assert client.files.download_to(chart["id"], target) == 3008
+        assert target.read_bytes()[:4] == b"\x89PNG"
+        with pytest.raises(InvalidRequestError, match="not downloadable"):
+            client.files.download(upload.id)
+
+    async def test_the_async_client_does_the_same(
+        self, emulator: Emulator, tmp_path: Path
+    ) -> None:
+        async with AsyncClient(api_key="k-async", base_url=emulator.base_url) as client:
+            file = await client.files.upload(b"async words", filename="a.txt")
+            generated = emulator.files.add_generated("out.csv", b"a,b\n1,2\n", "text/csv")
+
+            assert (await client.files.retrieve(file.id)).filename == "a.txt"
+            listed = [item.id async for item in client.files.iterate(page_size=1)]
+            assert listed[:2] == [generated["id"], file.id]
+            assert await client.files.download(generated["id"]) == b"a,b\n1,2\n"
+            target = tmp_path / "out.csv"
+            assert await client.files.download_to(generated["id"], target) == 8
+            assert target.read_bytes() == b"a,b\n1,2\n"
+            assert await client.files.delete(file.id) == file.id
+            assert (await client.files.list()).data[0].id == generated["id"]
+            await client.files.delete(generated["id"])
+
+
+class TestWhatIsSent:
+    def test_upload_is_multipart_with_the_files_beta_header(self) -> None:
+        sent: list[httpx.Request] = []
+        client = recording_client(httpx.Response(200, json=METADATA), sent)
+
+        file = client.files.upload(b"hello", filename="a.txt")
+
+        assert file == FileMetadata.model_validate(METADATA)
+        (request,) = sent
+        assert request.method == "POST" and request.url.path == "/v1/files"
+        assert request.headers["anthropic-beta"] == FILES_BETA
+        content_type = request.headers["content-type"]
+        boundary = content_type.split("boundary=")[1]
+        assert content_type == f"multipart/form-data; boundary={boundary}"
+        assert request.content == (
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+            f"--{boundary}--\r\n"
+        ).encode()
+
+    def test_the_beta_is_not_repeated_when_the_client_already_sends_it(self) -> None:
+        sent: list[httpx.Request] = []
+        client = recording_client(httpx.Response(200, json=METADATA), sent,
+                                  betas=["other-beta", FILES_BETA])
+        client.files.retrieve("file_011abc")
+        assert sent[0].headers["anthropic-beta"] == f"other-beta,{FILES_BETA}"
+
+    def test_a_file_id_is_quoted_into_the_path(self) -> None:
+        sent: list[httpx.Request] = []
+        client = recording_client(httpx.Response(200, json=METADATA), sent)
+        client.files.retrieve("file_../../v1/messages")
+        assert sent[0].url.raw_path == b"/v1/files/file_..%2F..%2Fv1%2Fmessages"
+
+
+class TestMessagesReferringToFiles:
+    """A message that refers to an uploaded file carries the files beta, added for you."""
+
+    def betas_sent(self, content: list[object], **options: object) -> list[str | None]:
+        model = ScriptedModel([text_reply("ok"), text_reply("ok"), text_reply("ok")])
+        client = Client(api_key="k", transport=model, **options)  # type: ignore[arg-type]
+        params = {"model": "claude-haiku-4-5", "max_tokens": 10,
+                  "messages": [{"role": "user", "content": content}]}
+        client.messages.create(**params)  # type: ignore[arg-type]
+        with client.messages.stream(**params) as stream:  # type: ignore[arg-type]
+            stream.get_final_message()
+        client.messages.count_tokens(model="claude-haiku-4-5",
+                                     messages=params["messages"])  # type: ignore[arg-type]
+        return [request.headers.get("anthropic-beta") for request in model.raw_requests]
+
+    def test_a_file_source_adds_the_beta_to_create_stream_and_count(self) -> None:
+        content = [document(file_id="file_011abc"), {"type": "text", "text": "Summarise."}]
+        assert self.betas_sent(content) == [FILES_BETA] * 3
+        assert self.betas_sent(content, betas=["other"]) == [f"other,{FILES_BETA}"] * 3
+
+    def test_text_that_mentions_file_id_adds_nothing(self) -> None:
+        content = [{"type": "text", "text": 'my "file_id" is file_011abc'}]
+        assert self.betas_sent(content) == [None] * 3
+
+    def test_a_client_that_sends_the_beta_already_sends_it_once(self) -> None:
+        content = [document(file_id="file_011abc")]
+        assert self.betas_sent(content, betas=[FILES_BETA]) == [FILES_BETA] * 3
+
+
+class TestRefusedBeforeSending:
+    def refusing_client(self, sent: list[httpx.Request]) -> Client:
+        return recording_client(httpx.Response(500), sent)
+
+    def test_a_missing_path_a_directory_and_a_text_mode_file(self, tmp_path: Path) -> None:
+        sent: list[httpx.Request] = []
+        client = self.refusing_client(sent)
+        (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+
+        with pytest.raises(AttachmentError, match="does not exist"):
+            client.files.upload(tmp_path / "missing.pdf")
+        with pytest.raises(AttachmentError, match="is a directory"):
+            client.files.upload(tmp_path)
+        with (tmp_path / "notes.txt").open("r", encoding="utf-8") as text_mode, \
+                pytest.raises(AttachmentError, match="binary mode"):
+            client.files.upload(text_mode)  # type: ignore[arg-type]
+        with pytest.raises(AttachmentError, match="filename="):
+            client.files.upload(b"no name")
+        assert sent == []
+
+    def test_a_file_over_the_limit_is_refused_without_reading_it(self, tmp_path: Path) -> None:
+        sent: list[httpx.Request] = []
+        client = self.refusing_client(sent)
+        huge = tmp_path / "huge.bin"
+        with huge.open("wb") as handle:
+            handle.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing is written to disk
+
+        with pytest.raises(AttachmentTooLargeError) as raised:
+            client.files.upload(huge)
+
+        assert (raised.value.limit, raised.value.size, raised.value.maximum) == (
+            "file upload", MAX_FILE_BYTES + 1, MAX_FILE_BYTES)
+        assert "500.0 MB" in str(raised.value)
+        assert sent == []
+
+    @pytest.mark.parametrize("name", ["a/b.txt", "quote\".txt", "line\nbreak.txt", "x" * 256, ""])
+    def test_names_the_api_refuses(self, name: str) -> None:
+        sent: list[httpx.Request] = []
+        with pytest.raises(AttachmentError, match="file name"):
+            self.refusing_client(sent).files.upload(b"x", filename=name)
+        assert sent == []
+
+    def test_a_mime_type_that_could_inject_a_header(self) -> None:
+        sent: list[httpx.Request] = []
+        with pytest.raises(AttachmentError, match="media type"):
+            self.refusing_client(sent).files.upload(
+                b"x", filename="a.txt", mime_type="text/plain\r\nX-Evil: 1")
+        assert sent == []
+
+
+class TestServerGarbage:
+    @pytest.mark.parametrize("body", [
+        b"<html>502</html>",
+        json.dumps({**METADATA, "size_bytes": -1}).encode(),
+        json.dumps({**METADATA, "size_bytes": "5"}).encode(),
+        json.dumps({"id": "file_1"}).encode(),
+        b"[" * 100_000,
+    ])
+    def test_metadata_that_is_not_metadata_is_a_malformed_response(self, body: bytes) -> None:
+        client = recording_client(httpx.Response(200, content=body), [])
+        with pytest.raises(MalformedResponseError, match="file metadata"):
+            client.files.retrieve("file_011abc")
+
+    @pytest.mark.parametrize("body", [
+        {"data": "nope"}, {"data": [{"id": 3}]}, {"data": [], "last_id": 7}, [],
+    ])
+    def test_a_page_that_is_not_a_page(self, body: object) -> None:
+        client = recording_client(httpx.Response(200, json=body), [])
+        with pytest.raises(MalformedResponseError, match="page of files"):
+            client.files.list()
+
+    def test_a_download_cut_part_way_is_a_connection_error(self) -> None:
+        class CutStream(httpx.SyncByteStream):
+            def __iter__(self) -> Iterator[bytes]:
+                yield b"first part"
+                raise httpx.ReadError("connection reset by peer")
+
+        client = recording_client(
+            httpx.Response(200, stream=CutStream(), headers={"request-id": "req_cut"}), [])
+        with pytest.raises(APIConnectionError, match="reset by peer") as raised:
+            client.files.download("file_011abc")
+        assert raised.value.request_id == "req_cut"
+
+    def test_a_deletion_answer_without_an_id(self) -> None:
+        client = recording_client(httpx.Response(200, json={"type": "file_deleted"}), [])
+        with pytest.raises(MalformedResponseError, match="deletion"):
+            client.files.delete("file_011abc")
+
+
+def upload_request(body: bytes, content_type: str) -> HTTPRequest:
+    return HTTPRequest("POST", "/v1/files", {}, {
+        "x-api-key": "k", "anthropic-version": "2023-06-01", "content-type": content_type,
+    }, body)
+
+
+class TestEmulatorUploads:
+    async def answer(self, app: EmulatorApp, request: HTTPRequest) -> tuple[int, dict[str, str]]:
+        outcome = await app.handle(request)
+        return outcome.status, json.loads(outcome.body)
+
+    async def test_a_well_formed_upload_is_stored(self) -> None:
+        body, content_type = multipart_body("file", "café menu.txt", b"soup", "text/plain")
+        status, answer = await self.answer(EmulatorApp(), upload_request(body, content_type))
+        assert status == 200
+        assert (answer["filename"], answer["mime_type"], answer["size_bytes"]) == (
+            "café menu.txt", "text/plain", 4)
+
+    @pytest.mark.parametrize(("body", "content_type", "message"), [
+        (b"{}", "application/json", "multipart/form-data"),
+        (b"--x\r\n", "multipart/form-data", "without a boundary"),
+        (b"garbage", "multipart/form-data; boundary=x", "does not start"),
+        (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nab",
+         "multipart/form-data; boundary=x", "closing boundary"),
+        (b"--x\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nab\r\n--x--\r\n",
+         "multipart/form-data; boundary=x", "file: Field required"),
+        (b"--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nab\r\n--x--\r\n",
+         "multipart/form-data; boundary=x", "no filename"),
+        (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a:b\"\r\n\r\nab"
+         b"\r\n--x--\r\n", "multipart/form-data; boundary=x", "Invalid filename"),
+        (b"--x" + b"\r\n--x" * 20 + b"--\r\n", "multipart/form-data; boundary=x", "too many"),
+    ])
+    async def test_a_broken_upload_is_a_400_naming_the_problem(
+        self, body: bytes, content_type: str, message: str
+    ) -> None:
+        status, answer = await self.answer(EmulatorApp(), upload_request(body, content_type))
+        assert status == 400
+        assert answer["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+        assert message in answer["error"]["message"]  # type: ignore[index]
+
+    def test_a_data_directory_keeps_files_across_restarts(self, tmp_path: Path) -> None:
+        with Emulator(files_dir=tmp_path) as first, \
+                Client(api_key="k", base_url=first.base_url) as client:
+            file = client.files.upload(b"kept", filename="kept.txt")
+        (tmp_path / "file_garbage.json").write_text("{not json", encoding="utf-8")
+
+        store = FileStore(tmp_path)
+
+        assert store.retrieve(file.id)["filename"] == "kept.txt"
+        assert store.list_page({})["data"] == [store.retrieve(file.id)]
+        store.delete(file.id)
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["file_garbage.json"]
