@@ -16,6 +16,15 @@ from agentcore.approval.requests import (
 )
 from agentcore.client._client import AsyncClient, Client
 from agentcore.client.batches import AsyncBatches, Batches
+from agentcore.context import (
+    ClearToolResults,
+    Compaction,
+    CompactionPolicy,
+    CompactionRequest,
+    CompactionResult,
+    ContextSettings,
+    ServerCompaction,
+)
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
@@ -50,6 +59,7 @@ from agentcore.errors import (
 from agentcore.events import (
     ApprovalDecided,
     ApprovalRequested,
+    ContextCompacted,
     ModelTurnCompleted,
     ModelWaiting,
     RunEvent,
@@ -97,10 +107,17 @@ __all__ = [
     "Batches",
     "BillingError",
     "CallbackApprover",
+    "ClearToolResults",
     "Client",
+    "Compaction",
+    "CompactionPolicy",
+    "CompactionRequest",
+    "CompactionResult",
     "ConfigurationError",
     "ConflictError",
     "ConsoleApprover",
+    "ContextCompacted",
+    "ContextSettings",
     "Decision",
     "Deny",
     "Edit",
@@ -132,6 +149,7 @@ __all__ = [
     "RunStateError",
     "RunStore",
     "ScriptedApprover",
+    "ServerCompaction",
     "StreamError",
     "SystemPrompt",
     "TextDelta",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from agentcore.approval.gate import AgentApprovalPolicy
 from agentcore.approval.requests import ApprovalRequest
+from agentcore.context import CompactionPolicy, CompactionRequest, ContextSettings
 from agentcore.state import RunResult, RunState
 from agentcore.usage import Limits, PriceTable
 
@@ -25,6 +26,7 @@ __all__ = [
     "AskApproval",
     "CallModel",
     "CheckApproval",
+    "CompactContext",
     "Finish",
     "LoopConfig",
     "Router",
@@ -102,6 +104,16 @@ class AskApproval:
 
 
 @dataclass(frozen=True, slots=True)
+class CompactContext:
+    """Shorten the conversation: call ``policy.compact(request)`` (awaiting it when it is a
+    coroutine) and report the :class:`~agentcore.context.CompactionResult`, None, or the
+    exception it raised."""
+
+    policy: CompactionPolicy
+    request: CompactionRequest
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The run is over (or paused); ``result`` says how."""
 
@@ -110,7 +122,7 @@ class Finish:
     """When the run pauses, the calls it waits on, as the approver would have been asked."""
 
 
-Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | Finish
+Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | CompactContext | Finish
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -137,3 +149,5 @@ class LoopConfig:
     cache_ttl: str | None = None
     prompt_name: str | None = None
     prompt_version: str | None = None
+    context: ContextSettings = field(default_factory=ContextSettings)
+    """How the run stays inside the model's context window."""

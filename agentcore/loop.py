@@ -36,6 +36,7 @@ from agentcore.actions import (
     AskApproval,
     CallModel,
     CheckApproval,
+    CompactContext,
     Finish,
     LoopConfig,
     Router,
@@ -55,8 +56,18 @@ from agentcore.approval.requests import (
     redact_arguments,
 )
 from agentcore.caching import CachePlanner
+from agentcore.context import (
+    Compaction,
+    CompactionReason,
+    CompactionRequest,
+    CompactionResult,
+    TokenEstimator,
+    check_compacted,
+    context_overflow,
+)
 from agentcore.errors import (
     AgentcoreError,
+    InvalidRequestError,
     MalformedResponseError,
     ModelRetry,
     RunStateError,
@@ -73,7 +84,7 @@ from agentcore.state import (
 )
 from agentcore.tools._tool import non_finite_number
 from agentcore.types import Message
-from agentcore.usage import Limits, cost_of, max_output_tokens
+from agentcore.usage import Limits, context_window, cost_of, max_output_tokens
 
 if TYPE_CHECKING:
     from agentcore.output import OutputSpec
@@ -84,6 +95,7 @@ __all__ = [
     "AskApproval",
     "CallModel",
     "CheckApproval",
+    "CompactContext",
     "Finish",
     "Limits",
     "LoopConfig",
@@ -108,10 +120,19 @@ class AgentLoop:
 
     __slots__ = (
         "_cache_planner",
+        "_compacted",
+        "_compacting",
+        "_compactions",
+        "_estimator",
         "_exception",
+        "_fixed_chars",
+        "_forced",
         "_kwargs",
+        "_learned_window",
         "_output_value",
+        "_overflow_reply",
         "_secret_fields",
+        "_sent_chars",
         "_tool_use_ids",
         "config",
         "state",
@@ -130,6 +151,15 @@ class AgentLoop:
         self._output_value: Any = None
         self._exception: BaseException | None = None
         self._tool_use_ids = _ToolUseIds()
+        self._estimator = TokenEstimator()
+        self._fixed_chars: int | None = None
+        self._sent_chars = 0
+        self._learned_window: int | None = None
+        self._compacted = False
+        self._forced: CompactionReason | None = None
+        self._compacting: CompactionRequest | None = None
+        self._compactions: list[Compaction] = []
+        self._overflow_reply: dict[str, Any] | None = None
 
     # --- entry points ------------------------------------------------------------------------
 
@@ -158,6 +188,25 @@ class AgentLoop:
         self._record_turn(message, latency_s)
         stop_reason = message.stop_reason
         state.stop_reason = stop_reason
+        usage = message.usage
+        prompt_tokens = (
+            usage.input_tokens
+            + (usage.cache_creation_input_tokens or 0)
+            + (usage.cache_read_input_tokens or 0)
+        )
+        if self._sent_chars:
+            self._estimator.observe(self._sent_chars, prompt_tokens)
+        self._compacted = False
+        self._forced = None
+        if stop_reason == "model_context_window_exceeded" and self.config.context.policy:
+            if self._window(state.model) is None:
+                self._learned_window = prompt_tokens + usage.output_tokens
+            # The partial answer is kept aside: the turn is asked again once the
+            # conversation is shorter, and it is kept only if the run ends here.
+            self._overflow_reply = self._recorded(message)
+            self._forced = "model_context_window_exceeded"
+            return self._call_model()
+        self._overflow_reply = None
         if stop_reason == "max_tokens" and self._retry_cut_tool_call(message):
             return self._call_model()
         max_tokens = self._max_tokens()
@@ -165,7 +214,7 @@ class AgentLoop:
         state.messages.append(self._recorded(message))
         if stop_reason == "tool_use":
             return self._start_tools(message)
-        if stop_reason == "pause_turn":
+        if stop_reason in ("pause_turn", "compaction"):
             return self._call_model()
         status = _TERMINAL.get(stop_reason or "")
         if status == "completed":
@@ -189,13 +238,81 @@ class AgentLoop:
             "failed", error=f"the model stopped for an unknown reason: {stop_reason!r}"
         )
 
-    def model_failed(self, error: AgentcoreError) -> Finish:
+    def model_failed(self, error: AgentcoreError) -> Action:
         """The model call failed for good (after the client's retries): end the run as failed.
 
-        The state keeps everything up to the failed call, so ``resume`` can try again.
+        A ``prompt is too long`` error is the context window's, not a failure: the loop
+        learns the sizes the error names, compacts the conversation and asks again, or ends
+        the run as ``context_exceeded`` when it cannot. The state keeps everything up to the
+        failed call, so ``resume`` can try again.
         """
+        if isinstance(error, InvalidRequestError) and not self._forced:
+            overflow = context_overflow(str(error))
+            if overflow is not None:
+                tokens, window = overflow
+                if window is not None and self._window(self.state.model) is None:
+                    self._learned_window = window
+                if tokens is not None and self._sent_chars:
+                    self._estimator.observe(self._sent_chars, tokens)
+                self._forced = "prompt_too_long"
+                self._exception = error
+                return self._call_model()
         self._exception = error
         return self._finish("failed", error=str(error), resumable=True)
+
+    def context_compacted(self, result: CompactionResult | BaseException | None) -> Action:
+        """Take the answer to a :class:`CompactContext`: the compacted conversation, None
+        (the policy could not shorten it) or the exception the policy raised."""
+        request = self._compacting
+        assert request is not None, "no compaction was asked for"
+        self._compacting = None
+        self._compacted = True
+        policy = self.config.context.policy
+        name = type(policy).__name__
+        if isinstance(result, BaseException):
+            self._exception = result
+            return self._context_exceeded(
+                f"the conversation nears the context window and the compaction policy "
+                f"{name} failed: {type(result).__name__}: {result}"[:1000]
+            )
+        if result is None:
+            return self._call_model()
+        if not isinstance(result, CompactionResult):
+            problem: str | None = f"it returned {type(result).__name__}, not a CompactionResult"
+        else:
+            problem = check_compacted(request.messages, result.messages)
+        if problem is not None:
+            return self._finish(
+                "failed",
+                error=f"the compaction policy {name} returned a conversation that cannot be "
+                f"sent: {problem}",
+                resumable=True,
+            )
+        assert isinstance(result, CompactionResult)
+        state = self.state
+        state.messages = list(result.messages)
+        self._forced = None
+        self._overflow_reply = None
+        estimator = self._estimator
+        fixed = self._fixed_chars or 0
+        after = estimator.tokens(fixed + estimator.message_chars(state.messages))
+        self._compactions.append(
+            Compaction(
+                request.reason,
+                name,
+                request.tokens,
+                after,
+                request.window,
+                result.removed,
+                result.description,
+            )
+        )
+        return self._call_model()
+
+    def take_compactions(self) -> list[Compaction]:
+        """The compactions made since the last call, for events and logs."""
+        compactions, self._compactions = self._compactions, []
+        return compactions
 
     def approval_checked(self, reasons: Mapping[str, str | None]) -> Action:
         """Record, per call id, why approval is needed (None: it is not)."""
@@ -289,7 +406,7 @@ class AgentLoop:
 
     # --- model calls -------------------------------------------------------------------------
 
-    def _call_model(self) -> CallModel | Finish:
+    def _call_model(self) -> CallModel | CompactContext | Finish:
         state = self.state
         config = self.config
         limit = config.limits.reached(
@@ -312,9 +429,76 @@ class AgentLoop:
             "messages": state.messages,
             **config.request_params,
         }
+        unfit = self._fit(params, model)
+        if unfit is not None:
+            return unfit
         if config.cache:
             params = self._cache_planner.place(params, model=model, ttl=config.cache_ttl)
         return CallModel(params, model, route_reason)
+
+    def _window(self, model: str) -> int | None:
+        return self.config.context.window or context_window(model) or self._learned_window
+
+    def _fit(self, params: dict[str, Any], model: str) -> CompactContext | Finish | None:
+        """None when the request may be sent; else the compaction to run first, or the end
+        of the run when the conversation cannot be made to fit."""
+        window = self._window(model)
+        if window is None:
+            return None
+        settings = self.config.context
+        estimator = self._estimator
+        fixed = self._fixed_chars
+        if fixed is None:
+            fixed = self._fixed_chars = estimator.fixed_chars(params)
+        state = self.state
+        chars = fixed + estimator.message_chars(state.messages)
+        self._sent_chars = chars
+        tokens = estimator.tokens(chars)
+        budget = window - params["max_tokens"]
+        forced = self._forced
+        if budget <= 0:
+            return self._context_exceeded(
+                f"max_tokens={params['max_tokens']} leaves no room for input in the "
+                f"{window}-token context window of {model}"
+            )
+        if forced is None and tokens <= settings.trigger * budget:
+            return None
+        policy = settings.policy
+        if policy is not None and not self._compacted:
+            request = CompactionRequest(
+                messages=state.messages,
+                model=model,
+                window=window,
+                tokens=tokens,
+                target_tokens=int(settings.target * budget),
+                fixed_tokens=estimator.tokens(fixed),
+                tokens_per_char=estimator.tokens_per_char,
+                reason=forced or "near_window",
+            )
+            self._compacting = request
+            return CompactContext(policy, request)
+        if forced is None and tokens <= budget:
+            return None
+        said = "the API refused it; estimated at" if forced else "estimated at"
+        what = (
+            "compaction could not shorten it enough"
+            if policy is not None
+            else "no compaction is configured"
+        )
+        return self._context_exceeded(
+            f"the conversation no longer fits the {window}-token context window of "
+            f"{model} with max_tokens={params['max_tokens']} ({said} {tokens} tokens) and "
+            f"{what}; shorten or summarize the history, or use a model with a larger window"
+        )
+
+    def _context_exceeded(self, error: str) -> Finish:
+        """End the run before a request that cannot fit; the answer the model was cut off
+        in, if any, is kept."""
+        reply, self._overflow_reply = self._overflow_reply, None
+        if reply is not None:
+            self.state.messages.append(reply)
+            return self._finish("context_exceeded", error=error)
+        return self._finish("context_exceeded", error=error, resumable=True)
 
     def _max_tokens(self) -> int:
         return self.state.max_tokens_override or self.config.max_tokens
