@@ -380,11 +380,14 @@ class ServerCompaction:
         return edit
 
     def request_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """``params`` with the edit added to ``context_management`` and the beta named."""
+        """``params`` (``messages.create`` keyword arguments) with the edit added to the
+        body's ``context_management`` and the beta named."""
         result = dict(params)
-        management = dict(result.get("context_management") or {})
+        extra_body = dict(result.get("extra_body") or {})
+        management = dict(extra_body.get("context_management") or {})
         management["edits"] = [*(management.get("edits") or ()), self.edit()]
-        result["context_management"] = management
+        extra_body["context_management"] = management
+        result["extra_body"] = extra_body
         betas = list(result.get("betas") or ())
         if SERVER_COMPACTION_BETA not in betas:
             betas.append(SERVER_COMPACTION_BETA)

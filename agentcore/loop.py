@@ -250,7 +250,7 @@ class AgentLoop:
             overflow = context_overflow(str(error))
             if overflow is not None:
                 tokens, window = overflow
-                if window is not None and self._window(self.state.model) is None:
+                if window is not None and self.config.context.window is None:
                     self._learned_window = window
                 if tokens is not None and self._sent_chars:
                     self._estimator.observe(self._sent_chars, tokens)
@@ -437,7 +437,8 @@ class AgentLoop:
         return CallModel(params, model, route_reason)
 
     def _window(self, model: str) -> int | None:
-        return self.config.context.window or context_window(model) or self._learned_window
+        # A window the API named in an error wins over the catalogue's.
+        return self.config.context.window or self._learned_window or context_window(model)
 
     def _fit(self, params: dict[str, Any], model: str) -> CompactContext | Finish | None:
         """None when the request may be sent; else the compaction to run first, or the end
@@ -470,7 +471,11 @@ class AgentLoop:
                 model=model,
                 window=window,
                 tokens=tokens,
-                target_tokens=int(settings.target * budget),
+                # Told the window is full, the estimate is not to be trusted: halve the
+                # conversation (by the target share) whatever the budget says.
+                target_tokens=int(
+                    settings.target * (min(budget, tokens) if forced else budget)
+                ),
                 fixed_tokens=estimator.tokens(fixed),
                 tokens_per_char=estimator.tokens_per_char,
                 reason=forced or "near_window",

@@ -242,6 +242,11 @@ class EmulatorApp:
         return produced  # type: ignore[no-any-return]
 
     async def _answer(self, body: dict[str, Any], key: str, model: str) -> dict[str, Any]:
+        window = self._models_by_id[model].window
+        prompt_tokens = count_input_tokens(body)
+        if prompt_tokens > window:
+            raise RequestRejected(400, "invalid_request_error",
+                                  f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
         produced = await self._produce(body)
         if isinstance(produced, ErrorReply):
             raise RequestRejected(produced.status, produced.error_type, produced.message,
@@ -260,7 +265,12 @@ class EmulatorApp:
             entry = self._models_by_id[model]
             usage = self._cache.account(body, key=key, model=model,
                                         min_tokens=entry.min_cacheable_tokens).to_wire()
-            usage["output_tokens"] = max(1, estimate_tokens(message.get("content") or []))
+            output_tokens = max(1, estimate_tokens(message.get("content") or []))
+            if prompt_tokens + output_tokens > window:
+                # The answer ran into the end of the window: cut there, as the API does.
+                output_tokens = max(1, window - prompt_tokens)
+                message["stop_reason"] = "model_context_window_exceeded"
+            usage["output_tokens"] = output_tokens
             usage["service_tier"] = "standard"
             message["usage"] = usage
         return message
