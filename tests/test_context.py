@@ -454,3 +454,95 @@ class TestServerCompaction:
         ]}  # fmt: skip
         assert betas == [SERVER_COMPACTION_BETA, SERVER_COMPACTION_BETA]
         assert model.requests[1]["messages"][1]["content"][0] == compaction
+
+
+def sse(events: list[tuple[str, dict[str, Any]]]) -> bytes:
+    return "".join(
+        f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events
+    ).encode()
+
+
+SUMMARY_BLOCK = {"type": "compaction", "content": "Pages 1-40 were read; all shipped.",
+                 "encrypted_content": "opaque-ciphertext=="}  # fmt: skip
+
+
+class TestStreamedContextBlocks:
+
+    @pytest.mark.parametrize("streaming", [False, True])
+    def test_a_compaction_block_comes_back_whole_streamed_or_not(self, streaming: bool) -> None:
+        model = ScriptedModel([
+            reply([SUMMARY_BLOCK, {"type": "tool_use", "id": "toolu_1",
+                                     "name": "fetch_page", "input": {"page": 41}}],
+                  stop_reason="tool_use"),
+            text_reply("Done."),
+        ])  # fmt: skip
+        agent = Agent(MODEL, tools=[fetch_page], client=Client(api_key="test", transport=model),
+                      context=ContextSettings(compaction=ServerCompaction()))  # fmt: skip
+        if streaming:
+            result = list(agent.stream("Read page 41."))[-1].result
+        else:
+            result = agent.run("Read page 41.")
+        assert result.status == "completed"
+        assert model.requests[1]["messages"][1]["content"][0] == SUMMARY_BLOCK
+
+    def test_compaction_deltas_fold_into_content_and_keep_the_last_encrypted_content(
+        self,
+    ) -> None:
+        from agentcore.streaming import MessageAccumulator
+
+        accumulator = MessageAccumulator()
+        start = {"id": "msg_1", "type": "message", "role": "assistant", "model": MODEL,
+                 "content": [], "stop_reason": None, "usage": {"input_tokens": 9}}  # fmt: skip
+        accumulator.add_data({"type": "message_start", "message": start})
+        accumulator.add_data({"type": "content_block_start", "index": 0, "content_block": {
+            "type": "compaction", "content": None, "encrypted_content": None}})  # fmt: skip
+        for delta in (
+            {"type": "compaction_delta", "content": "Summary ", "encrypted_content": "old"},
+            {"type": "compaction_delta", "content": "complete", "encrypted_content": None},
+            {"type": "compaction_delta", "content": ".", "encrypted_content": "final"},
+        ):
+            assert accumulator.add_data(
+                {"type": "content_block_delta", "index": 0, "delta": delta}
+            ) is None
+        accumulator.add_data({"type": "content_block_stop", "index": 0})
+        accumulator.add_data({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                              "usage": {"output_tokens": 3}})  # fmt: skip
+        accumulator.add_data({"type": "message_stop"})
+        block = accumulator.final_message().content[0]
+        assert block.model_dump(exclude_unset=True) == {
+            "type": "compaction", "content": "Summary complete.", "encrypted_content": "final"
+        }
+        assert block.raw_deltas is not None and len(block.raw_deltas) == 3
+
+    def test_a_streamed_server_side_fallback_reports_and_prices_the_model_that_answered(
+        self,
+    ) -> None:
+        fallback = {"type": "fallback", "from": {"model": "claude-opus-4-7"},
+                    "to": {"model": "claude-haiku-4-5"}}  # fmt: skip
+        start = {"id": "msg_1", "type": "message", "role": "assistant",
+                 "model": "claude-opus-4-7", "content": [], "stop_reason": None,
+                 "usage": {"input_tokens": 1000, "output_tokens": 1}}  # fmt: skip
+        body = sse([
+            ("message_start", {"type": "message_start", "message": start}),
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": fallback}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("content_block_start", {"type": "content_block_start", "index": 1,
+                                     "content_block": {"type": "text", "text": ""}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                     "delta": {"type": "text_delta", "text": "Shipped."}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                               "usage": {"output_tokens": 1000}}),
+            ("message_stop", {"type": "message_stop"}),
+        ])  # fmt: skip
+        transport = httpx.MockTransport(lambda request: httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=body))  # fmt: skip
+        agent = Agent("claude-opus-4-7", client=Client(api_key="test", transport=transport))
+        result = list(agent.stream("Where is A-1001?"))[-1].result
+        assert result.status == "completed"
+        assert result.models_used == ["claude-haiku-4-5"]
+        assert result.turns[0].model == "claude-haiku-4-5"
+        # Haiku's $1/$5 per million, not Opus's $5/$25.
+        assert result.cost_usd == Decimal("0.006")
+        assert result.messages[-1]["content"][0] == fallback
