@@ -151,3 +151,6 @@ class LoopConfig:
     prompt_version: str | None = None
     context: ContextSettings = field(default_factory=ContextSettings)
     """How the run stays inside the model's context window."""
+    request_chars: int | None = None
+    """The size of ``request_params`` as JSON, measured once for every run (None: each run
+    measures it when it first needs it)."""

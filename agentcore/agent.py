@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from agentcore.approval.gate import AgentApprovalPolicy
 from agentcore.approval.requests import Approver, AsyncApprover, Decision
 from agentcore.client._client import AsyncClient, Client
-from agentcore.context import ContextSettings, ServerCompaction
+from agentcore.context import ContextSettings, ServerCompaction, TokenEstimator
 from agentcore.drivers import DriverSettings, adrive, drive
 from agentcore.errors import ConfigurationError
 from agentcore.events import (
@@ -309,6 +309,7 @@ class Agent:
             prompt_name=prompt_name,
             prompt_version=prompt_version,
             context=settings.context,
+            request_chars=TokenEstimator().fixed_chars(request_params),
         )
         self._secret_fields = {
             tool.name: sorted(tool.secret_fields) for tool in toolset if tool.secret_fields

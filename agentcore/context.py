@@ -77,17 +77,22 @@ _MAX_RATIO = 2.0
 class TokenEstimator:
     """Estimates a request's input tokens from its size, corrected by reported usage.
 
-    The size is the length of the request as JSON, measured without serializing it, and
-    remembered per message so a growing conversation costs only its new messages. The
-    tokens per character start at one in four and become, after each response, the ratio
-    the API reported for the request that produced it (:meth:`observe`).
+    The size is the length of the request as JSON, measured without serializing it. The
+    conversation is measured incrementally: the agent loop's list only grows by appending
+    (a compaction replaces it with a new list), so each call measures only the messages
+    appended since the last one. The tokens per character start at one in four and become,
+    after each response, the ratio the API reported for the request that produced it
+    (:meth:`observe`).
     """
 
-    __slots__ = ("_sizes", "tokens_per_char")
+    __slots__ = ("_count", "_last", "_messages", "_total", "tokens_per_char")
 
     def __init__(self, tokens_per_char: float = 1 / _CHARS_PER_TOKEN) -> None:
         self.tokens_per_char = tokens_per_char
-        self._sizes: dict[int, tuple[object, int]] = {}
+        self._messages: object = None
+        self._last: object = None
+        self._count = 0
+        self._total = 0
 
     def fixed_chars(self, params: Mapping[str, Any]) -> int:
         """Characters of everything in ``params`` but the messages (tools, system…)."""
@@ -97,27 +102,38 @@ class TokenEstimator:
             if key not in ("messages", "max_tokens", "model")
         )
 
-    def message_chars(self, messages: Sequence[Any]) -> int:
-        """Characters of ``messages`` the API reads: those after the latest ``compaction``
-        block, which replaces everything before it."""
-        sizes = self._sizes
-        if len(sizes) > 4 * len(messages) + 64:
-            sizes.clear()
-        start, skip_blocks = _after_last_compaction(messages)
-        total = 0
-        for index in range(start, len(messages)):
+    def message_chars(
+        self, messages: Sequence[Any], cumulative: Sequence[int] | None = None
+    ) -> int:
+        """Characters of ``messages`` the API reads: those from the latest ``compaction``
+        block on, since it stands for everything before it.
+
+        ``cumulative``, when given, holds the characters of the first k + 1 messages at
+        index k (as a :class:`~agentcore.caching.CachePlanner` measured them), so no
+        message is measured twice.
+        """
+        count = self._count
+        if (
+            messages is not self._messages
+            or len(messages) < count
+            or (count and messages[count - 1] is not self._last)
+        ):
+            self._messages = messages
+            count = self._total = 0
+        total = self._total
+        for index in range(count, len(messages)):
             message = messages[index]
-            if index == start and skip_blocks:
-                content = message.get("content") if isinstance(message, dict) else None
-                total += _estimated_chars(content[skip_blocks:]) if isinstance(content, list) else 0
-                continue
-            known = sizes.get(id(message))
-            if known is not None and known[0] is message:
-                total += known[1]
-                continue
-            chars = _estimated_chars(message)
-            sizes[id(message)] = (message, chars)
-            total += chars
+            position = _compaction_in(message)
+            if position is None:
+                if cumulative is None:
+                    total += _estimated_chars(message)
+                else:
+                    total += cumulative[index] - (cumulative[index - 1] if index else 0)
+            else:
+                total = _estimated_chars(message["content"][position:])
+        self._count = len(messages)
+        self._last = messages[-1] if messages else None
+        self._total = total
         return total
 
     def tokens(self, chars: int) -> int:
@@ -138,23 +154,30 @@ class TokenEstimator:
                 self.tokens_per_char = ratio
 
 
+def _compaction_in(message: Any) -> int | None:
+    """Position of the last ``compaction`` block with content in an assistant message."""
+    if not isinstance(message, dict) or message.get("role") != "assistant":
+        return None
+    content = message.get("content")
+    if not isinstance(content, list):
+        return None
+    for position in range(len(content) - 1, -1, -1):
+        block = content[position]
+        if (
+            isinstance(block, dict)
+            and block.get("type") == "compaction"
+            and block.get("content") is not None
+        ):
+            return position
+    return None
+
+
 def _after_last_compaction(messages: Sequence[Any]) -> tuple[int, int]:
     """(message index, block index) of the latest compaction block with content, else (0, 0)."""
     for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if not isinstance(message, dict) or message.get("role") != "assistant":
-            continue
-        content = message.get("content")
-        if not isinstance(content, list):
-            continue
-        for position in range(len(content) - 1, -1, -1):
-            block = content[position]
-            if (
-                isinstance(block, dict)
-                and block.get("type") == "compaction"
-                and block.get("content") is not None
-            ):
-                return index, position
+        position = _compaction_in(messages[index])
+        if position is not None:
+            return index, position
     return 0, 0
 
 

@@ -152,7 +152,7 @@ class AgentLoop:
         self._exception: BaseException | None = None
         self._tool_use_ids = _ToolUseIds()
         self._estimator = TokenEstimator()
-        self._fixed_chars: int | None = None
+        self._fixed_chars: int | None = config.request_chars
         self._sent_chars = 0
         self._learned_window: int | None = None
         self._compacted = False
@@ -452,7 +452,9 @@ class AgentLoop:
         if fixed is None:
             fixed = self._fixed_chars = estimator.fixed_chars(params)
         state = self.state
-        chars = fixed + estimator.message_chars(state.messages)
+        messages = state.messages
+        cumulative = self._cache_planner.measure(messages) if self.config.cache else None
+        chars = fixed + estimator.message_chars(messages, cumulative)
         self._sent_chars = chars
         tokens = estimator.tokens(chars)
         budget = window - params["max_tokens"]
