@@ -60,6 +60,9 @@ EXPECTED_OUTPUT = {
     "agent = build_agent(RunStore(\"runs.db\"))": [r"^paused [0-9a-f]{32}$"],
     "batches.results(batch.id)": [r"^ticket-1 \[demo policy\]", r"^ticket-2 \[demo policy\]"],
     "with Emulator() as emulator:": [r"You said: Hi\n\Z"],
+    "with Emulator(model, models=small) as emulator:": [
+        r"^completed \d+ cleared \d+ tool results \(fetch_page\)$"
+    ],
 }
 
 RUNNER = """

@@ -1,5 +1,5 @@
 """A loopback Messages API for demos and tests: JSON and SSE replies, token counting, batches,
-prompt-cache billing, injected faults and a keyword demo policy. Nothing else in
+prompt-cache billing, a per-model context window, injected faults and a keyword demo policy. Nothing else in
 :mod:`agentcore` imports it.
 """
 
@@ -13,11 +13,14 @@ from agentcore.emulator._server import (
     main,
     run,
 )
+from agentcore.testing._models import DEFAULT_MODELS, ModelEntry
 
 __all__ = [
+    "DEFAULT_MODELS",
     "Emulator",
     "Fault",
     "FaultPlan",
+    "ModelEntry",
     "ScriptFileError",
     "add_arguments",
     "load_script",
