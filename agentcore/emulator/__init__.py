@@ -1,6 +1,6 @@
 """A loopback Messages API for demos and tests: JSON and SSE replies, token counting, batches,
-prompt-cache billing, a per-model context window, injected faults and a keyword demo policy. Nothing else in
-:mod:`agentcore` imports it.
+prompt-cache billing, a per-model context window, injected faults and a keyword demo policy.
+Nothing else in :mod:`agentcore` imports it.
 """
 
 from agentcore.emulator._server import (
