@@ -37,6 +37,7 @@ from agentcore.loop import (
     CallModel,
     CheckApproval,
     CompactContext,
+    CountTokens,
     Finish,
     RunTools,
     ToolCall,
@@ -49,7 +50,9 @@ __all__ = ["RunFlow", "Step", "run_flow"]
 _log = get_logger("agentcore.agent")
 _INFO = logging.INFO
 
-Step: TypeAlias = CallModel | RunTools | CheckApproval | AskApproval | CompactContext | RunEvent
+Step: TypeAlias = (
+    CallModel | RunTools | CheckApproval | AskApproval | CompactContext | CountTokens | RunEvent
+)
 """What the flow yields: an action for the driver to perform, or an event to hand on.
 
 A driver answers :class:`CallModel` with the :class:`~agentcore.types.Message`, or the
@@ -57,7 +60,8 @@ A driver answers :class:`CallModel` with the :class:`~agentcore.types.Message`, 
 ``(ToolOutcome, seconds)`` pair per call, in the order of the calls; :class:`CheckApproval`
 with the reason approval is needed (None: it is not) by call id; :class:`AskApproval` with
 the approver's (fail-closed) decision for each request, in order; :class:`CompactContext`
-with the policy's result (or the exception it raised); an event with None.
+with the policy's result (or the exception it raised); :class:`CountTokens` with the count
+(or the error); an event with None.
 """
 RunFlow: TypeAlias = Generator[Step, Any, None]
 
@@ -131,6 +135,10 @@ def run_flow(
                         description=compaction.description,
                     )
                 yield ContextCompacted(compaction)
+        elif kind is CountTokens:
+            assert isinstance(action, CountTokens)
+            count = yield action
+            action = loop.tokens_counted(count)
         elif kind is CheckApproval:
             assert isinstance(action, CheckApproval)
             reasons = yield action

@@ -27,6 +27,7 @@ __all__ = [
     "CallModel",
     "CheckApproval",
     "CompactContext",
+    "CountTokens",
     "Finish",
     "LoopConfig",
     "Router",
@@ -114,6 +115,14 @@ class CompactContext:
 
 
 @dataclass(frozen=True, slots=True)
+class CountTokens:
+    """Count the input tokens of ``params`` with ``client.messages.count_tokens`` and report
+    the count, or the error the call raised."""
+
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The run is over (or paused); ``result`` says how."""
 
@@ -122,7 +131,9 @@ class Finish:
     """When the run pauses, the calls it waits on, as the approver would have been asked."""
 
 
-Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | CompactContext | Finish
+Action: TypeAlias = (
+    CallModel | CheckApproval | RunTools | AskApproval | CompactContext | CountTokens | Finish
+)
 
 
 # --- configuration ---------------------------------------------------------------------------

@@ -432,6 +432,10 @@ class ContextSettings:
         trigger: Compact when the estimated request passes this share of the budget (the
             window minus ``max_tokens``).
         target: A compaction aims for this share, so that it is not needed again next turn.
+        count_tokens: Before deciding on a compaction (the estimate passed ``trigger``), ask
+            the API's ``count_tokens`` for the exact size (one more round trip, free) and
+            decide on that; the count also corrects later estimates. A failed count falls
+            back to the estimate.
     """
 
     window: int | None = None
@@ -440,6 +444,7 @@ class ContextSettings:
     )
     trigger: float = 0.8
     target: float = 0.5
+    count_tokens: bool = False
 
     def __post_init__(self) -> None:
         window = self.window

@@ -6,7 +6,8 @@ yields the loop's own actions. A driver performs each action and hands the
 events on: :class:`~agentcore.actions.CallModel` through the client (plain or streamed),
 :class:`~agentcore.actions.RunTools` through the hooks and the tools,
 :class:`~agentcore.actions.CheckApproval` through the approval policies,
-:class:`~agentcore.actions.CompactContext` through the compaction policy and
+:class:`~agentcore.actions.CompactContext` through the compaction policy,
+:class:`~agentcore.actions.CountTokens` through the client's ``count_tokens`` and
 :class:`~agentcore.actions.AskApproval` through the approver. :func:`drive` blocks and runs a
 turn's calls in order; :func:`adrive` uses asyncio and runs them concurrently, up to
 ``tool_concurrency`` at a time (sync tools in threads).
@@ -41,6 +42,7 @@ from agentcore.loop import (
     CallModel,
     CheckApproval,
     CompactContext,
+    CountTokens,
     RunTools,
     ToolCall,
     ToolOutcome,
@@ -88,6 +90,11 @@ def drive(
         elif isinstance(step, CompactContext):
             try:
                 answer = resolve(step.policy.compact(step.request))
+            except Exception as exc:
+                answer = exc
+        elif isinstance(step, CountTokens):
+            try:
+                answer = client().messages.count_tokens(**step.params)
             except Exception as exc:
                 answer = exc
         elif isinstance(step, CheckApproval):
@@ -148,6 +155,11 @@ async def adrive(
                 answer = step.policy.compact(step.request)
                 if inspect.isawaitable(answer):
                     answer = await answer
+            except Exception as exc:
+                answer = exc
+        elif isinstance(step, CountTokens):
+            try:
+                answer = await client().messages.count_tokens(**step.params)
             except Exception as exc:
                 answer = exc
         elif isinstance(step, CheckApproval):

@@ -37,6 +37,7 @@ from agentcore.actions import (
     CallModel,
     CheckApproval,
     CompactContext,
+    CountTokens,
     Finish,
     LoopConfig,
     Router,
@@ -96,6 +97,7 @@ __all__ = [
     "CallModel",
     "CheckApproval",
     "CompactContext",
+    "CountTokens",
     "Finish",
     "Limits",
     "LoopConfig",
@@ -123,6 +125,7 @@ class AgentLoop:
         "_compacted",
         "_compacting",
         "_compactions",
+        "_counted",
         "_estimator",
         "_exception",
         "_fixed_chars",
@@ -156,6 +159,7 @@ class AgentLoop:
         self._sent_chars = 0
         self._learned_window: int | None = None
         self._compacted = False
+        self._counted: int | None = None
         self._forced: CompactionReason | None = None
         self._compacting: CompactionRequest | None = None
         self._compactions: list[Compaction] = []
@@ -197,6 +201,7 @@ class AgentLoop:
         if self._sent_chars:
             self._estimator.observe(self._sent_chars, prompt_tokens)
         self._compacted = False
+        self._counted = None
         self._forced = None
         if stop_reason == "model_context_window_exceeded" and self.config.context.policy:
             if self._window(state.model) is None:
@@ -292,6 +297,7 @@ class AgentLoop:
         state = self.state
         state.messages = list(result.messages)
         self._forced = None
+        self._counted = None
         self._overflow_reply = None
         estimator = self._estimator
         fixed = self._fixed_chars or 0
@@ -307,6 +313,16 @@ class AgentLoop:
                 result.description,
             )
         )
+        return self._call_model()
+
+    def tokens_counted(self, count: int | BaseException) -> Action:
+        """Take the answer to a :class:`CountTokens`: the exact input tokens of the request,
+        or the error that kept the API from counting them (the estimate then stands)."""
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            self._estimator.observe(self._sent_chars, count)
+            self._counted = count
+        else:
+            self._counted = -1
         return self._call_model()
 
     def take_compactions(self) -> list[Compaction]:
@@ -406,7 +422,7 @@ class AgentLoop:
 
     # --- model calls -------------------------------------------------------------------------
 
-    def _call_model(self) -> CallModel | CompactContext | Finish:
+    def _call_model(self) -> CallModel | CompactContext | CountTokens | Finish:
         state = self.state
         config = self.config
         limit = config.limits.reached(
@@ -440,7 +456,9 @@ class AgentLoop:
         # A window the API named in an error wins over the catalogue's.
         return self.config.context.window or self._learned_window or context_window(model)
 
-    def _fit(self, params: dict[str, Any], model: str) -> CompactContext | Finish | None:
+    def _fit(
+        self, params: dict[str, Any], model: str
+    ) -> CompactContext | CountTokens | Finish | None:
         """None when the request may be sent; else the compaction to run first, or the end
         of the run when the conversation cannot be made to fit."""
         window = self._window(model)
@@ -457,6 +475,9 @@ class AgentLoop:
         chars = fixed + estimator.message_chars(messages, cumulative)
         self._sent_chars = chars
         tokens = estimator.tokens(chars)
+        counted = self._counted
+        if counted is not None and counted > 0:
+            tokens = counted
         budget = window - params["max_tokens"]
         forced = self._forced
         if budget <= 0:
@@ -466,6 +487,8 @@ class AgentLoop:
             )
         if forced is None and tokens <= settings.trigger * budget:
             return None
+        if settings.count_tokens and counted is None and forced is None:
+            return CountTokens(_countable(params))
         policy = settings.policy
         if policy is not None and not self._compacted:
             request = CompactionRequest(
@@ -816,6 +839,16 @@ def _check_pending(state: RunState, tools: Mapping[str, object]) -> None:
                 f"run {state.run_id!r}: call {call.call_id!r} has NaN or Infinity in its "
                 "arguments, which no tool call can have; the stored state is corrupt"
             )
+
+
+_COUNTABLE = frozenset(
+    {"model", "messages", "system", "tools", "tool_choice", "thinking", "betas", "extra_body"}
+)
+
+
+def _countable(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a request that ``count_tokens`` takes."""
+    return {key: value for key, value in params.items() if key in _COUNTABLE}
 
 
 def _tool_result(call_id: str, content: Any, is_error: bool) -> dict[str, Any]:

@@ -546,3 +546,51 @@ class TestStreamedContextBlocks:
         # Haiku's $1/$5 per million, not Opus's $5/$25.
         assert result.cost_usd == Decimal("0.006")
         assert result.messages[-1]["content"][0] == fallback
+
+
+class TestCountTokensWhenAsked:
+    def test_near_the_window_the_exact_count_decides_and_corrects_the_estimate(self) -> None:
+        # The local estimate says the request nears the 20,000-token window; the API's count
+        # says it is a quarter of that, so nothing is compacted and the run goes on.
+        counted: list[dict[str, Any]] = []
+        big = "y" * 70_000
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            body = json.loads(request.content)
+            if request.url.path.endswith("/count_tokens"):
+                counted.append(body)
+                return httpx.Response(200, json={"input_tokens": 4000})
+            return httpx.Response(200, json=text_reply("ok", model=MODEL))
+
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=httpx.MockTransport(handler)),
+            max_tokens=1024,
+            context=ContextSettings(window=20_000, count_tokens=True),
+        )
+        with capture_events() as events:
+            result = agent.run(big)
+        assert result.status == "completed", result.error
+        assert not [event for event in events if event["event"] == "context.compaction"]
+        [count] = counted
+        assert count["messages"][0]["content"] == big
+        assert "max_tokens" not in count
+
+    def test_a_failed_count_falls_back_to_the_estimate(self) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/count_tokens"):
+                return httpx.Response(
+                    500, json={"type": "error", "error": {"type": "api_error", "message": "x"}}
+                )
+            return httpx.Response(200, json=text_reply("never"))
+
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=httpx.MockTransport(handler),
+                          max_retries=0),
+            max_tokens=1024,
+            context=ContextSettings(window=20_000, count_tokens=True, compaction=None),
+        )
+        result = agent.run("z" * 100_000)
+        assert result.status == "context_exceeded"
+        assert "no compaction is configured" in result.error
