@@ -594,3 +594,41 @@ class TestCountTokensWhenAsked:
         result = agent.run("z" * 100_000)
         assert result.status == "context_exceeded"
         assert "no compaction is configured" in result.error
+
+
+class TestEstimatesCorrectedByReportedUsage:
+    def test_json_heavy_results_on_a_real_tokenizer_never_overflow_the_window(self) -> None:
+        # JSON costs about twice the tokens per character that four-characters-per-token
+        # assumes; the agent learns that from the usage of its first responses.
+        @tool
+        def list_orders(page: int) -> list[dict[str, Any]]:
+            """List a page of orders.
+
+            Args:
+                page: Page number.
+            """
+            return [{"id": f"A-{page:03d}{n:03d}", "cents": page * 1000 + n, "ok": n % 2 == 0}
+                    for n in range(120)]  # fmt: skip
+
+        def answer(body: dict[str, Any]) -> dict[str, Any]:
+            done = results_in(body)
+            if done < 24:
+                return tool_reply(("list_orders", {"page": done + 1}))
+            return text_reply("Listed 24 pages.")
+
+        models = [dataclasses.replace(entry, context_window=30_000, tokenizer="varied")
+                  for entry in DEFAULT_MODELS]  # fmt: skip
+        with Emulator(answer, models=models) as emulator:
+            agent = Agent(
+                MODEL,
+                tools=[list_orders],
+                client=Client(api_key="test", base_url=emulator.base_url),
+                max_tokens=1024,
+                context=ContextSettings(window=30_000),
+            )
+            with capture_events() as events:
+                result = agent.run("List every order.")
+            sent = len(emulator.requests)
+        assert result.status == "completed", result.error
+        assert sent == len(result.turns) == 25  # none refused as too long
+        assert [e for e in events if e["event"] == "context.compaction"]

@@ -225,8 +225,10 @@ class EmulatorApp:
         if isinstance(body, dict) and ("stream" in body):
             raise RequestRejected(400, "invalid_request_error", "stream: Extra inputs are not "
                                   "permitted")
-        validate_message_request(body, known_models=set(self._models_by_id), for_count=True)
-        return self._json({"input_tokens": count_input_tokens(body)})
+        model = validate_message_request(body, known_models=set(self._models_by_id),
+                                         for_count=True)
+        tokenizer = self._models_by_id[model].tokenizer
+        return self._json({"input_tokens": count_input_tokens(body, tokenizer)})
 
     async def _produce(self, body: dict[str, Any]) -> Reply:
         if self._script is not None:
@@ -242,8 +244,9 @@ class EmulatorApp:
         return produced  # type: ignore[no-any-return]
 
     async def _answer(self, body: dict[str, Any], key: str, model: str) -> dict[str, Any]:
-        window = self._models_by_id[model].window
-        prompt_tokens = count_input_tokens(body)
+        entry = self._models_by_id[model]
+        window = entry.window
+        prompt_tokens = count_input_tokens(body, entry.tokenizer)
         if prompt_tokens > window:
             raise RequestRejected(400, "invalid_request_error",
                                   f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
@@ -262,9 +265,9 @@ class EmulatorApp:
         message.setdefault("model", model)
         if "usage" not in message:
             assert self._cache is not None
-            entry = self._models_by_id[model]
             usage = self._cache.account(body, key=key, model=model,
-                                        min_tokens=entry.min_cacheable_tokens).to_wire()
+                                        min_tokens=entry.min_cacheable_tokens,
+                                        tokenizer=entry.tokenizer).to_wire()
             output_tokens = max(1, estimate_tokens(message.get("content") or []))
             if prompt_tokens + output_tokens > window:
                 # The answer ran into the end of the window: cut there, as the API does.

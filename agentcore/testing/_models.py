@@ -18,7 +18,10 @@ class ModelEntry:
     cache on this model; shorter prefixes are silently not cached, as on the API.
     ``context_window`` is the most tokens a request's prompt and answer may hold together
     (None: the model's known window, else 200,000); give a small one to test long runs
-    (``dataclasses.replace(entry, context_window=20_000)``).
+    (``dataclasses.replace(entry, context_window=20_000)``). ``tokenizer`` is how the
+    emulator counts this model's tokens: ``"chars"`` (about four characters of JSON per
+    token) or ``"varied"`` (digits, punctuation and non-Latin scripts cost more per character
+    than English prose, as with a real tokenizer).
     """
 
     id: str
@@ -26,6 +29,7 @@ class ModelEntry:
     created_at: str
     min_cacheable_tokens: int = 1024
     context_window: int | None = None
+    tokenizer: str = "chars"
 
     @property
     def window(self) -> int:
