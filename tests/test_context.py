@@ -37,7 +37,7 @@ from agentcore.context import (
 )
 from agentcore.emulator import Emulator
 from agentcore.emulator._cache import count_input_tokens
-from agentcore.errors import ConfigurationError
+from agentcore.errors import ConfigurationError, InvalidRequestError
 from agentcore.log import capture_events
 from agentcore.testing import ScriptedModel, reply, text_reply, tool_reply
 from agentcore.testing._models import DEFAULT_MODELS
@@ -632,3 +632,52 @@ class TestEstimatesCorrectedByReportedUsage:
         assert result.status == "completed", result.error
         assert sent == len(result.turns) == 25  # none refused as too long
         assert [e for e in events if e["event"] == "context.compaction"]
+
+
+class TestTheEmulatorWindow:
+    def test_a_prompt_over_the_window_is_refused_as_the_api_does(self) -> None:
+        with emulator_with_window(None, 2_000) as emulator:
+            client = Client(api_key="test", base_url=emulator.base_url, max_retries=0)
+            with pytest.raises(InvalidRequestError, match=r"prompt is too long: \d+ tokens > 2000"):
+                client.messages.create(model=MODEL, max_tokens=64,
+                                       messages=[{"role": "user", "content": "word " * 4000}])
+
+    def test_an_answer_that_runs_into_the_window_stops_there(self) -> None:
+        long_answer = text_reply("lorem ipsum " * 400)
+        with emulator_with_window([long_answer], 2_000) as emulator:
+            client = Client(api_key="test", base_url=emulator.base_url)
+            message = client.messages.create(
+                model=MODEL, max_tokens=4096,
+                messages=[{"role": "user", "content": "word " * 1200}],
+            )  # fmt: skip
+        assert message.stop_reason == "model_context_window_exceeded"
+        assert message.usage.input_tokens + message.usage.output_tokens == 2_000
+
+    def test_the_varied_tokenizer_charges_json_and_japanese_more_than_prose(self) -> None:
+        models = [dataclasses.replace(entry, tokenizer="varied") for entry in DEFAULT_MODELS]
+        texts = {
+            "prose": "The parcel left on Monday and arrives before the weekend. " * 50,
+            "json": json.dumps([{"id": f"A-{n}", "cents": n * 137} for n in range(80)]),
+            "japanese": "ご注文の商品は月曜日に倉庫を出発しました。" * 50,
+        }
+        with Emulator(models=models) as emulator:
+            client = Client(api_key="test", base_url=emulator.base_url)
+            per_char = {
+                name: client.messages.count_tokens(
+                    model=MODEL, messages=[{"role": "user", "content": text}]
+                ) / len(text)
+                for name, text in texts.items()
+            }
+        assert per_char["prose"] < 0.3 < per_char["json"] < 0.7 < per_char["japanese"]
+
+
+def test_the_estimate_counts_only_what_follows_the_latest_compaction_block() -> None:
+    old = {"role": "user", "content": "x" * 40_000}
+    summary = {"role": "assistant", "content": [
+        {"type": "compaction", "content": "The user sent a long text.", "encrypted_content": "e"},
+        {"type": "text", "text": "Go on."},
+    ]}  # fmt: skip
+    estimator = TokenEstimator()
+    without = estimator.message_chars([old])
+    assert without > 40_000
+    assert TokenEstimator().message_chars([old, summary, {"role": "user", "content": "Hi"}]) < 300
