@@ -681,3 +681,42 @@ def test_the_estimate_counts_only_what_follows_the_latest_compaction_block() -> 
     without = estimator.message_chars([old])
     assert without > 40_000
     assert TokenEstimator().message_chars([old, summary, {"role": "user", "content": "Hi"}]) < 300
+
+
+class TestServerCompactionOnTheEmulator:
+    @pytest.mark.parametrize("pause_after", [False, True])
+    def test_a_long_run_stays_in_the_window_by_the_servers_compaction(
+        self, pause_after: bool
+    ) -> None:
+        window = 80_000
+        with emulator_with_window(paging_model(25), window) as emulator:
+            agent = Agent(
+                MODEL,
+                tools=[fetch_page],
+                client=Client(api_key="test", base_url=emulator.base_url),
+                max_turns=60,
+                max_tokens=1024,
+                context=ContextSettings(
+                    window=window,
+                    compaction=ServerCompaction(trigger_tokens=50_000, pause_after=pause_after),
+                ),
+            )
+            result = agent.run("Read the log.")
+            sent = emulator.requests
+        assert result.status == "completed", result.error
+        assert result.output == "Read 24 pages."
+        summaries = [
+            block
+            for message in result.messages
+            if message["role"] == "assistant" and isinstance(message["content"], list)
+            for block in message["content"]
+            if block["type"] == "compaction"
+        ]
+        assert summaries and all(block["encrypted_content"] for block in summaries)
+        assert max(count_input_tokens(body) for body in sent) <= 50_000 + 6_000
+        # Every compaction block went back on the next request as it came.
+        assert any(
+            summaries[-1] in message["content"]
+            for message in sent[-1]["messages"]
+            if isinstance(message["content"], list)
+        )

@@ -250,6 +250,12 @@ class EmulatorApp:
         if prompt_tokens > window:
             raise RequestRejected(400, "invalid_request_error",
                                   f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
+        compaction = _server_compaction(body, prompt_tokens)
+        if compaction is not None and compaction[1]:
+            return {"id": new_id("msg"), "type": "message", "role": "assistant", "model": model,
+                    "content": [compaction[0]], "stop_reason": "compaction",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}
         produced = await self._produce(body)
         if isinstance(produced, ErrorReply):
             raise RequestRejected(produced.status, produced.error_type, produced.message,
@@ -261,6 +267,8 @@ class EmulatorApp:
         if isinstance(produced, BaseException):
             raise _ConnectionDrop() from produced
         message = dict(produced)
+        if compaction is not None:
+            message["content"] = [compaction[0], *(message.get("content") or [])]
         message.setdefault("id", new_id("msg"))
         message.setdefault("model", model)
         if "usage" not in message:
@@ -312,6 +320,40 @@ class EmulatorApp:
         headers.update(rejected.headers)
         body = error_body(rejected.error_type, rejected.message, headers["request-id"])
         return Outcome(rejected.status, headers, json.dumps(body).encode())
+
+
+_COMPACTION_EDIT = "compact_20260112"
+_DEFAULT_COMPACTION_TRIGGER = 150_000
+
+
+def _server_compaction(
+    body: dict[str, Any], prompt_tokens: int
+) -> tuple[dict[str, Any], bool] | None:
+    """The ``compaction`` block to answer with when the request asks for server-side
+    compaction and its prompt passed the trigger, and whether to pause after it; else None.
+
+    The summary is labelled as the emulator's: it names what it stands for, not its content.
+    """
+    management = body.get("context_management")
+    edits = management.get("edits") if isinstance(management, dict) else None
+    edit = next(
+        (item for item in edits or () if isinstance(item, dict)
+         and item.get("type") == _COMPACTION_EDIT),
+        None,
+    )
+    if edit is None:
+        return None
+    trigger = edit.get("trigger")
+    value = trigger.get("value") if isinstance(trigger, dict) else None
+    threshold = value if isinstance(value, int) else _DEFAULT_COMPACTION_TRIGGER
+    if prompt_tokens <= threshold:
+        return None
+    messages = body.get("messages") or []
+    summary = (f"[emulator compaction] {len(messages)} earlier messages ({prompt_tokens} "
+               "tokens) summarised; the emulator keeps no content of them.")
+    block = {"type": "compaction", "content": summary,
+             "encrypted_content": new_id("enc")}
+    return block, edit.get("pause_after_compaction") is True
 
 
 def _limit(query: dict[str, str]) -> int:

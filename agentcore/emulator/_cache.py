@@ -131,9 +131,13 @@ def _prompt_blocks(body: Mapping[str, Any], tokenizer: str = "chars") -> list[_B
         blocks.extend(
             _block(item, "system:", tokenize) for item in system if isinstance(item, dict)
         )
-    for message in body.get("messages") or []:
+    messages = body.get("messages") or []
+    start, skip = _after_compaction(messages)
+    for index, message in enumerate(messages[start:], start):
         role = f"{message.get('role')}:"
         content = message.get("content")
+        if index == start and skip and isinstance(content, list):
+            content = content[skip:]
         if isinstance(content, str):
             blocks.append(_block({"type": "text", "text": content}, role, tokenize))
         elif isinstance(content, list):
@@ -146,6 +150,25 @@ def _prompt_blocks(body: Mapping[str, Any], tokenizer: str = "chars") -> list[_B
         ttl = top_level.get("ttl")
         blocks[-1] = _Block(last.canonical, last.tokens, ttl if ttl in _TTL_SECONDS else "5m")
     return blocks
+
+
+def _after_compaction(messages: list[Any]) -> tuple[int, int]:
+    """Where the prompt starts: at the latest ``compaction`` block holding a summary (the API
+    drops everything before it), as (message index, block index); else (0, 0)."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        content = message.get("content") if isinstance(message, dict) else None
+        if message.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        for position in range(len(content) - 1, -1, -1):
+            block = content[position]
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "compaction"
+                and block.get("content") is not None
+            ):
+                return index, position
+    return 0, 0
 
 
 def count_input_tokens(body: Mapping[str, Any], tokenizer: str = "chars") -> int:
