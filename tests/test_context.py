@@ -720,3 +720,23 @@ class TestServerCompactionOnTheEmulator:
             for message in sent[-1]["messages"]
             if isinstance(message["content"], list)
         )
+
+
+def test_the_async_driver_compacts_the_same_way() -> None:
+    import asyncio
+
+    from agentcore import AsyncClient
+
+    async def main(base_url: str) -> Any:
+        client = AsyncClient(api_key="test", base_url=base_url)
+        agent = Agent(MODEL, tools=[fetch_page], async_client=client, max_tokens=1024,
+                      context=ContextSettings(window=20_000))  # fmt: skip
+        try:
+            return [event async for event in agent.astream("Read the log.")]
+        finally:
+            await client.close()
+
+    with emulator_with_window(paging_model(12), 20_000) as emulator:
+        events = asyncio.run(main(emulator.base_url))
+    assert events[-1].result.status == "completed"
+    assert any(isinstance(event, ContextCompacted) for event in events)
