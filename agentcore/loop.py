@@ -463,6 +463,7 @@ class AgentLoop:
         of the run when the conversation cannot be made to fit."""
         window = self._window(model)
         if window is None:
+            self._sent_chars = 0  # not measured: no response may correct the estimate
             return None
         settings = self.config.context
         estimator = self._estimator
