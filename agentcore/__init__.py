@@ -18,6 +18,15 @@ from agentcore.citations import Citation
 from agentcore.client._client import AsyncClient, Client
 from agentcore.client.batches import AsyncBatches, Batches
 from agentcore.client.files import FileMetadata
+from agentcore.context import (
+    ClearToolResults,
+    Compaction,
+    CompactionPolicy,
+    CompactionRequest,
+    CompactionResult,
+    ContextSettings,
+    ServerCompaction,
+)
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
@@ -55,6 +64,7 @@ from agentcore.errors import (
 from agentcore.events import (
     ApprovalDecided,
     ApprovalRequested,
+    ContextCompacted,
     ModelTurnCompleted,
     ModelWaiting,
     RunEvent,
@@ -119,11 +129,18 @@ __all__ = [
     "BillingError",
     "CallbackApprover",
     "Citation",
+    "ClearToolResults",
     "Client",
     "CodeExecution",
+    "Compaction",
+    "CompactionPolicy",
+    "CompactionRequest",
+    "CompactionResult",
     "ConfigurationError",
     "ConflictError",
     "ConsoleApprover",
+    "ContextCompacted",
+    "ContextSettings",
     "Decision",
     "Deny",
     "Edit",
@@ -156,6 +173,7 @@ __all__ = [
     "RunStateError",
     "RunStore",
     "ScriptedApprover",
+    "ServerCompaction",
     "ServerTool",
     "StreamError",
     "SystemPrompt",

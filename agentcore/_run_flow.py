@@ -23,6 +23,7 @@ from agentcore.errors import APIError, StreamError
 from agentcore.events import (
     ApprovalDecided,
     ApprovalRequested,
+    ContextCompacted,
     ModelTurnCompleted,
     RunEvent,
     RunFinished,
@@ -35,6 +36,8 @@ from agentcore.loop import (
     AskApproval,
     CallModel,
     CheckApproval,
+    CompactContext,
+    CountTokens,
     Finish,
     RunTools,
     ToolCall,
@@ -47,14 +50,18 @@ __all__ = ["RunFlow", "Step", "run_flow"]
 _log = get_logger("agentcore.agent")
 _INFO = logging.INFO
 
-Step: TypeAlias = CallModel | RunTools | CheckApproval | AskApproval | RunEvent
+Step: TypeAlias = (
+    CallModel | RunTools | CheckApproval | AskApproval | CompactContext | CountTokens | RunEvent
+)
 """What the flow yields: an action for the driver to perform, or an event to hand on.
 
 A driver answers :class:`CallModel` with the :class:`~agentcore.types.Message`, or the
 ``APIError`` / ``StreamError`` the call raised; :class:`RunTools` with one
 ``(ToolOutcome, seconds)`` pair per call, in the order of the calls; :class:`CheckApproval`
 with the reason approval is needed (None: it is not) by call id; :class:`AskApproval` with
-the approver's (fail-closed) decision for each request, in order; an event with None.
+the approver's (fail-closed) decision for each request, in order; :class:`CompactContext`
+with the policy's result (or the exception it raised); :class:`CountTokens` with the count
+(or the error); an event with None.
 """
 RunFlow: TypeAlias = Generator[Step, Any, None]
 
@@ -110,6 +117,28 @@ def run_flow(
                         _log_tool_call(call, outcome, elapsed)
                     yield _result_event(call, outcome, elapsed)
             action = loop.tools_ran()
+        elif kind is CompactContext:
+            assert isinstance(action, CompactContext)
+            compacted = yield action
+            action = loop.context_compacted(compacted)
+            for compaction in loop.take_compactions():
+                if logging_on:
+                    _log.info(
+                        "context.compaction",
+                        run_id=state.run_id,
+                        reason=compaction.reason,
+                        policy=compaction.policy,
+                        tokens_before=compaction.tokens_before,
+                        tokens_after=compaction.tokens_after,
+                        window=compaction.window,
+                        removed=compaction.removed,
+                        description=compaction.description,
+                    )
+                yield ContextCompacted(compaction)
+        elif kind is CountTokens:
+            assert isinstance(action, CountTokens)
+            count = yield action
+            action = loop.tokens_counted(count)
         elif kind is CheckApproval:
             assert isinstance(action, CheckApproval)
             reasons = yield action

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from agentcore.approval.gate import AgentApprovalPolicy
 from agentcore.approval.requests import ApprovalRequest
+from agentcore.context import CompactionPolicy, CompactionRequest, ContextSettings
 from agentcore.state import RunResult, RunState
 from agentcore.usage import Limits, PriceTable
 
@@ -26,6 +27,8 @@ __all__ = [
     "AskApproval",
     "CallModel",
     "CheckApproval",
+    "CompactContext",
+    "CountTokens",
     "Finish",
     "LoopConfig",
     "Router",
@@ -103,6 +106,24 @@ class AskApproval:
 
 
 @dataclass(frozen=True, slots=True)
+class CompactContext:
+    """Shorten the conversation: call ``policy.compact(request)`` (awaiting it when it is a
+    coroutine) and report the :class:`~agentcore.context.CompactionResult`, None, or the
+    exception it raised."""
+
+    policy: CompactionPolicy
+    request: CompactionRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CountTokens:
+    """Count the input tokens of ``params`` with ``client.messages.count_tokens`` and report
+    the count, or the error the call raised."""
+
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """The run is over (or paused); ``result`` says how."""
 
@@ -111,7 +132,9 @@ class Finish:
     """When the run pauses, the calls it waits on, as the approver would have been asked."""
 
 
-Action: TypeAlias = CallModel | CheckApproval | RunTools | AskApproval | Finish
+Action: TypeAlias = (
+    CallModel | CheckApproval | RunTools | AskApproval | CompactContext | CountTokens | Finish
+)
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -140,3 +163,8 @@ class LoopConfig:
     prompt_version: str | None = None
     server_tools: Sequence[ServerTool] = ()
     """The tools the API runs itself; their blocks are kept, never run here."""
+    context: ContextSettings = field(default_factory=ContextSettings)
+    """How the run stays inside the model's context window."""
+    request_chars: int | None = None
+    """The size of ``request_params`` as JSON, measured once for every run (None: each run
+    measures it when it first needs it)."""

@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from agentcore.approval.gate import AgentApprovalPolicy
 from agentcore.approval.requests import Approver, AsyncApprover, Decision
 from agentcore.client._client import AsyncClient, Client
+from agentcore.context import ContextSettings, ServerCompaction, TokenEstimator
 from agentcore.drivers import DriverSettings, adrive, drive
 from agentcore.errors import ConfigurationError
 from agentcore.events import (
@@ -96,9 +97,15 @@ class ModelSettings:
     """``"5m"`` or ``"1h"``; None keeps the API's default (five minutes)."""
     prices: PriceTable | Mapping[str, ModelPrice | tuple[float, float]] | None = None
     """Extra or replacement prices per model (USD per million tokens)."""
+    context: ContextSettings = dataclasses.field(default_factory=ContextSettings)
+    """How runs stay inside the context window: its size, when and how to compact."""
 
     def __post_init__(self) -> None:
         _require_positive("max_tokens", self.max_tokens)
+        if not isinstance(self.context, ContextSettings):
+            raise ConfigurationError(
+                f"context must be a ContextSettings, not {self.context!r}"
+            )
         if self.stop_sequences is not None:
             object.__setattr__(self, "stop_sequences", tuple(self.stop_sequences))
         object.__setattr__(self, "fallback_models", tuple(self.fallback_models))
@@ -149,6 +156,7 @@ class Options(TypedDict, total=False):
     cache: bool
     cache_ttl: str | None
     prices: PriceTable | Mapping[str, ModelPrice | tuple[float, float]] | None
+    context: ContextSettings
 
 
 _LIMIT_FIELDS = frozenset(field.name for field in dataclasses.fields(Limits))
@@ -287,6 +295,8 @@ class Agent:
             # every turn (thinking allows only "auto", where a reminder does the job).
             request_params["tool_choice"] = {"type": "any"}
         request_params.update(settings.request_params())
+        if isinstance(settings.context.compaction, ServerCompaction):
+            request_params = settings.context.compaction.request_params(request_params)
         prices = settings.prices
         if not isinstance(prices, PriceTable):
             prices = PriceTable(prices)
@@ -305,6 +315,8 @@ class Agent:
             cache_ttl=settings.cache_ttl,
             prompt_name=prompt_name,
             prompt_version=prompt_version,
+            context=settings.context,
+            request_chars=TokenEstimator().fixed_chars(request_params),
         )
         self._secret_fields = {
             tool.name: sorted(tool.secret_fields) for tool in toolset if tool.secret_fields

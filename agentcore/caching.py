@@ -183,6 +183,11 @@ class CachePlanner:
                     messages[previous] = marked
         return result
 
+    def measure(self, messages: Sequence[Any]) -> Sequence[int]:
+        """The estimated characters of the first k + 1 of ``messages`` at index k, measuring
+        only the messages appended since the last call (the same list :meth:`place` gets)."""
+        return self._measure_messages(messages)
+
     def _measure_tools(self, source: Any) -> Sequence[Any]:
         tools: Sequence[Any] = source or ()
         if source is not self._tools or source is None:

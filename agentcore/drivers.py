@@ -5,7 +5,9 @@ between the :class:`~agentcore.loop.AgentLoop`'s decisions (events, logging, tim
 yields the loop's own actions. A driver performs each action and hands the
 events on: :class:`~agentcore.actions.CallModel` through the client (plain or streamed),
 :class:`~agentcore.actions.RunTools` through the hooks and the tools,
-:class:`~agentcore.actions.CheckApproval` through the approval policies and
+:class:`~agentcore.actions.CheckApproval` through the approval policies,
+:class:`~agentcore.actions.CompactContext` through the compaction policy,
+:class:`~agentcore.actions.CountTokens` through the client's ``count_tokens`` and
 :class:`~agentcore.actions.AskApproval` through the approver. :func:`drive` blocks and runs a
 turn's calls in order; :func:`adrive` uses asyncio and runs them concurrently, up to
 ``tool_concurrency`` at a time (sync tools in threads).
@@ -14,11 +16,13 @@ turn's calls in order; :func:`adrive` uses asyncio and runs them concurrently, u
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
+from agentcore._awaitables import resolve
 from agentcore._run_flow import run_flow
 from agentcore.approval.gate import (
     AnyApprover,
@@ -37,6 +41,8 @@ from agentcore.loop import (
     AskApproval,
     CallModel,
     CheckApproval,
+    CompactContext,
+    CountTokens,
     RunTools,
     ToolCall,
     ToolOutcome,
@@ -81,6 +87,16 @@ def drive(
             answer = yield from _call_model(client(), _request(loop, step), streaming=streaming)
         elif isinstance(step, RunTools):
             answer = [_timed_run(call, settings) for call in step.calls]
+        elif isinstance(step, CompactContext):
+            try:
+                answer = resolve(step.policy.compact(step.request))
+            except Exception as exc:
+                answer = exc
+        elif isinstance(step, CountTokens):
+            try:
+                answer = client().messages.count_tokens(**step.params)
+            except Exception as exc:
+                answer = exc
         elif isinstance(step, CheckApproval):
             policy, allowed = step.policy, step.always_allowed
             answer = {
@@ -134,6 +150,18 @@ async def adrive(
                     answer = item
         elif isinstance(step, RunTools):
             answer = await asyncio.gather(*(run_one(call) for call in step.calls))
+        elif isinstance(step, CompactContext):
+            try:
+                answer = step.policy.compact(step.request)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+            except Exception as exc:
+                answer = exc
+        elif isinstance(step, CountTokens):
+            try:
+                answer = await client().messages.count_tokens(**step.params)
+            except Exception as exc:
+                answer = exc
         elif isinstance(step, CheckApproval):
             policy, allowed = step.policy, step.always_allowed
             answer = {}

@@ -1,7 +1,8 @@
 """Typed events of a run, as ``Agent.stream`` and ``Agent.astream`` yield them.
 
 A run yields, in order: text (and thinking) deltas while the model writes, then per tool
-call a :class:`ToolCallStarted` and a :class:`ToolResultEvent`, an
+call a :class:`ToolCallStarted` and a :class:`ToolResultEvent`, a :class:`ContextCompacted`
+when the conversation was shortened to fit the context window, an
 :class:`ApprovalRequested` for each call waiting for a person, a
 :class:`ModelTurnCompleted` per model call, and a single :class:`RunFinished` last.
 """
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
 from agentcore.approval.requests import ApprovalRequest, Decision
+from agentcore.context import Compaction
 from agentcore.state import RunResult, TurnRecord
 from agentcore.types import ModelWait
 
 __all__ = [
     "ApprovalDecided",
     "ApprovalRequested",
+    "ContextCompacted",
     "ModelTurnCompleted",
     "ModelWaiting",
     "RunEvent",
@@ -107,6 +110,15 @@ class ModelWaiting:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextCompacted:
+    """The conversation neared (or passed) the context window and was compacted before the
+    next model call: why, by which policy, the estimated tokens before and after."""
+
+    kind: ClassVar[str] = "context_compacted"
+    compaction: Compaction
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """The run ended or paused; always the last event."""
 
@@ -123,6 +135,7 @@ RunEvent: TypeAlias = (
     | ToolResultEvent
     | ApprovalRequested
     | ApprovalDecided
+    | ContextCompacted
     | RunFinished
 )
 """Anything ``Agent.stream`` yields."""

@@ -36,6 +36,8 @@ from agentcore.actions import (
     AskApproval,
     CallModel,
     CheckApproval,
+    CompactContext,
+    CountTokens,
     Finish,
     LoopConfig,
     Router,
@@ -55,8 +57,18 @@ from agentcore.approval.requests import (
     redact_arguments,
 )
 from agentcore.caching import CachePlanner
+from agentcore.context import (
+    Compaction,
+    CompactionReason,
+    CompactionRequest,
+    CompactionResult,
+    TokenEstimator,
+    check_compacted,
+    context_overflow,
+)
 from agentcore.errors import (
     AgentcoreError,
+    InvalidRequestError,
     MalformedResponseError,
     ModelRetry,
     RunStateError,
@@ -73,7 +85,7 @@ from agentcore.state import (
 )
 from agentcore.tools._tool import non_finite_number
 from agentcore.types import Message
-from agentcore.usage import Limits, cost_of, max_output_tokens
+from agentcore.usage import Limits, context_window, cost_of, max_output_tokens
 
 if TYPE_CHECKING:
     from agentcore.output import OutputSpec
@@ -84,6 +96,8 @@ __all__ = [
     "AskApproval",
     "CallModel",
     "CheckApproval",
+    "CompactContext",
+    "CountTokens",
     "Finish",
     "Limits",
     "LoopConfig",
@@ -108,10 +122,20 @@ class AgentLoop:
 
     __slots__ = (
         "_cache_planner",
+        "_compacted",
+        "_compacting",
+        "_compactions",
+        "_counted",
+        "_estimator",
         "_exception",
+        "_fixed_chars",
+        "_forced",
         "_kwargs",
+        "_learned_window",
         "_output_value",
+        "_overflow_reply",
         "_secret_fields",
+        "_sent_chars",
         "_tool_use_ids",
         "config",
         "state",
@@ -130,6 +154,16 @@ class AgentLoop:
         self._output_value: Any = None
         self._exception: BaseException | None = None
         self._tool_use_ids = _ToolUseIds()
+        self._estimator = TokenEstimator()
+        self._fixed_chars: int | None = config.request_chars
+        self._sent_chars = 0
+        self._learned_window: int | None = None
+        self._compacted = False
+        self._counted: int | None = None
+        self._forced: CompactionReason | None = None
+        self._compacting: CompactionRequest | None = None
+        self._compactions: list[Compaction] = []
+        self._overflow_reply: dict[str, Any] | None = None
 
     # --- entry points ------------------------------------------------------------------------
 
@@ -158,6 +192,26 @@ class AgentLoop:
         self._record_turn(message, latency_s)
         stop_reason = message.stop_reason
         state.stop_reason = stop_reason
+        usage = message.usage
+        prompt_tokens = (
+            usage.input_tokens
+            + (usage.cache_creation_input_tokens or 0)
+            + (usage.cache_read_input_tokens or 0)
+        )
+        if self._sent_chars:
+            self._estimator.observe(self._sent_chars, prompt_tokens)
+        self._compacted = False
+        self._counted = None
+        self._forced = None
+        if stop_reason == "model_context_window_exceeded" and self.config.context.policy:
+            if self._window(state.model) is None:
+                self._learned_window = prompt_tokens + usage.output_tokens
+            # The partial answer is kept aside: the turn is asked again once the
+            # conversation is shorter, and it is kept only if the run ends here.
+            self._overflow_reply = self._recorded(message)
+            self._forced = "model_context_window_exceeded"
+            return self._call_model()
+        self._overflow_reply = None
         if stop_reason == "max_tokens" and self._retry_cut_tool_call(message):
             return self._call_model()
         max_tokens = self._max_tokens()
@@ -173,13 +227,13 @@ class AgentLoop:
             state.messages.append(recorded)
         if stop_reason == "tool_use":
             return self._start_tools(message)
-        if stop_reason == "pause_turn":
+        if stop_reason in ("pause_turn", "compaction"):
             if message.tool_uses:
                 # Client calls are only ever answered after a tool_use stop; run none of them.
                 error = (
-                    "the model paused its turn (pause_turn) with client tool calls in it "
+                    f"the model paused its turn ({stop_reason}) with client tool calls in it "
                     f"({', '.join(block.name for block in message.tool_uses)}); a paused turn "
-                    "holds server tool blocks only, so the reply was refused and nothing ran"
+                    "holds server blocks only, so the reply was refused and nothing ran"
                 )
                 self._exception = MalformedResponseError(error, request_id=message.request_id)
                 return self._finish("failed", error=error)
@@ -206,13 +260,92 @@ class AgentLoop:
             "failed", error=f"the model stopped for an unknown reason: {stop_reason!r}"
         )
 
-    def model_failed(self, error: AgentcoreError) -> Finish:
+    def model_failed(self, error: AgentcoreError) -> Action:
         """The model call failed for good (after the client's retries): end the run as failed.
 
-        The state keeps everything up to the failed call, so ``resume`` can try again.
+        A ``prompt is too long`` error is the context window's, not a failure: the loop
+        learns the sizes the error names, compacts the conversation and asks again, or ends
+        the run as ``context_exceeded`` when it cannot. The state keeps everything up to the
+        failed call, so ``resume`` can try again.
         """
+        if isinstance(error, InvalidRequestError) and not self._forced:
+            overflow = context_overflow(str(error))
+            if overflow is not None:
+                tokens, window = overflow
+                if window is not None and self.config.context.window is None:
+                    self._learned_window = window
+                if tokens is not None and self._sent_chars:
+                    self._estimator.observe(self._sent_chars, tokens)
+                self._forced = "prompt_too_long"
+                self._exception = error
+                return self._call_model()
         self._exception = error
         return self._finish("failed", error=str(error), resumable=True)
+
+    def context_compacted(self, result: CompactionResult | BaseException | None) -> Action:
+        """Take the answer to a :class:`CompactContext`: the compacted conversation, None
+        (the policy could not shorten it) or the exception the policy raised."""
+        request = self._compacting
+        assert request is not None, "no compaction was asked for"
+        self._compacting = None
+        self._compacted = True
+        policy = self.config.context.policy
+        name = type(policy).__name__
+        if isinstance(result, BaseException):
+            self._exception = result
+            return self._context_exceeded(
+                f"the conversation nears the context window and the compaction policy "
+                f"{name} failed: {type(result).__name__}: {result}"[:1000]
+            )
+        if result is None:
+            return self._call_model()
+        if not isinstance(result, CompactionResult):
+            problem: str | None = f"it returned {type(result).__name__}, not a CompactionResult"
+        else:
+            problem = check_compacted(request.messages, result.messages)
+        if problem is not None:
+            return self._finish(
+                "failed",
+                error=f"the compaction policy {name} returned a conversation that cannot be "
+                f"sent: {problem}",
+                resumable=True,
+            )
+        assert isinstance(result, CompactionResult)
+        state = self.state
+        state.messages = list(result.messages)
+        self._forced = None
+        self._counted = None
+        self._overflow_reply = None
+        estimator = self._estimator
+        fixed = self._fixed_chars or 0
+        after = estimator.tokens(fixed + estimator.message_chars(state.messages))
+        self._compactions.append(
+            Compaction(
+                request.reason,
+                name,
+                request.tokens,
+                after,
+                request.window,
+                result.removed,
+                result.description,
+            )
+        )
+        return self._call_model()
+
+    def tokens_counted(self, count: int | BaseException) -> Action:
+        """Take the answer to a :class:`CountTokens`: the exact input tokens of the request,
+        or the error that kept the API from counting them (the estimate then stands)."""
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            self._estimator.observe(self._sent_chars, count)
+            self._counted = count
+        else:
+            self._counted = -1
+        return self._call_model()
+
+    def take_compactions(self) -> list[Compaction]:
+        """The compactions made since the last call, for events and logs."""
+        compactions, self._compactions = self._compactions, []
+        return compactions
 
     def approval_checked(self, reasons: Mapping[str, str | None]) -> Action:
         """Record, per call id, why approval is needed (None: it is not)."""
@@ -306,7 +439,7 @@ class AgentLoop:
 
     # --- model calls -------------------------------------------------------------------------
 
-    def _call_model(self) -> CallModel | Finish:
+    def _call_model(self) -> CallModel | CompactContext | CountTokens | Finish:
         state = self.state
         config = self.config
         limit = config.limits.reached(
@@ -329,9 +462,91 @@ class AgentLoop:
             "messages": state.messages,
             **config.request_params,
         }
+        unfit = self._fit(params, model)
+        if unfit is not None:
+            return unfit
         if config.cache:
             params = self._cache_planner.place(params, model=model, ttl=config.cache_ttl)
         return CallModel(params, model, route_reason)
+
+    def _window(self, model: str) -> int | None:
+        # A window the API named in an error wins over the catalogue's.
+        return self.config.context.window or self._learned_window or context_window(model)
+
+    def _fit(
+        self, params: dict[str, Any], model: str
+    ) -> CompactContext | CountTokens | Finish | None:
+        """None when the request may be sent; else the compaction to run first, or the end
+        of the run when the conversation cannot be made to fit."""
+        window = self._window(model)
+        if window is None:
+            self._sent_chars = 0  # not measured: no response may correct the estimate
+            return None
+        settings = self.config.context
+        estimator = self._estimator
+        fixed = self._fixed_chars
+        if fixed is None:
+            fixed = self._fixed_chars = estimator.fixed_chars(params)
+        state = self.state
+        messages = state.messages
+        cumulative = self._cache_planner.measure(messages) if self.config.cache else None
+        chars = fixed + estimator.message_chars(messages, cumulative)
+        self._sent_chars = chars
+        tokens = estimator.tokens(chars)
+        counted = self._counted
+        if counted is not None and counted > 0:
+            tokens = counted
+        budget = window - params["max_tokens"]
+        forced = self._forced
+        if budget <= 0:
+            return self._context_exceeded(
+                f"max_tokens={params['max_tokens']} leaves no room for input in the "
+                f"{window}-token context window of {model}"
+            )
+        if forced is None and tokens <= settings.trigger * budget:
+            return None
+        if settings.count_tokens and counted is None and forced is None:
+            return CountTokens(_countable(params))
+        policy = settings.policy
+        if policy is not None and not self._compacted:
+            request = CompactionRequest(
+                messages=state.messages,
+                model=model,
+                window=window,
+                tokens=tokens,
+                # Told the window is full, the estimate is not to be trusted: halve the
+                # conversation (by the target share) whatever the budget says.
+                target_tokens=int(
+                    settings.target * (min(budget, tokens) if forced else budget)
+                ),
+                fixed_tokens=estimator.tokens(fixed),
+                tokens_per_char=estimator.tokens_per_char,
+                reason=forced or "near_window",
+            )
+            self._compacting = request
+            return CompactContext(policy, request)
+        if forced is None and tokens <= budget:
+            return None
+        said = "the API refused it; estimated at" if forced else "estimated at"
+        what = (
+            "compaction could not shorten it enough"
+            if policy is not None
+            else "no compaction is configured"
+        )
+        return self._context_exceeded(
+            f"the conversation no longer fits the {window}-token context window of "
+            f"{model} with max_tokens={params['max_tokens']} ({said} {tokens} tokens) and "
+            f"{what}; shorten or summarize the history, or use a model with a larger window"
+        )
+
+    def _context_exceeded(self, error: str) -> Finish:
+        """End the run before a request that cannot fit; the answer the model was cut off
+        in, if any, is kept."""
+        reply, self._overflow_reply = self._overflow_reply, None
+        if reply is not None:
+            self.state.messages.append(reply)
+            return self._finish("context_exceeded", error=error)
+        return self._finish("context_exceeded", error=error, resumable=True)
 
     def _max_tokens(self) -> int:
         return self.state.max_tokens_override or self.config.max_tokens
@@ -628,8 +843,9 @@ class _ToolUseIds:
 
 def _continues_paused_turn(state: RunState) -> bool:
     """Whether the reply just recorded in ``state.turns`` continues a paused turn: the
-    conversation ends with the assistant message of a ``pause_turn`` reply (a cut-off tool
-    call retried in between does not count as a turn of its own)."""
+    conversation ends with the assistant message of a ``pause_turn`` (or server-side
+    ``compaction``) reply (a cut-off tool call retried in between does not count as a turn of
+    its own)."""
     messages = state.messages
     if not messages or messages[-1].get("role") != "assistant":
         return False
@@ -637,7 +853,7 @@ def _continues_paused_turn(state: RunState) -> bool:
         return False
     for turn in reversed(state.turns[:-1]):
         if turn.stop_reason != "max_tokens":
-            return turn.stop_reason == "pause_turn"
+            return turn.stop_reason in ("pause_turn", "compaction")
     return False
 
 
@@ -662,6 +878,16 @@ def _check_pending(state: RunState, tools: Mapping[str, object]) -> None:
                 f"run {state.run_id!r}: call {call.call_id!r} has NaN or Infinity in its "
                 "arguments, which no tool call can have; the stored state is corrupt"
             )
+
+
+_COUNTABLE = frozenset(
+    {"model", "messages", "system", "tools", "tool_choice", "thinking", "betas", "extra_body"}
+)
+
+
+def _countable(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a request that ``count_tokens`` takes."""
+    return {key: value for key, value in params.items() if key in _COUNTABLE}
 
 
 def _tool_result(call_id: str, content: Any, is_error: bool) -> dict[str, Any]:

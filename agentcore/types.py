@@ -98,6 +98,18 @@ class _Block(WireModel):
     cache_control: CacheControl | None = None
     """Marks the end of a cacheable prefix (request only)."""
 
+    _raw_deltas: list[dict[str, Any]] | None = PrivateAttr(default=None)
+
+    @property
+    def raw_deltas(self) -> list[dict[str, Any]] | None:
+        """For a streamed block, the deltas this version folds generically (a
+        ``compaction_delta``, or a type it does not know), each as received; never sent."""
+        return self._raw_deltas
+
+    @raw_deltas.setter
+    def raw_deltas(self, deltas: list[dict[str, Any]] | None) -> None:
+        self._raw_deltas = deltas
+
 
 # --- sources of images and documents ---------------------------------------------------
 

@@ -37,6 +37,7 @@ __all__ = [
     "ModelPrice",
     "PriceTable",
     "UsageTotals",
+    "context_window",
     "cost_of",
     "max_output_tokens",
     "to_usd",
@@ -135,6 +136,24 @@ _MAX_OUTPUT_TOKENS: Mapping[str, int] = MappingProxyType(
     }
 )
 
+_CONTEXT_WINDOWS: Mapping[str, int] = MappingProxyType(
+    {
+        "claude-opus-4-7": 1_000_000,
+        "claude-opus-4-5": 200_000,
+        "claude-opus-4-1": 200_000,
+        "claude-opus-4": 200_000,
+        "claude-sonnet-4-6": 1_000_000,
+        "claude-sonnet-4-5": 200_000,
+        "claude-sonnet-4": 200_000,
+        "claude-haiku-4-5": 200_000,
+        "claude-3-7-sonnet": 200_000,
+        "claude-3-5-sonnet": 200_000,
+        "claude-3-5-haiku": 200_000,
+        "claude-3-opus": 200_000,
+        "claude-3-haiku": 200_000,
+    }
+)
+
 # A snapshot date (``-20250929``, Vertex's ``@20250929``) or a ``-latest`` alias after a base id.
 _SNAPSHOT_SUFFIX = re.compile(r"(?:[-@]\d{8}|-latest)\Z")
 
@@ -150,6 +169,12 @@ def _by_model(table: Mapping[str, _T], model: str) -> _T | None:
 def max_output_tokens(model: str) -> int | None:
     """The most output tokens ``model`` can produce in one response, when known."""
     return _by_model(_MAX_OUTPUT_TOKENS, model)
+
+
+def context_window(model: str) -> int | None:
+    """The most tokens ``model`` reads and writes in one request (prompt plus output), when
+    known; ``ModelSettings(context=ContextSettings(window=...))`` overrides it per agent."""
+    return _by_model(_CONTEXT_WINDOWS, model)
 
 
 class PriceTable(Mapping[str, ModelPrice]):

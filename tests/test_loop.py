@@ -16,6 +16,7 @@ from agentcore.loop import (
     AskApproval,
     CallModel,
     CheckApproval,
+    CompactContext,
     Finish,
     Limits,
     LoopConfig,
@@ -196,10 +197,15 @@ class TestStopReasons:
         result = finished(loop.model_responded(message([], "refusal")))
         assert (result.status, result.stop_reason) == ("refused", "refusal")
 
-    def test_context_window_exceeded_finishes_with_its_own_status(self) -> None:
+    def test_context_window_exceeded_asks_for_compaction_then_finishes_with_its_own_status(
+        self,
+    ) -> None:
         loop = make_loop()
         loop.next_action()
-        result = finished(loop.model_responded(message([], "model_context_window_exceeded")))
+        action = loop.model_responded(message([], "model_context_window_exceeded"))
+        assert isinstance(action, CompactContext)
+        assert action.request.reason == "model_context_window_exceeded"
+        result = finished(loop.context_compacted(None))  # nothing left to compact
         assert result.status == "context_exceeded"
         assert "context window" in result.error
 

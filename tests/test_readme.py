@@ -62,6 +62,9 @@ EXPECTED_OUTPUT = {
     "with Emulator() as emulator:": [r"You said: Hi\n\Z"],
     "WebSearch(max_uses=3": [r"^completed \{'web_search_requests': 1\}\n0\.01\d*\n\Z"],
     "print(citation.cited_text)": [r"\AGift cards are never refunded\.\n\Z"],
+    "with Emulator(model, models=small) as emulator:": [
+        r"^completed \d+ cleared \d+ tool results \(fetch_page\)$"
+    ],
 }
 
 RUNNER = """

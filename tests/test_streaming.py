@@ -36,6 +36,7 @@ from agentcore.types import (
     Usage,
     parse_block,
     parse_message,
+    to_wire,
 )
 from tests.sse_streams import Event, encode, message, random_chunks, stream_events
 
@@ -232,21 +233,28 @@ class TestTypedEvents:
 
 
 class TestForwardCompatibility:
-    def test_unknown_events_and_delta_types_are_skipped_and_logged(
+    def test_unknown_events_are_skipped_and_unknown_deltas_kept_on_their_block(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
         events = stream_events(TEXT)
-        events[2:2] = [
+        events[3:3] = [
             ("hologram_update", {"type": "hologram_update", "what": 1}),
-            *deltas(0, "sparkle_delta", "sparkle", "✨"),
+            *deltas(0, "sparkle_delta", "sparkle", "✨", "✨"),
         ]
         future = b"event: future_event\ndata: {not json at all\n\n"
         payload = encode(events[:-1]) + future + encode(events[-1:])
         with caplog.at_level(logging.DEBUG, logger="agentcore.streaming"):
-            assert decode(payload) == parse_message(TEXT)
+            final = decode(payload)
+        expected = parse_message(TEXT)
+        [block] = final.content
+        # Folded as the API folds its own deltas, so the block goes back as it would have
+        # come unstreamed; the deltas themselves are kept as received.
+        assert to_wire(block) == {**to_wire(expected.content[0]), "sparkle": "✨✨"}
+        assert block.raw_deltas == [{"type": "sparkle_delta", "sparkle": "✨"}] * 2
+        assert final.model_copy(update={"content": expected.content}) == expected
         assert [record.getMessage() for record in caplog.records] == [
             "stream.unknown_event",
-            "stream.unknown_delta",
+            "stream.unknown_delta",  # once, for two deltas of that type
             "stream.unknown_event",
         ]
 

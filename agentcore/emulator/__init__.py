@@ -1,6 +1,6 @@
 """A loopback Messages API for demos and tests: JSON and SSE replies, token counting, batches,
-the Files API, prompt-cache billing, injected faults and a keyword demo policy. Nothing else in
-:mod:`agentcore` imports it.
+the Files API, prompt-cache billing, a per-model context window, injected faults and a
+keyword demo policy. Nothing else in :mod:`agentcore` imports it.
 """
 
 from agentcore.emulator._files import FileStore
@@ -14,12 +14,15 @@ from agentcore.emulator._server import (
     main,
     run,
 )
+from agentcore.testing._models import DEFAULT_MODELS, ModelEntry
 
 __all__ = [
+    "DEFAULT_MODELS",
     "Emulator",
     "Fault",
     "FaultPlan",
     "FileStore",
+    "ModelEntry",
     "ScriptFileError",
     "add_arguments",
     "load_script",

@@ -253,9 +253,12 @@ class EmulatorApp:
         if isinstance(body, dict) and ("stream" in body):
             raise RequestRejected(400, "invalid_request_error", "stream: Extra inputs are not "
                                   "permitted")
-        validate_message_request(body, known_models=set(self._models_by_id), for_count=True)
+        model = validate_message_request(body, known_models=set(self._models_by_id),
+                                         for_count=True)
         self.files.resolve_sources(body)
-        return self._json({"input_tokens": count_input_tokens(self.files.inline_sources(body))})
+        tokenizer = self._models_by_id[model].tokenizer
+        return self._json({"input_tokens": count_input_tokens(self.files.inline_sources(body),
+                                                              tokenizer)})
 
     async def _produce(self, body: dict[str, Any], documents: list[SourceDocument]) -> Reply:
         if self._script is not None:
@@ -273,6 +276,18 @@ class EmulatorApp:
     async def _answer(
         self, body: dict[str, Any], key: str, model: str, documents: list[SourceDocument]
     ) -> dict[str, Any]:
+        entry = self._models_by_id[model]
+        window = entry.window
+        prompt_tokens = count_input_tokens(self.files.inline_sources(body), entry.tokenizer)
+        if prompt_tokens > window:
+            raise RequestRejected(400, "invalid_request_error",
+                                  f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
+        compaction = _server_compaction(body, prompt_tokens)
+        if compaction is not None and compaction[1]:
+            return {"id": new_id("msg"), "type": "message", "role": "assistant", "model": model,
+                    "content": [compaction[0]], "stop_reason": "compaction",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}
         produced = await self._produce(body, documents)
         if isinstance(produced, ErrorReply):
             raise RequestRejected(produced.status, produced.error_type, produced.message,
@@ -284,14 +299,21 @@ class EmulatorApp:
         if isinstance(produced, BaseException):
             raise _ConnectionDrop() from produced
         message = dict(produced)
+        if compaction is not None:
+            message["content"] = [compaction[0], *(message.get("content") or [])]
         message.setdefault("id", new_id("msg"))
         message.setdefault("model", model)
         if "usage" not in message:
             assert self._cache is not None
-            entry = self._models_by_id[model]
             usage = self._cache.account(self.files.inline_sources(body), key=key, model=model,
-                                        min_tokens=entry.min_cacheable_tokens).to_wire()
-            usage["output_tokens"] = max(1, estimate_tokens(message.get("content") or []))
+                                        min_tokens=entry.min_cacheable_tokens,
+                                        tokenizer=entry.tokenizer).to_wire()
+            output_tokens = max(1, estimate_tokens(message.get("content") or []))
+            if prompt_tokens + output_tokens > window:
+                # The answer ran into the end of the window: cut there, as the API does.
+                output_tokens = max(1, window - prompt_tokens)
+                message["stop_reason"] = "model_context_window_exceeded"
+            usage["output_tokens"] = output_tokens
             add_server_tool_usage(usage, message.get("content"))
             usage["service_tier"] = "standard"
             message["usage"] = usage
@@ -332,6 +354,40 @@ class EmulatorApp:
         headers.update(rejected.headers)
         body = error_body(rejected.error_type, rejected.message, headers["request-id"])
         return Outcome(rejected.status, headers, json.dumps(body).encode())
+
+
+_COMPACTION_EDIT = "compact_20260112"
+_DEFAULT_COMPACTION_TRIGGER = 150_000
+
+
+def _server_compaction(
+    body: dict[str, Any], prompt_tokens: int
+) -> tuple[dict[str, Any], bool] | None:
+    """The ``compaction`` block to answer with when the request asks for server-side
+    compaction and its prompt passed the trigger, and whether to pause after it; else None.
+
+    The summary is labelled as the emulator's: it names what it stands for, not its content.
+    """
+    management = body.get("context_management")
+    edits = management.get("edits") if isinstance(management, dict) else None
+    edit = next(
+        (item for item in edits or () if isinstance(item, dict)
+         and item.get("type") == _COMPACTION_EDIT),
+        None,
+    )
+    if edit is None:
+        return None
+    trigger = edit.get("trigger")
+    value = trigger.get("value") if isinstance(trigger, dict) else None
+    threshold = value if isinstance(value, int) else _DEFAULT_COMPACTION_TRIGGER
+    if prompt_tokens <= threshold:
+        return None
+    messages = body.get("messages") or []
+    summary = (f"[emulator compaction] {len(messages)} earlier messages ({prompt_tokens} "
+               "tokens) summarised; the emulator keeps no content of them.")
+    block = {"type": "compaction", "content": summary,
+             "encrypted_content": new_id("enc")}
+    return block, edit.get("pause_after_compaction") is True
 
 
 def _limit(query: dict[str, str]) -> int:

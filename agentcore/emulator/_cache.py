@@ -7,19 +7,32 @@ minimum length) and a later request whose prefix matches reads it instead. Like 
 a breakpoint also finds entries written at earlier blocks, up to :data:`LOOKBACK_BLOCKS`
 back, so moving the breakpoint forward each turn still reads last turn's entry.
 ``input_tokens`` counts only what was neither read nor written.
+
+Tokens are counted with one of two tokenizers: ``"chars"``, about four characters of JSON per
+token whatever they are, or ``"varied"`` (:func:`varied_tokens`), which, like a real
+tokenizer, makes digits, punctuation (so JSON and code) and non-Latin scripts cost more tokens
+per character than English prose.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from agentcore.testing._replies import CHARS_PER_TOKEN
 
-__all__ = ["LOOKBACK_BLOCKS", "InputUsage", "PromptCache", "count_input_tokens"]
+__all__ = [
+    "LOOKBACK_BLOCKS",
+    "TOKENIZERS",
+    "InputUsage",
+    "PromptCache",
+    "count_input_tokens",
+    "varied_tokens",
+]
 
 LOOKBACK_BLOCKS = 20
 """How many blocks before a breakpoint the API checks for an earlier cache entry."""
@@ -65,8 +78,34 @@ class _Block:
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
+_LETTERS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \n"
+_DIGITS = b"0123456789"
+_ASCII = bytes(range(128))
 
-def _block(value: Mapping[str, Any], prefix: str) -> _Block:
+
+def _chars_tokens(canonical: bytes) -> int:
+    return (len(canonical) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def varied_tokens(canonical: bytes) -> int:
+    """Tokens of UTF-8 text the way a real tokenizer varies: about 4.5 characters per token
+    for English words and spaces, 2 per token for digits, 1.5 for punctuation and other ASCII
+    (JSON's quotes and braces, code's operators), and a token per non-ASCII character of a
+    non-Latin script (three UTF-8 bytes; an accented Latin letter, two bytes, costs less)."""
+    letters = len(canonical) - len(canonical.translate(None, _LETTERS))
+    digits = len(canonical) - len(canonical.translate(None, _DIGITS))
+    non_ascii = len(canonical.translate(None, _ASCII))
+    other = len(canonical) - letters - digits - non_ascii
+    return math.ceil(letters / 4.5 + digits / 2 + other / 1.5 + non_ascii / 3)
+
+
+TOKENIZERS: dict[str, Callable[[bytes], int]] = {"chars": _chars_tokens, "varied": varied_tokens}
+"""The emulator's tokenizers by name (see the module's docstring)."""
+
+
+def _block(
+    value: Mapping[str, Any], prefix: str, tokenize: Callable[[bytes], int] = _chars_tokens
+) -> _Block:
     control = value.get("cache_control")
     plain = value if control is None else {
         key: item for key, item in value.items() if key != "cache_control"
@@ -76,27 +115,35 @@ def _block(value: Mapping[str, Any], prefix: str) -> _Block:
     if isinstance(control, dict):
         raw_ttl = control.get("ttl")
         ttl = raw_ttl if raw_ttl in _TTL_SECONDS else "5m"
-    tokens = (len(canonical) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
-    return _Block(canonical, tokens, ttl)
+    return _Block(canonical, tokenize(canonical), ttl)
 
 
-def _prompt_blocks(body: Mapping[str, Any]) -> list[_Block]:
+def _prompt_blocks(body: Mapping[str, Any], tokenizer: str = "chars") -> list[_Block]:
+    tokenize = TOKENIZERS[tokenizer]
     blocks = [
-        _block(definition, "tool:") for definition in body.get("tools") or []
+        _block(definition, "tool:", tokenize) for definition in body.get("tools") or []
         if isinstance(definition, dict)
     ]
     system = body.get("system")
     if isinstance(system, str) and system:
-        blocks.append(_block({"type": "text", "text": system}, "system:"))
+        blocks.append(_block({"type": "text", "text": system}, "system:", tokenize))
     elif isinstance(system, list):
-        blocks.extend(_block(item, "system:") for item in system if isinstance(item, dict))
-    for message in body.get("messages") or []:
+        blocks.extend(
+            _block(item, "system:", tokenize) for item in system if isinstance(item, dict)
+        )
+    messages = body.get("messages") or []
+    start, skip = _after_compaction(messages)
+    for index, message in enumerate(messages[start:], start):
         role = f"{message.get('role')}:"
         content = message.get("content")
+        if index == start and skip and isinstance(content, list):
+            content = content[skip:]
         if isinstance(content, str):
-            blocks.append(_block({"type": "text", "text": content}, role))
+            blocks.append(_block({"type": "text", "text": content}, role, tokenize))
         elif isinstance(content, list):
-            blocks.extend(_block(item, role) for item in content if isinstance(item, dict))
+            blocks.extend(
+                _block(item, role, tokenize) for item in content if isinstance(item, dict)
+            )
     top_level = body.get("cache_control")
     if isinstance(top_level, dict) and blocks and blocks[-1].ttl is None:
         last = blocks[-1]
@@ -105,9 +152,28 @@ def _prompt_blocks(body: Mapping[str, Any]) -> list[_Block]:
     return blocks
 
 
-def count_input_tokens(body: Mapping[str, Any]) -> int:
+def _after_compaction(messages: list[Any]) -> tuple[int, int]:
+    """Where the prompt starts: at the latest ``compaction`` block holding a summary (the API
+    drops everything before it), as (message index, block index); else (0, 0)."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        content = message.get("content") if isinstance(message, dict) else None
+        if message.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        for position in range(len(content) - 1, -1, -1):
+            block = content[position]
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "compaction"
+                and block.get("content") is not None
+            ):
+                return index, position
+    return 0, 0
+
+
+def count_input_tokens(body: Mapping[str, Any], tokenizer: str = "chars") -> int:
     """The prompt's size in tokens, as ``count_tokens`` reports it (cache ignored)."""
-    return max(1, sum(block.tokens for block in _prompt_blocks(body)))
+    return max(1, sum(block.tokens for block in _prompt_blocks(body, tokenizer)))
 
 
 class PromptCache:
@@ -122,10 +188,16 @@ class PromptCache:
         self._entries: dict[tuple[str, str], dict[bytes, float]] = {}
 
     def account(
-        self, body: Mapping[str, Any], *, key: str, model: str, min_tokens: int
+        self,
+        body: Mapping[str, Any],
+        *,
+        key: str,
+        model: str,
+        min_tokens: int,
+        tokenizer: str = "chars",
     ) -> InputUsage:
         """Bill one request's input, reading and writing cache entries as the API would."""
-        blocks = _prompt_blocks(body)
+        blocks = _prompt_blocks(body, tokenizer)
         total = max(1, sum(block.tokens for block in blocks))
         breakpoints = [index for index, block in enumerate(blocks) if block.ttl is not None]
         if not breakpoints:

@@ -76,7 +76,15 @@ _EXCERPT_CHARS = 200
 class _OpenBlock:
     """A content block between its start and stop events."""
 
-    __slots__ = ("citations", "fields", "json_parts", "signature", "text_parts", "thinking_parts")
+    __slots__ = (
+        "citations",
+        "fields",
+        "json_parts",
+        "raw_deltas",
+        "signature",
+        "text_parts",
+        "thinking_parts",
+    )
 
     def __init__(self, fields: dict[str, Any]) -> None:
         self.fields = fields
@@ -85,6 +93,8 @@ class _OpenBlock:
         self.json_parts: list[str] = []
         self.citations: list[dict[str, Any]] = []
         self.signature: str | None = None
+        self.raw_deltas: list[dict[str, Any]] | None = None
+        """Deltas folded in by :func:`_fold` (compaction and unknown types), as received."""
 
     def wire(self) -> dict[str, Any]:
         """The block as the non-streaming API would have sent it; raises ValueError."""
@@ -98,6 +108,9 @@ class _OpenBlock:
             fields["signature"] = self.signature
         if self.citations:
             fields["citations"] = [*(fields.get("citations") or ()), *self.citations]
+        if self.raw_deltas is not None:
+            for delta in self.raw_deltas:
+                _fold(fields, delta)
         if self.json_parts:
             source = "".join(self.json_parts)
             # Per the protocol an empty total means "no arguments".
@@ -113,8 +126,15 @@ class MessageAccumulator:
     """Folds Messages API stream events into the final :class:`Message`.
 
     Feed it every :class:`ServerSentEvent` (:meth:`add`) or already-parsed event dict
-    (:meth:`add_data`) in order. Unknown event names and delta types are skipped (logged at
-    debug); unknown block types become :class:`~agentcore.types.UnknownBlock`. Every failure
+    (:meth:`add_data`) in order. Unknown event names are skipped (logged at debug); unknown
+    block types become :class:`~agentcore.types.UnknownBlock`. A ``compaction_delta`` and a
+    delta of a type this version does not know are folded into their block the way the API
+    folds every delta it defines (see :func:`_fold`), so the block holds what the non-streamed
+    response would and is sent back as received; the deltas themselves are kept, as received,
+    on the block's :attr:`~agentcore.types.UnknownBlock.raw_deltas`, and each unknown type is
+    logged once per stream (``stream.unknown_delta``). A ``fallback`` block (the API's
+    server-side model fallback) sets the message's ``model`` to the model that answered
+    after it, as the non-streamed response's ``model`` says. Every failure
     — an ``error`` event, malformed JSON, an event out of order, data nested too deeply —
     raises :class:`~agentcore.errors.StreamError` carrying :meth:`snapshot` as ``partial``.
     An ``error`` event raises the typed API error for its ``error.type`` (say
@@ -123,7 +143,15 @@ class MessageAccumulator:
     also StreamErrors (see :func:`~agentcore.errors.stream_api_error`).
     """
 
-    __slots__ = ("_blocks", "_final", "_message", "_open", "_request_id", "_usage")
+    __slots__ = (
+        "_blocks",
+        "_final",
+        "_message",
+        "_open",
+        "_request_id",
+        "_unknown_deltas",
+        "_usage",
+    )
 
     def __init__(self, *, request_id: str | None = None) -> None:
         self._request_id = request_id
@@ -132,6 +160,7 @@ class MessageAccumulator:
         self._open: dict[int, _OpenBlock] = {}
         self._blocks: dict[int, ContentBlock] = {}
         self._final: Message | None = None
+        self._unknown_deltas: set[str] | None = None
 
     @property
     def is_complete(self) -> bool:
@@ -282,10 +311,23 @@ class MessageAccumulator:
                     raise self._error(f"malformed citation: {_excerpt(data)}") from None
                 block.citations.append(citation)
                 return CitationsDeltaEvent(index, typed)
-        else:
-            _log.debug("stream.unknown_delta", delta_type=kind, index=index)
+        elif type(kind) is str:
+            if kind != "compaction_delta":
+                self._log_unknown_delta(kind, index)
+            if block.raw_deltas is None:
+                block.raw_deltas = []
+            block.raw_deltas.append(delta)
             return None
         raise self._error(f"malformed {kind}: {_excerpt(data)}")
+
+    def _log_unknown_delta(self, kind: str, index: int) -> None:
+        seen = self._unknown_deltas
+        if seen is None:
+            seen = self._unknown_deltas = set()
+        if kind not in seen:
+            seen.add(kind)
+            _log.info("stream.unknown_delta", delta_type=kind, index=index,
+                      request_id=self._request_id)  # fmt: skip
 
     def _bad_delta(self, data: Any) -> StreamError:
         delta = data.get("delta") if isinstance(data, dict) else None
@@ -316,6 +358,11 @@ class MessageAccumulator:
             raise self._error(f"content block {index!r} started twice")
         block = _OpenBlock(dict(fields))
         content_block = self._validate_block(block.fields, index)
+        if block.fields.get("type") == "fallback":
+            answered = _fallback_model(block.fields)
+            if answered is not None:
+                message = self._require_message("content_block_start")
+                message["model"] = answered
         self._open[index] = block
         return ContentBlockStartEvent(index, content_block)
 
@@ -332,6 +379,8 @@ class MessageAccumulator:
                 f"{source[:_EXCERPT_CHARS]!r}"
             ) from exc
         content_block = self._validate_block(fields, index)
+        if block.raw_deltas is not None:
+            content_block.raw_deltas = block.raw_deltas
         del self._open[index]
         self._blocks[index] = content_block
         return ContentBlockStopEvent(index, content_block)
@@ -419,6 +468,35 @@ class MessageAccumulator:
             request_id=self._request_id,
             output_started=self.has_content,
         )
+
+
+def _fold(fields: dict[str, Any], delta: dict[str, Any]) -> None:
+    """Fold a ``compaction_delta`` or a delta of an unknown type into its block's fields.
+
+    Every field of the delta but ``type`` goes to the block field of the same name: a string
+    is appended to a string already there (as ``text_delta`` builds ``text`` and
+    ``compaction_delta`` builds ``content``), anything else (a null included) replaces what
+    was there, except that a compaction's ``encrypted_content`` is never replaced by null
+    (the API sends it once, whole).
+    """
+    compaction = delta.get("type") == "compaction_delta"
+    for key, value in delta.items():
+        if key == "type":
+            continue
+        current = fields.get(key)
+        if isinstance(value, str) and isinstance(current, str) and not (
+            compaction and key == "encrypted_content"
+        ):
+            fields[key] = current + value
+        elif value is not None or not compaction:
+            fields[key] = value
+
+
+def _fallback_model(fields: dict[str, Any]) -> str | None:
+    """The model a ``fallback`` block hands the answer to (``to.model``), when it names one."""
+    target = fields.get("to")
+    model = target.get("model") if isinstance(target, dict) else None
+    return model if isinstance(model, str) and model else None
 
 
 _HANDLED_EVENTS = frozenset(

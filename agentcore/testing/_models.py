@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agentcore.usage import context_window
+
 __all__ = ["DEFAULT_MODELS", "ModelEntry", "model_page"]
 
 
@@ -14,12 +16,25 @@ class ModelEntry:
 
     ``min_cacheable_tokens`` is the shortest prefix a ``cache_control`` breakpoint can
     cache on this model; shorter prefixes are silently not cached, as on the API.
+    ``context_window`` is the most tokens a request's prompt and answer may hold together
+    (None: the model's known window, else 200,000); give a small one to test long runs
+    (``dataclasses.replace(entry, context_window=20_000)``). ``tokenizer`` is how the
+    emulator counts this model's tokens: ``"chars"`` (about four characters of JSON per
+    token) or ``"varied"`` (digits, punctuation and non-Latin scripts cost more per character
+    than English prose, as with a real tokenizer).
     """
 
     id: str
     display_name: str
     created_at: str
     min_cacheable_tokens: int = 1024
+    context_window: int | None = None
+    tokenizer: str = "chars"
+
+    @property
+    def window(self) -> int:
+        """The context window the emulator enforces for this model, in tokens."""
+        return self.context_window or context_window(self.id) or _DEFAULT_WINDOW
 
     def to_wire(self) -> dict[str, Any]:
         """The model object of ``GET /v1/models``."""
@@ -30,6 +45,8 @@ class ModelEntry:
             "created_at": self.created_at,
         }
 
+
+_DEFAULT_WINDOW = 200_000
 
 DEFAULT_MODELS: tuple[ModelEntry, ...] = (
     ModelEntry("claude-opus-4-7", "Claude Opus 4.7", "2026-04-16T00:00:00Z", 4096),

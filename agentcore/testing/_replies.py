@@ -215,6 +215,15 @@ def _block_events(
             for piece in _chunks(thinking, max(1, text_chars))
         ]
         deltas.append({"type": "signature_delta", "signature": str(block.get("signature", ""))})
+    elif kind == "compaction":
+        # The summary streams as compaction_delta content; the opaque part comes whole.
+        start = {**block, "content": None, "encrypted_content": None}
+        summary = block.get("content")
+        pieces = list(_chunks(summary, max(1, text_chars))) if isinstance(summary, str) else []
+        deltas = [{"type": "compaction_delta", "content": piece} for piece in pieces] or [
+            {"type": "compaction_delta", "content": summary}
+        ]
+        deltas[-1]["encrypted_content"] = block.get("encrypted_content")
     else:
         start = dict(block)
     events.append(_event("content_block_start", {
