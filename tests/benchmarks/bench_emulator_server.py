@@ -63,7 +63,7 @@ def serving(*command: str) -> Iterator[str]:
 def raw_request(url: str, stream: bool) -> bytes:
     body = json.dumps({**REQUEST, "stream": stream} if stream else REQUEST).encode()
     host = url.removeprefix("http://")
-    lines = [f"POST /v1/messages HTTP/1.1", f"host: {host}",
+    lines = ["POST /v1/messages HTTP/1.1", f"host: {host}",
              *(f"{name}: {value}" for name, value in HEADERS.items()),
              f"content-length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
