@@ -4,6 +4,7 @@ Nothing else in :mod:`agentcore` imports it.
 """
 
 from agentcore.emulator._server import (
+    ConnectionDropped,
     Emulator,
     Fault,
     FaultPlan,
@@ -18,6 +19,7 @@ from agentcore.emulator._server import (
 )
 
 __all__ = [
+    "ConnectionDropped",
     "Emulator",
     "Fault",
     "FaultPlan",

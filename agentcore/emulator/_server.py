@@ -2,8 +2,10 @@
 
 It serves ``POST /v1/messages`` (JSON and SSE), ``count_tokens``, the models list and the
 Message Batches endpoints on 127.0.0.1, checks keys and request shape like the API, bills
-usage (with prompt caching) at about four characters per token, and injects faults on
-demand. Replies come from a script or from the labelled demo policy
+usage (with prompt caching) at about four characters per token, enforces an account's rate
+limits when given, and injects faults on demand. It is an ASGI application
+(:attr:`Emulator.app`) served by uvicorn, or called in-process through
+:meth:`Emulator.asgi_transport`. Replies come from a script or from the labelled demo policy
 (:mod:`agentcore.emulator._policy`)::
 
     with Emulator([text_reply("Hi!")]) as emulator:
@@ -20,8 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import logging
 import math
 import sys
 import threading
@@ -32,28 +32,28 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from agentcore.emulator._app import EmulatorApp, Outcome, ReplyFunction
-from agentcore.emulator._faults import Fault, FaultPlan, FaultSpecError
-from agentcore.emulator._http import (
-    ProtocolViolation,
-    abort_connection,
-    read_request,
-    start_chunked,
-    write_chunk,
-    write_response,
+import httpx
+
+from agentcore.emulator._app import EmulatorApp, ReplyFunction
+from agentcore.emulator._asgi import (
+    ASGIApp,
+    ConnectionDropped,
+    EmulatorASGI,
+    EmulatorTransport,
+    UvicornServer,
+    listen_socket,
+    serve_config,
 )
+from agentcore.emulator._faults import Fault, FaultPlan, FaultSpecError
 from agentcore.emulator._limits import RateLimits, RateLimitSpecError, RateLimitUsage
 from agentcore.emulator._script import ScriptFileError, load_script
-from agentcore.log import configure, get_logger
+from agentcore.log import configure
 from agentcore.testing._models import DEFAULT_MODELS, ModelEntry
-from agentcore.testing._replies import Reply, error_body, new_id
+from agentcore.testing._replies import Reply
 
-__all__ = ["Emulator", "Fault", "FaultPlan", "RateLimitSpecError", "RateLimitUsage", "RateLimits",
-           "ScriptFileError", "add_arguments", "load_script", "main", "run"]
-
-_log = get_logger("agentcore.emulator")
-_STREAM_LIMIT = 64 * 1024
-_BACKLOG = 4096
+__all__ = ["ConnectionDropped", "Emulator", "Fault", "FaultPlan", "RateLimitSpecError",
+           "RateLimitUsage", "RateLimits", "ScriptFileError", "add_arguments", "load_script",
+           "main", "run"]
 
 
 class Emulator:
@@ -106,11 +106,12 @@ class Emulator:
             clock=clock,
             limits=dict(limits or {}),
         )
+        self._asgi = EmulatorASGI(self._app)
         self._host = host
         self._requested_port = port
         self._port: int | None = None
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.StreamWriter] = set()
+        self._server: UvicornServer | None = None
+        self._serve_task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread_stop: asyncio.Event | None = None
@@ -119,6 +120,24 @@ class Emulator:
     def requests(self) -> list[dict[str, Any]]:
         """The valid ``POST /v1/messages`` bodies received so far, in order."""
         return self._app.requests
+
+    @property
+    def app(self) -> ASGIApp:
+        """The emulator as an ASGI application (what the server runs), for any ASGI server
+        or :class:`httpx.ASGITransport`. A reset fault raises
+        :class:`~agentcore.emulator.ConnectionDropped` where there is no socket to reset."""
+        return self._asgi
+
+    def asgi_transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that calls :attr:`app` in the running event loop, no socket
+        needed; a reset fault surfaces as :class:`httpx.ReadError`. For async clients::
+
+            emulator = Emulator([text_reply("Hi!")])
+            async with AsyncClient(api_key="test", base_url="http://emulator",
+                                   transport=emulator.asgi_transport()) as client:
+                ...
+        """
+        return EmulatorTransport(self._asgi)
 
     def rate_limit_usage(self, model: str) -> RateLimitUsage:
         """The emulator's own rate-limit accounting for ``model``: admitted and limited
@@ -139,35 +158,39 @@ class Emulator:
     # -- running inside the caller's event loop ----------------------------------------
 
     async def astart(self) -> None:
-        """Start listening in the running event loop."""
+        """Start listening in the running event loop (uvicorn, on this loop)."""
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        self._server = await asyncio.start_server(
-            self._serve_connection, self._host, self._requested_port,
-            limit=_STREAM_LIMIT, backlog=_BACKLOG,
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
+        sock = listen_socket(self._host, self._requested_port)
+        server = UvicornServer(serve_config(self._asgi))
+        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                sock.close()
+                task.result()  # raises what stopped the server
+                raise RuntimeError("the emulator's server stopped while starting")
+            await asyncio.sleep(0.002)
+        self._server, self._serve_task = server, task
+        self._port = sock.getsockname()[1]
 
     async def astop(self) -> None:
-        """Stop listening, close open connections and stop batch processing."""
+        """Stop listening, finish or drop open connections and stop batch processing."""
         server, self._server = self._server, None
-        if server is None:
+        task, self._serve_task = self._serve_task, None
+        if server is None or task is None:
             return
-        server.close()
-        for writer in list(self._connections):
-            writer.close()
-        await self._app.close()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), timeout=2)
+        server.request_exit()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         self._port = None
 
     async def serve_forever(self) -> None:
         """Serve until cancelled (Ctrl-C on the command line)."""
         if self._server is None:
             await self.astart()
-        assert self._server is not None
+        assert self._serve_task is not None
         try:
-            await self._server.serve_forever()
+            await asyncio.shield(self._serve_task)
         finally:
             await self.astop()
 
@@ -236,85 +259,6 @@ class Emulator:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-    # -- the connection loop -----------------------------------------------------------
-
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self._connections.add(writer)
-        try:
-            while True:
-                try:
-                    request = await read_request(reader)
-                except ProtocolViolation as violation:
-                    body = error_body("invalid_request_error", str(violation), new_id("req"))
-                    write_response(writer, violation.status, {"content-type": "application/json"},
-                                   json.dumps(body).encode(), keep_alive=False)
-                    await writer.drain()
-                    return
-                if request is None:
-                    return
-                started = time.perf_counter()
-                outcome = await self._app.handle(request)
-                if _log.is_enabled_for(logging.INFO):
-                    _log.info("emulator.request", method=request.method, path=request.path,
-                              status=outcome.status if not outcome.reset else None,
-                              request_id=outcome.headers.get("request-id"),
-                              fault=outcome.fault.kind if outcome.fault else None,
-                              reset=outcome.reset,
-                              duration_ms=round((time.perf_counter() - started) * 1000, 3))
-                if outcome.reset:
-                    abort_connection(writer)
-                    return
-                keep_going = await self._write(writer, outcome, keep_alive=request.keep_alive)
-                if not keep_going or not request.keep_alive:
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        except asyncio.CancelledError:
-            # Shutdown cancels connections mid-request (e.g. during a slow fault); the
-            # connection task ends here rather than reporting the cancellation as a failure.
-            return
-        finally:
-            self._connections.discard(writer)
-            if not writer.transport.is_closing():
-                writer.close()
-
-    async def _write(self, writer: asyncio.StreamWriter, outcome: Outcome, *,
-                     keep_alive: bool) -> bool:
-        fault = outcome.fault
-        if outcome.events is None:
-            body = outcome.body
-            if fault is not None and fault.kind == "malformed":
-                body = body[: max(1, len(body) // 2)]
-            write_response(writer, outcome.status, outcome.headers, body, keep_alive=keep_alive)
-            await writer.drain()
-            return True
-        start_chunked(writer, outcome.status, outcome.headers, keep_alive=keep_alive)
-        for index, event in enumerate(outcome.events):
-            if fault is not None and index == fault.after_events:
-                return await self._stream_fault(writer, fault)
-            write_chunk(writer, event.encode())
-        write_chunk(writer, b"")
-        await writer.drain()
-        return True
-
-    @staticmethod
-    async def _stream_fault(writer: asyncio.StreamWriter, fault: Fault) -> bool:
-        if fault.kind == "cut" and not fault.clean_end:
-            await writer.drain()
-            abort_connection(writer)
-            return False
-        if fault.kind == "error_event":
-            data = {"type": "error", "error": {"type": fault.error_type, "message": fault.message},
-                    "request_id": new_id("req")}
-            write_chunk(writer, f"event: error\ndata: {json.dumps(data)}\n\n".encode())
-        elif fault.kind == "malformed":
-            write_chunk(writer, b'event: content_block_delta\ndata: {"type": "content_block_d\n\n')
-        write_chunk(writer, b"")
-        await writer.drain()
-        return True
 
 
 def _port(text: str) -> int:

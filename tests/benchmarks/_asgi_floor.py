@@ -1,5 +1,6 @@
-"""The floor for the emulator server benchmark: a bare ASGI app on uvicorn that answers every
-request with fixed bytes captured from the emulator.
+"""The floor for the emulator server benchmark: a bare ASGI app that answers every request with
+fixed bytes captured from the emulator, on the same uvicorn server and settings as the
+emulator (:func:`agentcore.emulator._asgi.serve_config`).
 
 ``python -m tests.benchmarks._asgi_floor REPLIES.json`` serves on a free loopback port and
 prints its URL. ``REPLIES.json`` holds ``{"json": {...}, "sse": {...}}``, each with the
@@ -12,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import uvicorn
+from agentcore.emulator._asgi import UvicornServer, listen_socket, serve_config
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,7 +35,10 @@ def build_app(replies: dict[str, dict[str, Any]]) -> Callable[..., Awaitable[Non
 
     async def app(scope: Scope, receive: Callable[[], Awaitable[Message]],
                   send: Callable[[Message], Awaitable[None]]) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
             return
         body = b""
         while True:
@@ -53,13 +56,8 @@ def build_app(replies: dict[str, dict[str, Any]]) -> Callable[..., Awaitable[Non
 async def serve(path: str) -> None:
     with open(path, encoding="utf-8") as file:
         replies = json.load(file)
-    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
-    # without it, the response head and body written separately wait on delayed ACKs.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(build_app(replies), http="httptools", lifespan="off",
-                            access_log=False, log_level="warning", backlog=4096)
-    server = uvicorn.Server(config)
+    sock = listen_socket("127.0.0.1", 0)
+    server = UvicornServer(serve_config(build_app(replies)))
     print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])
 
