@@ -12,7 +12,9 @@ encoding), so it costs less per request than either server. Measurements alterna
 the servers and the best of ``ROUNDS`` counts, so load drift on a shared machine hits both.
 
 Printed: requests/s for JSON replies and for SSE replies on each server, and the emulator's
-rate as a fraction of the floor's. Every answer must be a 200: a failure would show.
+rate as a fraction of the floor's; on Linux also each server's CPU time per request (from
+``/proc``), which stays meaningful when the machine is shared and the servers do not get a
+whole core. Every answer must be a 200: a failure would show.
 ``AGENTCORE_BENCH_SECONDS`` overrides the duration of one measurement.
 """
 
@@ -46,15 +48,16 @@ _DROPPED = {"content-length", "transfer-encoding", "date", "server", "connection
 
 
 @contextmanager
-def serving(*command: str) -> Iterator[str]:
-    """Run a server process that prints its URL first; yield the URL, stop it afterwards."""
+def serving(*command: str) -> Iterator[tuple[str, int]]:
+    """Run a server process that prints its URL first; yield the URL and the process id,
+    stop it afterwards."""
     process = subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), f"{command} printed {url!r}"
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -103,6 +106,16 @@ async def read_response(reader: asyncio.StreamReader) -> int:
             return status
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux), or None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def load(url: str, request: bytes, seconds: float) -> float:
     """Requests per second answered over ``CONNECTIONS`` keep-alive connections."""
     host, port = url.removeprefix("http://").split(":")
@@ -131,23 +144,39 @@ async def load(url: str, request: bytes, seconds: float) -> float:
 
 
 def test_emulator_requests_per_second_against_a_bare_asgi_floor() -> None:
-    with serving("-m", "agentcore.emulator", "--port", "0") as emulator_url:
+    best: dict[tuple[str, str], float] = {}
+    cpu: dict[tuple[str, str], float] = {}
+    with serving("-m", "agentcore.emulator", "--port", "0") as (emulator_url, emulator_pid):
         replies = capture(emulator_url)
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "replies.json"
             path.write_text(json.dumps(replies), encoding="utf-8")
-            with serving("-m", "tests.benchmarks._asgi_floor", str(path)) as floor_url:
-                best: dict[tuple[str, str], float] = {}
+            with serving("-m", "tests.benchmarks._asgi_floor", str(path)) as (floor_url,
+                                                                              floor_pid):
+                servers = (("emulator", emulator_url, emulator_pid),
+                           ("floor", floor_url, floor_pid))
                 for _ in range(ROUNDS):
                     for kind, stream in (("json", False), ("sse", True)):
-                        for name, url in (("emulator", emulator_url), ("floor", floor_url)):
+                        for name, url, pid in servers:
+                            before = cpu_seconds(pid)
+                            started = time.perf_counter()
                             rate = asyncio.run(load(url, raw_request(url, stream), SECONDS))
+                            after = cpu_seconds(pid)
                             best[name, kind] = max(best.get((name, kind), 0.0), rate)
-    print(f"\nemulator server, {CONNECTIONS} keep-alive connections, best of {ROUNDS} x "
-          f"{SECONDS:g} s:")
+                            if before is not None and after is not None:
+                                served = rate * (time.perf_counter() - started)
+                                per_request = (after - before) / served
+                                cpu[name, kind] = min(cpu.get((name, kind), 1.0), per_request)
+    print(f"\nemulator server (uvicorn), {CONNECTIONS} keep-alive connections, best of "
+          f"{ROUNDS} x {SECONDS:g} s:")
     for kind in ("json", "sse"):
         emulator, floor = best["emulator", kind], best["floor", kind]
+        assert emulator > 0 and floor > 0
         print(f"  {kind.upper():>4}: emulator {emulator:8.0f} req/s, bare ASGI floor "
               f"{floor:8.0f} req/s -> {emulator / floor:.2f}x the floor "
               f"({len(replies[kind]['body'])} body bytes)")
-        assert emulator > 0 and floor > 0
+        if (("emulator", kind) in cpu) and (("floor", kind) in cpu):
+            mine, bare = cpu["emulator", kind], cpu["floor", kind]
+            print(f"        server CPU per request: emulator {mine * 1e6:6.0f} us, floor "
+                  f"{bare * 1e6:6.0f} us -> {bare / mine:.2f}x the floor in requests per "
+                  "CPU second")
