@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -347,6 +349,28 @@ class TestSpecs:
             parser.parse_args(["--limits", "claude-sonnet-4-6=fast"])
         assert exited.value.code == 2
         assert "'fast' is not a limit" in capsys.readouterr().err
+
+    @pytest.mark.e2e
+    def test_the_command_line_emulator_enforces_its_limits(self) -> None:
+        with subprocess.Popen(
+            [sys.executable, "-m", "agentcore.emulator", "--port", "0",
+             "--limits", f"{MODEL}=1rpm,5000itpm"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        ) as process:
+            try:
+                assert process.stdout is not None
+                url = process.stdout.readline().strip()
+                with httpx.Client(base_url=url, headers=HEADERS) as http:
+                    first = http.post("/v1/messages", json=body())
+                    second = http.post("/v1/messages", json=body())
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+        assert first.status_code == 200
+        assert ratelimit(first, "requests") == (1, 0)
+        assert ratelimit(first, "input-tokens") == (5000, 5000 - charged_input(first))
+        assert second.status_code == 429
+        assert 59 <= int(second.headers["retry-after"]) <= 60
 
     def test_the_same_model_twice_is_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
         parser = argparse.ArgumentParser()

@@ -289,11 +289,12 @@ class UvicornServer(uvicorn.Server):
 
 
 def serve_config(app: ASGIApp) -> uvicorn.Config:
-    """The uvicorn settings the emulator runs with (no logging setup, no access log)."""
+    """The uvicorn settings the emulator runs with: no logging setup, no access log, idle
+    keep-alive connections kept a minute, two seconds' grace for requests in flight at stop."""
     return uvicorn.Config(
         app, http=_EmulatorProtocol, ws="none", lifespan="on", interface="asgi3",
         log_config=None, log_level="error", access_log=False, backlog=_BACKLOG,
-        timeout_graceful_shutdown=2, proxy_headers=False,
+        timeout_graceful_shutdown=2, timeout_keep_alive=60, proxy_headers=False,
     )
 
 
