@@ -67,6 +67,26 @@ class TestInProcess:
                                                    messages=MESSAGES, max_retries=1)
         assert retried.text == "after the drop"
 
+    async def test_batches_run_in_process_and_closing_one_client_leaves_the_other_working(
+        self,
+    ) -> None:
+        emulator = Emulator(batch_delay_seconds=0.01)
+        async with httpx.AsyncClient(transport=emulator.asgi_transport(),
+                                     base_url="http://emulator", headers=HEADERS) as first:
+            assert (await first.get("/v1/models")).status_code == 200
+        async with httpx.AsyncClient(transport=emulator.asgi_transport(),
+                                     base_url="http://emulator", headers=HEADERS) as http:
+            created = (await http.post("/v1/messages/batches", json={"requests": [
+                {"custom_id": "a", "params": body()}]})).json()
+            for _ in range(200):
+                batch = (await http.get(f"/v1/messages/batches/{created['id']}")).json()
+                if batch["processing_status"] == "ended":
+                    break
+                await asyncio.sleep(0.01)
+            results = await http.get(f"/v1/messages/batches/{created['id']}/results")
+        [line] = results.text.splitlines()
+        assert json.loads(line)["result"]["type"] == "succeeded"
+
     async def test_the_bare_app_raises_connection_dropped_where_it_cannot_reset(self) -> None:
         emulator = Emulator([text_reply("unused")])
         emulator.faults.add(Fault.stream_cut(after_events=2))

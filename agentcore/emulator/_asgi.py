@@ -321,10 +321,12 @@ def listen_socket(host: str, port: int) -> socket.socket:
 class EmulatorTransport(httpx.AsyncBaseTransport):
     """Sends requests straight to the emulator's ASGI app, in the same event loop, with no
     socket. A dropped connection surfaces as :class:`httpx.ReadError`, as over TCP.
-    Closing it stops the emulator's batch processing."""
+
+    Several transports (and clients) may share one emulator; closing one leaves the others
+    working. Batches in progress are processed by tasks of the running event loop.
+    """
 
     def __init__(self, app: EmulatorASGI) -> None:
-        self._app = app
         self._inner = httpx.ASGITransport(app=app, client=("127.0.0.1", 0))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -332,6 +334,3 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
             return await self._inner.handle_async_request(request)
         except ConnectionDropped as error:
             raise httpx.ReadError(str(error), request=request) from error
-
-    async def aclose(self) -> None:
-        await self._app.app.close()
