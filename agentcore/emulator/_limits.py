@@ -188,6 +188,7 @@ class AccountLimits:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _accounts: dict[str, _ModelAccount] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _generous: tuple[datetime, dict[str, str]] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         started = self.clock()
@@ -258,7 +259,11 @@ class AccountLimits:
         now = self.now()
         account = self._accounts.get(model) if model is not None else None
         if account is None:
-            return _default_headers(now)
+            second = now.replace(microsecond=0)
+            cached = self._generous
+            if cached is None or cached[0] != second:
+                cached = self._generous = (second, _default_headers(now))
+            return dict(cached[1])
         headers: dict[str, str] = {}
         with self._lock:
             moment = self.clock()
