@@ -319,6 +319,7 @@ class TestSpecs:
         ("m=0rpm", "must be at least 1"),
         ("m=1rpm,2rpm", "rpm is given twice"),
         ("m=５0rpm", "is not a limit"),
+        ("m=" + "9" * 5000 + "rpm", "at most 15 digits"),
     ])
     def test_bad_specs_say_what_is_wrong(self, spec: str, message: str) -> None:
         with pytest.raises(RateLimitSpecError, match=message):

@@ -35,7 +35,7 @@ DEFAULT_HEADERS_LIMITS = {"requests": 4000, "tokens": 2_000_000, "input-tokens":
 
 _UNITS = {"rpm": "requests_per_minute", "itpm": "input_tokens_per_minute",
           "otpm": "output_tokens_per_minute"}
-_SPEC_PART = re.compile(r"^([0-9]+)([a-z]+)$")
+_SPEC_PART = re.compile(r"^([0-9]{1,15})([a-z]+)$")
 
 
 class RateLimitSpecError(ValueError):
@@ -84,8 +84,8 @@ class RateLimits:
             match = _SPEC_PART.match(text) if text.isascii() else None
             if match is None or match.group(2) not in _UNITS:
                 raise RateLimitSpecError(
-                    f"limits {spec!r}: {part.strip()!r} is not a limit; use a whole number "
-                    "followed by rpm, itpm or otpm, e.g. 50rpm")
+                    f"limits {spec!r}: {part.strip()[:40]!r} is not a limit; use a whole "
+                    "number (at most 15 digits) followed by rpm, itpm or otpm, e.g. 50rpm")
             number, unit = int(match.group(1)), match.group(2)
             if number < 1:
                 raise RateLimitSpecError(f"limits {spec!r}: {part.strip()!r} must be at least 1")
