@@ -127,6 +127,7 @@ class TestOverTCP:
         head, _, payload = reply.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 413 ")
         assert json.loads(payload)["error"]["type"] == "request_too_large"
+        assert b"anthropic-ratelimit-requests-limit: 4000" in head
 
     def test_a_streamed_body_growing_past_32_mb_is_413(self) -> None:
         piece = b" " * (1024 * 1024)

@@ -31,10 +31,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from agentcore.emulator._app import EmulatorApp, Outcome
 from agentcore.emulator._faults import Fault
 from agentcore.emulator._http import MAX_BODY_BYTES, HTTPRequest
+from agentcore.emulator._validation import RequestRejected
 from agentcore.log import get_logger
 from agentcore.testing._replies import error_body, new_id
 
-__all__ = ["ASGIApp", "ConnectionDropped", "EmulatorASGI", "EmulatorTransport", "serve_config"]
+__all__ = ["ASGIApp", "ConnectionDropped", "EmulatorASGI", "EmulatorTransport", "UvicornServer",
+           "listen_socket", "serve_config"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -95,14 +97,17 @@ class EmulatorASGI:
         )
         started = time.perf_counter()
         too_large = _declared_too_large(headers)
-        if too_large is None:
+        if not too_large:
             body = await _read_body(receive)
             if body is None:
                 return  # the client went away before sending its request
             too_large = len(body) > MAX_BODY_BYTES
             request.body = body
         if too_large:
-            outcome = self._too_large()
+            outcome = self.app._error(RequestRejected(
+                413, "request_too_large",
+                "Request exceeds the maximum allowed number of bytes (32 MB).",
+                {"x-should-retry": "false", "connection": "close"}))
         else:
             outcome = await self.app.handle(request)
         if _log.is_enabled_for(logging.INFO):
@@ -116,14 +121,6 @@ class EmulatorASGI:
             await _reset(scope)
             return
         await self._write(scope, send, outcome)
-
-    def _too_large(self) -> Outcome:
-        request_id = new_id("req")
-        body = error_body("request_too_large", "Request exceeds the maximum allowed number "
-                          "of bytes (32 MB).", request_id)
-        return Outcome(413, {"request-id": request_id, "content-type": "application/json",
-                             "x-should-retry": "false", "connection": "close"},
-                       json.dumps(body).encode())
 
     @staticmethod
     async def _write(scope: Scope, send: Send, outcome: Outcome) -> None:
@@ -162,12 +159,12 @@ async def _stream_fault(scope: Scope, send: Send, fault: Fault) -> None:
     await send({"type": "http.response.body", "body": tail})
 
 
-def _declared_too_large(headers: dict[str, str]) -> bool | None:
-    """True when ``content-length`` announces more than the limit; None to read the body."""
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return True
-    return None
+def _declared_too_large(headers: dict[str, str]) -> bool:
+    """Whether ``content-length`` announces more than the limit (the body is then not read)."""
+    declared = headers.get("content-length", "")
+    if not (declared.isascii() and declared.isdigit()):
+        return False
+    return len(declared) > 12 or int(declared) > MAX_BODY_BYTES
 
 
 async def _read_body(receive: Receive) -> bytes | None:
