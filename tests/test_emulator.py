@@ -1087,7 +1087,7 @@ class TestHTTPEdges:
         head, _, payload = reply.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 400 Bad Request")
         assert json.loads(payload)["error"] == {
-            "type": "invalid_request_error", "message": "malformed request line: 'HELLO'"}
+            "type": "invalid_request_error", "message": "malformed HTTP/1.1 request"}
 
     def test_unknown_paths_are_404_not_found_error(self, http: httpx.Client) -> None:
         assert error_of(http.get("/v1/skills")) == (404, "not_found_error",

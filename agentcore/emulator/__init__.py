@@ -1,13 +1,17 @@
 """A loopback Messages API for demos and tests: JSON and SSE replies, token counting, batches,
-the Files API, prompt-cache billing, a per-model context window, injected faults and a
-keyword demo policy. Nothing else in :mod:`agentcore` imports it.
+the Files API, prompt-cache billing, a per-model context window, an account's rate limits,
+injected faults and a keyword demo policy. Nothing else in :mod:`agentcore` imports it.
 """
 
 from agentcore.emulator._files import FileStore
 from agentcore.emulator._server import (
+    ConnectionDropped,
     Emulator,
     Fault,
     FaultPlan,
+    RateLimits,
+    RateLimitSpecError,
+    RateLimitUsage,
     ScriptFileError,
     add_arguments,
     load_script,
@@ -18,11 +22,15 @@ from agentcore.testing._models import DEFAULT_MODELS, ModelEntry
 
 __all__ = [
     "DEFAULT_MODELS",
+    "ConnectionDropped",
     "Emulator",
     "Fault",
     "FaultPlan",
     "FileStore",
     "ModelEntry",
+    "RateLimitSpecError",
+    "RateLimitUsage",
+    "RateLimits",
     "ScriptFileError",
     "add_arguments",
     "load_script",

@@ -2,8 +2,10 @@
 
 It serves ``POST /v1/messages`` (JSON and SSE), ``count_tokens``, the models list and the
 Message Batches endpoints on 127.0.0.1, checks keys and request shape like the API, bills
-usage (with prompt caching) at about four characters per token, and injects faults on
-demand. Replies come from a script or from the labelled demo policy
+usage (with prompt caching) at about four characters per token, enforces an account's rate
+limits when given, and injects faults on demand. It is an ASGI application
+(:attr:`Emulator.app`) served by uvicorn, or called in-process through
+:meth:`Emulator.asgi_transport`. Replies come from a script or from the labelled demo policy
 (:mod:`agentcore.emulator._policy`)::
 
     with Emulator([text_reply("Hi!")]) as emulator:
@@ -20,40 +22,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import logging
 import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from agentcore.emulator._app import EmulatorApp, Outcome, ReplyFunction
+import httpx
+
+from agentcore.emulator._app import EmulatorApp, ReplyFunction
+from agentcore.emulator._asgi import (
+    ASGIApp,
+    ConnectionDropped,
+    EmulatorASGI,
+    EmulatorTransport,
+    UvicornServer,
+    listen_socket,
+    serve_config,
+)
 from agentcore.emulator._faults import Fault, FaultPlan, FaultSpecError
 from agentcore.emulator._files import FileStore
-from agentcore.emulator._http import (
-    ProtocolViolation,
-    abort_connection,
-    read_request,
-    start_chunked,
-    write_chunk,
-    write_response,
-)
+from agentcore.emulator._limits import RateLimits, RateLimitSpecError, RateLimitUsage
 from agentcore.emulator._script import ScriptFileError, load_script
-from agentcore.log import configure, get_logger
+from agentcore.log import configure
 from agentcore.testing._models import DEFAULT_MODELS, ModelEntry
-from agentcore.testing._replies import Reply, error_body, new_id
+from agentcore.testing._replies import Reply
 
-__all__ = ["Emulator", "Fault", "FaultPlan", "ScriptFileError", "add_arguments", "load_script",
+__all__ = ["ConnectionDropped", "Emulator", "Fault", "FaultPlan", "RateLimitSpecError",
+           "RateLimitUsage", "RateLimits", "ScriptFileError", "add_arguments", "load_script",
            "main", "run"]
-
-_log = get_logger("agentcore.emulator")
-_STREAM_LIMIT = 64 * 1024
-_BACKLOG = 4096
 
 
 class Emulator:
@@ -69,7 +70,14 @@ class Emulator:
         models: The model catalog requests are checked against.
         batch_delay_seconds: How long a batch stays ``in_progress`` before processing.
         batch_expiry: How long a batch may take before its remaining requests expire.
-        clock: Monotonic seconds for prompt-cache expiry (inject to test TTLs).
+        clock: Monotonic seconds for prompt-cache expiry and rate-limit refill (inject to
+            test them).
+        limits: The account's rate limits per model id, e.g. ``{"claude-sonnet-4-6":
+            RateLimits(requests_per_minute=50, input_tokens_per_minute=30000,
+            output_tokens_per_minute=8000)}``: token buckets refilled continuously, a 429
+            ``rate_limit_error`` with ``retry-after`` when a request does not fit, and the
+            ``anthropic-ratelimit-*`` headers on every answer. Models not named (and all
+            models when None) are not limited and announce generous limits.
         files_dir: Where the Files API keeps uploads (read back on start); None keeps them
             in memory.
     """
@@ -86,6 +94,7 @@ class Emulator:
         batch_expiry: timedelta = timedelta(hours=24),
         clock: Callable[[], float] = time.monotonic,
         files_dir: str | Path | None = None,
+        limits: Mapping[str, RateLimits] | None = None,
     ) -> None:
         if isinstance(replies, str | Path):
             replies = load_script(replies)
@@ -100,12 +109,14 @@ class Emulator:
             batch_expiry=batch_expiry,
             clock=clock,
             files=FileStore(Path(files_dir) if files_dir is not None else None),
+            limits=dict(limits or {}),
         )
+        self._asgi = EmulatorASGI(self._app)
         self._host = host
         self._requested_port = port
         self._port: int | None = None
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.StreamWriter] = set()
+        self._server: UvicornServer | None = None
+        self._serve_task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread_stop: asyncio.Event | None = None
@@ -122,6 +133,33 @@ class Emulator:
         return self._app.files
 
     @property
+    def app(self) -> ASGIApp:
+        """The emulator as an ASGI application (what the server runs), for any ASGI server
+        or :class:`httpx.ASGITransport`. A reset fault raises
+        :class:`~agentcore.emulator.ConnectionDropped` where there is no socket to reset."""
+        return self._asgi
+
+    def asgi_transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that calls :attr:`app` in the running event loop, no socket
+        needed; a reset fault surfaces as :class:`httpx.ReadError`. For async clients::
+
+            emulator = Emulator([text_reply("Hi!")])
+            async with AsyncClient(api_key="test", base_url="http://emulator",
+                                   transport=emulator.asgi_transport()) as client:
+                ...
+        """
+        return EmulatorTransport(self._asgi)
+
+    def rate_limit_usage(self, model: str) -> RateLimitUsage:
+        """The emulator's own rate-limit accounting for ``model``: admitted and limited
+        requests, tokens charged, and the buckets' levels now.
+
+        Raises:
+            KeyError: ``model`` has no limits configured.
+        """
+        return self._app.account.usage(model)
+
+    @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``, once started."""
         if self._port is None:
@@ -131,35 +169,39 @@ class Emulator:
     # -- running inside the caller's event loop ----------------------------------------
 
     async def astart(self) -> None:
-        """Start listening in the running event loop."""
+        """Start listening in the running event loop (uvicorn, on this loop)."""
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        self._server = await asyncio.start_server(
-            self._serve_connection, self._host, self._requested_port,
-            limit=_STREAM_LIMIT, backlog=_BACKLOG,
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
+        sock = listen_socket(self._host, self._requested_port)
+        server = UvicornServer(serve_config(self._asgi))
+        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                sock.close()
+                task.result()  # raises what stopped the server
+                raise RuntimeError("the emulator's server stopped while starting")
+            await asyncio.sleep(0.002)
+        self._server, self._serve_task = server, task
+        self._port = sock.getsockname()[1]
 
     async def astop(self) -> None:
-        """Stop listening, close open connections and stop batch processing."""
+        """Stop listening, finish or drop open connections and stop batch processing."""
         server, self._server = self._server, None
-        if server is None:
+        task, self._serve_task = self._serve_task, None
+        if server is None or task is None:
             return
-        server.close()
-        for writer in list(self._connections):
-            writer.close()
-        await self._app.close()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), timeout=2)
+        server.request_exit()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         self._port = None
 
     async def serve_forever(self) -> None:
         """Serve until cancelled (Ctrl-C on the command line)."""
         if self._server is None:
             await self.astart()
-        assert self._server is not None
+        assert self._serve_task is not None
         try:
-            await self._server.serve_forever()
+            await asyncio.shield(self._serve_task)
         finally:
             await self.astop()
 
@@ -229,85 +271,6 @@ class Emulator:
     ) -> None:
         self.stop()
 
-    # -- the connection loop -----------------------------------------------------------
-
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self._connections.add(writer)
-        try:
-            while True:
-                try:
-                    request = await read_request(reader)
-                except ProtocolViolation as violation:
-                    body = error_body("invalid_request_error", str(violation), new_id("req"))
-                    write_response(writer, violation.status, {"content-type": "application/json"},
-                                   json.dumps(body).encode(), keep_alive=False)
-                    await writer.drain()
-                    return
-                if request is None:
-                    return
-                started = time.perf_counter()
-                outcome = await self._app.handle(request)
-                if _log.is_enabled_for(logging.INFO):
-                    _log.info("emulator.request", method=request.method, path=request.path,
-                              status=outcome.status if not outcome.reset else None,
-                              request_id=outcome.headers.get("request-id"),
-                              fault=outcome.fault.kind if outcome.fault else None,
-                              reset=outcome.reset,
-                              duration_ms=round((time.perf_counter() - started) * 1000, 3))
-                if outcome.reset:
-                    abort_connection(writer)
-                    return
-                keep_going = await self._write(writer, outcome, keep_alive=request.keep_alive)
-                if not keep_going or not request.keep_alive:
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        except asyncio.CancelledError:
-            # Shutdown cancels connections mid-request (e.g. during a slow fault); the
-            # connection task ends here rather than reporting the cancellation as a failure.
-            return
-        finally:
-            self._connections.discard(writer)
-            if not writer.transport.is_closing():
-                writer.close()
-
-    async def _write(self, writer: asyncio.StreamWriter, outcome: Outcome, *,
-                     keep_alive: bool) -> bool:
-        fault = outcome.fault
-        if outcome.events is None:
-            body = outcome.body
-            if fault is not None and fault.kind == "malformed":
-                body = body[: max(1, len(body) // 2)]
-            write_response(writer, outcome.status, outcome.headers, body, keep_alive=keep_alive)
-            await writer.drain()
-            return True
-        start_chunked(writer, outcome.status, outcome.headers, keep_alive=keep_alive)
-        for index, event in enumerate(outcome.events):
-            if fault is not None and index == fault.after_events:
-                return await self._stream_fault(writer, fault)
-            write_chunk(writer, event.encode())
-        write_chunk(writer, b"")
-        await writer.drain()
-        return True
-
-    @staticmethod
-    async def _stream_fault(writer: asyncio.StreamWriter, fault: Fault) -> bool:
-        if fault.kind == "cut" and not fault.clean_end:
-            await writer.drain()
-            abort_connection(writer)
-            return False
-        if fault.kind == "error_event":
-            data = {"type": "error", "error": {"type": fault.error_type, "message": fault.message},
-                    "request_id": new_id("req")}
-            write_chunk(writer, f"event: error\ndata: {json.dumps(data)}\n\n".encode())
-        elif fault.kind == "malformed":
-            write_chunk(writer, b'event: content_block_delta\ndata: {"type": "content_block_d\n\n')
-        write_chunk(writer, b"")
-        await writer.drain()
-        return True
-
 
 def _port(text: str) -> int:
     try:
@@ -337,6 +300,13 @@ def _api_key(text: str) -> str:
     return text
 
 
+def _limits(text: str) -> tuple[str, RateLimits]:
+    try:
+        return RateLimits.parse(text)
+    except RateLimitSpecError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's command-line options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1",
@@ -353,6 +323,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inject a fault: 429[:TIMES], 529, 500, reset, malformed, "
                              "cut-after:N, error-event:N, slow:SECONDS; TIMES is a count "
                              "or '*' (repeatable)")
+    parser.add_argument("--limits", action="append", default=[], type=_limits,
+                        metavar="MODEL=LIMITS",
+                        help="enforce an account's rate limits for a model, e.g. "
+                             "claude-sonnet-4-6=50rpm,30000itpm,8000otpm (requests, input "
+                             "and output tokens per minute; repeatable, one per model)")
     parser.add_argument("--batch-delay", type=_seconds, default=0.05, metavar="SECONDS",
                         help="how long batches stay in progress (default: 0.05)")
     parser.add_argument("--files-dir", metavar="DIR",
@@ -363,11 +338,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C with options from :func:`add_arguments`; prints the URL first."""
+    models = [model for model, _ in args.limits]
+    repeated = sorted({model for model in models if models.count(model) > 1})
+    if repeated:
+        print(f"agentcore emulator: --limits given more than once for {', '.join(repeated)}; "
+              "put all of a model's limits in one spec", file=sys.stderr)
+        return 2
     try:
         faults = [Fault.parse(spec) for spec in args.fault]
         emulator = Emulator(args.script, host=args.host, port=args.port,
                             api_keys=args.api_keys, batch_delay_seconds=args.batch_delay,
-                            files_dir=args.files_dir)
+                            files_dir=args.files_dir, limits=dict(args.limits))
     except (FaultSpecError, ScriptFileError) as error:
         print(f"agentcore emulator: {error}", file=sys.stderr)
         return 2

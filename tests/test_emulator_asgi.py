@@ -1,0 +1,193 @@
+"""The emulator as an ASGI application: served by uvicorn over TCP, or called in-process.
+
+In-process, ``Emulator.asgi_transport()`` hands requests straight to the app in the running
+event loop; a reset fault, which over TCP drops the connection, surfaces as the
+``httpx.ReadError`` a client would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import socket
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from agentcore.client import AsyncClient
+from agentcore.emulator import ConnectionDropped, Emulator, Fault, RateLimits
+from agentcore.errors import APIConnectionError, RateLimitError
+from agentcore.testing import text_reply
+
+MODEL = "claude-sonnet-4-6"
+HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
+MESSAGES = [{"role": "user", "content": "Hello"}]
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    request: dict[str, Any] = {"model": MODEL, "max_tokens": 64, "messages": MESSAGES}
+    request.update(overrides)
+    return request
+
+
+class TestInProcess:
+    async def test_an_async_client_talks_to_the_app_without_a_socket(self) -> None:
+        emulator = Emulator([text_reply("one"), text_reply("two")])
+        async with AsyncClient(api_key="k", base_url="http://emulator",
+                               transport=emulator.asgi_transport()) as client:
+            reply = await client.messages.create(model=MODEL, max_tokens=64,
+                                                 messages=MESSAGES)
+            async with client.messages.stream(model=MODEL, max_tokens=64,
+                                              messages=MESSAGES) as stream:
+                streamed = [text async for text in stream.text_stream]
+        assert reply.text == "one"
+        assert "".join(streamed) == "two"
+        assert [request["messages"] for request in emulator.requests] == [MESSAGES, MESSAGES]
+        with pytest.raises(RuntimeError, match="not running"):
+            _ = emulator.base_url  # no server was started
+
+    async def test_a_reset_fault_is_a_connection_error_and_is_retried(self) -> None:
+        emulator = Emulator([text_reply("after the drop")])
+        emulator.faults.add(Fault.connection_reset())
+        transport = emulator.asgi_transport()
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator",
+                                     headers=HEADERS) as http:
+            with pytest.raises(httpx.ReadError):
+                await http.post("/v1/messages", json=body())
+        emulator.faults.add(Fault.connection_reset())
+        async with AsyncClient(api_key="k", base_url="http://emulator", max_retries=0,
+                               transport=emulator.asgi_transport()) as client:
+            with pytest.raises(APIConnectionError):
+                await client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES)
+            retried = await client.messages.create(model=MODEL, max_tokens=64,
+                                                   messages=MESSAGES, max_retries=1)
+        assert retried.text == "after the drop"
+
+    async def test_batches_run_in_process_and_closing_one_client_leaves_the_other_working(
+        self,
+    ) -> None:
+        emulator = Emulator(batch_delay_seconds=0.01)
+        async with httpx.AsyncClient(transport=emulator.asgi_transport(),
+                                     base_url="http://emulator", headers=HEADERS) as first:
+            assert (await first.get("/v1/models")).status_code == 200
+        async with httpx.AsyncClient(transport=emulator.asgi_transport(),
+                                     base_url="http://emulator", headers=HEADERS) as http:
+            created = (await http.post("/v1/messages/batches", json={"requests": [
+                {"custom_id": "a", "params": body()}]})).json()
+            for _ in range(200):
+                batch = (await http.get(f"/v1/messages/batches/{created['id']}")).json()
+                if batch["processing_status"] == "ended":
+                    break
+                await asyncio.sleep(0.01)
+            results = await http.get(f"/v1/messages/batches/{created['id']}/results")
+        [line] = results.text.splitlines()
+        assert json.loads(line)["result"]["type"] == "succeeded"
+
+    async def test_the_bare_app_raises_connection_dropped_where_it_cannot_reset(self) -> None:
+        emulator = Emulator([text_reply("unused")])
+        emulator.faults.add(Fault.stream_cut(after_events=2))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app),
+                                     base_url="http://emulator", headers=HEADERS) as http:
+            with pytest.raises(ConnectionDropped):
+                await http.post("/v1/messages", json=body(stream=True))
+
+    async def test_rate_limits_apply_in_process_too(self) -> None:
+        now = [500.0]
+        emulator = Emulator(clock=lambda: now[0],
+                            limits={MODEL: RateLimits(requests_per_minute=2)})
+        async with AsyncClient(api_key="k", base_url="http://emulator", max_retries=0,
+                               transport=emulator.asgi_transport()) as client:
+            for _ in range(2):
+                await client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES)
+            with pytest.raises(RateLimitError):
+                await client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES)
+            now[0] += 30
+            await client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES)
+        usage = emulator.rate_limit_usage(MODEL)
+        assert (usage.admitted, usage.limited) == (3, 1)
+
+
+class TestOverTCP:
+    def test_a_body_declared_over_32_mb_is_413_without_being_sent(self) -> None:
+        with Emulator() as emulator:
+            host, port = emulator.base_url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=5) as connection:
+                connection.sendall(
+                    b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: k\r\n"
+                    b"anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n"
+                    b"content-length: 40000000\r\n\r\n{")
+                reply = b""
+                while chunk := connection.recv(65536):
+                    reply += chunk
+            assert emulator.requests == []
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413 ")
+        assert json.loads(payload)["error"]["type"] == "request_too_large"
+        assert b"anthropic-ratelimit-requests-limit: 4000" in head
+
+    def test_a_streamed_body_growing_past_32_mb_is_413(self) -> None:
+        piece = b" " * (1024 * 1024)
+
+        def chunks() -> Any:
+            yield b'{"model": "claude-sonnet-4-6", "pad": "'
+            for _ in range(33):
+                yield piece
+
+        with Emulator() as emulator, httpx.Client(base_url=emulator.base_url,
+                                                  headers=HEADERS) as http:
+            response = http.post("/v1/messages", content=chunks())
+            after = http.post("/v1/messages", json=body())
+        assert response.status_code == 413
+        assert response.json()["error"]["type"] == "request_too_large"
+        assert after.status_code == 200
+        assert len(emulator.requests) == 1
+
+    def test_a_connection_is_kept_alive_across_streams_and_json(self) -> None:
+        with Emulator() as emulator, httpx.Client(base_url=emulator.base_url,
+                                                  headers=HEADERS) as http:
+            peers = set()
+            for stream in (True, False, True):
+                with http.stream("POST", "/v1/messages", json=body(stream=stream)) as response:
+                    response.read()
+                    assert response.status_code == 200
+                    peers.add(response.extensions["network_stream"].get_extra_info(
+                        "client_addr"))
+        assert len(peers) == 1
+
+    def test_stopping_with_a_slow_request_in_flight_ends_promptly(self) -> None:
+        emulator = Emulator([text_reply("late")]).start()
+        emulator.faults.add(Fault.slow(30))
+        outcome: list[Any] = []
+
+        async def call() -> None:
+            async with httpx.AsyncClient(base_url=emulator.base_url, headers=HEADERS) as http:
+                try:
+                    outcome.append(await http.post("/v1/messages", json=body(), timeout=10))
+                except httpx.TransportError as error:
+                    outcome.append(error)
+
+        async def scenario() -> float:
+            task = asyncio.create_task(call())
+            await asyncio.sleep(0.3)
+            started = time.perf_counter()
+            await asyncio.to_thread(emulator.stop)
+            await task
+            return time.perf_counter() - started
+
+        took = asyncio.run(scenario())
+        assert took < 6  # graceful shutdown gives in-flight requests 2 s, then cancels them
+        assert len(outcome) == 1
+
+    async def test_serving_leaves_logging_and_signal_handlers_alone(self) -> None:
+        handlers = list(logging.getLogger().handlers)
+        sigint = signal.getsignal(signal.SIGINT)
+        async with Emulator([text_reply("hi")]) as emulator, httpx.AsyncClient(
+            base_url=emulator.base_url, headers=HEADERS
+        ) as http:
+            assert (await http.post("/v1/messages", json=body())).status_code == 200
+            assert signal.getsignal(signal.SIGINT) is sigint
+        assert logging.getLogger().handlers == handlers
