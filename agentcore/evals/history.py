@@ -101,15 +101,18 @@ class EvalHistory:
     """A SQLite file of eval runs; created on first use.
 
     Args:
-        path: The file (``":memory:"`` for a history that lives as long as the object).
+        path: The file, created with its directory when missing (``":memory:"`` for a
+            history that lives as long as the object).
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = path
         try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path))
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+        except (OSError, sqlite3.DatabaseError) as exc:
             raise ConfigurationError(f"cannot open eval history {str(path)!r}: {exc}") from exc
 
     def close(self) -> None:

@@ -55,11 +55,10 @@ def format_report(run: EvalRun, *, width: int | None = None) -> str:
         )
         for check in case.failed_checks:
             lines.append("    " + _cut(f"✗ {check.description}: {check.detail}", columns - 4))
-    lines.append(
-        _cut(f"pass rate {run.pass_rate:.1%} · cost {_usd(run.cost_usd)} · tokens "
-             f"{run.total_tokens} · latency p50 {run.latency(0.5):.2f}s p95 "
-             f"{run.latency(0.95):.2f}s · wall {run.duration_s:.1f}s", columns)
-    )
+    lines.append(_cut(f"pass rate {run.pass_rate:.1%} · cost {_usd(run.cost_usd)} · tokens "
+                      f"{run.total_tokens}", columns))
+    lines.append(_cut(f"latency p50 {run.latency(0.5):.2f}s p95 {run.latency(0.95):.2f}s · "
+                      f"wall {run.duration_s:.1f}s", columns))
     return "\n".join(lines)
 
 
@@ -169,9 +168,8 @@ def format_comparison(comparison: Comparison, *, width: int | None = None) -> st
         lines.append("no case changed outcome")
     old_cost, new_cost = old.cost_usd, new.cost_usd
     delta = None if old_cost is None or new_cost is None else new_cost - old_cost
-    lines.append(_cut(
-        f"pass rate {old.pass_rate:.1%} → {new.pass_rate:.1%} · cost {_usd(old_cost)} → "
-        f"{_usd(new_cost)} ({_signed_usd(delta)}) · p50 {old.latency(0.5):.2f}s → "
-        f"{new.latency(0.5):.2f}s · p95 {old.latency(0.95):.2f}s → {new.latency(0.95):.2f}s",
-        columns))
+    lines.append(_cut(f"pass rate {old.pass_rate:.1%} → {new.pass_rate:.1%} · cost "
+                      f"{_usd(old_cost)} → {_usd(new_cost)} ({_signed_usd(delta)})", columns))
+    lines.append(_cut(f"latency p50 {old.latency(0.5):.2f}s → {new.latency(0.5):.2f}s · p95 "
+                      f"{old.latency(0.95):.2f}s → {new.latency(0.95):.2f}s", columns))
     return "\n".join(lines)
