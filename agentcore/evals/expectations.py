@@ -376,7 +376,8 @@ class AtMost(Expectation):
             used = result.cost_usd
         if used is None:
             return self._verdict(False, "cost unknown (a model without a price answered)")
-        return self._verdict(used <= self.limit, f"used {used}")
+        shown = f"${used}" if self.measure == "cost_usd" else str(used)
+        return self._verdict(used <= self.limit, f"used {shown}")
 
 
 DEFAULT_JUDGE = SystemPrompt(

@@ -38,7 +38,7 @@ def _signed_usd(amount: Decimal | None) -> str:
 def format_report(run: EvalRun, *, width: int | None = None) -> str:
     """The run as a table of cases with failed checks and totals, at most ``width`` wide."""
     columns = _width(width)
-    id_size = max(8, min(40, columns - 52))
+    id_size = max(8, min(40, columns - 55))
     lines = [
         _cut(f"{run.label} on suite {run.suite}: {run.passed}/{len(run.cases)} passed "
              f"({run.pass_rate:.0%}), {run.path} path"

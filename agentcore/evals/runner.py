@@ -246,10 +246,13 @@ async def arun_eval(
     agent_client = batched.agent_client() if batched is not None else client
     limit = asyncio.Semaphore(len(suite.cases) if batched is not None else concurrency)
 
+    if batched is not None:
+        # Every case is waited for from the start, so the first round is a single batch.
+        for _ in suite.cases:
+            batched.enter()
+
     async def one(case: EvalCase) -> CaseResult:
         async with limit:
-            if batched is not None:
-                batched.enter()
             try:
                 return await _run_case(case, factory, prompt, agent_client, judge)
             finally:
