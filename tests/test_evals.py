@@ -441,3 +441,14 @@ def test_a_run_records_the_prompt_version_and_path() -> None:
     assert result.transcript[0]["role"] == "user"
     run = EvalRun("id", "s", "orders", "1", MODEL, "interactive", "", "", 0.0, [result])
     assert run.label == "orders@1" and run.cost_usd == result.cost_usd
+
+
+def test_without_a_prompt_the_run_records_the_version_the_factory_uses() -> None:
+    own = SystemPrompt("You answer.", name="house-prompt", version="3")
+
+    def build(setup: AgentSetup) -> Agent:
+        return Agent(MODEL, own, async_client=setup.client)
+
+    client = AsyncClient(api_key="test", transport=ScriptedModel([text_reply("ok")]))
+    run = run_eval(EvalSuite("s", (_case({"status": "completed"}),)), build, client=client)
+    assert run.label == "house-prompt@3"

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from agentcore.agent import Agent
 from agentcore.approval import Approver
 from agentcore.client import AsyncClient, PollSchedule
-from agentcore.errors import AgentcoreError, ConfigurationError
+from agentcore.errors import ConfigurationError
 from agentcore.evals._batching import BatchedCalls
 from agentcore.evals.cases import EvalCase, EvalSuite
 from agentcore.evals.expectations import Check, Observation, Rubric
@@ -229,7 +229,8 @@ async def arun_eval(
             :func:`prompt_agent` for a prompt and tools alone).
         client: The client model calls go through: the API, the emulator, or a scripted
             transport; pass one with a rate limiter to keep within your account's limits.
-        prompt: The prompt version under evaluation; stored with the run.
+        prompt: The prompt version under evaluation, stored with the run; when None, the
+            name and version of the prompt the factory's agents use are stored.
         model: The model, for the record.
         batch: Send every model call through the Message Batches API (half price, slower).
         concurrency: Cases run at once on the interactive path (the batch path runs every
@@ -246,6 +247,7 @@ async def arun_eval(
     agent_client = batched.agent_client() if batched is not None else client
     limit = asyncio.Semaphore(len(suite.cases) if batched is not None else concurrency)
 
+    versions: list[tuple[str | None, str | None]] = []
     if batched is not None:
         # Every case is waited for from the start, so the first round is a single batch.
         for _ in suite.cases:
@@ -254,7 +256,7 @@ async def arun_eval(
     async def one(case: EvalCase) -> CaseResult:
         async with limit:
             try:
-                return await _run_case(case, factory, prompt, agent_client, judge)
+                return await _run_case(case, factory, prompt, agent_client, judge, versions)
             finally:
                 if batched is not None:
                     batched.leave()
@@ -264,11 +266,13 @@ async def arun_eval(
     finally:
         if batched is not None:
             await agent_client.close()
+    name, version = (prompt.name, prompt.version) if prompt is not None else next(
+        (seen for seen in versions if seen[1]), (None, None))
     return EvalRun(
         run_id=uuid.uuid4().hex,
         suite=suite.name,
-        prompt_name=(prompt.name if prompt is not None and prompt.name else "unnamed"),
-        prompt_version=prompt.version if prompt is not None else "unversioned",
+        prompt_name=name or "unnamed",
+        prompt_version=version or "unversioned",
         model=model,
         path="batch" if batched is not None else "interactive",
         backend=backend,
@@ -285,17 +289,21 @@ async def _run_case(
     prompt: SystemPrompt | None,
     client: AsyncClient,
     judge: Judge | None,
+    versions: list[tuple[str | None, str | None]],
 ) -> CaseResult:
     approver = case.approvals.approver()
     setup = AgentSetup(case, prompt, client, approver)
     clock = time.perf_counter()
     try:
         agent = factory(setup)
+        state = agent.new_state(case.input)
+        versions.append((state.prompt_name, state.prompt_version))
         try:
             result = await agent.arun(case.input)
         finally:
             await agent.aclose()
-    except AgentcoreError as exc:
+    except Exception as exc:
+        # One case whose agent cannot be built or run fails alone, saying why.
         return _broken(case, f"{type(exc).__name__}: {exc}", time.perf_counter() - clock)
     finally:
         for cleanup in setup._cleanups:
