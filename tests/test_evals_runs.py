@@ -314,3 +314,35 @@ def test_the_support_agent_suite_passes_on_v4_and_v5_regresses_on_policy_questio
     assert four.pass_rate == 1.0, format_report(four, width=160)
     assert sorted(case.case_id for case in compare(four, five).regressions) == [
         "cancellation-policy-question", "refund-policy-question"]
+
+
+def test_a_batched_call_that_errors_fails_its_case_with_the_api_error() -> None:
+    from agentcore.client import PollSchedule
+
+    def unknown_model(setup: AgentSetup) -> Agent:
+        return Agent("claude-no-such-model", setup.prompt, [order_status],
+                     async_client=setup.client)
+
+    with Emulator() as emulator:
+        client = AsyncClient(api_key="test", base_url=emulator.base_url, max_retries=0)
+        run = run_eval(SUITE, unknown_model, client=client, prompt=PROMPT, batch=True,
+                       poll=PollSchedule(initial_s=0.02, max_interval_s=0.05))
+    assert len(run.batch_ids) == 1
+    assert [case.status for case in run.cases] == ["failed"] * 3
+    assert all("claude-no-such-model" in (case.error or "") for case in run.cases)
+
+
+async def test_the_batch_path_refuses_a_streamed_call_and_other_endpoints() -> None:
+    from agentcore.errors import InvalidRequestError, NotFoundError
+    from agentcore.evals._batching import BatchedCalls
+
+    upstream = AsyncClient(api_key="test", transport=ScriptedModel([]))
+    client = BatchedCalls(upstream).agent_client()
+    with pytest.raises(InvalidRequestError, match="cannot stream"):
+        async with client.messages.stream(model=MODEL, max_tokens=10,
+                                          messages=[{"role": "user", "content": "hi"}]) as s:
+            await s.get_final_message()
+    with pytest.raises(NotFoundError, match="model calls only"):
+        await client.messages.count_tokens(model=MODEL,
+                                           messages=[{"role": "user", "content": "hi"}])
+    await client.close()
