@@ -240,7 +240,7 @@ def test_eval_run_reports_stores_and_gates_on_pass_rate_and_regressions(
     _app(tmp_path)
     assert _eval(tmp_path, *_run_args(tmp_path, "1")) == 0
     out = capsys.readouterr().out
-    assert "orders@1 on suite cases: 1/2 passed (50%), interactive path" in out
+    assert "orders@1 on suite cases: 1/2 passed (50%)\ninteractive path · emulator" in out
     assert _eval(tmp_path, *_run_args(tmp_path, "1"), "--min-pass-rate", "0.9") == 1
     assert "FAILED: pass rate 50.0% is below 90.0%" in capsys.readouterr().out
     # Version 2 forbids the lookup: "status" regresses, "no-tools" is fixed.

@@ -41,9 +41,11 @@ def format_report(run: EvalRun, *, width: int | None = None) -> str:
     id_size = max(8, min(40, columns - 55))
     lines = [
         _cut(f"{run.label} on suite {run.suite}: {run.passed}/{len(run.cases)} passed "
-             f"({run.pass_rate:.0%}), {run.path} path"
+             f"({run.pass_rate:.0%})", columns),
+        _cut(f"{run.path} path"
              + (f" ({len(run.batch_ids)} batches, 50% price)" if run.path == "batch" else "")
-             + (f", {run.backend}" if run.backend else ""), columns),
+             + (f" · {run.backend}" if run.backend else "")
+             + (f" · {run.model}" if run.model else ""), columns),
         f"{'case':<{id_size}} {'result':<6} {'status':<13} {'turns':>5} {'tokens':>7} "
         f"{'cost':>9} {'latency':>8}",
     ]
@@ -149,7 +151,8 @@ def format_comparison(comparison: Comparison, *, width: int | None = None) -> st
     columns = _width(width)
     old, new = comparison.old, comparison.new
     id_size = max(8, min(40, columns - 50))
-    lines = [_cut(f"{old.label} → {new.label} on suite {new.suite}", columns)]
+    paths = f" ({old.path} → {new.path} path)" if old.path != new.path else ""
+    lines = [_cut(f"{old.label} → {new.label} on suite {new.suite}{paths}", columns)]
     changed = comparison.changed
     if changed:
         lines.append(f"{'case':<{id_size}} {'change':<10} {'Δcost':>10} {'Δlatency':>9}")
