@@ -452,3 +452,17 @@ def test_without_a_prompt_the_run_records_the_version_the_factory_uses() -> None
     client = AsyncClient(api_key="test", transport=ScriptedModel([text_reply("ok")]))
     run = run_eval(EvalSuite("s", (_case({"status": "completed"}),)), build, client=client)
     assert run.label == "house-prompt@3"
+
+
+def test_a_case_file_s_rubrics_use_the_judge_prompt_given(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps({"id": "a", "input": "x", "expect": {"rubric": "Polite."}}))
+    judge_prompt = SystemPrompt("Grade politeness.", name="polite-judge", version="2")
+    [case] = load_cases(path, judge=judge_prompt).cases
+    [rubric] = case.expectations
+    assert isinstance(rubric, Rubric) and rubric.judge is judge_prompt
+    judge, judge_model = _judge(True, "Polite enough.")
+    result, _ = _run(LOOKUP_THEN_ANSWER, case, judge=judge)
+    assert result.passed
+    system = judge_model.requests[0]["system"]
+    assert "Grade politeness." in (system if isinstance(system, str) else system[0]["text"])

@@ -75,6 +75,8 @@ def register_eval(subparsers: _Subparsers) -> None:
     run.add_argument("--concurrency", type=int, default=4, help="cases at once (default 4)")
     run.add_argument("--judge-model", default="claude-haiku-4-5",
                      help="the model grading rubrics (not offline)")
+    run.add_argument("--judge-prompt", metavar="FILE",
+                     help="the judge's versioned prompt for rubrics (a SystemPrompt file)")
     run.add_argument("--baseline", metavar="NAME@VERSION",
                      help="the run whose passing cases must still pass (default: the previous "
                      "run of the same prompt name on this suite)")
@@ -148,7 +150,8 @@ def _run_checked(args: argparse.Namespace, out: TextIO) -> int:
     _check_rate(args.min_pass_rate)
     if args.concurrency < 1:
         raise ConfigurationError("--concurrency must be 1 or more")
-    suite = load_cases(args.cases)
+    judge_prompt = SystemPrompt.from_file(args.judge_prompt) if args.judge_prompt else None
+    suite = load_cases(args.cases, judge=judge_prompt)
     prompt = SystemPrompt.from_file(args.prompt) if args.prompt else None
     if args.agent:
         factory = _import_factory(args.agent, args.app_dir)

@@ -42,6 +42,7 @@ from typing import Any
 from agentcore.approval import ApprovalRequest, Approve, Decision, Deny
 from agentcore.errors import ConfigurationError, EvalCaseError
 from agentcore.evals.expectations import (
+    DEFAULT_JUDGE,
     ApprovalAsked,
     ApprovalNotAsked,
     ApprovalSeen,
@@ -54,6 +55,7 @@ from agentcore.evals.expectations import (
     ToolCalled,
     ToolNotCalled,
 )
+from agentcore.prompts import SystemPrompt
 
 __all__ = ["ApprovalScript", "CaseApprover", "EvalCase", "EvalSuite", "load_cases", "parse_case"]
 
@@ -148,7 +150,7 @@ Predicate = Callable[[dict[str, Any]], bool]
 
 def load_cases(
     path: str | Path, *, predicates: Mapping[str, Predicate] | None = None,
-    name: str | None = None,
+    name: str | None = None, judge: SystemPrompt | None = None,
 ) -> EvalSuite:
     """Read a JSONL (``.jsonl``) or YAML (``.yaml``/``.yml``) case file.
 
@@ -157,6 +159,7 @@ def load_cases(
         predicates: Named argument predicates a case may use (``where: NAME``); a case file
             names them, it never carries code.
         name: The suite's name; the YAML file's ``suite:``, else the file's stem.
+        judge: The judge prompt of the file's rubrics (:data:`DEFAULT_JUDGE` when None).
 
     Raises:
         EvalCaseError: the file cannot be read, is not JSONL/YAML, or a case is malformed.
@@ -181,7 +184,7 @@ def load_cases(
     cases = []
     ids: dict[str, int] = {}
     for line, data in entries:
-        case = parse_case(data, predicates=named, where=f"{location} line {line}")
+        case = parse_case(data, predicates=named, where=f"{location} line {line}", judge=judge)
         if case.id in ids:
             raise EvalCaseError(f"{location} line {line}: case id {case.id!r} repeats the "
                                 f"case on line {ids[case.id]}")
@@ -242,7 +245,8 @@ def _fail(where: str, case_id: str | None, problem: str) -> EvalCaseError:
 
 
 def parse_case(
-    data: Any, *, predicates: Mapping[str, Predicate] | None = None, where: str = "case"
+    data: Any, *, predicates: Mapping[str, Predicate] | None = None, where: str = "case",
+    judge: SystemPrompt | None = None,
 ) -> EvalCase:
     """Build a case from its JSON/YAML form (see the module docstring).
 
@@ -271,7 +275,7 @@ def parse_case(
         expect = data.get("expect", {})
         if not isinstance(expect, dict) or not expect:
             raise ValueError("'expect' must be an object with at least one expectation")
-        expectations = _expectations(expect, dict(predicates or {}))
+        expectations = _expectations(expect, dict(predicates or {}), judge or DEFAULT_JUDGE)
         approvals = _approvals(data.get("approvals", "deny"))
         return EvalCase(case_id, text, tuple(expectations), approvals, tuple(tags),
                         dict(metadata))
@@ -391,8 +395,8 @@ def _schema_predicate(schema: Mapping[str, Any]) -> Predicate:
     return valid
 
 
-def _expectations(expect: Mapping[str, Any], predicates: Mapping[str, Predicate]
-                  ) -> list[Expectation]:
+def _expectations(expect: Mapping[str, Any], predicates: Mapping[str, Predicate],
+                  judge: SystemPrompt) -> list[Expectation]:
     unknown = sorted(set(map(str, expect)) - _EXPECT_KEYS)
     if unknown:
         raise ValueError(f"unknown expectations {unknown}; known: {sorted(_EXPECT_KEYS)}")
@@ -434,7 +438,7 @@ def _expectations(expect: Mapping[str, Any], predicates: Mapping[str, Predicate]
         model = rubric.get("model") if isinstance(rubric, dict) else None
         if not isinstance(criteria, str) or (model is not None and not isinstance(model, str)):
             raise ValueError("expect.rubric is the criteria text, or {criteria, model}")
-        found.append(Rubric(criteria, model=model))
+        found.append(Rubric(criteria, judge=judge, model=model))
     if not found:
         raise ValueError("'expect' holds no expectation")
     return found
