@@ -126,15 +126,12 @@ def test_exact_arguments_fail_when_the_call_has_more_keys_than_expected() -> Non
 
 
 def test_argument_values_compare_with_their_json_type() -> None:
-    check = ToolCalled("refund_order", {"amount_cents": 1})
-    from agentcore.evals import Observation, ToolCallSeen
-
-    seen = Observation.__new__(Observation)
-    seen.tool_calls = [ToolCallSeen("refund_order", {"amount_cents": True})]
-    seen.approvals = []
-    assert not check.check(seen).passed
-    seen.tool_calls = [ToolCallSeen("refund_order", {"amount_cents": 1})]
-    assert check.check(seen).passed
+    as_float = _case({"tools_called": [{"name": "refund_order",
+                                        "arguments": {"amount_cents": 2500.0}}]})
+    as_int = _case({"tools_called": [{"name": "refund_order",
+                                      "arguments": {"amount_cents": 2500}}]})
+    assert _failed(_run(REFUND_THEN_ANSWER, as_float)[0]) == ["tool_called"]
+    assert _run(REFUND_THEN_ANSWER, as_int)[0].passed
 
 
 def test_a_registered_predicate_and_a_schema_predicate_judge_the_arguments(tmp_path: Path) -> None:

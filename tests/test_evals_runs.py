@@ -85,15 +85,15 @@ def test_the_batch_path_sends_the_calls_as_batches_and_records_half_the_cost() -
 
 def test_a_response_billed_as_batch_costs_half_in_the_run() -> None:
     usage = {"input_tokens": 1000, "output_tokens": 100}
+    suite = EvalSuite("s", (parse_case({"id": "a", "input": "hi",
+                                        "expect": {"status": "completed"}}),))
     costs = []
     for tier in ("standard", "batch"):
         model = ScriptedModel([text_reply("hi", usage={**usage, "service_tier": tier})])
-        agent = Agent(MODEL, "x", async_client=AsyncClient(api_key="t", transport=model))
-        suite = EvalSuite("s", (parse_case({"id": "a", "input": "hi",
-                                            "expect": {"status": "completed"}}),))
-        [case] = run_eval(suite, lambda setup, agent=agent: agent,
-                          client=AsyncClient(api_key="t", transport=model)).cases
+        client = AsyncClient(api_key="test", transport=model)
+        [case] = run_eval(suite, _factory, client=client, prompt=PROMPT).cases
         costs.append(case.cost_usd)
+    # claude-haiku-4-5: 1000 × $1/MTok + 100 × $5/MTok = $0.0015, half through a batch
     assert costs == [Decimal("0.0015"), Decimal("0.00075")]
 
 
