@@ -463,3 +463,11 @@ def test_a_case_file_s_rubrics_use_the_judge_prompt_given(tmp_path: Path) -> Non
     assert result.passed
     system = judge_model.requests[0]["system"]
     assert "Grade politeness." in (system if isinstance(system, str) else system[0]["text"])
+
+
+@pytest.mark.parametrize("name", ["deep.jsonl", "deep.yaml"])
+def test_a_case_file_nested_too_deeply_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(EvalCaseError):
+        load_cases(path)

@@ -1,6 +1,7 @@
 """Evaluation cases: an input, how approvals are answered, and what the run must show.
 
-Cases live in a JSONL file (one case per line) or a YAML file (a list of cases, or a mapping
+Cases live in a JSONL file (one case per line; blank lines and lines starting with ``//``
+are skipped) or a YAML file (a list of cases, or a mapping
 with ``suite:`` and ``cases:``); YAML needs PyYAML (``pip install 'agentcore-claude[evals]'``).
 One case::
 
@@ -201,7 +202,7 @@ def _jsonl_entries(text: str, location: Path) -> Iterable[tuple[int, Any]]:
             continue
         try:
             yield number, json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise EvalCaseError(f"{location} line {number}: not a JSON object: {exc}") from exc
 
 
@@ -216,6 +217,8 @@ def _yaml_entries(text: str, location: Path) -> tuple[str | None, list[tuple[int
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
+    except RecursionError as exc:
+        raise EvalCaseError(f"{location}: nested too deeply to be a case file") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
