@@ -253,13 +253,15 @@ async def arun_eval(
         for _ in suite.cases:
             batched.enter()
 
+    def ran() -> None:
+        # A case whose agent has finished is no longer waited for by the next batch (its
+        # rubrics, if any, are graded outside the batch path).
+        if batched is not None:
+            batched.leave()
+
     async def one(case: EvalCase) -> CaseResult:
         async with limit:
-            try:
-                return await _run_case(case, factory, prompt, agent_client, judge, versions)
-            finally:
-                if batched is not None:
-                    batched.leave()
+            return await _run_case(case, factory, prompt, agent_client, judge, versions, ran)
 
     try:
         results = await asyncio.gather(*(one(case) for case in suite.cases))
@@ -290,6 +292,7 @@ async def _run_case(
     client: AsyncClient,
     judge: Judge | None,
     versions: list[tuple[str | None, str | None]],
+    ran: Callable[[], None],
 ) -> CaseResult:
     approver = case.approvals.approver()
     setup = AgentSetup(case, prompt, client, approver)
@@ -306,6 +309,7 @@ async def _run_case(
         # One case whose agent cannot be built or run fails alone, saying why.
         return _broken(case, f"{type(exc).__name__}: {exc}", time.perf_counter() - clock)
     finally:
+        ran()
         for cleanup in setup._cleanups:
             cleanup()
     latency = time.perf_counter() - clock
