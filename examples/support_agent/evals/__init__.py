@@ -15,6 +15,7 @@ returns is treated as data.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sqlite3
@@ -83,13 +84,14 @@ def _add_fixtures(path: Path) -> None:
 def eval_database(directory: str | Path) -> Path:
     """A fresh company database with the eval fixtures, in ``directory``.
 
-    The demo data is generated once per process and copied, so each case starts from the
-    same state.
+    The demo data is generated once per process (in a temporary directory removed at exit)
+    and copied, so each case starts from the same state.
     """
     global _template
     with _template_lock:
         if _template is None or not _template.exists():
             folder = Path(tempfile.mkdtemp(prefix="support-evals-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
             built = create_database(folder / "template.db")
             _add_fixtures(built)
             _template = built
