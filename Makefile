@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast lint bench emulator clean
+.PHONY: demo test test-fast lint bench emulator eval clean
 
 $(STAMP): pyproject.toml tools/sql/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pytest tests/benchmarks -q -s -p no:cacheprovider --override-ini addopts=
+
+# The support agent's 30 cases: the current prompt (every case must pass), then the
+# candidate version 5 with its differences from version 4 (reported, not failing).
+EVAL_DB ?= examples/support_agent/data/evals.db
+EVAL_RUN = $(VENV)/bin/agentcore eval run examples/support_agent/evals/cases.yaml \
+	--agent examples.support_agent.evals:build_eval_agent --history $(EVAL_DB)
+
+eval: $(STAMP)
+	$(EVAL_RUN) --prompt examples/support_agent/prompts/support_system.md --min-pass-rate 1 $(ARGS)
+	$(EVAL_RUN) --prompt examples/support_agent/prompts/support_system_v5.md --no-gate $(ARGS)
 
 emulator: $(STAMP)
 	$(PY) -m agentcore.emulator --port 0

@@ -63,6 +63,7 @@ __all__ = [
     "BillingError",
     "ConfigurationError",
     "ConflictError",
+    "EvalCaseError",
     "GatewayTimeoutError",
     "InternalServerError",
     "InvalidRequestError",
@@ -111,6 +112,11 @@ class MissingAPIKeyError(ConfigurationError):
             "variable (or ANTHROPIC_AUTH_TOKEN for a bearer token). To run offline, start the "
             "bundled emulator with `agentcore emulator` and set ANTHROPIC_BASE_URL to its URL."
         )
+
+
+class EvalCaseError(ConfigurationError):
+    """An evaluation case file cannot be read: the message names the file, the line or case
+    and what is wrong."""
 
 
 class ToolDefinitionError(ConfigurationError):

@@ -555,7 +555,7 @@ class AgentLoop:
         state = self.state
         model = message.model or state.model
         usage = message.usage
-        cost = cost_of(usage, model, self.config.prices)
+        cost = cost_of(usage, model, self.config.prices, batch=usage.service_tier == "batch")
         state.turns.append(
             TurnRecord(model, message.stop_reason, usage, cost, message.request_id, latency_s)
         )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from agentcore._version import __version__
 from agentcore.cli._approvals import register_approvals, register_runs
+from agentcore.cli._eval import register_eval
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -35,6 +36,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]
     _register_emulator,
     register_approvals,
     register_runs,
+    register_eval,
 )
 """Functions that each register one subcommand."""
 
@@ -43,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``agentcore`` argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="agentcore",
-        description="Serve the offline Messages API emulator, and decide and resume runs "
-        "paused for approval.",
+        description="Serve the offline Messages API emulator, decide and resume runs "
+        "paused for approval, and evaluate prompt versions.",
         epilog="Run 'agentcore COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"agentcore {__version__}")

@@ -21,6 +21,10 @@ It is not a model and never claims to be one: every message it produces carries
 
 Before these, a request that declares server tools (web search, web fetch, code execution)
 and asks for one gets labelled canned results from :mod:`agentcore.emulator._server_tools`.
+
+The system prompt is read for one kind of instruction only: a tool it forbids in so many
+words ("Never call `send_email`", "Do not use `support_policy`") is never picked, so two
+prompt versions that differ there behave differently offline.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ _STOPWORD_TEXT = (
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split(" "))
 _WORD = re.compile(r"[a-z0-9]+")
 _RESULT_CHARS = 300
+_FORBIDDEN_TOOL = re.compile(
+    r"\b(?:never|do not|don't)\s+(?:call|use)\s+`([A-Za-z0-9_-]{1,128})`", re.IGNORECASE
+)
 
 
 def _stem(word: str) -> str:
@@ -88,10 +95,19 @@ def _text_of(content: Any) -> str:
     return "\n".join(parts)
 
 
+def _forbidden_tools(body: Mapping[str, Any]) -> set[str]:
+    """The tools the system prompt forbids ("Never call `name`", "Do not use `name`")."""
+    system = body.get("system")
+    text = system if isinstance(system, str) else _text_of(system)
+    return set(_FORBIDDEN_TOOL.findall(text)) if text else set()
+
+
 def _client_tools(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    forbidden = _forbidden_tools(body)
     return [
         tool for tool in body.get("tools") or []
         if isinstance(tool, dict) and isinstance(tool.get("input_schema"), dict)
+        and tool.get("name") not in forbidden
     ]
 
 
