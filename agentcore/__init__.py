@@ -15,6 +15,8 @@ from agentcore.approval.requests import (
     Edit,
 )
 from agentcore.client._client import AsyncClient, Client
+from agentcore.client._limiter import RateLimiter
+from agentcore.client._rate_limit import RateLimit
 from agentcore.client.batches import AsyncBatches, Batches
 from agentcore.errors import (
     AgentcoreError,
@@ -41,6 +43,7 @@ from agentcore.errors import (
     RequestTimeoutError,
     RequestTooLargeError,
     RunStateError,
+    SpendBudgetError,
     StreamError,
     ToolArgumentsError,
     ToolDefinitionError,
@@ -122,7 +125,9 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "PriceTable",
+    "RateLimit",
     "RateLimitError",
+    "RateLimiter",
     "RequestTimeoutError",
     "RequestTooLargeError",
     "RunEvent",
@@ -132,6 +137,7 @@ __all__ = [
     "RunStateError",
     "RunStore",
     "ScriptedApprover",
+    "SpendBudgetError",
     "StreamError",
     "SystemPrompt",
     "TextDelta",

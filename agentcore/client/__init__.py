@@ -14,6 +14,13 @@ from agentcore.client._client import (
     MessageStream,
     Models,
 )
+from agentcore.client._limiter import LimitState, RateLimiter
+from agentcore.client._rate_limit import (
+    BucketHeaders,
+    RateLimit,
+    RateLimitHeaders,
+    parse_rate_limit_headers,
+)
 from agentcore.client._retry import (
     RetryPolicy,
     parse_retry_after,
@@ -60,16 +67,22 @@ __all__ = [
     "BatchSucceeded",
     "BatchUnknownResult",
     "Batches",
+    "BucketHeaders",
     "Client",
     "CountTokensParams",
+    "LimitState",
     "MessageBatch",
     "MessageCreateParams",
     "MessageStream",
     "Messages",
     "Models",
     "PollSchedule",
+    "RateLimit",
+    "RateLimitHeaders",
+    "RateLimiter",
     "RetryPolicy",
     "batch_body",
+    "parse_rate_limit_headers",
     "parse_result_line",
     "parse_retry_after",
     "parse_should_retry",

@@ -26,11 +26,15 @@ from agentcore.client._flow import (
     Calls,
     Send,
     Sleep,
+    admit,
     log_model_call,
     response_or_error,
+    send_booked,
+    settle_outcome,
     with_retries,
 )
 from agentcore.client._http import MessageCreateParams, connection_error, encode_body, split_params
+from agentcore.client._limiter import Ticket, max_tokens_of
 from agentcore.errors import (
     AgentcoreError,
     APIError,
@@ -77,7 +81,9 @@ class StreamCall:
         "_held",
         "_options",
         "_parser",
+        "_response",
         "_started",
+        "_ticket",
         "accumulator",
         "last_event_at",
         "model",
@@ -92,6 +98,9 @@ class StreamCall:
         self._held: list[StreamEvent] = []
         self._started = 0.0
         self._attempt = 0
+        self._ticket: Ticket | None = None
+        """The limiter's booking of the attempt whose response is being read."""
+        self._response: httpx.Response | None = None
         self.accumulator: MessageAccumulator | None = None
         """Folds the current attempt's events; None before the first response."""
         self.model: str = params["model"]
@@ -102,7 +111,25 @@ class StreamCall:
         """``time.monotonic()`` when the last event arrived, or the response opened."""
 
     def run(self) -> Generator[StreamAction, Any, Message]:
-        """The whole call: open (with retries and fallback), then relay every event."""
+        """The whole call: open (with retries and fallback), then relay every event.
+
+        With a limiter, the booking of the attempt that streams is settled with the final
+        message's usage; a stream that fails or is closed first leaves the estimates standing.
+        """
+        try:
+            message = yield from self._run()
+        except BaseException:
+            self._settle(None)
+            raise
+        return message
+
+    def _settle(self, message: Message | None) -> None:
+        ticket, self._ticket = self._ticket, None
+        limiter = self._calls.limiter
+        if ticket is not None and limiter is not None:
+            settle_outcome(limiter, ticket, self._response, message)
+
+    def _run(self) -> Generator[StreamAction, Any, Message]:
         calls = self._calls
         leftover = yield from with_retries(
             calls.models_for(self.model, self._options),
@@ -143,6 +170,7 @@ class StreamCall:
                 self.last_event_at = time.monotonic()
                 yield from self._relay(accumulator, events)
         message = accumulator.final_message()
+        self._settle(message)
         log_model_call(
             calls.log_for(self._options),
             message,
@@ -175,15 +203,32 @@ class StreamCall:
         Returns the parsed events left over from the chunk that held the first block, or the
         error that ended the attempt.
         """
+        self._settle(None)
         self.model = model
         self._attempt = number
         self._body["model"] = model
         calls = self._calls
+        content = encode_body(self._body)
         request = calls.settings.build_request(
-            "POST", "/v1/messages", content=encode_body(self._body), options=self._options
+            "POST", "/v1/messages", content=content, options=self._options
         )
-        self._started = time.perf_counter()
-        response = response_or_error((yield Send(request, stream=True)))
+        limiter = calls.limiter
+        if limiter is None:
+            self._started = time.perf_counter()
+            outcome = yield Send(request, stream=True)
+        else:
+            log = calls.log_for(self._options)
+            prices = self._options.get("prices")
+            ticket = yield from admit(
+                limiter, model, content, max_tokens_of(self._body), prices, log
+            )
+            self._started = time.perf_counter()
+            outcome = yield from send_booked(limiter, ticket, Send(request, stream=True))
+            if isinstance(outcome, httpx.Response) and outcome.is_success:
+                self._ticket, self._response = ticket, outcome
+            else:
+                settle_outcome(limiter, ticket, outcome)
+        response = response_or_error(outcome)
         if isinstance(response, APIError):
             return response
         self.request_id = request_id = response.headers.get("request-id")

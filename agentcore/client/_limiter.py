@@ -1,0 +1,495 @@
+"""A client's rate limiter: token buckets that pace requests before they are sent.
+
+One :class:`RateLimiter` belongs to a client and is shared by every call made through it,
+from any thread or task. Each model has three buckets (requests, input tokens and output
+tokens per minute) and the client has up to two spend buckets (dollars per minute, per
+hour). A bucket holds at most its limit and refills continuously at limit per window, as
+the API's own limits do.
+
+A request *reserves* before it is sent: the limiter finds the earliest moment at which
+every bucket can pay for it, books the cost in all of them at that moment, and returns how
+long to wait. Booking is immediate and final, in arrival order (the arithmetic is GCRA's:
+each bucket keeps the time at which it would be full again), so a request that came later
+queues behind one that came earlier and no caller starves, however many share the client.
+The costs booked are estimates, settled when the response arrives:
+
+- input tokens: about four bytes of the JSON body per token, less the prefix that an
+  earlier response of the same model showed to be in the prompt cache (cache reads do not
+  count toward the API's input limit), then the ``usage`` the response reports;
+- output tokens: ``max_tokens``, then the output the response reports;
+- spend: the estimated input at the input price plus ``max_tokens`` at the output price,
+  then the response's exact cost.
+
+The ``anthropic-ratelimit-*`` headers of every response teach the per-minute limits and
+resynchronise the buckets with the server's own count (another process may share the
+account). A 429 that still comes holds every request to that model until its
+``retry-after`` has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agentcore.client._rate_limit import LimitName, RateLimit, RateLimitHeaders
+from agentcore.errors import SpendBudgetError
+from agentcore.types import Usage
+from agentcore.usage import CACHE_WRITE_5M_MULTIPLIER, PriceTable, cost_of
+
+__all__ = ["LimitState", "RateLimiter", "Ticket"]
+
+BYTES_PER_TOKEN = 4
+"""How the limiter estimates a request's input tokens from its JSON body."""
+MIN_WAIT_SECONDS = 0.001
+"""Shorter waits are not worth a sleep."""
+
+_LIMIT_TITLES: dict[str, str] = {
+    "requests": "requests per minute",
+    "input_tokens": "input tokens per minute",
+    "output_tokens": "output tokens per minute",
+    "spend_minute": "spend per minute",
+    "spend_hour": "spend per hour",
+    "retry_after": "retry-after",
+}
+_LIMIT_NAMES: tuple[LimitName, ...] = ("requests", "input_tokens", "output_tokens")
+_CACHE_TTL_SECONDS = 300.0
+_CACHE_MAX_PREFIXES = 4096
+_MAX_PAUSE_SECONDS = 60.0
+# A breakpoint in the compact JSON the client sends: the key, its flat object value, and the
+# comma that joined it to the block's other keys.
+_BREAKPOINT = re.compile(rb',?"cache_control":\{[^{}]*\},?')
+
+
+class _Bucket:
+    """One token bucket, kept as GCRA does: the time at which it would be full again.
+
+    ``capacity`` and ``rate`` (units per second) are None until the limit is known; an
+    unknown bucket never holds a request back.
+    """
+
+    __slots__ = ("capacity", "full_at", "in_flight", "queued", "rate", "window_s")
+
+    def __init__(self, window_s: float, capacity: float | None, now: float) -> None:
+        self.window_s = window_s
+        self.capacity: float | None = None
+        self.rate: float | None = None
+        self.full_at = now
+        self.queued = 0.0
+        """Booked by requests still waiting to be sent."""
+        self.in_flight = 0.0
+        """Booked by requests sent and not yet answered."""
+        if capacity is not None:
+            self.set_capacity(capacity, now)
+
+    def level(self, now: float) -> float:
+        """What the bucket holds now; negative while requests are queued on it."""
+        if self.capacity is None or self.rate is None:
+            return math.inf
+        return self.capacity - self.rate * max(0.0, self.full_at - now)
+
+    def set_level(self, level: float, now: float) -> None:
+        if self.capacity is not None and self.rate is not None:
+            self.full_at = now + (self.capacity - min(level, self.capacity)) / self.rate
+
+    def set_capacity(self, capacity: float, now: float) -> None:
+        level = self.level(now)
+        self.capacity = capacity
+        self.rate = capacity / self.window_s
+        self.set_level(capacity if level == math.inf else level, now)
+
+    def earliest(self, cost: float, now: float) -> float:
+        """The first moment the bucket can pay ``cost`` (a cost above the capacity waits
+        for a full bucket)."""
+        if self.rate is None or self.capacity is None or cost <= 0:
+            return now
+        cost = min(cost, self.capacity)
+        return self.full_at + (cost - self.capacity) / self.rate
+
+    def book(self, cost: float, start: float) -> None:
+        if self.rate is not None and cost > 0:
+            self.full_at = max(self.full_at, start) + cost / self.rate
+        self.queued += cost
+
+    def adjust(self, delta: float, now: float) -> None:
+        """Take ``delta`` more (give back when negative) for a request already paid."""
+        if self.rate is None or delta == 0:
+            return
+        if delta > 0:
+            self.full_at = max(self.full_at, now) + delta / self.rate
+        else:
+            self.full_at += delta / self.rate
+
+    def resync(self, remaining: int, now: float) -> None:
+        """Follow the server's count when it is lower than requests in flight explain.
+
+        The server has counted at most every request sent, and none of those still queued
+        here, so fewer remaining than ``level + queued`` means someone else uses the
+        account. A higher count is not followed: responses overtake each other, so it may
+        be older than what this bucket already knows (usage corrects the estimates).
+        """
+        floor = remaining - self.queued
+        if floor < self.level(now):
+            self.set_level(floor, now)
+
+
+class _ModelBuckets:
+    __slots__ = ("buckets", "cached_prefixes", "configured", "paused_until")
+
+    def __init__(self, configured: Mapping[LimitName, int | None], now: float) -> None:
+        self.configured = configured
+        self.buckets: dict[LimitName, _Bucket] = {
+            name: _Bucket(60.0, configured[name], now) for name in _LIMIT_NAMES
+        }
+        self.paused_until = 0.0
+        self.cached_prefixes: dict[bytes, tuple[float, int]] = {}
+        """Digest of a body prefix ending at a cache breakpoint → (expiry, its length)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """A limiter's view of one limit at one moment (see :meth:`RateLimiter.state`)."""
+
+    limit: float | None
+    """Per window (minute or hour); None while unknown."""
+    available: float | None
+    """What a request could take now; negative while requests queue; None while unknown."""
+
+
+class Ticket:
+    """One request's booking: what it reserved, to be settled with what it used."""
+
+    __slots__ = (
+        "costs",
+        "estimated_input_tokens",
+        "model",
+        "prefixes",
+        "prices",
+        "sent",
+        "settled",
+        "spend",
+        "start",
+    )
+
+    def __init__(
+        self,
+        model: str,
+        costs: dict[LimitName, float],
+        spend: float,
+        start: float,
+        prefixes: list[tuple[bytes, int]],
+        prices: PriceTable | None,
+    ) -> None:
+        self.model = model
+        self.costs = costs
+        self.spend = spend
+        self.start = start
+        """When it may be sent (limiter clock)."""
+        self.prefixes = prefixes
+        self.prices = prices
+        self.estimated_input_tokens = int(costs["input_tokens"])
+        self.sent = False
+        self.settled = False
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What :meth:`RateLimiter.reserve` decided: the booking, and how long to wait."""
+
+    ticket: Ticket
+    wait_s: float
+    limit: str
+    """What holds the request back (``"input tokens per minute"``…), or ``""``."""
+
+
+class RateLimiter:
+    """Paces one client's requests; shared by every call through it, thread-safe.
+
+    Args:
+        config: Limits known in advance; the rest are learned from response headers.
+        clock: Seconds from a monotonic clock (tests: a fake one).
+
+    Build one yourself to inject a clock, or to share it between a :class:`Client` and an
+    :class:`AsyncClient` using the same account (``Client(rate_limit=limiter)``).
+    """
+
+    def __init__(
+        self, config: RateLimit | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.config = config if config is not None else RateLimit()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._models: dict[str, _ModelBuckets] = {}
+        self._spend: dict[str, _Bucket] = {}
+        minute, hour = self.config.spend_usd_per_minute, self.config.spend_usd_per_hour
+        if isinstance(minute, Decimal):
+            self._spend["spend_minute"] = _Bucket(60.0, float(minute), clock())
+        if isinstance(hour, Decimal):
+            self._spend["spend_hour"] = _Bucket(3600.0, float(hour), clock())
+        self._prices = self.config.prices if isinstance(self.config.prices, PriceTable) else None
+
+    def _model(self, model: str) -> _ModelBuckets:
+        buckets = self._models.get(model)
+        if buckets is None:
+            buckets = _ModelBuckets(self.config.per_minute(model), self._clock())
+            self._models[model] = buckets
+        return buckets
+
+    def state(self, model: str) -> dict[str, LimitState]:
+        """The limiter's current view of ``model``'s limits and the client's spend budgets."""
+        with self._lock:
+            now = self._clock()
+            buckets = self._model(model)
+            views = dict(buckets.buckets) | self._spend
+            return {
+                name: LimitState(
+                    None if bucket.capacity is None else bucket.capacity,
+                    None if bucket.capacity is None else bucket.level(now),
+                )
+                for name, bucket in views.items()
+            }
+
+    def reserve(
+        self,
+        model: str,
+        body: bytes,
+        max_tokens: int,
+        prices: PriceTable | None = None,
+    ) -> Admission:
+        """Book one request to ``model`` and say how long it must wait before it is sent.
+
+        Raises:
+            SpendBudgetError: the request alone may cost more than a spend budget holds,
+                or the model has no price to keep a spend budget with.
+        """
+        prefixes = _breakpoint_prefixes(body) if b'"cache_control"' in body else []
+        with self._lock:
+            now = self._clock()
+            buckets = self._model(model)
+            cached = _cached_length(buckets, prefixes, now)
+            input_tokens = -(-(len(body) - cached) // BYTES_PER_TOKEN)
+            costs: dict[LimitName, float] = {
+                "requests": 1.0,
+                "input_tokens": float(input_tokens),
+                "output_tokens": float(max(max_tokens, 0)),
+            }
+            table = prices if prices is not None else self._prices
+            spend = self._spend_estimate(
+                model, input_tokens, max_tokens, table, caching=bool(prefixes)
+            )
+            start = max(now, buckets.paused_until)
+            binding = "retry_after" if start > now else ""
+            for name, bucket in buckets.buckets.items():
+                earliest = bucket.earliest(costs[name], now)
+                if earliest > start:
+                    start, binding = earliest, name
+            for spend_name, bucket in self._spend.items():
+                earliest = bucket.earliest(spend, now)
+                if earliest > start:
+                    start, binding = earliest, spend_name
+            for name, bucket in buckets.buckets.items():
+                bucket.book(costs[name], start)
+            for bucket in self._spend.values():
+                bucket.book(spend, start)
+            ticket = Ticket(model, costs, spend, start, prefixes, table)
+        wait = start - now
+        if wait < MIN_WAIT_SECONDS:
+            return Admission(ticket, 0.0, "")
+        return Admission(ticket, wait, _LIMIT_TITLES.get(binding, binding))
+
+    def _spend_estimate(
+        self,
+        model: str,
+        input_tokens: int,
+        max_tokens: int,
+        prices: PriceTable | None,
+        *,
+        caching: bool,
+    ) -> float:
+        """The most the request may cost: its input written to the cache if it has
+        breakpoints, and ``max_tokens`` of output."""
+        if not self._spend:
+            return 0.0
+        table = prices if prices is not None else PriceTable()
+        price = table.lookup(model)
+        if price is None:
+            raise SpendBudgetError(
+                f"model {model!r} has no price, so the client's spend budget cannot be kept "
+                "for it; give its price in RateLimit(prices=...)"
+            )
+        input_price = price.input_per_mtok
+        if caching:
+            input_price *= CACHE_WRITE_5M_MULTIPLIER
+        worst = (
+            Decimal(input_tokens) * input_price
+            + Decimal(max(max_tokens, 0)) * price.output_per_mtok
+        ) / Decimal(1_000_000)
+        cost = float(worst)
+        for name, bucket in self._spend.items():
+            if bucket.capacity is not None and cost > bucket.capacity:
+                window = "minute" if name == "spend_minute" else "hour"
+                raise SpendBudgetError(
+                    f"a request to {model} with max_tokens={max_tokens} may cost up to "
+                    f"${worst:.4f}, more than the client's spend budget of "
+                    f"${bucket.capacity:g} per {window}; lower max_tokens or raise the budget"
+                )
+        return cost
+
+    def pause_left(self, model: str) -> float:
+        """Seconds until a 429's ``retry-after`` for ``model`` has passed (0 when none)."""
+        with self._lock:
+            buckets = self._models.get(model)
+            if buckets is None:
+                return 0.0
+            return max(0.0, buckets.paused_until - self._clock())
+
+    def sent(self, ticket: Ticket) -> None:
+        """The request is going out now: its bookings are in flight."""
+        with self._lock:
+            if ticket.sent or ticket.settled:
+                return
+            ticket.sent = True
+            self._move(ticket, queued=-1.0, in_flight=1.0)
+
+    def _move(self, ticket: Ticket, *, queued: float, in_flight: float) -> None:
+        buckets = self._models[ticket.model].buckets
+        for name in _LIMIT_NAMES:
+            cost = ticket.costs[name]
+            buckets[name].queued += queued * cost
+            buckets[name].in_flight += in_flight * cost
+        for bucket in self._spend.values():
+            bucket.queued += queued * ticket.spend
+            bucket.in_flight += in_flight * ticket.spend
+
+    def settle(
+        self,
+        ticket: Ticket,
+        *,
+        headers: RateLimitHeaders | None = None,
+        usage: Usage | None = None,
+        status_code: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        """Close a booking with what came back; settling twice changes nothing.
+
+        Args:
+            ticket: The booking of the request.
+            headers: The response's rate-limit headers, when a response came.
+            usage: What a successful response used: replaces the estimates.
+            status_code: An error response's status. No output was produced, so the output
+                tokens and spend booked are given back; after a 429 the input tokens too.
+                Without usage or status (the connection failed) the estimates stand.
+            retry_after_s: A 429's hint: every request to the model waits that long.
+        """
+        with self._lock:
+            if ticket.settled:
+                return
+            now = self._clock()
+            if not ticket.sent:
+                ticket.sent = True
+                self._move(ticket, queued=-1.0, in_flight=1.0)
+            self._move(ticket, queued=0.0, in_flight=-1.0)
+            ticket.settled = True
+            model = self._models[ticket.model]
+            if usage is not None:
+                self._correct(model, ticket, usage, now)
+            elif status_code is not None:
+                model.buckets["output_tokens"].adjust(-ticket.costs["output_tokens"], now)
+                if status_code == 429:
+                    model.buckets["input_tokens"].adjust(-ticket.costs["input_tokens"], now)
+                for bucket in self._spend.values():
+                    bucket.adjust(-ticket.spend, now)
+            if headers is not None and not headers.is_empty:
+                self._learn(model, headers, now)
+            if status_code == 429 and retry_after_s is not None and retry_after_s > 0:
+                until = now + min(retry_after_s, _MAX_PAUSE_SECONDS)
+                model.paused_until = max(model.paused_until, until)
+
+    def _correct(self, model: _ModelBuckets, ticket: Ticket, usage: Usage, now: float) -> None:
+        counted_input = usage.input_tokens + (usage.cache_creation_input_tokens or 0)
+        buckets = model.buckets
+        buckets["input_tokens"].adjust(counted_input - ticket.costs["input_tokens"], now)
+        buckets["output_tokens"].adjust(usage.output_tokens - ticket.costs["output_tokens"], now)
+        if self._spend:
+            cost = cost_of(usage, ticket.model, ticket.prices)
+            actual = ticket.spend if cost is None else float(cost)
+            for bucket in self._spend.values():
+                bucket.adjust(actual - ticket.spend, now)
+        cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+        if cached and ticket.prefixes:
+            _remember_prefixes(model, ticket.prefixes, cached, now)
+
+    def _learn(self, model: _ModelBuckets, headers: RateLimitHeaders, now: float) -> None:
+        for name in _LIMIT_NAMES:
+            announced = headers.bucket(name)
+            bucket = model.buckets[name]
+            if announced.limit is not None:
+                configured = model.configured[name]
+                limit = float(
+                    announced.limit if configured is None else min(configured, announced.limit)
+                )
+                if bucket.capacity != limit:
+                    bucket.set_capacity(limit, now)
+            if announced.remaining is not None and bucket.capacity is not None:
+                bucket.resync(announced.remaining, now)
+
+
+def _breakpoint_prefixes(body: bytes) -> list[tuple[bytes, int]]:
+    """Digests of the body up to each ``cache_control`` breakpoint, markers left out (so the
+    same prefix matches when a later request moves its breakpoints), with their lengths."""
+    running = hashlib.blake2b(digest_size=16)
+    prefixes: list[tuple[bytes, int]] = []
+    position = length = 0
+    for match in _BREAKPOINT.finditer(body):
+        segment = body[position : match.start()]
+        running.update(segment)
+        length += len(segment)
+        prefixes.append((running.copy().digest(), length))
+        position = match.end()
+        if match.group().startswith(b",") and match.group().endswith(b","):
+            running.update(b",")
+    return prefixes
+
+
+def _cached_length(model: _ModelBuckets, prefixes: list[tuple[bytes, int]], now: float) -> int:
+    """Bytes at the start of the body that an earlier response showed to be cached."""
+    cached = model.cached_prefixes
+    for digest, length in reversed(prefixes):
+        entry = cached.get(digest)
+        if entry is not None and entry[0] > now:
+            return length
+    return 0
+
+
+def _remember_prefixes(
+    model: _ModelBuckets, prefixes: list[tuple[bytes, int]], cached_tokens: int, now: float
+) -> None:
+    """Keep, for five minutes, the prefixes the response's cache tokens cover.
+
+    The body's bytes overcount the API's tokens (keys, punctuation), so a prefix up to twice
+    the bytes the cached tokens stand for still counts as covered.
+    """
+    store = model.cached_prefixes
+    if len(store) >= _CACHE_MAX_PREFIXES:
+        for digest in [digest for digest, (expiry, _) in store.items() if expiry <= now]:
+            del store[digest]
+        if len(store) >= _CACHE_MAX_PREFIXES:
+            store.clear()
+    covered = 2 * cached_tokens * BYTES_PER_TOKEN
+    for digest, length in prefixes:
+        if length <= covered:
+            store[digest] = (now + _CACHE_TTL_SECONDS, length)
+
+
+def max_tokens_of(body: Mapping[str, Any]) -> int:
+    """The request's ``max_tokens`` when it is a sane count, else 0."""
+    value = body.get("max_tokens")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return 0
