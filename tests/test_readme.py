@@ -60,6 +60,7 @@ EXPECTED_OUTPUT = {
     "agent = build_agent(RunStore(\"runs.db\"))": [r"^paused [0-9a-f]{32}$"],
     "batches.results(batch.id)": [r"^ticket-1 \[demo policy\]", r"^ticket-2 \[demo policy\]"],
     "with Emulator() as emulator:": [r"You said: Hi\n\Z"],
+    "agent.arun(question) for question in questions": [r"^20 runs completed$"],
 }
 
 RUNNER = """
