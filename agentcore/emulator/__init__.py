@@ -1,12 +1,15 @@
 """A loopback Messages API for demos and tests: JSON and SSE replies, token counting, batches,
-prompt-cache billing, injected faults and a keyword demo policy. Nothing else in
-:mod:`agentcore` imports it.
+prompt-cache billing, an account's rate limits, injected faults and a keyword demo policy.
+Nothing else in :mod:`agentcore` imports it.
 """
 
 from agentcore.emulator._server import (
     Emulator,
     Fault,
     FaultPlan,
+    RateLimits,
+    RateLimitSpecError,
+    RateLimitUsage,
     ScriptFileError,
     add_arguments,
     load_script,
@@ -18,6 +21,9 @@ __all__ = [
     "Emulator",
     "Fault",
     "FaultPlan",
+    "RateLimitSpecError",
+    "RateLimitUsage",
+    "RateLimits",
     "ScriptFileError",
     "add_arguments",
     "load_script",

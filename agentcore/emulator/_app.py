@@ -11,9 +11,9 @@ import asyncio
 import inspect
 import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from agentcore.emulator._batches import BatchStore
 from agentcore.emulator._cache import PromptCache, count_input_tokens
 from agentcore.emulator._faults import Fault, FaultPlan
 from agentcore.emulator._http import HTTPRequest
+from agentcore.emulator._limits import AccountLimits, Admission, RateLimits
 from agentcore.emulator._policy import (
     add_thinking,
     apply_stop_sequences,
@@ -44,8 +45,6 @@ __all__ = ["EmulatorApp", "Outcome", "ReplyFunction"]
 ReplyFunction = Callable[[dict[str, Any]], "Reply | Awaitable[Reply]"]
 """Answers one valid MessageCreate body; may be a coroutine function."""
 
-_RATE_LIMIT = 4000
-_TOKEN_LIMIT = 2_000_000
 _JSON = "application/json"
 
 
@@ -95,6 +94,8 @@ class EmulatorApp:
         api_keys: Keys accepted in ``x-api-key`` or ``Authorization: Bearer``; None accepts
             any non-empty key.
         models: The catalog; requests for other models get 404.
+        limits: Per-model account limits enforced on ``POST /v1/messages`` (see
+            :mod:`agentcore.emulator._limits`); models not named are never limited.
     """
 
     replies: Sequence[Reply] | ReplyFunction | None = None
@@ -104,8 +105,11 @@ class EmulatorApp:
     batch_delay_seconds: float = 0.05
     batch_expiry: timedelta = timedelta(hours=24)
     clock: Callable[[], float] = time.monotonic
+    limits: Mapping[str, RateLimits] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Valid ``POST /v1/messages`` bodies received, in order."""
+    account: AccountLimits = field(init=False)
+    """The rate-limit buckets and their counters."""
     _script: _Script | None = field(init=False, default=None)
     _models_by_id: dict[str, ModelEntry] = field(init=False, default_factory=dict)
     _cache: PromptCache | None = field(init=False, default=None)
@@ -116,6 +120,7 @@ class EmulatorApp:
             self._script = _Script(list(self.replies))
         self._models_by_id = {model.id: model for model in self.models}
         self._cache = PromptCache(clock=self.clock)
+        self.account = AccountLimits(dict(self.limits), self.clock)
         self._batches = BatchStore(self._batch_answer, delay_seconds=self.batch_delay_seconds,
                                    expiry=self.batch_expiry)
 
@@ -206,18 +211,51 @@ class EmulatorApp:
         if fault is not None and fault.kind == "reset":
             return Outcome(0, {}, reset=True)
         model = validate_message_request(body, known_models=set(self._models_by_id))
+        admission = self._admit(body, key, model)
         self.requests.append(body)
         try:
             message = await self._answer(body, key, model)
         except _ConnectionDrop:
+            self._settle(admission, None)
             return Outcome(0, {}, reset=True)
-        headers = self._headers()
+        except RequestRejected:
+            self._settle(admission, None)
+            raise
+        self._settle(admission, message.get("usage"))
+        headers = self._headers(model)
         if is_stream:
             headers["content-type"] = "text/event-stream"
             headers["cache-control"] = "no-cache"
             return Outcome(200, headers, events=sse_events(message), fault=fault)
         headers["content-type"] = _JSON
         return Outcome(200, headers, json.dumps(message).encode(), fault=fault)
+
+    def _admit(self, body: dict[str, Any], key: str, model: str) -> Admission | None:
+        """Charge a request to its model's rate limits, if it has any (429 when over)."""
+        if not self.account.limits_model(model):
+            return None
+        assert self._cache is not None
+        entry = self._models_by_id[model]
+        estimate = self._cache.account(body, key=key, model=model,
+                                       min_tokens=entry.min_cacheable_tokens, commit=False)
+        charged = estimate.input_tokens + estimate.cache_creation_input_tokens
+        try:
+            return self.account.admit(model, input_tokens=charged,
+                                      max_tokens=int(body["max_tokens"]))
+        except RequestRejected as rejected:
+            rejected.headers = {**self.account.headers(model), **rejected.headers}
+            raise
+
+    def _settle(self, admission: Admission | None, usage: Any) -> None:
+        """Correct an admitted request's charges to the usage it reported (none: no output)."""
+        if admission is None:
+            return
+        input_tokens, output_tokens = admission.input_tokens, 0
+        if isinstance(usage, dict):
+            input_tokens = _count(usage.get("input_tokens")) + _count(
+                usage.get("cache_creation_input_tokens"))
+            output_tokens = _count(usage.get("output_tokens"))
+        self.account.settle(admission, input_tokens=input_tokens, output_tokens=output_tokens)
 
     async def _count_tokens(self, request: HTTPRequest) -> Outcome:
         body = _parse_json(request.body)
@@ -278,14 +316,9 @@ class EmulatorApp:
 
     # -- responses --------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        reset = (datetime.now(UTC) + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def _headers(self, model: str | None = None) -> dict[str, str]:
         headers = {"request-id": new_id("req"), "x-emulator": "agentcore"}
-        for kind, limit in (("requests", _RATE_LIMIT), ("tokens", _TOKEN_LIMIT),
-                            ("input-tokens", _TOKEN_LIMIT), ("output-tokens", _TOKEN_LIMIT // 5)):
-            headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
-            headers[f"anthropic-ratelimit-{kind}-remaining"] = str(limit - 1)
-            headers[f"anthropic-ratelimit-{kind}-reset"] = reset
+        headers.update(self.account.headers(model))
         return headers
 
     def _json(self, data: Any, status: int = 200) -> Outcome:
@@ -299,6 +332,11 @@ class EmulatorApp:
         headers.update(rejected.headers)
         body = error_body(rejected.error_type, rejected.message, headers["request-id"])
         return Outcome(rejected.status, headers, json.dumps(body).encode())
+
+
+def _count(value: Any) -> int:
+    """A token count from a reply's usage; anything but a non-negative integer counts 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _limit(query: dict[str, str]) -> int:

@@ -122,9 +122,14 @@ class PromptCache:
         self._entries: dict[tuple[str, str], dict[bytes, float]] = {}
 
     def account(
-        self, body: Mapping[str, Any], *, key: str, model: str, min_tokens: int
+        self, body: Mapping[str, Any], *, key: str, model: str, min_tokens: int,
+        commit: bool = True,
     ) -> InputUsage:
-        """Bill one request's input, reading and writing cache entries as the API would."""
+        """Bill one request's input, reading and writing cache entries as the API would.
+
+        With ``commit=False`` the bill is computed and the cache left unchanged (no writes,
+        no refreshed expiry), to know a request's charges before deciding to answer it.
+        """
         blocks = _prompt_blocks(body)
         total = max(1, sum(block.tokens for block in blocks))
         breakpoints = [index for index, block in enumerate(blocks) if block.ttl is not None]
@@ -132,7 +137,7 @@ class PromptCache:
             return InputUsage(input_tokens=total)
         now = self._clock()
         store = self._entries.setdefault((key, model), {})
-        if len(store) > _PRUNE_AT_ENTRIES:
+        if commit and len(store) > _PRUNE_AT_ENTRIES:
             for digest in [digest for digest, expiry in store.items() if expiry <= now]:
                 del store[digest]
         running = hashlib.blake2b(digest_size=16)
@@ -158,7 +163,8 @@ class PromptCache:
         if read_end >= 0:
             cache_read = cumulative[read_end]
             hit = digests[read_end]
-            store[hit] = max(store[hit], now + _TTL_SECONDS["5m"])  # a read refreshes the entry
+            if commit:
+                store[hit] = max(store[hit], now + _TTL_SECONDS["5m"])  # a read refreshes it
 
         written = {"5m": 0, "1h": 0}
         boundary = cache_read
@@ -168,7 +174,8 @@ class PromptCache:
                 continue
             if cumulative[breakpoint_index] < min_tokens:
                 continue  # too short to cache; the API skips it silently
-            store[digests[breakpoint_index]] = now + _TTL_SECONDS[ttl]
+            if commit:
+                store[digests[breakpoint_index]] = now + _TTL_SECONDS[ttl]
             written[ttl] += cumulative[breakpoint_index] - boundary
             boundary = cumulative[breakpoint_index]
         creation = written["5m"] + written["1h"]

@@ -26,7 +26,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -42,13 +42,14 @@ from agentcore.emulator._http import (
     write_chunk,
     write_response,
 )
+from agentcore.emulator._limits import RateLimits, RateLimitSpecError, RateLimitUsage
 from agentcore.emulator._script import ScriptFileError, load_script
 from agentcore.log import configure, get_logger
 from agentcore.testing._models import DEFAULT_MODELS, ModelEntry
 from agentcore.testing._replies import Reply, error_body, new_id
 
-__all__ = ["Emulator", "Fault", "FaultPlan", "ScriptFileError", "add_arguments", "load_script",
-           "main", "run"]
+__all__ = ["Emulator", "Fault", "FaultPlan", "RateLimitSpecError", "RateLimitUsage", "RateLimits",
+           "ScriptFileError", "add_arguments", "load_script", "main", "run"]
 
 _log = get_logger("agentcore.emulator")
 _STREAM_LIMIT = 64 * 1024
@@ -68,7 +69,14 @@ class Emulator:
         models: The model catalog requests are checked against.
         batch_delay_seconds: How long a batch stays ``in_progress`` before processing.
         batch_expiry: How long a batch may take before its remaining requests expire.
-        clock: Monotonic seconds for prompt-cache expiry (inject to test TTLs).
+        clock: Monotonic seconds for prompt-cache expiry and rate-limit refill (inject to
+            test them).
+        limits: The account's rate limits per model id, e.g. ``{"claude-sonnet-4-6":
+            RateLimits(requests_per_minute=50, input_tokens_per_minute=30000,
+            output_tokens_per_minute=8000)}``: token buckets refilled continuously, a 429
+            ``rate_limit_error`` with ``retry-after`` when a request does not fit, and the
+            ``anthropic-ratelimit-*`` headers on every answer. Models not named (and all
+            models when None) are not limited and announce generous limits.
     """
 
     def __init__(
@@ -82,6 +90,7 @@ class Emulator:
         batch_delay_seconds: float = 0.05,
         batch_expiry: timedelta = timedelta(hours=24),
         clock: Callable[[], float] = time.monotonic,
+        limits: Mapping[str, RateLimits] | None = None,
     ) -> None:
         if isinstance(replies, str | Path):
             replies = load_script(replies)
@@ -95,6 +104,7 @@ class Emulator:
             batch_delay_seconds=batch_delay_seconds,
             batch_expiry=batch_expiry,
             clock=clock,
+            limits=dict(limits or {}),
         )
         self._host = host
         self._requested_port = port
@@ -109,6 +119,15 @@ class Emulator:
     def requests(self) -> list[dict[str, Any]]:
         """The valid ``POST /v1/messages`` bodies received so far, in order."""
         return self._app.requests
+
+    def rate_limit_usage(self, model: str) -> RateLimitUsage:
+        """The emulator's own rate-limit accounting for ``model``: admitted and limited
+        requests, tokens charged, and the buckets' levels now.
+
+        Raises:
+            KeyError: ``model`` has no limits configured.
+        """
+        return self._app.account.usage(model)
 
     @property
     def base_url(self) -> str:
@@ -326,6 +345,13 @@ def _api_key(text: str) -> str:
     return text
 
 
+def _limits(text: str) -> tuple[str, RateLimits]:
+    try:
+        return RateLimits.parse(text)
+    except RateLimitSpecError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's command-line options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1",
@@ -342,6 +368,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inject a fault: 429[:TIMES], 529, 500, reset, malformed, "
                              "cut-after:N, error-event:N, slow:SECONDS; TIMES is a count "
                              "or '*' (repeatable)")
+    parser.add_argument("--limits", action="append", default=[], type=_limits,
+                        metavar="MODEL=LIMITS",
+                        help="enforce an account's rate limits for a model, e.g. "
+                             "claude-sonnet-4-6=50rpm,30000itpm,8000otpm (requests, input "
+                             "and output tokens per minute; repeatable, one per model)")
     parser.add_argument("--batch-delay", type=_seconds, default=0.05, metavar="SECONDS",
                         help="how long batches stay in progress (default: 0.05)")
     parser.add_argument("--log", action="store_true",
@@ -350,10 +381,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C with options from :func:`add_arguments`; prints the URL first."""
+    models = [model for model, _ in args.limits]
+    repeated = sorted({model for model in models if models.count(model) > 1})
+    if repeated:
+        print(f"agentcore emulator: --limits given more than once for {', '.join(repeated)}; "
+              "put all of a model's limits in one spec", file=sys.stderr)
+        return 2
     try:
         faults = [Fault.parse(spec) for spec in args.fault]
         emulator = Emulator(args.script, host=args.host, port=args.port,
-                            api_keys=args.api_keys, batch_delay_seconds=args.batch_delay)
+                            api_keys=args.api_keys, batch_delay_seconds=args.batch_delay,
+                            limits=dict(args.limits))
     except (FaultSpecError, ScriptFileError) as error:
         print(f"agentcore emulator: {error}", file=sys.stderr)
         return 2
