@@ -55,8 +55,22 @@ class Clock:
         self.now += seconds
 
 
+def headers(**values: str) -> Any:
+    return parse_rate_limit_headers(
+        {f"anthropic-ratelimit-{key.replace('_', '-')}": value for key, value in values.items()}
+    )
+
+
 def limiter(clock: Clock, **limits: Any) -> RateLimiter:
-    return RateLimiter(RateLimit(**limits), clock=clock)
+    """A limiter that has heard from both models: their buckets are full."""
+    rate_limiter = RateLimiter(RateLimit(**limits), clock=clock)
+    for model in (MODEL, OTHER_MODEL):
+        per_minute = rate_limiter.config.per_minute(model)
+        full = {f"{name}_remaining": str(limit) for name, limit in per_minute.items() if limit}
+        first = rate_limiter.reserve(model, b"", 0)
+        assert first.ticket is not None and first.wait_s == 0.0
+        rate_limiter.settle(first.ticket, headers=headers(**full), usage=usage(0))
+    return rate_limiter
 
 
 def body_of(tokens: int) -> bytes:
@@ -155,12 +169,6 @@ class TestBuckets:
         assert rate_limiter.state(MODEL)["input_tokens"].available == 590
 
 
-def headers(**values: str) -> Any:
-    return parse_rate_limit_headers(
-        {f"anthropic-ratelimit-{key.replace('_', '-')}": value for key, value in values.items()}
-    )
-
-
 class TestLearningFromHeaders:
     def test_an_unknown_limit_holds_nothing_back_until_a_response_announces_it(self) -> None:
         clock = Clock()
@@ -221,6 +229,82 @@ class TestLearningFromHeaders:
             rate_limiter.sent(admission.ticket)
         rate_limiter.settle(admissions[0].ticket, headers=headers(requests_remaining="60"))
         assert waits(rate_limiter, 1) == [1.0]
+
+
+class TestFirstResponse:
+    def test_one_request_goes_first_and_its_answer_tells_how_much_is_left(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(RateLimit(requests_per_minute=60), clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert first.ticket is not None and first.wait_s == 0.0
+        held = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert (held.ticket, held.wait_s, held.limit) == (None, 0.05, "first response")
+        rate_limiter.sent(first.ticket)
+        rate_limiter.settle(first.ticket, headers=headers(requests_remaining="10"),
+                            usage=usage(1))
+        assert waits(rate_limiter, 11) == [0.0] * 10 + [1.0]
+
+    def test_the_first_answer_may_also_say_more_is_left_than_assumed(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert first.ticket is not None
+        rate_limiter.settle(first.ticket, headers=headers(
+            input_tokens_limit="1000", input_tokens_remaining="400"), usage=usage(1))
+        assert rate_limiter.state(MODEL)["input_tokens"].available == 400
+
+    def test_the_others_are_held_for_two_seconds_at_most(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert first.ticket is not None
+        clock.now += 1.99
+        held = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert held.ticket is None and held.wait_s == pytest.approx(0.01)
+        clock.now += 0.01
+        assert rate_limiter.reserve(MODEL, body_of(1), 0).ticket is not None
+
+    def test_a_first_request_that_got_no_answer_lets_the_next_one_go_first(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert first.ticket is not None
+        rate_limiter.settle(first.ticket)  # the connection failed
+        assert rate_limiter.reserve(MODEL, body_of(1), 0).ticket is not None
+        assert rate_limiter.reserve(MODEL, body_of(1), 0).ticket is None
+
+    def test_a_stream_releases_the_others_when_it_opens(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert first.ticket is not None
+        rate_limiter.sent(first.ticket)
+        rate_limiter.observe(first.ticket, headers(requests_limit="60", requests_remaining="59"))
+        assert rate_limiter.reserve(MODEL, body_of(1), 0).ticket is not None
+        assert rate_limiter.state(MODEL)["requests"].available == pytest.approx(58)
+
+    def test_the_flow_asks_again_after_each_short_wait_and_logs_it_once(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        client = Client(API_KEY, transport=ScriptedModel([]), sleep=clock.sleep,
+                        rate_limit=rate_limiter)
+        params: Any = {"model": MODEL, "max_tokens": 10,
+                       "messages": [{"role": "user", "content": "Hi"}]}
+        first, second = client._calls.create(dict(params)), client._calls.create(dict(params))
+        send = next(first)
+        assert isinstance(send, Send)
+        with capture_events() as events:
+            assert next(second) == Sleep(
+                0.05, ModelWait("rate_limit", 0.05, model=MODEL, detail="first response")
+            )
+            clock.now += 0.05
+            assert second.send(None).seconds == 0.05
+            with pytest.raises(StopIteration):
+                first.send(ok(requests_limit="60", requests_remaining="58"))
+            clock.now += 0.05
+            assert isinstance(second.send(None), Send)
+        assert [(event["event"], event["limit"]) for event in events
+                if event["event"] == "model.throttled"] == [("model.throttled", "first response")]
 
 
 def cached_body(*turns: str) -> bytes:

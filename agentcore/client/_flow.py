@@ -192,27 +192,49 @@ def admit(
 ) -> Generator[Sleep, Outcome, Ticket]:
     """Book a request with the client's limiter and wait until it may be sent.
 
-    Each wait is a :class:`Sleep` carrying a ``rate_limit`` :class:`ModelWait` and logged as
-    ``model.throttled``. A booking made before a 429 paused the model also waits out the
-    pause. Should the flow be closed while it waits, the booking is settled as it stands.
+    Each wait is a :class:`Sleep` carrying a ``rate_limit`` :class:`ModelWait`; the first
+    wait for each reason is logged as ``model.throttled``. A request held for the model's
+    first response asks again after each short wait; a booked one waits once, then waits
+    out any 429 pause that began meanwhile. Should the flow be closed while a booking
+    waits, the booking is settled as it stands.
     """
+    logged = ""
     admission = limiter.reserve(model, content, max_tokens, prices)
-    ticket, wait, limit = admission.ticket, admission.wait_s, admission.limit
+    # Holds end by the limiter's clock; the bound keeps a clock that never moves from
+    # holding the flow forever.
+    for _ in range(_MAX_WAITS):
+        if admission.ticket is not None:
+            break
+        logged = yield from _wait(log, model, admission.wait_s, admission.limit, logged)
+        admission = limiter.reserve(model, content, max_tokens, prices)
+    else:
+        admission = limiter.reserve(model, content, max_tokens, prices, hold=False)
+    ticket = admission.ticket
+    assert ticket is not None
+    wait, limit = admission.wait_s, admission.limit
     try:
-        # A pause only ever ends (each 429 extends it by at most a minute); the bound keeps a
-        # clock that does not move from holding the flow forever.
-        for _ in range(64):
+        for _ in range(_MAX_WAITS):
             if wait <= 0:
                 break
-            if log.is_enabled_for(logging.INFO):
-                log.info("model.throttled", model=model, wait_s=round(wait, 3), limit=limit)
-            yield Sleep(wait, ModelWait("rate_limit", wait, model=model, detail=limit))
+            logged = yield from _wait(log, model, wait, limit, logged)
             wait, limit = limiter.pause_left(model), "retry-after"
     except BaseException:
         limiter.settle(ticket)
         raise
     limiter.sent(ticket)
     return ticket
+
+
+_MAX_WAITS = 100
+
+
+def _wait(
+    log: EventLogger, model: str, seconds: float, limit: str, logged: str
+) -> Generator[Sleep, Outcome, str]:
+    if limit != logged and log.is_enabled_for(logging.INFO):
+        log.info("model.throttled", model=model, wait_s=round(seconds, 3), limit=limit)
+    yield Sleep(seconds, ModelWait("rate_limit", seconds, model=model, detail=limit))
+    return limit
 
 
 def send_booked(

@@ -49,6 +49,9 @@ BYTES_PER_TOKEN = 4
 """How the limiter estimates a request's input tokens from its JSON body."""
 MIN_WAIT_SECONDS = 0.001
 """Shorter waits are not worth a sleep."""
+FIRST_RESPONSE_HOLD_SECONDS = 2.0
+"""The longest the first request to a model holds the others back while it is answered."""
+_HOLD_POLL_SECONDS = 0.05
 
 _LIMIT_TITLES: dict[str, str] = {
     "requests": "requests per minute",
@@ -57,6 +60,7 @@ _LIMIT_TITLES: dict[str, str] = {
     "spend_minute": "spend per minute",
     "spend_hour": "spend per hour",
     "retry_after": "retry-after",
+    "first_response": "first response",
 }
 _LIMIT_NAMES: tuple[LimitName, ...] = ("requests", "input_tokens", "output_tokens")
 _CACHE_TTL_SECONDS = 300.0
@@ -140,7 +144,15 @@ class _Bucket:
 
 
 class _ModelBuckets:
-    __slots__ = ("buckets", "cached_prefixes", "configured", "paused_until")
+    __slots__ = (
+        "buckets",
+        "cached_prefixes",
+        "configured",
+        "paused_until",
+        "probe",
+        "probe_sent_at",
+        "synced",
+    )
 
     def __init__(self, configured: Mapping[LimitName, int | None], now: float) -> None:
         self.configured = configured
@@ -148,6 +160,11 @@ class _ModelBuckets:
             name: _Bucket(60.0, configured[name], now) for name in _LIMIT_NAMES
         }
         self.paused_until = 0.0
+        self.synced = False
+        """Whether a response about this model has arrived (its headers were read)."""
+        self.probe: Ticket | None = None
+        """The request sent before any response arrived, which the others wait for."""
+        self.probe_sent_at = 0.0
         self.cached_prefixes: dict[bytes, tuple[float, int]] = {}
         """Digest of a body prefix ending at a cache breakpoint → (expiry, its length)."""
 
@@ -200,9 +217,13 @@ class Ticket:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """What :meth:`RateLimiter.reserve` decided: the booking, and how long to wait."""
+    """What :meth:`RateLimiter.reserve` decided: the booking, and how long to wait.
 
-    ticket: Ticket
+    Without a ticket nothing was booked: ask again after ``wait_s`` (the first response
+    about the model has not arrived yet).
+    """
+
+    ticket: Ticket | None
     wait_s: float
     limit: str
     """What holds the request back (``"input tokens per minute"``…), or ``""``."""
@@ -261,8 +282,15 @@ class RateLimiter:
         body: bytes,
         max_tokens: int,
         prices: PriceTable | None = None,
+        *,
+        hold: bool = True,
     ) -> Admission:
         """Book one request to ``model`` and say how long it must wait before it is sent.
+
+        Until a response about ``model`` arrives, one request goes and the others are held
+        (an admission without a ticket, for at most :data:`FIRST_RESPONSE_HOLD_SECONDS`): its
+        headers tell how much of the account's budget is left, which neither a fresh limiter
+        nor its configuration can know. ``hold=False`` books at once instead.
 
         Raises:
             SpendBudgetError: the request alone may cost more than a spend budget holds,
@@ -272,6 +300,16 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             buckets = self._model(model)
+            probing = False
+            if not buckets.synced:
+                probe = buckets.probe
+                if probe is None:
+                    probing = True
+                else:
+                    held_for = now - buckets.probe_sent_at
+                    if hold and held_for < FIRST_RESPONSE_HOLD_SECONDS:
+                        wait = min(_HOLD_POLL_SECONDS, FIRST_RESPONSE_HOLD_SECONDS - held_for)
+                        return Admission(None, wait, _LIMIT_TITLES["first_response"])
             cached = _cached_length(buckets, prefixes, now)
             input_tokens = -(-(len(body) - cached) // BYTES_PER_TOKEN)
             costs: dict[LimitName, float] = {
@@ -298,6 +336,8 @@ class RateLimiter:
             for bucket in self._spend.values():
                 bucket.book(spend, start)
             ticket = Ticket(model, costs, spend, start, prefixes, table)
+            if probing:
+                buckets.probe, buckets.probe_sent_at = ticket, start
         wait = start - now
         if wait < MIN_WAIT_SECONDS:
             return Admission(ticket, 0.0, "")
@@ -397,6 +437,9 @@ class RateLimiter:
             self._move(ticket, queued=0.0, in_flight=-1.0)
             ticket.settled = True
             model = self._models[ticket.model]
+            answered = headers is not None or usage is not None or status_code is not None
+            if model.probe is ticket:
+                model.probe = None
             if usage is not None:
                 self._correct(model, ticket, usage, now)
             elif status_code is not None:
@@ -405,8 +448,10 @@ class RateLimiter:
                     model.buckets["input_tokens"].adjust(-ticket.costs["input_tokens"], now)
                 for bucket in self._spend.values():
                     bucket.adjust(-ticket.spend, now)
-            if headers is not None and not headers.is_empty:
+            if headers is not None:
                 self._learn(model, headers, now)
+            elif answered:
+                model.synced = True
             if status_code == 429 and retry_after_s is not None and retry_after_s > 0:
                 until = now + min(retry_after_s, _MAX_PAUSE_SECONDS)
                 model.paused_until = max(model.paused_until, until)
@@ -425,7 +470,25 @@ class RateLimiter:
         if cached and ticket.prefixes:
             _remember_prefixes(model, ticket.prefixes, cached, now)
 
-    def _learn(self, model: _ModelBuckets, headers: RateLimitHeaders, now: float) -> None:
+    def observe(self, ticket: Ticket, headers: RateLimitHeaders) -> None:
+        """Read the headers of a response that is still arriving (a stream), before its
+        usage settles the booking; a first response releases the requests it held."""
+        with self._lock:
+            if not ticket.settled:
+                self._learn(self._models[ticket.model], headers, self._clock(), own=ticket)
+
+    def _learn(
+        self,
+        model: _ModelBuckets,
+        headers: RateLimitHeaders,
+        now: float,
+        own: Ticket | None = None,
+    ) -> None:
+        """Take the announced limits, and follow the server's count: exactly on the first
+        response (nothing here can be newer), downwards only after that."""
+        first, model.synced = not model.synced, True
+        if headers.is_empty:
+            return
         for name in _LIMIT_NAMES:
             announced = headers.bucket(name)
             bucket = model.buckets[name]
@@ -436,7 +499,13 @@ class RateLimiter:
                 )
                 if bucket.capacity != limit:
                     bucket.set_capacity(limit, now)
-            if announced.remaining is not None and bucket.capacity is not None:
+            if announced.remaining is None or bucket.capacity is None:
+                continue
+            if first:
+                # The server counted the request it answered; only the others are unknown.
+                unseen = bucket.in_flight - (own.costs[name] if own is not None else 0.0)
+                bucket.set_level(announced.remaining - bucket.queued - unseen, now)
+            else:
                 bucket.resync(announced.remaining, now)
 
 

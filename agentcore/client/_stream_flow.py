@@ -35,6 +35,7 @@ from agentcore.client._flow import (
 )
 from agentcore.client._http import MessageCreateParams, connection_error, encode_body, split_params
 from agentcore.client._limiter import Ticket, max_tokens_of
+from agentcore.client._rate_limit import parse_rate_limit_headers
 from agentcore.errors import (
     AgentcoreError,
     APIError,
@@ -81,7 +82,6 @@ class StreamCall:
         "_held",
         "_options",
         "_parser",
-        "_response",
         "_started",
         "_ticket",
         "accumulator",
@@ -100,7 +100,6 @@ class StreamCall:
         self._attempt = 0
         self._ticket: Ticket | None = None
         """The limiter's booking of the attempt whose response is being read."""
-        self._response: httpx.Response | None = None
         self.accumulator: MessageAccumulator | None = None
         """Folds the current attempt's events; None before the first response."""
         self.model: str = params["model"]
@@ -124,10 +123,12 @@ class StreamCall:
         return message
 
     def _settle(self, message: Message | None) -> None:
+        """Settle the streaming attempt's booking with its usage (its headers were read
+        when it opened: by now they are older than what the limiter knows)."""
         ticket, self._ticket = self._ticket, None
         limiter = self._calls.limiter
         if ticket is not None and limiter is not None:
-            settle_outcome(limiter, ticket, self._response, message)
+            limiter.settle(ticket, usage=None if message is None else message.usage)
 
     def _run(self) -> Generator[StreamAction, Any, Message]:
         calls = self._calls
@@ -225,7 +226,8 @@ class StreamCall:
             self._started = time.perf_counter()
             outcome = yield from send_booked(limiter, ticket, Send(request, stream=True))
             if isinstance(outcome, httpx.Response) and outcome.is_success:
-                self._ticket, self._response = ticket, outcome
+                self._ticket = ticket
+                limiter.observe(ticket, parse_rate_limit_headers(outcome.headers))
             else:
                 settle_outcome(limiter, ticket, outcome)
         response = response_or_error(outcome)
