@@ -69,7 +69,7 @@ def limiter(clock: Clock, **limits: Any) -> RateLimiter:
         full = {f"{name}_remaining": str(limit) for name, limit in per_minute.items() if limit}
         first = rate_limiter.reserve(model, b"", 0)
         assert first.ticket is not None and first.wait_s == 0.0
-        rate_limiter.settle(first.ticket, headers=headers(**full), usage=usage(0))
+        rate_limiter.settle(first.ticket, headers=headers(**full))
     return rate_limiter
 
 
@@ -122,6 +122,18 @@ class TestBuckets:
         assert waits(rate_limiter, 2, max_tokens=600) == [0.0, 30.0]
         rate_limiter.settle(first.ticket, usage=usage(1, output_tokens=100))
         assert waits(rate_limiter, 1, max_tokens=600) == [35.0]
+
+    def test_output_is_booked_as_the_model_has_been_answering_but_max_tokens_must_fit(
+        self,
+    ) -> None:
+        """The API holds max_tokens while a request runs, so that much must be free; what
+        stays booked is the output the model's responses have been using."""
+        clock = Clock()
+        rate_limiter = limiter(clock, output_tokens_per_minute=1200)  # 20 tokens a second
+        first = rate_limiter.reserve(MODEL, body_of(1), 600)
+        assert first.ticket is not None
+        rate_limiter.settle(first.ticket, usage=usage(1, output_tokens=100))
+        assert waits(rate_limiter, 7, max_tokens=600) == [0.0] * 6 + [5.0]
 
     def test_a_request_larger_than_the_limit_waits_for_a_full_bucket_not_forever(self) -> None:
         clock = Clock()

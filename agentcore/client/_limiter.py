@@ -16,9 +16,15 @@ The costs booked are estimates, settled when the response arrives:
 - input tokens: about four bytes of the JSON body per token, less the prefix that an
   earlier response of the same model showed to be in the prompt cache (cache reads do not
   count toward the API's input limit), then the ``usage`` the response reports;
-- output tokens: ``max_tokens``, then the output the response reports;
-- spend: the estimated input at the input price plus ``max_tokens`` at the output price,
-  then the response's exact cost.
+- output tokens: the model's running average of output (``max_tokens`` until a response
+  has said), then the output the response reports; a request is only sent once the bucket
+  holds its whole ``max_tokens``, which the API sets aside while the request runs;
+- spend: the estimated input at the input price plus the expected output at the output
+  price, sent only once the bucket holds the worst case (``max_tokens`` of output), then the
+  response's exact cost.
+
+Before the first response about a model arrives, one request is sent and the others wait for
+it (two seconds at most): nothing but a response can say how much of the account is left.
 
 The ``anthropic-ratelimit-*`` headers of every response teach the per-minute limits and
 resynchronise the buckets with the server's own count (another process may share the
@@ -63,6 +69,9 @@ _LIMIT_TITLES: dict[str, str] = {
     "first_response": "first response",
 }
 _LIMIT_NAMES: tuple[LimitName, ...] = ("requests", "input_tokens", "output_tokens")
+_PER_MILLION = Decimal(1_000_000)
+_OUTPUT_AVERAGE_WEIGHT = 0.2
+"""How much the latest response moves a model's running average of output tokens."""
 _CACHE_TTL_SECONDS = 300.0
 _CACHE_MAX_PREFIXES = 4096
 _MAX_PAUSE_SECONDS = 60.0
@@ -148,6 +157,7 @@ class _ModelBuckets:
         "buckets",
         "cached_prefixes",
         "configured",
+        "output_estimate",
         "paused_until",
         "probe",
         "probe_sent_at",
@@ -165,6 +175,8 @@ class _ModelBuckets:
         self.probe: Ticket | None = None
         """The request sent before any response arrived, which the others wait for."""
         self.probe_sent_at = 0.0
+        self.output_estimate: float | None = None
+        """Running average of the output tokens of this model's responses."""
         self.cached_prefixes: dict[bytes, tuple[float, int]] = {}
         """Digest of a body prefix ending at a cache breakpoint → (expiry, its length)."""
 
@@ -312,23 +324,29 @@ class RateLimiter:
                         return Admission(None, wait, _LIMIT_TITLES["first_response"])
             cached = _cached_length(buckets, prefixes, now)
             input_tokens = -(-(len(body) - cached) // BYTES_PER_TOKEN)
+            max_tokens = max(max_tokens, 0)
+            output = buckets.output_estimate
+            expected_output = max_tokens if output is None else min(max_tokens, output)
             costs: dict[LimitName, float] = {
                 "requests": 1.0,
                 "input_tokens": float(input_tokens),
-                "output_tokens": float(max(max_tokens, 0)),
+                "output_tokens": expected_output,
             }
             table = prices if prices is not None else self._prices
-            spend = self._spend_estimate(
-                model, input_tokens, max_tokens, table, caching=bool(prefixes)
+            spend, worst_spend = self._spend_estimate(
+                model, input_tokens, max_tokens, expected_output, table, caching=bool(prefixes)
             )
             start = max(now, buckets.paused_until)
             binding = "retry_after" if start > now else ""
             for name, bucket in buckets.buckets.items():
-                earliest = bucket.earliest(costs[name], now)
+                # The API holds max_tokens of output while a request runs: send only when the
+                # bucket has that much, though only the expected output is booked.
+                needed = max_tokens if name == "output_tokens" else costs[name]
+                earliest = bucket.earliest(needed, now)
                 if earliest > start:
                     start, binding = earliest, name
             for spend_name, bucket in self._spend.items():
-                earliest = bucket.earliest(spend, now)
+                earliest = bucket.earliest(worst_spend, now)
                 if earliest > start:
                     start, binding = earliest, spend_name
             for name, bucket in buckets.buckets.items():
@@ -348,14 +366,16 @@ class RateLimiter:
         model: str,
         input_tokens: int,
         max_tokens: int,
+        expected_output: float,
         prices: PriceTable | None,
         *,
         caching: bool,
-    ) -> float:
-        """The most the request may cost: its input written to the cache if it has
-        breakpoints, and ``max_tokens`` of output."""
+    ) -> tuple[float, float]:
+        """What the request is expected to cost, and the most it may cost: its input
+        (written to the cache if it has breakpoints) and the expected or ``max_tokens``
+        output."""
         if not self._spend:
-            return 0.0
+            return 0.0, 0.0
         table = prices if prices is not None else PriceTable()
         price = table.lookup(model)
         if price is None:
@@ -366,20 +386,19 @@ class RateLimiter:
         input_price = price.input_per_mtok
         if caching:
             input_price *= CACHE_WRITE_5M_MULTIPLIER
-        worst = (
-            Decimal(input_tokens) * input_price
-            + Decimal(max(max_tokens, 0)) * price.output_per_mtok
-        ) / Decimal(1_000_000)
-        cost = float(worst)
+        input_cost = Decimal(input_tokens) * input_price / _PER_MILLION
+        output_price = price.output_per_mtok / _PER_MILLION
+        worst = input_cost + Decimal(max_tokens) * output_price
+        expected = float(input_cost) + expected_output * float(output_price)
         for name, bucket in self._spend.items():
-            if bucket.capacity is not None and cost > bucket.capacity:
+            if bucket.capacity is not None and float(worst) > bucket.capacity:
                 window = "minute" if name == "spend_minute" else "hour"
                 raise SpendBudgetError(
                     f"a request to {model} with max_tokens={max_tokens} may cost up to "
                     f"${worst:.4f}, more than the client's spend budget of "
                     f"${bucket.capacity:g} per {window}; lower max_tokens or raise the budget"
                 )
-        return cost
+        return expected, float(worst)
 
     def pause_left(self, model: str) -> float:
         """Seconds until a 429's ``retry-after`` for ``model`` has passed (0 when none)."""
@@ -461,6 +480,10 @@ class RateLimiter:
         buckets = model.buckets
         buckets["input_tokens"].adjust(counted_input - ticket.costs["input_tokens"], now)
         buckets["output_tokens"].adjust(usage.output_tokens - ticket.costs["output_tokens"], now)
+        average = model.output_estimate
+        model.output_estimate = float(usage.output_tokens) if average is None else (
+            average + _OUTPUT_AVERAGE_WEIGHT * (usage.output_tokens - average)
+        )
         if self._spend:
             cost = cost_of(usage, ticket.model, ticket.prices)
             actual = ticket.spend if cost is None else float(cost)

@@ -80,8 +80,8 @@ class RateLimit:
     input_tokens_per_minute: int | None = None
     """Input tokens per minute to one model, cache reads excluded (as the API counts)."""
     output_tokens_per_minute: int | None = None
-    """Output tokens per minute from one model; each request holds ``max_tokens`` until its
-    usage says how many it produced."""
+    """Output tokens per minute from one model; a request goes when ``max_tokens`` fits and
+    counts the output its response reports."""
     spend_usd_per_minute: Decimal | float | int | str | None = None
     """Dollars per minute over all models; converted to Decimal."""
     spend_usd_per_hour: Decimal | float | int | str | None = None
