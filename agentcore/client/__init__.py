@@ -14,7 +14,7 @@ from agentcore.client._client import (
     MessageStream,
     Models,
 )
-from agentcore.client._limiter import LimitState, RateLimiter
+from agentcore.client._limiter import Admission, LimitState, RateLimiter, Ticket
 from agentcore.client._rate_limit import (
     BucketHeaders,
     RateLimit,
@@ -52,6 +52,7 @@ from agentcore.client.batches import (
 __all__ = [
     "CUSTOM_ID_PATTERN",
     "MAX_BATCH_REQUESTS",
+    "Admission",
     "AsyncBatches",
     "AsyncClient",
     "AsyncMessageStream",
@@ -81,6 +82,7 @@ __all__ = [
     "RateLimitHeaders",
     "RateLimiter",
     "RetryPolicy",
+    "Ticket",
     "batch_body",
     "parse_rate_limit_headers",
     "parse_result_line",

@@ -34,9 +34,6 @@ account). A 429 that still comes holds every request to that model until its
 
 from __future__ import annotations
 
-import hashlib
-import math
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -44,12 +41,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agentcore.client._bucket import TokenBucket
+from agentcore.client._cached_prefixes import CachedPrefixes, breakpoint_prefixes
 from agentcore.client._rate_limit import LimitName, RateLimit, RateLimitHeaders
 from agentcore.errors import SpendBudgetError
 from agentcore.types import Usage
 from agentcore.usage import CACHE_WRITE_5M_MULTIPLIER, PriceTable, cost_of
 
-__all__ = ["LimitState", "RateLimiter", "Ticket"]
+__all__ = ["Admission", "LimitState", "RateLimiter", "Ticket"]
 
 BYTES_PER_TOKEN = 4
 """How the limiter estimates a request's input tokens from its JSON body."""
@@ -72,84 +71,7 @@ _LIMIT_NAMES: tuple[LimitName, ...] = ("requests", "input_tokens", "output_token
 _PER_MILLION = Decimal(1_000_000)
 _OUTPUT_AVERAGE_WEIGHT = 0.2
 """How much the latest response moves a model's running average of output tokens."""
-_CACHE_TTL_SECONDS = 300.0
-_CACHE_MAX_PREFIXES = 4096
 _MAX_PAUSE_SECONDS = 60.0
-# A breakpoint in the compact JSON the client sends: the key, its flat object value, and the
-# comma that joined it to the block's other keys.
-_BREAKPOINT = re.compile(rb',?"cache_control":\{[^{}]*\},?')
-
-
-class _Bucket:
-    """One token bucket, kept as GCRA does: the time at which it would be full again.
-
-    ``capacity`` and ``rate`` (units per second) are None until the limit is known; an
-    unknown bucket never holds a request back.
-    """
-
-    __slots__ = ("capacity", "full_at", "in_flight", "queued", "rate", "window_s")
-
-    def __init__(self, window_s: float, capacity: float | None, now: float) -> None:
-        self.window_s = window_s
-        self.capacity: float | None = None
-        self.rate: float | None = None
-        self.full_at = now
-        self.queued = 0.0
-        """Booked by requests still waiting to be sent."""
-        self.in_flight = 0.0
-        """Booked by requests sent and not yet answered."""
-        if capacity is not None:
-            self.set_capacity(capacity, now)
-
-    def level(self, now: float) -> float:
-        """What the bucket holds now; negative while requests are queued on it."""
-        if self.capacity is None or self.rate is None:
-            return math.inf
-        return self.capacity - self.rate * max(0.0, self.full_at - now)
-
-    def set_level(self, level: float, now: float) -> None:
-        if self.capacity is not None and self.rate is not None:
-            self.full_at = now + (self.capacity - min(level, self.capacity)) / self.rate
-
-    def set_capacity(self, capacity: float, now: float) -> None:
-        level = self.level(now)
-        self.capacity = capacity
-        self.rate = capacity / self.window_s
-        self.set_level(capacity if level == math.inf else level, now)
-
-    def earliest(self, cost: float, now: float) -> float:
-        """The first moment the bucket can pay ``cost`` (a cost above the capacity waits
-        for a full bucket)."""
-        if self.rate is None or self.capacity is None or cost <= 0:
-            return now
-        cost = min(cost, self.capacity)
-        return self.full_at + (cost - self.capacity) / self.rate
-
-    def book(self, cost: float, start: float) -> None:
-        if self.rate is not None and cost > 0:
-            self.full_at = max(self.full_at, start) + cost / self.rate
-        self.queued += cost
-
-    def adjust(self, delta: float, now: float) -> None:
-        """Take ``delta`` more (give back when negative) for a request already paid."""
-        if self.rate is None or delta == 0:
-            return
-        if delta > 0:
-            self.full_at = max(self.full_at, now) + delta / self.rate
-        else:
-            self.full_at += delta / self.rate
-
-    def resync(self, remaining: int, now: float) -> None:
-        """Follow the server's count when it is lower than requests in flight explain.
-
-        The server has counted at most every request sent, and none of those still queued
-        here, so fewer remaining than ``level + queued`` means someone else uses the
-        account. A higher count is not followed: responses overtake each other, so it may
-        be older than what this bucket already knows (usage corrects the estimates).
-        """
-        floor = remaining - self.queued
-        if floor < self.level(now):
-            self.set_level(floor, now)
 
 
 class _ModelBuckets:
@@ -166,8 +88,8 @@ class _ModelBuckets:
 
     def __init__(self, configured: Mapping[LimitName, int | None], now: float) -> None:
         self.configured = configured
-        self.buckets: dict[LimitName, _Bucket] = {
-            name: _Bucket(60.0, configured[name], now) for name in _LIMIT_NAMES
+        self.buckets: dict[LimitName, TokenBucket] = {
+            name: TokenBucket(60.0, configured[name], now) for name in _LIMIT_NAMES
         }
         self.paused_until = 0.0
         self.synced = False
@@ -177,8 +99,7 @@ class _ModelBuckets:
         self.probe_sent_at = 0.0
         self.output_estimate: float | None = None
         """Running average of the output tokens of this model's responses."""
-        self.cached_prefixes: dict[bytes, tuple[float, int]] = {}
-        """Digest of a body prefix ending at a cache breakpoint → (expiry, its length)."""
+        self.cached_prefixes = CachedPrefixes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +180,12 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._models: dict[str, _ModelBuckets] = {}
-        self._spend: dict[str, _Bucket] = {}
+        self._spend: dict[str, TokenBucket] = {}
         minute, hour = self.config.spend_usd_per_minute, self.config.spend_usd_per_hour
         if isinstance(minute, Decimal):
-            self._spend["spend_minute"] = _Bucket(60.0, float(minute), clock())
+            self._spend["spend_minute"] = TokenBucket(60.0, float(minute), clock())
         if isinstance(hour, Decimal):
-            self._spend["spend_hour"] = _Bucket(3600.0, float(hour), clock())
+            self._spend["spend_hour"] = TokenBucket(3600.0, float(hour), clock())
         self._prices = self.config.prices if isinstance(self.config.prices, PriceTable) else None
 
     def _model(self, model: str) -> _ModelBuckets:
@@ -275,7 +196,11 @@ class RateLimiter:
         return buckets
 
     def state(self, model: str) -> dict[str, LimitState]:
-        """The limiter's current view of ``model``'s limits and the client's spend budgets."""
+        """The limiter's current view of ``model``'s limits and the client's spend budgets.
+
+        Keyed ``"requests"``, ``"input_tokens"`` and ``"output_tokens"``, plus
+        ``"spend_minute"`` and ``"spend_hour"`` (dollars) for the budgets configured.
+        """
         with self._lock:
             now = self._clock()
             buckets = self._model(model)
@@ -308,7 +233,7 @@ class RateLimiter:
             SpendBudgetError: the request alone may cost more than a spend budget holds,
                 or the model has no price to keep a spend budget with.
         """
-        prefixes = _breakpoint_prefixes(body) if b'"cache_control"' in body else []
+        prefixes = breakpoint_prefixes(body)
         with self._lock:
             now = self._clock()
             buckets = self._model(model)
@@ -322,7 +247,7 @@ class RateLimiter:
                     if hold and held_for < FIRST_RESPONSE_HOLD_SECONDS:
                         wait = min(_HOLD_POLL_SECONDS, FIRST_RESPONSE_HOLD_SECONDS - held_for)
                         return Admission(None, wait, _LIMIT_TITLES["first_response"])
-            cached = _cached_length(buckets, prefixes, now)
+            cached = buckets.cached_prefixes.cached_length(prefixes, now)
             input_tokens = -(-(len(body) - cached) // BYTES_PER_TOKEN)
             max_tokens = max(max_tokens, 0)
             output = buckets.output_estimate
@@ -491,7 +416,7 @@ class RateLimiter:
                 bucket.adjust(actual - ticket.spend, now)
         cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
         if cached and ticket.prefixes:
-            _remember_prefixes(model, ticket.prefixes, cached, now)
+            model.cached_prefixes.remember(ticket.prefixes, cached, BYTES_PER_TOKEN, now)
 
     def observe(self, ticket: Ticket, headers: RateLimitHeaders) -> None:
         """Read the headers of a response that is still arriving (a stream), before its
@@ -530,53 +455,6 @@ class RateLimiter:
                 bucket.set_level(announced.remaining - bucket.queued - unseen, now)
             else:
                 bucket.resync(announced.remaining, now)
-
-
-def _breakpoint_prefixes(body: bytes) -> list[tuple[bytes, int]]:
-    """Digests of the body up to each ``cache_control`` breakpoint, markers left out (so the
-    same prefix matches when a later request moves its breakpoints), with their lengths."""
-    running = hashlib.blake2b(digest_size=16)
-    prefixes: list[tuple[bytes, int]] = []
-    position = length = 0
-    for match in _BREAKPOINT.finditer(body):
-        segment = body[position : match.start()]
-        running.update(segment)
-        length += len(segment)
-        prefixes.append((running.copy().digest(), length))
-        position = match.end()
-        if match.group().startswith(b",") and match.group().endswith(b","):
-            running.update(b",")
-    return prefixes
-
-
-def _cached_length(model: _ModelBuckets, prefixes: list[tuple[bytes, int]], now: float) -> int:
-    """Bytes at the start of the body that an earlier response showed to be cached."""
-    cached = model.cached_prefixes
-    for digest, length in reversed(prefixes):
-        entry = cached.get(digest)
-        if entry is not None and entry[0] > now:
-            return length
-    return 0
-
-
-def _remember_prefixes(
-    model: _ModelBuckets, prefixes: list[tuple[bytes, int]], cached_tokens: int, now: float
-) -> None:
-    """Keep, for five minutes, the prefixes the response's cache tokens cover.
-
-    The body's bytes overcount the API's tokens (keys, punctuation), so a prefix up to twice
-    the bytes the cached tokens stand for still counts as covered.
-    """
-    store = model.cached_prefixes
-    if len(store) >= _CACHE_MAX_PREFIXES:
-        for digest in [digest for digest, (expiry, _) in store.items() if expiry <= now]:
-            del store[digest]
-        if len(store) >= _CACHE_MAX_PREFIXES:
-            store.clear()
-    covered = 2 * cached_tokens * BYTES_PER_TOKEN
-    for digest, length in prefixes:
-        if length <= covered:
-            store[digest] = (now + _CACHE_TTL_SECONDS, length)
 
 
 def max_tokens_of(body: Mapping[str, Any]) -> int:

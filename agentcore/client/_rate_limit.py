@@ -69,6 +69,8 @@ class RateLimit:
     (the default price table when None, and a call's own ``prices`` when it gives them).
 
     ``Client(rate_limit=True)`` is ``RateLimit()``: learn everything from the headers.
+    The limits pace Messages requests (``messages.create`` and ``messages.stream``); token
+    counting and batches have limits of their own and are not held.
 
     Raises:
         ConfigurationError: a limit that is not a positive whole number, a budget that is

@@ -1,0 +1,79 @@
+"""What a limiter remembers of the prompt cache: body prefixes a response showed cached.
+
+Cache reads do not count toward the API's input-token limit, so a request whose prefix was
+cached a moment ago should not reserve it again. A prefix is named by a digest of the request
+body up to a ``cache_control`` breakpoint, with the breakpoint markers themselves left out:
+the next turn of a conversation moves its breakpoints forward, and the same prefix must
+still match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+__all__ = ["CachedPrefixes", "breakpoint_prefixes"]
+
+_TTL_SECONDS = 300.0
+_MAX_ENTRIES = 4096
+# A breakpoint in the compact JSON the client sends: the key, its flat object value, and the
+# comma that joined it to the block's other keys.
+_BREAKPOINT = re.compile(rb',?"cache_control":\{[^{}]*\},?')
+
+
+def breakpoint_prefixes(body: bytes) -> list[tuple[bytes, int]]:
+    """Digests of the body up to each ``cache_control`` breakpoint, markers left out, with
+    the length in bytes of each prefix."""
+    if b'"cache_control"' not in body:
+        return []
+    running = hashlib.blake2b(digest_size=16)
+    prefixes: list[tuple[bytes, int]] = []
+    position = length = 0
+    for match in _BREAKPOINT.finditer(body):
+        segment = body[position : match.start()]
+        running.update(segment)
+        length += len(segment)
+        prefixes.append((running.copy().digest(), length))
+        position = match.end()
+        if match.group().startswith(b",") and match.group().endswith(b","):
+            running.update(b",")
+    return prefixes
+
+
+class CachedPrefixes:
+    """The prefixes of one model's requests that responses showed cached, for five minutes
+    (the API's default cache lifetime), at most a few thousand at once."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, tuple[float, int]] = {}
+
+    def cached_length(self, prefixes: list[tuple[bytes, int]], now: float) -> int:
+        """Bytes at the start of a body that an earlier response showed to be cached."""
+        entries = self._entries
+        for digest, length in reversed(prefixes):
+            entry = entries.get(digest)
+            if entry is not None and entry[0] > now:
+                return length
+        return 0
+
+    def remember(
+        self, prefixes: list[tuple[bytes, int]], cached_tokens: int, bytes_per_token: int,
+        now: float,
+    ) -> None:
+        """Keep the prefixes a response's cache tokens (read or written) cover.
+
+        The body's bytes overcount the API's tokens (keys, punctuation), so a prefix up to
+        twice the bytes the cached tokens stand for still counts as covered.
+        """
+        entries = self._entries
+        if len(entries) >= _MAX_ENTRIES:
+            for digest in [digest for digest, (expiry, _) in entries.items() if expiry <= now]:
+                del entries[digest]
+            if len(entries) >= _MAX_ENTRIES:
+                entries.clear()
+        covered = 2 * cached_tokens * bytes_per_token
+        for digest, length in prefixes:
+            if length <= covered:
+                entries[digest] = (now + _TTL_SECONDS, length)
