@@ -135,6 +135,19 @@ class TestBuckets:
         rate_limiter.settle(first.ticket, usage=usage(1, output_tokens=100))
         assert waits(rate_limiter, 7, max_tokens=600) == [0.0] * 6 + [5.0]
 
+    def test_usage_beyond_what_the_request_could_use_is_not_believed(self) -> None:
+        """A server reporting absurd counts would otherwise hold every caller for years."""
+        clock = Clock()
+        rate_limiter = limiter(clock, input_tokens_per_minute=600, output_tokens_per_minute=600)
+        admission = rate_limiter.reserve(MODEL, body_of(100), 50)
+        assert admission.ticket is not None
+        rate_limiter.settle(admission.ticket, usage=usage(10**9, output_tokens=10**9))
+        state = rate_limiter.state(MODEL)
+        # At most 400 input tokens (one per byte of the body) and max_tokens of output.
+        assert (state["input_tokens"].available, state["output_tokens"].available) == (
+            pytest.approx(200), pytest.approx(550)
+        )
+
     def test_a_request_larger_than_the_limit_waits_for_a_full_bucket_not_forever(self) -> None:
         clock = Clock()
         rate_limiter = limiter(clock, input_tokens_per_minute=100)

@@ -116,8 +116,10 @@ class Ticket:
     """One request's booking: what it reserved, to be settled with what it used."""
 
     __slots__ = (
+        "body_bytes",
         "costs",
         "estimated_input_tokens",
+        "max_tokens",
         "model",
         "prefixes",
         "prices",
@@ -135,8 +137,12 @@ class Ticket:
         start: float,
         prefixes: list[tuple[bytes, int]],
         prices: PriceTable | None,
+        body_bytes: int = 0,
+        max_tokens: int = 0,
     ) -> None:
         self.model = model
+        self.body_bytes = body_bytes
+        self.max_tokens = max_tokens
         self.costs = costs
         self.spend = spend
         self.start = start
@@ -278,7 +284,9 @@ class RateLimiter:
                 bucket.book(costs[name], start)
             for bucket in self._spend.values():
                 bucket.book(spend, start)
-            ticket = Ticket(model, costs, spend, start, prefixes, table)
+            ticket = Ticket(
+                model, costs, spend, start, prefixes, table, len(body), max_tokens
+            )
             if probing:
                 buckets.probe, buckets.probe_sent_at = ticket, start
         wait = start - now
@@ -401,13 +409,21 @@ class RateLimiter:
                 model.paused_until = max(model.paused_until, until)
 
     def _correct(self, model: _ModelBuckets, ticket: Ticket, usage: Usage, now: float) -> None:
+        """Replace the estimates with the usage reported, believed only as far as it can be
+        true: no more input tokens than the body has bytes, no more output than
+        ``max_tokens`` (a server reporting absurd counts must not stall every caller)."""
         counted_input = usage.input_tokens + (usage.cache_creation_input_tokens or 0)
+        if ticket.body_bytes:
+            counted_input = min(counted_input, ticket.body_bytes)
+        output = usage.output_tokens
+        if ticket.max_tokens:
+            output = min(output, ticket.max_tokens)
         buckets = model.buckets
         buckets["input_tokens"].adjust(counted_input - ticket.costs["input_tokens"], now)
-        buckets["output_tokens"].adjust(usage.output_tokens - ticket.costs["output_tokens"], now)
+        buckets["output_tokens"].adjust(output - ticket.costs["output_tokens"], now)
         average = model.output_estimate
-        model.output_estimate = float(usage.output_tokens) if average is None else (
-            average + _OUTPUT_AVERAGE_WEIGHT * (usage.output_tokens - average)
+        model.output_estimate = float(output) if average is None else (
+            average + _OUTPUT_AVERAGE_WEIGHT * (output - average)
         )
         if self._spend:
             cost = cost_of(usage, ticket.model, ticket.prices)
