@@ -1,5 +1,6 @@
 """The Messages API over httpx: :class:`Client` and :class:`AsyncClient`, with retries,
-fallback models, streaming, token counting and message batches.
+fallback models, streaming, token counting, message batches, and a shared rate limiter
+(:class:`RateLimit`, :class:`RateLimiter`) that paces requests to the account's limits.
 """
 
 from agentcore.client._client import (
