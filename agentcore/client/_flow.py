@@ -182,6 +182,10 @@ def with_retries(
     raise AssertionError("with_retries needs at least one model")
 
 
+_MAX_WAITS = 100
+"""The most waits one request makes for the limiter (holds of 50 ms, then pauses)."""
+
+
 def admit(
     limiter: RateLimiter,
     model: str,
@@ -223,9 +227,6 @@ def admit(
         raise
     limiter.sent(ticket)
     return ticket
-
-
-_MAX_WAITS = 100
 
 
 def _wait(
