@@ -16,6 +16,8 @@ from agentcore.approval.requests import (
 )
 from agentcore.citations import Citation
 from agentcore.client._client import AsyncClient, Client
+from agentcore.client._limiter import RateLimiter
+from agentcore.client._rate_limit import RateLimit
 from agentcore.client.batches import AsyncBatches, Batches
 from agentcore.client.files import FileMetadata
 from agentcore.context import (
@@ -55,6 +57,7 @@ from agentcore.errors import (
     RequestTimeoutError,
     RequestTooLargeError,
     RunStateError,
+    SpendBudgetError,
     StreamError,
     ToolArgumentsError,
     ToolDefinitionError,
@@ -165,7 +168,9 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "PriceTable",
+    "RateLimit",
     "RateLimitError",
+    "RateLimiter",
     "RequestTimeoutError",
     "RequestTooLargeError",
     "RunEvent",
@@ -177,6 +182,7 @@ __all__ = [
     "ScriptedApprover",
     "ServerCompaction",
     "ServerTool",
+    "SpendBudgetError",
     "StreamError",
     "SystemPrompt",
     "TextDelta",

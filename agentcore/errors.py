@@ -8,6 +8,7 @@
     │   ├── ToolDefinitionError       a function that cannot become a tool
     │   └── UnknownModelError         a model with no known price or context where one is required
     ├── APIError                      the Messages API (or the network to it) failed
+    │   ├── SpendBudgetError          the client's spend budget refused a request before sending
     │   ├── APIConnectionError        no response: refused, reset, DNS, TLS
     │   │   └── APITimeoutError       no response in time
     │   ├── MalformedResponseError    a success status with a body that cannot be read
@@ -77,6 +78,7 @@ __all__ = [
     "RequestTimeoutError",
     "RequestTooLargeError",
     "RunStateError",
+    "SpendBudgetError",
     "StreamError",
     "ToolArgumentsError",
     "ToolDefinitionError",
@@ -143,6 +145,14 @@ class APIError(AgentcoreError):
         if self.request_id:
             return f"{self.message} (request-id: {self.request_id})"
         return self.message
+
+
+class SpendBudgetError(APIError):
+    """The client's spend budget (``RateLimit(spend_usd_per_minute=...)``) will not let this
+    request go: it alone may cost more than the budget holds, or its model has no price.
+
+    Raised before anything is sent, and never retried: waiting would not help.
+    """
 
 
 class APIConnectionError(APIError):

@@ -65,6 +65,7 @@ EXPECTED_OUTPUT = {
     "with Emulator(model, models=small) as emulator:": [
         r"^completed \d+ cleared \d+ tool results \(fetch_page\)$"
     ],
+    "agent.arun(question) for question in questions": [r"^20 runs completed$"],
 }
 
 RUNNER = """

@@ -1,5 +1,7 @@
 """The Messages API over httpx: :class:`Client` and :class:`AsyncClient`, with retries,
-fallback models, streaming, token counting, message batches and the Files API.
+fallback models, streaming, token counting, message batches, the Files API, and a shared
+rate limiter (:class:`RateLimit`, :class:`RateLimiter`) that paces requests to the account's
+limits.
 """
 
 from agentcore.client._client import (
@@ -13,6 +15,13 @@ from agentcore.client._client import (
     Messages,
     MessageStream,
     Models,
+)
+from agentcore.client._limiter import Admission, LimitState, RateLimiter, Ticket
+from agentcore.client._rate_limit import (
+    BucketHeaders,
+    RateLimit,
+    RateLimitHeaders,
+    parse_rate_limit_headers,
 )
 from agentcore.client._retry import (
     RetryPolicy,
@@ -55,6 +64,7 @@ __all__ = [
     "CUSTOM_ID_PATTERN",
     "FILES_BETA",
     "MAX_BATCH_REQUESTS",
+    "Admission",
     "AsyncBatches",
     "AsyncClient",
     "AsyncFiles",
@@ -71,21 +81,28 @@ __all__ = [
     "BatchSucceeded",
     "BatchUnknownResult",
     "Batches",
+    "BucketHeaders",
     "Client",
     "CountTokensParams",
     "FileMetadata",
     "FilePage",
     "FileUpload",
     "Files",
+    "LimitState",
     "MessageBatch",
     "MessageCreateParams",
     "MessageStream",
     "Messages",
     "Models",
     "PollSchedule",
+    "RateLimit",
+    "RateLimitHeaders",
+    "RateLimiter",
     "RetryPolicy",
+    "Ticket",
     "batch_body",
     "multipart_body",
+    "parse_rate_limit_headers",
     "parse_result_line",
     "parse_retry_after",
     "parse_should_retry",

@@ -34,9 +34,12 @@ from agentcore.client._http import (
     MessageCreateParams,
     Settings,
 )
+from agentcore.client._limiter import RateLimiter
 from agentcore.client._message_stream import AsyncMessageStream, MessageStream, StreamCall
+from agentcore.client._rate_limit import RateLimit
 from agentcore.client._retry import RetryPolicy
 from agentcore.client.files import AsyncFiles, Files
+from agentcore.errors import ConfigurationError
 from agentcore.log import get_logger
 from agentcore.types import Message, ModelInfo
 
@@ -67,6 +70,7 @@ def _calls(
     max_retries: int,
     fallback_models: Sequence[str],
     rng: random.Random | None,
+    rate_limit: RateLimit | RateLimiter | bool | None,
 ) -> Calls:
     settings = Settings.resolve(
         api_key=api_key,
@@ -82,6 +86,21 @@ def _calls(
         rng if rng is not None else random.Random(),
         tuple(fallback_models),
         get_logger("agentcore.client"),
+        _limiter(rate_limit),
+    )
+
+
+def _limiter(rate_limit: RateLimit | RateLimiter | bool | None) -> RateLimiter | None:
+    if rate_limit is None or rate_limit is False:
+        return None
+    if rate_limit is True:
+        return RateLimiter()
+    if isinstance(rate_limit, RateLimit):
+        return RateLimiter(rate_limit)
+    if isinstance(rate_limit, RateLimiter):
+        return rate_limit
+    raise ConfigurationError(
+        f"rate_limit must be a RateLimit, a RateLimiter or True, not {type(rate_limit).__name__}"
     )
 
 
@@ -113,8 +132,14 @@ class Client:
         transport: The httpx transport to send through (tests: ``httpx.MockTransport``).
         http_client: An httpx client to use instead of one of our own; it is not closed
             by :meth:`close`.
-        sleep: Waits before a retry (tests: a function that records the delay).
+        sleep: Waits before a retry or for the rate limit (tests: a function that records
+            the delay).
         rng: The jitter source for backoff (tests: a seeded ``random.Random``).
+        rate_limit: Pace requests to the account's limits before sending them: a
+            :class:`RateLimit` (limits and spend budgets known in advance), ``True`` (learn
+            the limits from the responses' headers) or a :class:`RateLimiter` (to share one
+            between clients, or inject its clock). One limiter serves every call and every
+            thread using the client; each wait is logged as ``model.throttled``.
 
     The credentials the client sends (the key or token, credential headers, a password in
     ``base_url``; of any shape, from 8 characters) are redacted from every error it raises
@@ -122,6 +147,7 @@ class Client:
 
     Raises:
         MissingAPIKeyError: no key or token was given or found in the environment.
+        ConfigurationError: ``rate_limit`` is not one of the accepted kinds.
     """
 
     messages: Messages
@@ -143,6 +169,7 @@ class Client:
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        rate_limit: RateLimit | RateLimiter | bool | None = None,
     ) -> None:
         self._calls = _calls(
             api_key=api_key,
@@ -154,6 +181,7 @@ class Client:
             max_retries=max_retries,
             fallback_models=fallback_models,
             rng=rng,
+            rate_limit=rate_limit,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -197,6 +225,11 @@ class Client:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter pacing this client's requests, or None without ``rate_limit``."""
+        return self._calls.limiter
 
     def __repr__(self) -> str:
         return _repr(self)
@@ -281,6 +314,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        rate_limit: RateLimit | RateLimiter | bool | None = None,
     ) -> None:
         self._calls = _calls(
             api_key=api_key,
@@ -292,6 +326,7 @@ class AsyncClient:
             max_retries=max_retries,
             fallback_models=fallback_models,
             rng=rng,
+            rate_limit=rate_limit,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -333,6 +368,11 @@ class AsyncClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter pacing this client's requests, or None without ``rate_limit``."""
+        return self._calls.limiter
 
     def __repr__(self) -> str:
         return _repr(self)

@@ -33,7 +33,9 @@ from agentcore.client._http import (
     split_params,
     status_error,
 )
-from agentcore.client._retry import RetryPolicy
+from agentcore.client._limiter import RateLimiter, Ticket, max_tokens_of
+from agentcore.client._rate_limit import parse_rate_limit_headers
+from agentcore.client._retry import RetryPolicy, parse_retry_after
 from agentcore.errors import (
     AgentcoreError,
     APIConnectionError,
@@ -52,7 +54,16 @@ from agentcore.redaction import credentials_sent
 from agentcore.types import Message, ModelInfo, ModelWait
 from agentcore.usage import PriceTable, cost_of
 
-__all__ = ["Calls", "Flow", "Send", "Sleep", "with_retries"]
+__all__ = [
+    "Calls",
+    "Flow",
+    "Send",
+    "Sleep",
+    "admit",
+    "send_booked",
+    "settle_outcome",
+    "with_retries",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -173,6 +184,91 @@ def with_retries(
     raise AssertionError("with_retries needs at least one model")
 
 
+_MAX_WAITS = 100
+"""The most waits one request makes for the limiter (holds of 50 ms, then pauses)."""
+
+
+def admit(
+    limiter: RateLimiter,
+    model: str,
+    content: bytes,
+    max_tokens: int,
+    prices: PriceTable | None,
+    log: EventLogger,
+) -> Generator[Sleep, Outcome, Ticket]:
+    """Book a request with the client's limiter and wait until it may be sent.
+
+    Each wait is a :class:`Sleep` carrying a ``rate_limit`` :class:`ModelWait`; the first
+    wait for each reason is logged as ``model.throttled``. A request held for the model's
+    first response asks again after each short wait; a booked one waits once, then waits
+    out any 429 pause that began meanwhile. Should the flow be closed while a booking
+    waits, the booking is settled as it stands.
+    """
+    logged = ""
+    admission = limiter.reserve(model, content, max_tokens, prices)
+    # Holds end by the limiter's clock; the bound keeps a clock that never moves from
+    # holding the flow forever.
+    for _ in range(_MAX_WAITS):
+        if admission.ticket is not None:
+            break
+        logged = yield from _wait(log, model, admission.wait_s, admission.limit, logged)
+        admission = limiter.reserve(model, content, max_tokens, prices)
+    else:
+        admission = limiter.reserve(model, content, max_tokens, prices, hold=False)
+    ticket = admission.ticket
+    assert ticket is not None
+    wait, limit = admission.wait_s, admission.limit
+    try:
+        for _ in range(_MAX_WAITS):
+            if wait <= 0:
+                break
+            logged = yield from _wait(log, model, wait, limit, logged)
+            wait, limit = limiter.pause_left(model), "retry-after"
+    except BaseException:
+        limiter.settle(ticket)
+        raise
+    limiter.sent(ticket)
+    return ticket
+
+
+def _wait(
+    log: EventLogger, model: str, seconds: float, limit: str, logged: str
+) -> Generator[Sleep, Outcome, str]:
+    if limit != logged and log.is_enabled_for(logging.INFO):
+        log.info("model.throttled", model=model, wait_s=round(seconds, 3), limit=limit)
+    yield Sleep(seconds, ModelWait("rate_limit", seconds, model=model, detail=limit))
+    return limit
+
+
+def send_booked(
+    limiter: RateLimiter, ticket: Ticket, send: Send
+) -> Generator[Send, Outcome, Outcome]:
+    """Yield ``send``; a flow closed or failing meanwhile settles the booking as it stands."""
+    try:
+        return (yield send)
+    except BaseException:
+        limiter.settle(ticket)
+        raise
+
+
+def settle_outcome(
+    limiter: RateLimiter, ticket: Ticket, outcome: Outcome, message: object = None
+) -> None:
+    """Settle a booking with an exchange's result: a response's headers and status, and the
+    usage of the message read from it."""
+    if not isinstance(outcome, httpx.Response):
+        limiter.settle(ticket)
+        return
+    headers = parse_rate_limit_headers(outcome.headers)
+    if outcome.is_success:
+        usage = message.usage if isinstance(message, Message) else None
+        limiter.settle(ticket, headers=headers, usage=usage)
+        return
+    status = outcome.status_code
+    retry_after = parse_retry_after(outcome.headers) if status == 429 else None
+    limiter.settle(ticket, headers=headers, status_code=status, retry_after_s=retry_after)
+
+
 def log_model_call(
     log: EventLogger,
     message: Message,
@@ -211,7 +307,7 @@ def log_model_call(
 class Calls:
     """Builds the flow of every API call; one per client, shared by its resources."""
 
-    __slots__ = ("fallback_models", "log", "policy", "rng", "settings")
+    __slots__ = ("fallback_models", "limiter", "log", "policy", "rng", "settings")
 
     def __init__(
         self,
@@ -220,8 +316,11 @@ class Calls:
         rng: random.Random,
         fallback_models: tuple[str, ...],
         log: EventLogger,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.limiter = limiter
+        """Paces the Messages requests of every call; None sends them at once."""
         self.policy = policy
         self.rng = rng
         self.fallback_models = fallback_models
@@ -257,10 +356,12 @@ class Calls:
     def create(self, params: MessageCreateParams) -> Flow[Message]:
         """POST /v1/messages, returning the :class:`Message`."""
         body, options = split_params(params)
-        settings, log = self.settings, self.log_for(options)
+        settings, log, limiter = self.settings, self.log_for(options), self.limiter
         prices = options.get("prices")
 
-        def attempt(model: str, number: int) -> Generator[Send, Outcome, Message | APIError]:
+        def attempt(
+            model: str, number: int
+        ) -> Generator[Send | Sleep, Outcome, Message | APIError]:
             body["model"] = model
             content = encode_body(body)
             check_request_size(content)
@@ -268,11 +369,26 @@ class Calls:
                 "POST", "/v1/messages", content=content,
                 options=options_for_body(settings, options, content),
             )
+            if limiter is None:
+                started = time.perf_counter()
+                response = response_or_error((yield Send(request)))
+                if isinstance(response, APIError):
+                    return response
+                message = read_message(response)
+                if isinstance(message, Message):
+                    log_model_call(log, message, started=started, attempt=number, prices=prices)
+                return message
+            ticket = yield from admit(
+                limiter, model, content, max_tokens_of(body), prices, log
+            )
             started = time.perf_counter()
-            response = response_or_error((yield Send(request)))
+            outcome = yield from send_booked(limiter, ticket, Send(request))
+            response = response_or_error(outcome)
             if isinstance(response, APIError):
+                settle_outcome(limiter, ticket, outcome)
                 return response
             message = read_message(response)
+            settle_outcome(limiter, ticket, outcome, message)
             if isinstance(message, Message):
                 log_model_call(log, message, started=started, attempt=number, prices=prices)
             return message

@@ -26,8 +26,11 @@ from agentcore.client._flow import (
     Calls,
     Send,
     Sleep,
+    admit,
     log_model_call,
     response_or_error,
+    send_booked,
+    settle_outcome,
     with_retries,
 )
 from agentcore.client._http import (
@@ -37,6 +40,8 @@ from agentcore.client._http import (
     options_for_body,
     split_params,
 )
+from agentcore.client._limiter import Ticket, max_tokens_of
+from agentcore.client._rate_limit import parse_rate_limit_headers
 from agentcore.errors import (
     AgentcoreError,
     APIError,
@@ -85,6 +90,7 @@ class StreamCall:
         "_options",
         "_parser",
         "_started",
+        "_ticket",
         "accumulator",
         "last_event_at",
         "model",
@@ -99,6 +105,8 @@ class StreamCall:
         self._held: list[StreamEvent] = []
         self._started = 0.0
         self._attempt = 0
+        self._ticket: Ticket | None = None
+        """The limiter's booking of the attempt whose response is being read."""
         self.accumulator: MessageAccumulator | None = None
         """Folds the current attempt's events; None before the first response."""
         self.model: str = params["model"]
@@ -109,7 +117,27 @@ class StreamCall:
         """``time.monotonic()`` when the last event arrived, or the response opened."""
 
     def run(self) -> Generator[StreamAction, Any, Message]:
-        """The whole call: open (with retries and fallback), then relay every event."""
+        """The whole call: open (with retries and fallback), then relay every event.
+
+        With a limiter, the booking of the attempt that streams is settled with the final
+        message's usage; a stream that fails or is closed first leaves the estimates standing.
+        """
+        try:
+            message = yield from self._run()
+        except BaseException:
+            self._settle(None)
+            raise
+        return message
+
+    def _settle(self, message: Message | None) -> None:
+        """Settle the streaming attempt's booking with its usage (its headers were read
+        when it opened: by now they are older than what the limiter knows)."""
+        ticket, self._ticket = self._ticket, None
+        limiter = self._calls.limiter
+        if ticket is not None and limiter is not None:
+            limiter.settle(ticket, usage=None if message is None else message.usage)
+
+    def _run(self) -> Generator[StreamAction, Any, Message]:
         calls = self._calls
         leftover = yield from with_retries(
             calls.models_for(self.model, self._options),
@@ -150,6 +178,7 @@ class StreamCall:
                 self.last_event_at = time.monotonic()
                 yield from self._relay(accumulator, events)
         message = accumulator.final_message()
+        self._settle(message)
         log_model_call(
             calls.log_for(self._options),
             message,
@@ -182,6 +211,7 @@ class StreamCall:
         Returns the parsed events left over from the chunk that held the first block, or the
         error that ended the attempt.
         """
+        self._settle(None)
         self.model = model
         self._attempt = number
         self._body["model"] = model
@@ -192,8 +222,24 @@ class StreamCall:
             "POST", "/v1/messages", content=content,
             options=options_for_body(calls.settings, self._options, content),
         )
-        self._started = time.perf_counter()
-        response = response_or_error((yield Send(request, stream=True)))
+        limiter = calls.limiter
+        if limiter is None:
+            self._started = time.perf_counter()
+            outcome = yield Send(request, stream=True)
+        else:
+            log = calls.log_for(self._options)
+            prices = self._options.get("prices")
+            ticket = yield from admit(
+                limiter, model, content, max_tokens_of(self._body), prices, log
+            )
+            self._started = time.perf_counter()
+            outcome = yield from send_booked(limiter, ticket, Send(request, stream=True))
+            if isinstance(outcome, httpx.Response) and outcome.is_success:
+                self._ticket = ticket
+                limiter.observe(ticket, parse_rate_limit_headers(outcome.headers))
+            else:
+                settle_outcome(limiter, ticket, outcome)
+        response = response_or_error(outcome)
         if isinstance(response, APIError):
             return response
         self.request_id = request_id = response.headers.get("request-id")

@@ -10,6 +10,9 @@ then a final text answer. Figures are per model call (N + 1 of them).
   appending both messages;
 - *agent*: ``Agent.run`` with the same tool and ``ScriptedModel`` as the server (defaults,
   with prompt caching and logging as shipped: caching on, logging disabled).
+- *limited*: the agent through a client with ``rate_limit`` set to limits it never reaches,
+  so every call books, settles and hashes its cache prefixes but never waits: the cost of
+  the limiter itself (printed, not asserted).
 
 Each figure is the best of many interleaved runs (so a loaded machine slows every variant
 alike). Target: the agent at most 2.5x the hand-written loop per turn, and time per turn flat
@@ -27,7 +30,7 @@ from typing import Any
 import httpx
 
 from agentcore.agent import Agent, ModelSettings
-from agentcore.client import Client
+from agentcore.client import Client, RateLimit
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.tools import tool
 from agentcore.usage import Limits
@@ -150,13 +153,20 @@ def hand_written_loop(turns: int) -> Callable[[], None]:
     return run
 
 
-def agent_loop(turns: int, *, cache: bool = True) -> Callable[[], None]:
+UNREACHED_LIMITS = RateLimit(
+    requests_per_minute=10**12, input_tokens_per_minute=10**12, output_tokens_per_minute=10**12
+)
+
+
+def agent_loop(
+    turns: int, *, cache: bool = True, rate_limit: RateLimit | None = None
+) -> Callable[[], None]:
     script = script_for(turns)
     pending: list[tuple[Agent, ScriptedModel]] = []
 
     def prepare() -> None:
         model = ScriptedModel(script)
-        client = Client(api_key="test", transport=model)
+        client = Client(api_key="test", transport=model, rate_limit=rate_limit)
         agent = Agent(
             MODEL,
             SYSTEM,
@@ -187,6 +197,7 @@ def measure(turns: int, budget_s: float) -> dict[str, float]:
         "hand": hand_written_loop(turns),
         "agent": agent_loop(turns),
         "uncached": agent_loop(turns, cache=False),
+        "limited": agent_loop(turns, rate_limit=UNREACHED_LIMITS),
     }
     best = dict.fromkeys(variants, float("inf"))
     rounds = 0
@@ -206,11 +217,13 @@ def measure(turns: int, budget_s: float) -> dict[str, float]:
 def test_agent_overhead_per_tool_turn_is_within_target_and_linear() -> None:
     rows = []
     without_cache: list[float] = []
+    limited: list[float] = []
     for turns in TURN_COUNTS:
         measure(turns, 0.2)  # warm imports and caches
         figures = measure(turns, 3.0 if turns < 100 else 8.0)
         rows.append((turns, figures["floor"], figures["hand"], figures["agent"]))
         without_cache.append(figures["uncached"])
+        limited.append(figures["limited"])
 
     print()
     print(
@@ -222,6 +235,12 @@ def test_agent_overhead_per_tool_turn_is_within_target_and_linear() -> None:
             f"{turns:>5}   {floor:>13.1f}   {baseline:>20.1f}   {agent:>13.1f}   "
             f"{agent / baseline:>9.2f}x   {agent / floor:>10.1f}x   "
             f"{uncached:>8.1f} µs/turn ({uncached / baseline:.2f}x hand-written)"
+        )
+    for (turns, _, baseline, agent), with_limiter in zip(rows, limited, strict=True):
+        print(
+            f"{turns:>5} turns, client with rate_limit (never waiting): {with_limiter:.1f} "
+            f"µs/turn, {with_limiter / baseline:.2f}x hand-written, "
+            f"{with_limiter - agent:+.1f} µs/turn over the agent without it"
         )
     per_turn = [agent for _, _, _, agent in rows]
     print(
