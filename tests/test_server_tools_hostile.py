@@ -14,10 +14,11 @@ from agentcore import (
     ConfigurationError,
     Limits,
     MalformedResponseError,
+    ModelSettings,
     RunState,
     WebSearch,
 )
-from agentcore.testing import ScriptedModel, reply, text_reply
+from agentcore.testing import ScriptedModel, error_reply, reply, text_reply
 from agentcore.types import Usage
 from agentcore.usage import UsageTotals, cost_of
 from tests.approval_flow_app import lookup_order, refund_order
@@ -233,6 +234,29 @@ class TestOddServerToolCounts:
         totals = UsageTotals.from_dict({"input_tokens": 5, "server_tool_use": counts})
         assert totals.input_tokens == 5
         assert totals.server_tool_requests == {}
+
+
+class TestPricingWithFallbackModels:
+    def test_a_search_answered_by_a_fallback_model_is_priced_with_that_models_tokens(
+        self, driver: str
+    ) -> None:
+        searched = {"input_tokens": 1000, "output_tokens": 100,
+                    "server_tool_use": {"web_search_requests": 2}}
+        script = ScriptedModel([
+            error_reply(529, "overloaded_error", "Overloaded"),
+            reply([SEARCH_USE, SEARCH_RESULT], stop_reason="pause_turn", usage=searched,
+                  model="claude-haiku-4-5"),
+            reply([CITED], stop_reason="end_turn", usage=searched, model="claude-haiku-4-5"),
+        ])
+        settings = ModelSettings(cache=False, fallback_models=["claude-haiku-4-5"])
+        result = execute(make_agent(script, [WebSearch()], model_settings=settings), driver)
+        # Haiku 4.5: $1 in, $5 out per million tokens; two searches at $0.01 each, per turn.
+        per_turn = Decimal("0.0015") + Decimal("0.02")
+        assert [turn.cost_usd for turn in result.turns] == [per_turn, per_turn]
+        assert (result.status, result.models_used, result.cost_usd) == (
+            "completed", ["claude-haiku-4-5"], 2 * per_turn,
+        )
+        assert result.usage.server_tool_requests == {"web_search_requests": 4}
 
 
 class TestStoredRunsWithServerBlocks:
