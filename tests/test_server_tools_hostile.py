@@ -11,11 +11,17 @@ from typing import Any
 import pytest
 
 from agentcore import (
+    Agent,
+    AsyncClient,
+    Client,
     ConfigurationError,
     Limits,
     MalformedResponseError,
     ModelSettings,
     RunState,
+    RunStore,
+    ToolDefinitionError,
+    WebFetch,
     WebSearch,
 )
 from agentcore.testing import ScriptedModel, error_reply, reply, text_reply
@@ -236,6 +242,26 @@ class TestOddServerToolCounts:
         assert totals.server_tool_requests == {}
 
 
+class TestDeclaringServerTools:
+    @pytest.mark.parametrize("server_tool", [WebSearch, WebFetch])
+    def test_a_server_tool_class_given_without_parentheses_is_named_as_such(
+        self, server_tool: type
+    ) -> None:
+        script = ScriptedModel([])
+        with pytest.raises(ToolDefinitionError) as raised:
+            make_agent(script, [lookup_order, server_tool])
+        name = server_tool.__name__
+        assert str(raised.value) == (
+            f"{name} is the class of a server tool, not a tool: declare it as {name}() "
+            "(options go in the parentheses)"
+        )
+
+    def test_a_lone_server_tool_class_is_refused_as_not_a_list(self) -> None:
+        with pytest.raises(ConfigurationError) as raised:
+            make_agent(ScriptedModel([]), WebSearch)  # type: ignore[arg-type]
+        assert "tools=[WebSearch()]" in str(raised.value)
+
+
 class TestPricingWithFallbackModels:
     def test_a_search_answered_by_a_fallback_model_is_priced_with_that_models_tokens(
         self, driver: str
@@ -296,3 +322,34 @@ class TestStoredRunsWithServerBlocks:
         result = make_agent(script, [WebSearch()]).run("Who carries A-1001?")
         restored = RunState.from_json(result.state.to_json())
         assert restored.messages[1]["content"] == [SEARCH_USE, result_block, cited]
+
+    def test_a_stored_run_stopped_mid_pause_resumes_by_id_into_one_message(
+        self, tmp_path: Path
+    ) -> None:
+        searched = {"input_tokens": 10, "output_tokens": 10,
+                    "server_tool_use": {"web_search_requests": 1}}
+        script = ScriptedModel([
+            reply([SEARCH_USE, SEARCH_RESULT], stop_reason="pause_turn", usage=searched),
+            reply([CITED], stop_reason="end_turn"),
+        ])
+
+        def stored(store: RunStore, **limits: Any) -> Agent:
+            return Agent(MODEL, "You help customers.", [WebSearch()], store=store,
+                         client=Client(api_key="test", transport=script, max_retries=0),
+                         async_client=AsyncClient(api_key="test", transport=script),
+                         cache=False, **limits)
+
+        with RunStore(tmp_path / "runs.db") as store:
+            stopped = stored(store, max_pause_continuations=0).run("Who carries A-1001?")
+            run_id = stopped.state.run_id
+        assert stopped.limit == "max_pause_continuations"
+        with RunStore(tmp_path / "runs.db") as store:
+            result = stored(store).resume(run_id)
+        assert (result.status, result.output) == ("completed", "The carrier is Acme.")
+        assert script.requests[1]["messages"][1:] == [
+            {"role": "assistant", "content": [SEARCH_USE, SEARCH_RESULT]},
+        ]
+        assert result.messages[1:] == [
+            {"role": "assistant", "content": [SEARCH_USE, SEARCH_RESULT, CITED]},
+        ]
+        assert result.usage.server_tool_requests == {"web_search_requests": 1}
