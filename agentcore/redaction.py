@@ -385,7 +385,7 @@ class Redactor:
     def _block_field(self, key: Any, value: Any) -> Any:
         if key in _STRUCTURAL_BLOCK_KEYS:
             return value
-        if key in ("content", "citations"):  # a result's own text or blocks; citations
+        if key in ("content", "citations"):  # a result's own text or blocks; a text's citations
             return self._walk(value, True)
         return self._field(key, value) if isinstance(key, str) else self._walk(value, False)
 
