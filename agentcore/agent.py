@@ -143,6 +143,7 @@ class Options(TypedDict, total=False):
     max_total_tokens: int | None
     max_cost_usd: Decimal | float | str | None
     max_tool_retries: int
+    max_pause_continuations: int | None
     max_tokens: int
     temperature: float | None
     top_p: float | None
@@ -198,8 +199,8 @@ class Agent:
             each tool's own ``sensitive`` / ``requires_approval`` settings.
         approval_timeout_s: Deny a call when the approver takes longer than this.
         limits: The run's budgets (:class:`Limits`: max_turns, max_total_tokens,
-            max_cost_usd, max_tool_retries); a run that reaches one ends as
-            ``limit_reached``.
+            max_cost_usd, max_tool_retries, max_pause_continuations); a run that reaches
+            one ends as ``limit_reached``.
         model_settings: How the model is called (:class:`ModelSettings`: max_tokens,
             sampling, thinking, tool_choice, fallback models, prompt caching, prices).
         output_type: A pydantic model: the run ends with a validated instance in

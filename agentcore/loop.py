@@ -216,6 +216,15 @@ class AgentLoop:
             return self._call_model()
         max_tokens = self._max_tokens()
         state.max_tokens_override = None
+        if stop_reason == "pause_turn" and not message.content:
+            # Nothing to send back and continue: the conversation stays as it was, so a
+            # resume asks the model again.
+            error = (
+                "the model paused its turn (pause_turn) with nothing in it; a paused turn "
+                "holds the server tool work done so far, so the reply was refused"
+            )
+            self._exception = MalformedResponseError(error, request_id=message.request_id)
+            return self._finish("failed", error=error, resumable=True)
         recorded = self._recorded(message)
         if _continues_paused_turn(state):
             # The reply goes on from the paused assistant turn sent back as-is: one turn,
@@ -443,7 +452,11 @@ class AgentLoop:
         state = self.state
         config = self.config
         limit = config.limits.reached(
-            len(state.turns), state.usage, state.cost_usd, state.unpriced_models
+            len(state.turns),
+            state.usage,
+            state.cost_usd,
+            state.unpriced_models,
+            paused_replies=_paused_replies(state),
         )
         if limit is not None:
             name, message = limit
@@ -608,8 +621,9 @@ class AgentLoop:
         repeated = self._tool_use_ids.repeated(state.messages, message)
         if repeated is not None:
             error = (
-                f"the model's reply uses tool_use id {repeated!r} more than once in this run; "
-                "tool_use ids must be unique, so the reply was refused and none of its calls ran"
+                f"the model's reply uses tool_use id {repeated!r} more than once in this run "
+                "(in a tool_use or server_tool_use block); tool_use ids must be unique, so the "
+                "reply was refused and none of its calls ran"
             )
             self._exception = MalformedResponseError(error, request_id=message.request_id)
             return self._finish("failed", error=error)
@@ -804,11 +818,16 @@ class AgentLoop:
         )
 
 
-class _ToolUseIds:
-    """The tool_use ids a run's conversation holds, read once per message as it grows.
+_CALL_BLOCKS = frozenset({"tool_use", "server_tool_use"})
 
-    Calls, approvals, decisions and execution records are all keyed by these ids, so a reply
-    that repeats one (within itself, or from an earlier turn) cannot be run safely.
+
+class _ToolUseIds:
+    """The ids of the calls (``tool_use`` and ``server_tool_use``) a run's conversation
+    holds, read once per message as it grows.
+
+    Calls, approvals, decisions and execution records are all keyed by these ids, and the
+    API pairs each result with its call by id alone, so a client call whose id repeats one
+    (within its reply, from an earlier turn, or of a server call) cannot be run safely.
     """
 
     __slots__ = ("ids", "scanned")
@@ -818,7 +837,11 @@ class _ToolUseIds:
         self.scanned = 0
 
     def repeated(self, messages: Sequence[Mapping[str, Any]], reply: Message) -> str | None:
-        """The first id of ``reply`` (the last of ``messages``) already used, or None."""
+        """The first client call id of ``reply`` already used, or None.
+
+        ``reply`` is the last of ``messages`` (joined there to the paused turn it continues,
+        whose server calls count as used).
+        """
         earlier = len(messages) - 1
         if earlier < self.scanned:
             self.ids.clear()
@@ -827,18 +850,42 @@ class _ToolUseIds:
         for message in messages[self.scanned : earlier]:
             content = message.get("content")
             if message.get("role") == "assistant" and isinstance(content, list):
-                ids.update(
-                    block.get("id")
-                    for block in content
-                    if isinstance(block, dict) and block.get("type") == "tool_use"
-                )
+                ids.update(_call_ids(content))
         self.scanned = max(earlier, 0)
-        in_reply: set[str] = set()
+        last = messages[-1].get("content") if messages else None
+        in_reply = _call_ids(last, "server_tool_use") if isinstance(last, list) else set()
         for block in reply.tool_uses:
             if block.id in ids or block.id in in_reply:
                 return block.id
             in_reply.add(block.id)
         return None
+
+
+def _call_ids(content: list[Any], *kinds: str) -> set[object]:
+    """The ids of the call blocks in ``content`` (of the given kinds; default: both)."""
+    wanted = frozenset(kinds) or _CALL_BLOCKS
+    return {
+        block.get("id")
+        for block in content
+        if isinstance(block, dict) and block.get("type") in wanted
+    }
+
+
+def _paused_replies(state: RunState) -> int:
+    """How many ``pause_turn`` replies in a row the next model call continues: the
+    conversation ends with their joined assistant message (a cut-off tool call retried in
+    between is not a reply of its own)."""
+    messages = state.messages
+    if not messages or messages[-1].get("role") != "assistant":
+        return 0
+    count = 0
+    for turn in reversed(state.turns):
+        if turn.stop_reason == "max_tokens":
+            continue
+        if turn.stop_reason != "pause_turn":
+            break
+        count += 1
+    return count
 
 
 def _continues_paused_turn(state: RunState) -> bool:

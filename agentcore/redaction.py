@@ -76,10 +76,13 @@ _SECRET_KEYS = frozenset(
 _SECRET_SUFFIXES = ("_api_key", "_password", "_secret", "_token")
 _MIN_SECRET_VALUE_CHARS = 4
 # What makes a content block valid rather than what it says: changing an id breaks the pairing
-# of tool_use and tool_result, and image data or a thinking signature is checked by the API.
+# of tool_use and tool_result, and image data, a thinking signature or the encrypted content
+# of a server tool's result and of the citations to it are checked by the API (and, being
+# encrypted, hold nothing readable to redact).
 _STRUCTURAL_BLOCK_KEYS = frozenset(
-    {"type", "id", "tool_use_id", "name", "signature", "source", "cache_control", "is_error"}
-)
+    {"type", "id", "tool_use_id", "name", "signature", "source", "cache_control", "is_error",
+     "encrypted_content", "encrypted_index"}
+)  # fmt: skip
 
 # Case-insensitive patterns with word boundaries cost ~100 µs on a kilobyte of prose, and
 # tool results and log fields are scrubbed on every call: each pattern runs only when the
@@ -382,7 +385,7 @@ class Redactor:
     def _block_field(self, key: Any, value: Any) -> Any:
         if key in _STRUCTURAL_BLOCK_KEYS:
             return value
-        if key == "content":  # a tool_result's own text or blocks
+        if key in ("content", "citations"):  # a result's own text or blocks; a text's citations
             return self._walk(value, True)
         return self._field(key, value) if isinstance(key, str) else self._walk(value, False)
 

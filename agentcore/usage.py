@@ -369,16 +369,19 @@ class UsageTotals:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UsageTotals:
-        """Rebuild totals from :meth:`to_dict`."""
+        """Rebuild totals from :meth:`to_dict`; of ``server_tool_use`` only the whole,
+        non-negative counts under text names are kept (anything else in its place is
+        ignored)."""
+        requests = data.get("server_tool_use")
         return cls(
             input_tokens=int(data.get("input_tokens", 0)),
             output_tokens=int(data.get("output_tokens", 0)),
             cache_creation_input_tokens=int(data.get("cache_creation_input_tokens", 0)),
             cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
             server_tool_requests={
-                str(name): count
-                for name, count in (data.get("server_tool_use") or {}).items()
-                if type(count) is int and count >= 0
+                name: count
+                for name, count in (requests.items() if isinstance(requests, Mapping) else ())
+                if isinstance(name, str) and type(count) is int and count >= 0
             },
         )
 
@@ -400,6 +403,10 @@ class Limits:
     since its cost cannot be checked."""
     max_tool_retries: int = 3
     """Consecutive turns with invalid tool calls the model may correct before the run fails."""
+    max_pause_continuations: int | None = 10
+    """Consecutive ``pause_turn`` replies (a long server-tool turn paused) the run continues
+    by calling the model again; one more paused reply in a row ends the run. None: only the
+    other budgets bound them."""
 
     def __post_init__(self) -> None:
         for name in ("max_turns", "max_total_tokens"):
@@ -408,9 +415,12 @@ class Limits:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
-        retries = self.max_tool_retries
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigurationError(f"max_tool_retries must be 0 or more, not {retries!r}")
+        for name in ("max_tool_retries", "max_pause_continuations"):
+            value = getattr(self, name)
+            if value is None and name == "max_pause_continuations":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigurationError(f"{name} must be 0 or more, not {value!r}")
         if self.max_cost_usd is not None and not isinstance(self.max_cost_usd, Decimal):
             object.__setattr__(self, "max_cost_usd", to_usd(self.max_cost_usd))
 
@@ -420,14 +430,24 @@ class Limits:
         usage: UsageTotals,
         cost_usd: Decimal,
         unpriced_models: Sequence[str] = (),
+        *,
+        paused_replies: int = 0,
     ) -> tuple[str, str] | None:
         """The limit a run with these totals has reached, as (name, explanation), or None.
 
-        A cost limit cannot be checked once a model without a known price answered, so it
-        counts as reached then: a budget is never silently ignored.
+        ``paused_replies`` counts the ``pause_turn`` replies in a row that the next call
+        would continue. A cost limit cannot be checked once a model without a known price
+        answered, so it counts as reached then: a budget is never silently ignored.
         """
         if self.max_turns is not None and turns >= self.max_turns:
             return "max_turns", f"max_turns={self.max_turns} reached after {turns} model calls"
+        pauses = self.max_pause_continuations
+        if pauses is not None and paused_replies > pauses:
+            return "max_pause_continuations", (
+                f"max_pause_continuations={pauses} reached: the model paused its turn "
+                f"(pause_turn) {paused_replies} times in a row without finishing it; resume "
+                "with a larger max_pause_continuations to let it go on"
+            )
         if self.max_total_tokens is not None and usage.total_tokens >= self.max_total_tokens:
             return "max_total_tokens", (
                 f"max_total_tokens={self.max_total_tokens} reached: the run used "

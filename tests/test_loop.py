@@ -92,6 +92,10 @@ def text(value: str) -> dict[str, Any]:
     return {"type": "text", "text": value}
 
 
+PAUSED = [text("Searching.")]
+"""The content of a paused turn (``pause_turn``): what the server tools did so far."""
+
+
 def use(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
 
@@ -556,7 +560,7 @@ class TestLimits:
         loop = make_loop(limits=Limits(max_total_tokens=110))
         loop.next_action()
         result = finished(
-            loop.model_responded(message([], "pause_turn", input_tokens=100, output_tokens=10))
+            loop.model_responded(message(PAUSED, "pause_turn", input_tokens=100, output_tokens=10))
         )
         assert (result.status, result.limit) == ("limit_reached", "max_total_tokens")
         assert result.error == "max_total_tokens=110 reached: the run used 110 tokens"
@@ -564,8 +568,8 @@ class TestLimits:
     def test_max_cost_stops_once_the_run_has_spent_it(self) -> None:
         loop = make_loop(limits=Limits(max_cost_usd=Decimal("0.0009")))
         loop.next_action()
-        assert isinstance(loop.model_responded(message([], "pause_turn")), CallModel)
-        result = finished(loop.model_responded(message([], "pause_turn")))
+        assert isinstance(loop.model_responded(message(PAUSED, "pause_turn")), CallModel)
+        result = finished(loop.model_responded(message(PAUSED, "pause_turn")))
         assert (result.status, result.limit, result.cost_usd) == (
             "limit_reached",
             "max_cost_usd",
@@ -575,7 +579,7 @@ class TestLimits:
     def test_a_cost_limit_cannot_be_checked_for_an_unpriced_model_so_it_stops(self) -> None:
         loop = make_loop(limits=Limits(max_cost_usd=Decimal(1)))
         loop.next_action()
-        result = finished(loop.model_responded(message([], "pause_turn", model="mystery-1")))
+        result = finished(loop.model_responded(message(PAUSED, "pause_turn", model="mystery-1")))
         assert (result.status, result.limit, result.cost_usd) == (
             "limit_reached",
             "max_cost_usd",
@@ -586,7 +590,7 @@ class TestLimits:
     def test_a_run_stopped_by_a_limit_resumes_under_a_larger_one(self) -> None:
         loop = make_loop(limits=Limits(max_turns=1))
         loop.next_action()
-        stopped = finished(loop.model_responded(message([], "pause_turn")))
+        stopped = finished(loop.model_responded(message(PAUSED, "pause_turn")))
         larger = make_loop(limits=Limits(max_turns=5))
         assert isinstance(AgentLoop(larger.config, stopped.state).next_action(), CallModel)
 

@@ -14,7 +14,7 @@ import copy
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeAlias, overload
+from typing import Any, Literal, TypeAlias, TypeGuard, overload
 
 from agentcore.errors import ConfigurationError, ToolDefinitionError
 from agentcore.log import get_logger
@@ -310,6 +310,7 @@ def _require_tool_list(tools: object) -> None:
         name = (
             tools.name if isinstance(tools, Tool)
             else f"{type(tools).__name__}(...)" if isinstance(tools, ServerTool)
+            else f"{tools.__name__}()" if _is_server_tool_class(tools)
             else callable_name(tools)
         )
         raise ConfigurationError(
@@ -347,6 +348,12 @@ class Toolset:
                 server_tools.append(item)
                 definitions.append(item.definition())
                 continue
+            if _is_server_tool_class(item):
+                name = item.__name__
+                raise ToolDefinitionError(
+                    f"{name} is the class of a server tool, not a tool: declare it as "
+                    f"{name}() (options go in the parentheses)"
+                )
             if isinstance(item, Mapping):
                 raise ToolDefinitionError(
                     f"a tool definition dict ({dict(item).get('type') or dict(item).get('name')!r})"
@@ -413,6 +420,12 @@ class Toolset:
     def definitions(self) -> list[dict[str, Any]]:
         """The API definitions of all tools, in the order the tools were given."""
         return [dict(definition) for definition in self._definitions]
+
+
+def _is_server_tool_class(value: object) -> TypeGuard[type[ServerTool]]:
+    """Whether ``value`` is :class:`ServerTool` or one of its classes, given where an instance
+    (``WebSearch()``) belongs."""
+    return isinstance(value, type) and issubclass(value, ServerTool)
 
 
 def _check_server_tool_names(server_tools: list[ServerTool], tools: Mapping[str, Tool]) -> None:
