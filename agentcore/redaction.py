@@ -347,6 +347,10 @@ class Redactor:
             return self.redact_text(value)
         if isinstance(value, Mapping):
             if content:
+                if value.get("type") == "redacted_thinking":
+                    # Its ``data`` is the encrypted thinking the API checks: nothing readable.
+                    return {key: item if key == "data" else self._block_field(key, item)
+                            for key, item in value.items()}
                 return {key: self._block_field(key, item) for key, item in value.items()}
             return {
                 self._key(key): self._field(key, item)

@@ -323,6 +323,16 @@ class TestStoredRunsWithServerBlocks:
         restored = RunState.from_json(result.state.to_json())
         assert restored.messages[1]["content"] == [SEARCH_USE, result_block, cited]
 
+    def test_redacted_thinking_data_survives_the_stored_state_unchanged(self) -> None:
+        # Redacted thinking is encrypted like search content: base64 that merely looks like a
+        # credential must come back byte for byte, or the next request is refused.
+        looks_like_a_key = "Eqgf/AIza" + "b" * 35 + "+ghp_" + "c" * 36
+        hidden = {"type": "redacted_thinking", "data": looks_like_a_key}
+        script = ScriptedModel([reply([hidden, CITED], stop_reason="end_turn")])
+        result = make_agent(script, [WebSearch()]).run("Who carries A-1001?")
+        restored = RunState.from_json(result.state.to_json())
+        assert restored.messages[1]["content"][0] == hidden
+
     def test_a_stored_run_stopped_mid_pause_resumes_by_id_into_one_message(
         self, tmp_path: Path
     ) -> None:
