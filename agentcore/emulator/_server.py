@@ -242,7 +242,7 @@ class Emulator:
                     _log.info("emulator.request", method=request.method, path=request.path,
                               status=outcome.status if not outcome.reset else None,
                               request_id=outcome.headers.get("request-id"),
-                              fault=outcome.fault.kind if outcome.fault else None,
+                              fault=outcome.injected,
                               reset=outcome.reset,
                               duration_ms=round((time.perf_counter() - started) * 1000, 3))
                 if outcome.reset:
@@ -366,8 +366,9 @@ def run(args: argparse.Namespace) -> int:
         await emulator.astart()
         print(emulator.base_url, flush=True)
         source = f"script {args.script}" if args.script else "the demo policy (not a model)"
-        print(f"agentcore emulator answering from {source}; set ANTHROPIC_BASE_URL="
-              f"{emulator.base_url} and any ANTHROPIC_API_KEY. Ctrl-C stops it.",
+        print(f"agentcore emulator answering from {source}. To use it from another shell, "
+              f"paste:\n  export ANTHROPIC_BASE_URL={emulator.base_url}\n"
+              "  export ANTHROPIC_API_KEY=emulator-any-key\nCtrl-C stops it.",
               file=sys.stderr, flush=True)
         await emulator.serve_forever()
 
