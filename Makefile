@@ -1,17 +1,30 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# `make demo` installs only what the demo needs (agentcore and its console extra); `make test`
+# adds the development tools and the SQL tool pack. Each install has its own stamp.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
+DEMO_STAMP := $(VENV)/.demo-stamp
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test test-fast lint bench emulator clean
 
-$(STAMP): pyproject.toml tools/sql/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e 'tools/sql[postgres]'
-	touch $(STAMP)
+$(PY):
+	@echo "==> creating the virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	@echo "==> installing agentcore with its console extra (what the demo needs)"
+	$(PIP) -e '.[console]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml tools/sql/pyproject.toml | $(PY)
+	@echo "==> installing agentcore with the development tools and the SQL tool pack"
+	$(PIP) -e '.[dev,console]' -e 'tools/sql[postgres]'
+	touch $(DEMO_STAMP) $(STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) -m examples.support_agent $(ARGS)
 
 lint: $(STAMP)
@@ -27,7 +40,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pytest tests/benchmarks -q -s -p no:cacheprovider --override-ini addopts=
 
-emulator: $(STAMP)
+emulator: $(DEMO_STAMP)
 	$(PY) -m agentcore.emulator --port 0
 
 clean:
