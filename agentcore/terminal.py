@@ -132,17 +132,14 @@ def _split_to_fit(word: str, room: int) -> tuple[str, str]:
 def wrap(text: str, width: int, *, indent: str = "", first: str | None = None) -> list[str]:
     """``text`` as lines of at most ``width`` columns, broken between words.
 
-    ``first`` starts the first line (default ``indent``) and ``indent`` every other one. A
-    word is cut only when it is wider than a whole line on its own. Runs of spaces become
-    one; newlines in ``text`` start a new line.
+    ``first`` starts the first line (default ``indent``) and ``indent`` every line the
+    wrapping adds. A word is cut only when it is wider than a whole line on its own. Spaces
+    are kept except where a line is broken; a newline in ``text`` starts a line of its own.
     """
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        lead = indent if lines or first is None else first
-        wrapper = StreamWrapper(width, indent=indent, column=cell_width(lead))
-        body = wrapper.feed(paragraph) + wrapper.end()
-        lines.extend((lead + body).split("\n"))
-    return [line.rstrip(" ") for line in lines]
+    lead = indent if first is None else first
+    wrapper = StreamWrapper(width, indent=indent, column=cell_width(lead))
+    body = wrapper.feed(text) + wrapper.end()
+    return [line.rstrip(" ") for line in (lead + body).split("\n")]
 
 
 class StreamWrapper:
@@ -150,8 +147,9 @@ class StreamWrapper:
 
     :meth:`feed` returns what can be printed now: a word is held back until the space or
     newline after it arrives, since only then is it known whether it fits on the line.
-    :meth:`end` returns the held word. Continuation lines start with ``indent``; ``column`` is
-    where the cursor stands when the first piece arrives (after a ``assistant>`` prompt, say).
+    :meth:`end` returns the held word. Lines the wrapping adds start with ``indent`` (and
+    drop the spaces at the break); ``column`` is where the cursor stands when the first piece
+    arrives (after an ``assistant>`` prompt, say).
     """
 
     def __init__(self, width: int, *, indent: str = "", column: int = 0) -> None:
@@ -159,7 +157,9 @@ class StreamWrapper:
         self.indent = indent
         self.column = column
         self._word: list[str] = []
-        self._space = False
+        self._spaces = 0
+        self._broken = False
+        """The line was just broken by the wrapping: its leading spaces are dropped."""
 
     def feed(self, text: str) -> str:
         """Take more text; return what to print now."""
@@ -168,10 +168,11 @@ class StreamWrapper:
             if char == "\n":
                 out.append(self._flush())
                 out.append("\n")
-                self.column, self._space = 0, False
+                self.column, self._spaces, self._broken = 0, 0, False
             elif char == " ":
                 out.append(self._flush())
-                self._space = self.column > cell_width(self.indent)
+                if not self._broken:
+                    self._spaces += 1
             else:
                 self._word.append(char)
         return "".join(out)
@@ -187,21 +188,18 @@ class StreamWrapper:
         self._word = []
         out: list[str] = []
         margin = cell_width(self.indent)
-        if self.column == 0 and margin:
-            out.append(self.indent)
-            self.column = margin
-        needed = cell_width(word) + (1 if self._space else 0)
-        if self.column + needed > self.width and self.column > margin:
+        size = cell_width(word)
+        if self.column + self._spaces + size > self.width and self.column > margin:
             out.append("\n" + self.indent)
-            self.column, self._space = margin, False
-        if self._space:
-            out.append(" ")
-            self.column += 1
-            self._space = False
-        while self.column + cell_width(word) > self.width:
+            self.column, self._spaces = margin, 0
+        out.append(" " * self._spaces)
+        self.column += self._spaces
+        self._spaces, self._broken = 0, False
+        while self.column + size > self.width:
             head, word = _split_to_fit(word, max(self.width - self.column, 1))
             out.append(head + "\n" + self.indent)
             self.column = margin
+            size = cell_width(word)
         out.append(word)
-        self.column += cell_width(word)
+        self.column += size
         return "".join(out)
