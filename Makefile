@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
-# `make demo` installs only what the demo needs (agentcore and its console extra); `make test`
-# adds the development tools and the SQL tool pack. Each install has its own stamp.
+# `make demo` installs only what the demo needs (agentcore, its console extra, the SQLite tool
+# pack); `make test` adds the development tools and PostgreSQL support. Each has its stamp.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -14,9 +14,9 @@ $(PY):
 	@echo "==> creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 
-$(DEMO_STAMP): pyproject.toml | $(PY)
-	@echo "==> installing agentcore with its console extra (what the demo needs)"
-	$(PIP) -e '.[console]'
+$(DEMO_STAMP): pyproject.toml tools/sql/pyproject.toml | $(PY)
+	@echo "==> installing agentcore, its console extra and the SQL tool pack (what the demo needs)"
+	$(PIP) -e '.[console]' -e tools/sql
 	touch $(DEMO_STAMP)
 
 $(STAMP): pyproject.toml tools/sql/pyproject.toml | $(PY)

@@ -26,6 +26,7 @@ from agentcore import (
 )
 from agentcore.errors import AgentcoreError
 from agentcore.log import configure
+from agentcore.terminal import color_wanted, terminal_width, wrap
 from examples.support_agent.app import (
     DEFAULT_DATABASE,
     DEFAULT_MODEL,
@@ -101,13 +102,15 @@ def _reset(database: Path) -> None:
 
 def _approver(mode: ApproveMode) -> Approver | None:
     if mode == "console":
-        return ConsoleApprover()
+        # The chat is one conversation of many runs: [a]lways lasts until /new.
+        return ConsoleApprover(always_scope="conversation")
     if mode == "auto-deny":
 
         def deny(request: ApprovalRequest) -> Deny:
             return Deny(
                 "this session denies every action that needs approval (--approve auto-deny)",
                 arguments_hash=request.arguments_hash,
+                automatic=True,
             )
 
         return CallbackApprover(deny)
@@ -132,38 +135,48 @@ def _banner(
     database: Path,
     mode: ApproveMode,
     args: argparse.Namespace,
+    *,
+    interactive: bool,
 ) -> None:
     prompt = load_prompt()
-    line = "─" * 78
+    width = terminal_width(out)
+    rule = style("─" * min(78, width), "dim") + "\n"
+
+    def say(text: str, *styles: str, label: int = 0) -> None:
+        """One banner entry, wrapped under its label (``label`` columns wide)."""
+        indent = " " * (2 + label)
+        for line in wrap(text, width, first="  ", indent=indent):
+            out.write(style(line, *styles) + "\n")
+
     out.write(style("Northwind Devices support agent", "bold") + "  (an agentcore example)\n")
-    out.write(style(line, "dim") + "\n")
+    out.write(rule)
     if backend.offline:
-        out.write(style(f"  {backend.description}.", "yellow", "bold") + "\n")
-        out.write(
-            style(
-                f"  Tokens and dollars are the emulator's estimates at {args.model} prices. "
-                "Set ANTHROPIC_API_KEY for real answers.",
-                "yellow",
-            )
-            + "\n"
+        say(f"{backend.description}.", "yellow", "bold")
+        say(
+            f"Tokens and dollars are the emulator's estimates at {args.model} prices. "
+            "Set ANTHROPIC_API_KEY for real answers.",
+            "yellow",
         )
     else:
         fallback = f" (fallback: {', '.join(args.fallback)})" if args.fallback else ""
-        out.write(f"  Model:     {backend.description}{fallback}\n")
-    out.write(f"  Database:  {display_path(database)} ({_database_facts(database)})\n")
-    out.write(f"  Prompt:    {prompt.name} version {prompt.version}\n")
+        say(f"Model:     {backend.description}{fallback}", label=11)
+    say(f"Database:  {display_path(database)} ({_database_facts(database)})", label=11)
+    say(f"Prompt:    {prompt.name} version {prompt.version}", label=11)
     threshold = f"${REFUND_APPROVAL_ABOVE_CENTS / 100:.2f}"
     how = {
-        "console": "asked here, at this console",
+        "console": "asked here, at this console"
+        if interactive
+        else "denied: no one is at a terminal to answer (--approve deferred keeps them)",
         "deferred": "the run pauses; decide with the agentcore command line",
         "auto-deny": "always denied",
     }[mode]
-    out.write(
-        f"  Approvals: refunds above {threshold}, cancellations, address changes and emails "
-        f"— {how}\n"
+    say(
+        f"Approvals: refunds above {threshold}, cancellations of orders not yet shipped, "
+        f"address changes and emails — {how}",
+        label=11,
     )
-    out.write("  Try: What's the status of order A-1001? My email is ada.lovelace@example.com\n")
-    out.write(style(line, "dim") + "\n")
+    say("Try: What's the status of order A-1001? My email is ada.lovelace@example.com", label=5)
+    out.write(rule)
     out.flush()
 
 
@@ -172,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     mode: ApproveMode = args.approve
     out = sys.stdout
-    style = Style(not args.no_color and out.isatty() and not os.environ.get("NO_COLOR"))
+    style = Style(not args.no_color and color_wanted(out))
     scripted = [*_script_lines(args.script), *args.say] if args.script or args.say else None
     interactive = scripted is None and sys.stdin.isatty()
     database = args.db
@@ -191,10 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # The store sits beside the database, whose directory may not exist yet.
                 store_path.parent.mkdir(parents=True, exist_ok=True)
                 store = cleanup.enter_context(RunStore(store_path))
+            approver = _approver(mode)
             support = create_support_agent(
                 database,
                 backend.client,
-                approver=_approver(mode),
+                approver=approver,
                 store=store,
                 model=args.model,
                 fallback_models=args.fallback,
@@ -207,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" {error.filename}" if error.filename else ""
             print(f"error: cannot open{where}: {error.strerror or error}", file=sys.stderr)
             return 2
-        _banner(out, style, backend, support.database, mode, args)
+        _banner(out, style, backend, support.database, mode, args, interactive=interactive)
         deferral = None
         if store is not None:
             environment = {}
@@ -216,24 +230,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.model != DEFAULT_MODEL:
                 environment[ENV_MODEL] = args.model
             deferral = Deferral(store, environment)
-        console = ChatConsole(support.agent, mode, out, style, deferral=deferral)
+        console = ChatConsole(
+            support.agent,
+            mode,
+            out,
+            style,
+            deferral=deferral,
+            new_conversation=(
+                approver.new_conversation if isinstance(approver, ConsoleApprover) else None
+            ),
+        )
         try:
             if interactive:
                 out.write("Type /help for commands, /quit to leave.\n")
                 return console.interact(input)
             if scripted is None:
-                out.write(
-                    style(
-                        "Standard input is not a terminal: running the built-in conversation. "
-                        + (
-                            "Actions that need approval are denied (no interactive approver). "
-                            if mode == "console"
-                            else ""
-                        )
-                        + "Run it in a terminal to chat.",
-                        "dim",
+                console.say(
+                    "Standard input is not a terminal: running the built-in conversation. "
+                    + (
+                        "Actions that need approval are denied (no interactive approver). "
+                        if mode == "console"
+                        else ""
                     )
-                    + "\n"
+                    + "Run it in a terminal to chat.",
+                    "dim",
                 )
                 scripted = list(CANNED_CONVERSATION)
             return console.run_script(scripted)
