@@ -24,7 +24,9 @@ from agentcore import (
     Deny,
     RunStore,
 )
-from agentcore.errors import AgentcoreError
+from agentcore.emulator import Fault
+from agentcore.emulator._faults import FaultSpecError
+from agentcore.errors import AgentcoreError, ConfigurationError
 from agentcore.log import configure
 from agentcore.terminal import color_wanted, terminal_width, wrap
 from examples.support_agent.app import (
@@ -89,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--offline", action="store_true", help="use the emulator even with ANTHROPIC_API_KEY set"
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="offline: make the emulator misbehave, as `agentcore emulator --fault` does "
+        "(429, 529, slow:2, reset…; repeatable), to watch the status line and the retries",
+    )
     parser.add_argument("--log", type=Path, metavar="FILE", help="append JSON event logs to FILE")
     parser.add_argument("--no-color", action="store_true", help="plain output")
     return parser
@@ -115,6 +125,24 @@ def _approver(mode: ApproveMode) -> Approver | None:
 
         return CallbackApprover(deny)
     return None
+
+
+def _inject_faults(backend: Backend, specs: list[str]) -> None:
+    """Arm the offline emulator with the ``--fault`` specs.
+
+    Raises:
+        ConfigurationError: a spec is malformed, or the replies do not come from the emulator.
+    """
+    if not specs:
+        return
+    if backend.emulator is None:
+        raise ConfigurationError("--fault works offline only (the emulator), not with the API")
+    for spec in specs:
+        try:
+            fault, times = Fault.parse(spec)
+        except FaultSpecError as error:
+            raise ConfigurationError(str(error)) from None
+        backend.emulator.faults.add(fault, times=times)
 
 
 def _database_facts(database: Path) -> str:
@@ -198,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 configure(renderer="json", stream=log_file, force=True)
             backend = connect(offline=True if args.offline else None, model=args.model)
             cleanup.callback(backend.close)
+            _inject_faults(backend, args.fault)
             store = None
             if mode == "deferred":
                 store_path = store_for_database(database)

@@ -59,7 +59,7 @@ _RETRY_CAUSES = MappingProxyType(
 def wait_text(wait: ModelWait, remaining_s: float | None = None) -> str:
     """``rate limited, retrying in 4 s (2/3)`` or ``waiting 4 s for the rate limit``."""
     seconds = wait.seconds if remaining_s is None else max(remaining_s, 0.0)
-    shown = f"{math.ceil(seconds)} s" if seconds >= 1 else f"{seconds:.1f} s"
+    shown = f"{math.ceil(seconds)} s" if seconds >= 1 else "under a second"
     if wait.reason == "rate_limit":
         detail = f" ({terminal_safe(wait.detail)})" if wait.detail else ""
         return f"waiting {shown} for the rate limit{detail}"
@@ -93,9 +93,24 @@ class Style:
         return "".join(f"\033[{_ANSI_CODES[s]}m" for s in styles) + text + "\033[0m"
 
 
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, at a space when one is near."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,") + "…"
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _ARGUMENT_CHARS else text[: _ARGUMENT_CHARS - 2] + '…"'
+    if len(text) <= _ARGUMENT_CHARS:
+        return text
+    if isinstance(value, str):
+        return _cut(text[:-1], _ARGUMENT_CHARS - 1) + '"'
+    return _cut(text, _ARGUMENT_CHARS)
 
 
 def compact_call(name: str, arguments: dict[str, Any]) -> str:
@@ -115,8 +130,13 @@ def compact_result(content: str | list[dict[str, Any]]) -> str:
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
         count = len(data["rows"])
         return "no rows" if count == 0 else f"{count} row{'' if count == 1 else 's'}"
-    text = " ".join(content.split())
-    return text if len(text) <= _RESULT_CHARS else text[: _RESULT_CHARS - 1] + "…"
+    if isinstance(data, dict):
+        # key: value pairs read (and wrap) better than JSON without spaces.
+        content = ", ".join(
+            f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+            for key, value in data.items()
+        )
+    return _cut(" ".join(content.split()), _RESULT_CHARS)
 
 
 @dataclass
