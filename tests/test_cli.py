@@ -14,6 +14,7 @@ import pty
 import re
 import socket
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -305,6 +306,27 @@ class TestResumeErrors:
 
 
 class TestEmulatorOptions:
+    @pytest.mark.e2e
+    def test_it_prints_its_url_then_the_two_export_lines_to_paste(self) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "agentcore.cli", "emulator", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout is not None and child.stderr is not None
+            url = child.stdout.readline().strip()
+            lines = [child.stderr.readline() for _ in range(3)]
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+        assert url.startswith("http://127.0.0.1:")
+        assert lines[1:] == [
+            f"  export ANTHROPIC_BASE_URL={url}\n",
+            "  export ANTHROPIC_API_KEY=emulator-any-key\n",
+        ]
+
     @pytest.mark.parametrize(
         ("option", "message"),
         [

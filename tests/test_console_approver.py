@@ -404,4 +404,4 @@ class TestInProcess:
         assert approver.decide(request) == Approve(arguments_hash=request.arguments_hash)
         out = shown.getvalue()
         assert "Edit cancelled.\n" in out
-        assert out.count("Approve? [y]es / [n]o / [a]lways for this run / [e]dit / [d]etails: ") == 2
+        assert out.count(PROMPT.replace("\\", "")) == 2
