@@ -128,7 +128,7 @@ async def adrive(
             return
         if isinstance(step, CallModel):
             async for item in _acall_model(client(), _request(loop, step), streaming=streaming):
-                if isinstance(item, _DELTAS):
+                if isinstance(item, _PASSED_ON):
                     yield item
                 else:
                     answer = item
@@ -155,7 +155,8 @@ async def adrive(
 
 # --- the model call ----------------------------------------------------------------------------
 
-_DELTAS = (TextDelta, ThinkingDelta, ModelWaiting)
+_PASSED_ON = (TextDelta, ThinkingDelta, ModelWaiting)
+"""What an async model call yields before its last item (the reply): passed on to the consumer."""
 
 
 def _request(loop: AgentLoop, action: CallModel) -> dict[str, Any]:
