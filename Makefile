@@ -1,17 +1,30 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# `make demo` installs only what the demo needs (agentcore, its console extra, the SQLite tool
+# pack); `make test` adds the development tools and PostgreSQL support. Each has its stamp.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
+DEMO_STAMP := $(VENV)/.demo-stamp
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test test-fast lint bench emulator eval clean
 
-$(STAMP): pyproject.toml tools/sql/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e 'tools/sql[postgres]'
-	touch $(STAMP)
+$(PY):
+	@echo "==> creating the virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml tools/sql/pyproject.toml | $(PY)
+	@echo "==> installing agentcore, its console extra and the SQL tool pack (what the demo needs)"
+	$(PIP) -e '.[console]' -e tools/sql
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml tools/sql/pyproject.toml | $(PY)
+	@echo "==> installing agentcore with the development tools and the SQL tool pack"
+	$(PIP) -e '.[dev,console]' -e 'tools/sql[postgres]'
+	touch $(DEMO_STAMP) $(STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) -m examples.support_agent $(ARGS)
 
 lint: $(STAMP)
@@ -37,7 +50,7 @@ eval: $(STAMP)
 	$(EVAL_RUN) --prompt examples/support_agent/prompts/support_system.md --min-pass-rate 1 $(ARGS)
 	$(EVAL_RUN) --prompt examples/support_agent/prompts/support_system_v5.md --no-gate $(ARGS)
 
-emulator: $(STAMP)
+emulator: $(DEMO_STAMP)
 	$(PY) -m agentcore.emulator --port 0
 
 clean:

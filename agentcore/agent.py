@@ -195,8 +195,9 @@ class Agent:
             whose ``anthropic-beta`` names are sent for you.
         approver: Decides calls that need approval. Without one, such a run pauses: the
             result holds the pending calls and a state for :meth:`resume`.
-        approval_policy: An agent-level ``(tool, arguments) -> bool | None`` consulted before
-            each tool's own ``sensitive`` / ``requires_approval`` settings.
+        approval_policy: An agent-level ``(tool, arguments) -> bool | str | None`` consulted
+            before each tool's own ``sensitive`` / ``requires_approval`` settings; a text asks
+            and is the reason shown to the person.
         approval_timeout_s: Deny a call when the approver takes longer than this.
         limits: The run's budgets (:class:`Limits`: max_turns, max_total_tokens,
             max_cost_usd, max_tool_retries, max_pause_continuations); a run that reaches

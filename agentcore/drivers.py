@@ -20,7 +20,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
+from typing import Any, cast
 
 from agentcore._awaitables import resolve
 from agentcore._run_flow import run_flow
@@ -32,9 +32,9 @@ from agentcore.approval.gate import (
     decide,
 )
 from agentcore.approval.requests import Decision
-from agentcore.client._client import AsyncClient, Client
+from agentcore.client._client import AsyncClient, Client, MessageCreateParams
 from agentcore.errors import APIError, ConfigurationError, StreamError
-from agentcore.events import RunEvent, TextDelta, ThinkingDelta
+from agentcore.events import ModelWaiting, RunEvent, TextDelta, ThinkingDelta
 from agentcore.hooks import AfterToolHook, BeforeToolHook, arun_call, run_call
 from agentcore.loop import (
     AgentLoop,
@@ -48,7 +48,7 @@ from agentcore.loop import (
     ToolOutcome,
 )
 from agentcore.streaming.events import TextDeltaEvent, ThinkingDeltaEvent
-from agentcore.types import Message
+from agentcore.types import Message, ModelWait
 
 __all__ = ["DriverSettings", "adrive", "drive"]
 
@@ -144,7 +144,7 @@ async def adrive(
             return
         if isinstance(step, CallModel):
             async for item in _acall_model(client(), _request(loop, step), streaming=streaming):
-                if isinstance(item, _DELTAS):
+                if isinstance(item, _PASSED_ON):
                     yield item
                 else:
                     answer = item
@@ -183,7 +183,8 @@ async def adrive(
 
 # --- the model call ----------------------------------------------------------------------------
 
-_DELTAS = (TextDelta, ThinkingDelta)
+_PASSED_ON = (TextDelta, ThinkingDelta, ModelWaiting)
+"""What an async model call yields before its last item (the reply): passed on to the consumer."""
 
 
 def _request(loop: AgentLoop, action: CallModel) -> dict[str, Any]:
@@ -204,18 +205,32 @@ def _request(loop: AgentLoop, action: CallModel) -> dict[str, Any]:
 
 def _call_model(
     client: Client, request: dict[str, Any], *, streaming: bool
-) -> Generator[TextDelta | ThinkingDelta, None, _Reply]:
-    """Send ``request``, yielding text and thinking deltas when streaming; return the reply
-    or the error that ended the call."""
+) -> Generator[TextDelta | ThinkingDelta | ModelWaiting, None, _Reply]:
+    """Send ``request``, yielding a :class:`ModelWaiting` before each wait (a retry's backoff,
+    the rate limit) starts, and text and thinking deltas when streaming; return the reply or
+    the error that ended the call.
+
+    The wait itself happens when the consumer asks for the next event, so whoever shows the
+    ``ModelWaiting`` shows it for the whole wait.
+    """
     messages = client.messages
     try:
         if not streaming:
-            return messages.create(**request)
+            steps = messages._create_waits(cast(MessageCreateParams, request))
+            while True:
+                try:
+                    wait = next(steps)
+                except StopIteration as stop:
+                    message: Message = stop.value
+                    return message
+                yield ModelWaiting(wait)
         with messages.stream(**request) as stream:
-            for event in stream:
+            for event in stream._with_waits():
                 delta = _delta_event(event)
                 if delta is not None:
                     yield delta
+                elif type(event) is ModelWait:
+                    yield ModelWaiting(event)
             return stream.get_final_message()
     except (APIError, StreamError) as exc:
         return exc
@@ -225,19 +240,27 @@ def _call_model(
 
 async def _acall_model(
     client: AsyncClient, request: dict[str, Any], *, streaming: bool
-) -> AsyncIterator[TextDelta | ThinkingDelta | _Reply]:
-    """Async :func:`_call_model`: the deltas, then the reply or the error as the last item."""
+) -> AsyncIterator[TextDelta | ThinkingDelta | ModelWaiting | _Reply]:
+    """Async :func:`_call_model`: the waits and deltas, then the reply or the error as the
+    last item."""
     messages = client.messages
     reply: _Reply
     try:
         if not streaming:
-            reply = await messages.create(**request)
+            done: list[Message] = []
+            async for wait in messages._create_waits(
+                cast(MessageCreateParams, request), done
+            ):
+                yield ModelWaiting(wait)
+            reply = done[0]
         else:
             async with messages.stream(**request) as stream:
-                async for event in stream:
+                async for event in stream._with_waits():
                     delta = _delta_event(event)
                     if delta is not None:
                         yield delta
+                    elif type(event) is ModelWait:
+                        yield ModelWaiting(event)
                 reply = await stream.get_final_message()
     except (APIError, StreamError) as exc:
         reply = exc
@@ -247,6 +270,7 @@ async def _acall_model(
 
 
 def _delta_event(event: object) -> TextDelta | ThinkingDelta | None:
+    """The run event of a streamed text or thinking delta; None for any other event."""
     if type(event) is TextDeltaEvent:
         return TextDelta(event.text)
     if type(event) is ThinkingDeltaEvent:

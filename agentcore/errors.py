@@ -106,14 +106,29 @@ class ConfigurationError(AgentcoreError):
 
 
 class MissingAPIKeyError(ConfigurationError):
-    """No API key was given and ``ANTHROPIC_API_KEY`` is not set."""
+    """No API key was given and ``ANTHROPIC_API_KEY`` is not set.
 
-    def __init__(self) -> None:
-        super().__init__(
+    ``server`` says where the client would have sent its requests when that was chosen
+    (``"ANTHROPIC_BASE_URL"`` or ``"base_url"``): the key is then the only thing missing, and
+    the message says so instead of suggesting a server.
+    """
+
+    def __init__(self, server: str | None = None) -> None:
+        missing = (
             "no API key: pass Client(api_key=...) or set the ANTHROPIC_API_KEY environment "
-            "variable (or ANTHROPIC_AUTH_TOKEN for a bearer token). To run offline, start the "
-            "bundled emulator with `agentcore emulator` and set ANTHROPIC_BASE_URL to its URL."
+            "variable (or ANTHROPIC_AUTH_TOKEN for a bearer token)"
         )
+        if server is None:
+            super().__init__(
+                f"{missing}. To run offline, run `agentcore emulator` and paste the two "
+                "`export` lines it prints (ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY)."
+            )
+        else:
+            super().__init__(
+                f"{missing}. The server is set ({server}); it needs a key too (the "
+                "bundled emulator accepts any non-empty key)."
+            )
+        self.server = server
 
 
 class EvalCaseError(ConfigurationError):

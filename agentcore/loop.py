@@ -419,10 +419,11 @@ class AgentLoop:
             if has_masked_secrets(call):
                 decision = Deny(
                     "its secret arguments were not kept while it waited for approval; "
-                    "call the tool again"
+                    "call the tool again",
+                    automatic=True,
                 )
             elif call.arguments_hash != arguments_hash(call.arguments):
-                decision = Deny("its arguments changed after approval was asked")
+                decision = Deny("its arguments changed after approval was asked", automatic=True)
             applied = apply_decision(tool, requests[call.call_id], decision)
             if isinstance(applied, ApprovedCall):
                 call.arguments = applied.arguments

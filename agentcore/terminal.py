@@ -7,13 +7,26 @@ overwrites the line. Arguments, reasons and answers a model chose can carry any 
 a person approving a call could be shown something other than what runs.
 :func:`terminal_safe` replaces every such character with a visible escape and keeps
 ordinary text (accents, CJK, emoji) as it is.
+
+The rest fits text to a terminal: :func:`terminal_width`, :func:`color_wanted` (a terminal
+without ``NO_COLOR``), :func:`wrap` and :class:`StreamWrapper`, which break lines between
+words, never inside one unless it is wider than the line.
 """
 
 from __future__ import annotations
 
+import os
 import unicodedata
 
-__all__ = ["terminal_safe"]
+__all__ = [
+    "StreamWrapper",
+    "cell_width",
+    "color_wanted",
+    "is_terminal",
+    "terminal_safe",
+    "terminal_width",
+    "wrap",
+]
 
 # Controls (C0, DEL, C1), format characters (bidi overrides and isolates, zero-width
 # characters, soft hyphen, tags), line and paragraph separators, and lone surrogates.
@@ -51,3 +64,142 @@ def terminal_safe(text: str, *, multiline: bool = False) -> str:
         else:
             parts.append(char)
     return "".join(parts)
+
+
+# --- width, colour and wrapping -------------------------------------------------------------
+
+_DEFAULT_WIDTH = 80
+_MIN_WIDTH = 20
+
+
+def is_terminal(stream: object) -> bool:
+    """Whether ``stream`` is an interactive terminal (False for pipes, files, closed streams)."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def color_wanted(stream: object) -> bool:
+    """Whether to colour what goes to ``stream``: a terminal, ``NO_COLOR`` unset and ``TERM``
+    not ``dumb`` (https://no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return is_terminal(stream)
+
+
+def terminal_width(stream: object) -> int:
+    """The columns ``stream`` shows: the terminal's width, else ``$COLUMNS``, else 80.
+
+    Never less than 20, so a wrapped line always has room for a few words.
+    """
+    width = 0
+    if is_terminal(stream):
+        try:
+            width = os.get_terminal_size(stream.fileno()).columns  # type: ignore[attr-defined]
+        except (AttributeError, ValueError, OSError):
+            width = 0
+    if width <= 0:
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isascii() and columns.isdigit() else _DEFAULT_WIDTH
+    return max(width, _MIN_WIDTH)
+
+
+def cell_width(text: str) -> int:
+    """How many terminal columns ``text`` takes: wide (CJK, most emoji) characters take two,
+    combining marks none."""
+    if text.isascii():
+        return len(text)
+    total = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return total
+
+
+def _split_to_fit(word: str, room: int) -> tuple[str, str]:
+    """The longest head of ``word`` that fits in ``room`` columns (at least one character),
+    and the rest."""
+    used = 0
+    for index, char in enumerate(word):
+        used += cell_width(char)
+        if used > room:
+            return (word[:index], word[index:]) if index else (word[:1], word[1:])
+    return word, ""
+
+
+def wrap(text: str, width: int, *, indent: str = "", first: str | None = None) -> list[str]:
+    """``text`` as lines of at most ``width`` columns, broken between words.
+
+    ``first`` starts the first line (default ``indent``) and ``indent`` every line the
+    wrapping adds. A word is cut only when it is wider than a whole line on its own. Spaces
+    are kept except where a line is broken; a newline in ``text`` starts a line of its own.
+    """
+    lead = indent if first is None else first
+    wrapper = StreamWrapper(width, indent=indent, column=cell_width(lead))
+    body = wrapper.feed(text) + wrapper.end()
+    return [line.rstrip(" ") for line in (lead + body).split("\n")]
+
+
+class StreamWrapper:
+    """Wraps text that arrives in pieces (a streamed answer) to ``width`` columns.
+
+    :meth:`feed` returns what can be printed now: a word is held back until the space or
+    newline after it arrives, since only then is it known whether it fits on the line.
+    :meth:`end` returns the held word. Lines the wrapping adds start with ``indent`` (and
+    drop the spaces at the break); ``column`` is where the cursor stands when the first piece
+    arrives (after an ``assistant>`` prompt, say).
+    """
+
+    def __init__(self, width: int, *, indent: str = "", column: int = 0) -> None:
+        self.width = max(width, _MIN_WIDTH)
+        self.indent = indent
+        self.column = column
+        self._word: list[str] = []
+        self._spaces = 0
+        self._broken = False
+        """The line was just broken by the wrapping: its leading spaces are dropped."""
+
+    def feed(self, text: str) -> str:
+        """Take more text; return what to print now."""
+        out: list[str] = []
+        for char in text:
+            if char == "\n":
+                out.append(self._flush())
+                out.append("\n")
+                self.column, self._spaces, self._broken = 0, 0, False
+            elif char == " ":
+                out.append(self._flush())
+                if not self._broken:
+                    self._spaces += 1
+            else:
+                self._word.append(char)
+        return "".join(out)
+
+    def end(self) -> str:
+        """The word held back, to print when the text is complete."""
+        return self._flush()
+
+    def _flush(self) -> str:
+        if not self._word:
+            return ""
+        word = "".join(self._word)
+        self._word = []
+        out: list[str] = []
+        margin = cell_width(self.indent)
+        size = cell_width(word)
+        if self.column + self._spaces + size > self.width and self.column > margin:
+            out.append("\n" + self.indent)
+            self.column, self._spaces = margin, 0
+        out.append(" " * self._spaces)
+        self.column += self._spaces
+        self._spaces, self._broken = 0, False
+        while self.column + size > self.width:
+            head, word = _split_to_fit(word, max(self.width - self.column, 1))
+            out.append(head + "\n" + self.indent)
+            self.column = margin
+            size = cell_width(word)
+        out.append(word)
+        self.column += size
+        return "".join(out)

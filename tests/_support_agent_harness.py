@@ -31,6 +31,12 @@ def offline_env() -> dict[str, str]:
     return env
 
 
+def flat(text: str) -> str:
+    """``text`` with its lines joined and runs of spaces made one: what a person reads, however
+    the console wrapped it to the terminal's width."""
+    return " ".join(text.split())
+
+
 def run_example(*args: str) -> subprocess.CompletedProcess[str]:
     """``python -m examples.support_agent ARGS`` from the repository root, offline."""
     return subprocess.run(

@@ -126,6 +126,10 @@ class TestDecisionSerialization:
             (Approve(), {"kind": "approve"}),
             (AlwaysAllow(), {"kind": "always_allow"}),
             (Deny("too much"), {"kind": "deny", "reason": "too much"}),
+            (
+                Deny("no terminal", automatic=True),
+                {"kind": "deny", "reason": "no terminal", "automatic": True},
+            ),
             (Edit({"amount_cents": 10}), {"kind": "edit", "arguments": {"amount_cents": 10}}),
             (Approve("abc"), {"kind": "approve", "arguments_hash": "abc"}),
         ],
@@ -141,6 +145,7 @@ class TestDecisionSerialization:
             ({}, "unknown decision kind None"),
             ({"kind": "edit"}, "needs 'arguments'"),
             ({"kind": "deny", "reason": 3}, "'reason' must be a string"),
+            ({"kind": "deny", "automatic": "yes"}, "'automatic' must be true or false"),
             ({"kind": "approve", "arguments_hash": 1}, "'arguments_hash' must be a string"),
         ],
     )
@@ -223,7 +228,9 @@ class TestApplyDecision:
     def test_something_that_is_not_a_decision_is_a_denial(self) -> None:
         outcome = apply_decision(SchemaTool(), refund_request(), "yes")  # type: ignore[arg-type]
         assert isinstance(outcome, DeniedCall)
-        assert outcome.model_message == "The user denied this action: str is not a decision"
+        assert outcome.model_message == (
+            "This action was denied automatically, without asking a person: str is not a decision"
+        )
 
 
 class TestBindDecisions:

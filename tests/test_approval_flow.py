@@ -159,7 +159,8 @@ class TestInteractiveDecisions:
         agent.run("Refund")
         assert executed(ledger) == []
         assert tool_results(model.requests[1])[0]["content"] == (
-            "The user denied this action: the approver failed (TimeoutError); denied for safety"
+            "This action was denied automatically, without asking a person: the approver failed "
+            "(TimeoutError); denied for safety"
         )
 
     async def test_the_async_driver_applies_the_same_decisions(self, ledger: Path) -> None:

@@ -9,8 +9,13 @@ emulator's option checks, and Ctrl-C.
 from __future__ import annotations
 
 import contextlib
+import os
+import pty
+import re
 import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,9 +120,52 @@ class TestHelp:
 
 
 class TestListing:
-    def test_approvals_are_an_aligned_table_without_trailing_spaces(
-        self, paused_run: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+    def test_a_table_wider_than_the_terminal_cuts_the_arguments_not_the_run_id(
+        self,
+        paused_run: tuple[Path, str],
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
+        monkeypatch.setenv("COLUMNS", "100")
+        store_path, run_id = paused_run
+        assert main(["approvals", "list", "--store", str(store_path)]) == 0
+        header, row = capsys.readouterr().out.splitlines()
+        assert max(len(header), len(row)) <= 100
+        assert row.startswith('1   pending  refund_order  {"order_id": "A...')
+        assert "...  " + run_id in row
+        assert header.index("RUN") == row.index(run_id)
+
+    def test_a_colour_terminal_gets_a_rich_table_whose_cells_are_never_markup(
+        self,
+        paused_run: tuple[Path, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.setenv("TERM", "xterm-256color")
+        monkeypatch.setenv("COLUMNS", "100")
+        store_path, run_id = paused_run
+        leader, follower = pty.openpty()
+        try:
+            with open(follower, "w", encoding="utf-8", closefd=False) as tty:
+                monkeypatch.setattr(sys, "stdout", tty)
+                assert main(["runs", "list", "--store", str(store_path)]) == 0
+                tty.flush()
+            shown = os.read(leader, 65536).decode()
+        finally:
+            os.close(leader)
+            os.close(follower)
+        assert "\x1b[1m" in shown  # the bold header
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+        assert run_id in plain and "1 pending" in plain
+        assert all(len(line) <= 100 for line in plain.splitlines())
+
+    def test_approvals_are_an_aligned_table_without_trailing_spaces(
+        self,
+        paused_run: tuple[Path, str],
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("COLUMNS", "160")
         store_path, run_id = paused_run
         assert main(["approvals", "list", "--store", str(store_path)]) == 0
         header, row = capsys.readouterr().out.splitlines()
@@ -258,6 +306,27 @@ class TestResumeErrors:
 
 
 class TestEmulatorOptions:
+    @pytest.mark.e2e
+    def test_it_prints_its_url_then_the_two_export_lines_to_paste(self) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "agentcore.cli", "emulator", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout is not None and child.stderr is not None
+            url = child.stdout.readline().strip()
+            lines = [child.stderr.readline() for _ in range(3)]
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+        assert url.startswith("http://127.0.0.1:")
+        assert lines[1:] == [
+            f"  export ANTHROPIC_BASE_URL={url}\n",
+            "  export ANTHROPIC_API_KEY=emulator-any-key\n",
+        ]
+
     @pytest.mark.parametrize(
         ("option", "message"),
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -228,15 +229,19 @@ class TestApprovals:
 class TestRuns:
     def test_list_and_show(self, app: App, capsys: pytest.CaptureFixture[str]) -> None:
         assert app.cli("runs", "list") == 0
-        listed = capsys.readouterr().out
-        assert listed.split()[:2] == [app.run_id, "paused"]
-        assert listed.endswith("  1 approval(s) pending\n")
+        header, row = capsys.readouterr().out.splitlines()
+        assert header.split() == ["RUN", "STATUS", "UPDATED", "APPROVALS"]
+        assert row.split()[:2] == [app.run_id, "paused"]
+        # The same timestamps as approvals list: date and time, UTC, to the second.
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", " ".join(row.split()[2:4]))
+        assert row.endswith("  1 pending")
+        assert header.index("APPROVALS") == row.index("1 pending")
         assert app.cli("approvals", "approve", "1") == 0
         capsys.readouterr()
         assert app.cli("runs", "show", app.run_id) == 0
         out = capsys.readouterr().out
         assert out.startswith(f"Run {app.run_id}: paused\n")
-        events = [line.split()[1] for line in out.split("Audit log:\n")[1].splitlines()]
+        events = [line.split()[2] for line in out.split("Audit log:\n")[1].splitlines()]
         assert events == [
             "run.started",
             "execution.started",

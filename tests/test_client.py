@@ -191,6 +191,16 @@ class TestConfiguration:
         assert "ANTHROPIC_API_KEY" in str(caught.value)
         assert "Client(api_key=...)" in str(caught.value)
 
+    def test_missing_key_with_a_base_url_set_names_the_key_alone(
+        self, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:8765")
+        with pytest.raises(MissingAPIKeyError) as caught:
+            Harness(kind, [], api_key=None)
+        assert caught.value.server == "ANTHROPIC_BASE_URL"
+        assert "set ANTHROPIC_BASE_URL" not in str(caught.value)
+        assert "needs a key too" in str(caught.value)
+
     def test_environment_is_read_when_the_client_is_built(
         self, kind: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -22,7 +22,7 @@ from tests.console_approver_app import refund_order
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).with_name("console_approver_app.py")
-PROMPT = re.escape("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ")
+PROMPT = re.escape("Approve? [y]es / [n]o / [a]lways for this run / [e]dit / [d]etails: ")
 TIMEOUT_S = 60
 SECRET = "sk-live-secret"
 
@@ -269,9 +269,11 @@ class TestLeaving:
             text=True,
             timeout=TIMEOUT_S,
         )
-        assert "denied (no interactive approver)" in finished.stdout
+        assert "denied (no interactive approver)" in " ".join(finished.stdout.split())
+        assert all(len(line) <= 80 for line in finished.stdout.splitlines()[:-1])
         decision = json.loads(finished.stdout.split("DECISION: ")[1])
         assert (decision["kind"], decision["reason"]) == ("deny", "no interactive approver")
+        assert decision["automatic"] is True  # the model hears that no person denied it
 
 
 @pytest.mark.e2e
@@ -287,14 +289,18 @@ class TestColors:
             sys.executable,
             [str(APP)],
             cwd=str(ROOT),
-            env={**environment(), "NO_COLOR": ""},
+            env={**environment(), "NO_COLOR": "", "TERM": "xterm-256color"},
             encoding="utf-8",
             timeout=TIMEOUT_S,
+            dimensions=(50, 100),
             preexec_fn=restore_default_sigint,
         )
         try:
             colored.expect("Approve\\?")
-            assert "\x1b[33m\x1b[1mApproval needed\x1b[0m" in colored.before
+            # A colour terminal gets the panel, with the title and the JSON highlighted.
+            assert "\x1b[" in colored.before
+            assert "Approval needed" in colored.before
+            assert "╭" in colored.before
             colored.sendline("y")
             colored.expect(pexpect.EOF)
         finally:
@@ -367,10 +373,12 @@ class TestInProcess:
         answers, shown = io.StringIO("y\n"), io.StringIO()
         request = self.request()
         decision = ConsoleApprover(answers, shown).decide(request)
-        assert decision == Deny("no interactive approver", arguments_hash=request.arguments_hash)
+        assert decision == Deny(
+            "no interactive approver", arguments_hash=request.arguments_hash, automatic=True
+        )
         assert answers.tell() == 0
-        assert shown.getvalue() == (
-            "Approval needed for 'refund_order', but standard input is not a terminal: denied "
+        assert shown.getvalue() == (  # wrapped to 80 columns, between words
+            "Approval needed for 'refund_order', but standard input is not a terminal: denied\n"
             "(no interactive approver).\n"
         )
 
@@ -384,7 +392,8 @@ class TestInProcess:
         assert approver.decide(request) == AlwaysAllow(arguments_hash=request.arguments_hash)
         out = shown.getvalue()
         assert "The arguments must be a JSON object, not list." in out
-        assert "The edited arguments do not fit the tool: arguments: 'amount_cents' is a " in out
+        words = " ".join(out.split())
+        assert "The edited arguments do not fit the tool: arguments: 'amount_cents' is a " in words
         assert "Too many invalid edits; back to the question." in out
 
     def test_an_empty_line_instead_of_an_edit_goes_back_to_the_question(self) -> None:
@@ -395,4 +404,4 @@ class TestInProcess:
         assert approver.decide(request) == Approve(arguments_hash=request.arguments_hash)
         out = shown.getvalue()
         assert "Edit cancelled.\n" in out
-        assert out.count("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ") == 2
+        assert out.count(PROMPT.replace("\\", "")) == 2

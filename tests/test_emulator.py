@@ -161,6 +161,22 @@ class TestLogging:
             ("GET", "/v1/models", 200, ok.headers["request-id"]),
         ]
 
+    def test_each_injected_fault_is_named_in_the_log_as_the_command_line_spells_it(
+        self, emulator: Emulator, http: httpx.Client
+    ) -> None:
+        for spec in ("429", "529", "slow:0.01", "reset"):
+            fault, times = Fault.parse(spec)
+            emulator.faults.add(fault, times=times)
+        with capture_events() as events:
+            for _ in range(3):
+                http.post("/v1/messages", json=body())
+            with pytest.raises(httpx.TransportError):
+                http.post("/v1/messages", json=body())
+            http.post("/v1/messages", json=body())
+        logged = [(e["status"], e["fault"]) for e in events if e["event"] == "emulator.request"]
+        assert logged == [(429, "429"), (529, "529"), (200, "slow:0.01"), (None, "reset"),
+                          (200, None)]
+
 
 class TestAuthenticationAndHeaders:
     def test_missing_key_is_401(self, emulator: Emulator) -> None:

@@ -137,9 +137,17 @@ def test_a_connection_error_shows_its_request_id() -> None:
 def test_the_missing_key_message_says_how_to_set_one() -> None:
     assert str(MissingAPIKeyError()) == (
         "no API key: pass Client(api_key=...) or set the ANTHROPIC_API_KEY environment "
-        "variable (or ANTHROPIC_AUTH_TOKEN for a bearer token). To run offline, start the "
-        "bundled emulator with `agentcore emulator` and set ANTHROPIC_BASE_URL to its URL."
+        "variable (or ANTHROPIC_AUTH_TOKEN for a bearer token). To run offline, run "
+        "`agentcore emulator` and paste the two `export` lines it prints (ANTHROPIC_BASE_URL "
+        "and ANTHROPIC_API_KEY)."
     )
+
+
+def test_with_a_server_set_the_missing_key_message_names_only_the_key() -> None:
+    message = str(MissingAPIKeyError("ANTHROPIC_BASE_URL"))
+    assert message.startswith("no API key: pass Client(api_key=...) or set the ANTHROPIC_API_KEY")
+    assert "The server is set (ANTHROPIC_BASE_URL); it needs a key too" in message
+    assert "export" not in message
 
 
 def test_every_error_class_is_exported_and_derives_from_agentcore_error() -> None:

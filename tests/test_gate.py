@@ -48,13 +48,13 @@ class TestDecide:
 
     def test_an_exception_from_the_approver_is_a_denial(self) -> None:
         assert decide(Raising(), refund_request()) == Deny(
-            "the approver failed (ConnectionError); denied for safety"
+            "the approver failed (ConnectionError); denied for safety", automatic=True
         )
 
     def test_an_answer_that_is_not_a_decision_is_a_denial(self) -> None:
         approver = CallbackApprover(lambda request: "yes")  # type: ignore[arg-type, return-value]
         assert decide(approver, refund_request()) == Deny(
-            "the approver returned str, not a decision"
+            "the approver returned str, not a decision", automatic=True
         )
 
     def test_ctrl_c_inside_the_approver_is_a_denial(self) -> None:
@@ -71,7 +71,7 @@ class TestDecide:
             decision = decide(approver, refund_request(), timeout_s=0.05)
         finally:
             approver.release.set()
-        assert decision == Deny("no decision within 0.05 s; denied for safety")
+        assert decision == Deny("no decision within 0.05 s; denied for safety", automatic=True)
 
     def test_an_answer_within_the_timeout_is_used(self) -> None:
         assert decide(ScriptedApprover([AlwaysAllow()]), refund_request(), timeout_s=5) == (
@@ -80,7 +80,7 @@ class TestDecide:
 
     def test_an_exception_within_the_timeout_is_a_denial(self) -> None:
         assert decide(Raising(), refund_request(), timeout_s=5) == Deny(
-            "the approver failed (ConnectionError); denied for safety"
+            "the approver failed (ConnectionError); denied for safety", automatic=True
         )
 
     def test_an_async_approver_is_run_to_completion(self) -> None:
@@ -102,7 +102,7 @@ class TestAsyncDecide:
 
     async def test_an_exception_is_a_denial(self) -> None:
         assert await adecide(Raising(), refund_request()) == Deny(
-            "the approver failed (ConnectionError); denied for safety"
+            "the approver failed (ConnectionError); denied for safety", automatic=True
         )
 
     @pytest.mark.parametrize("timeout_s", [None, 5.0])
@@ -114,7 +114,7 @@ class TestAsyncDecide:
                 raise TimeoutError("the approval service did not answer")
 
         assert await adecide(UpstreamTimesOut(), refund_request(), timeout_s=timeout_s) == Deny(
-            "the approver failed (TimeoutError); denied for safety"
+            "the approver failed (TimeoutError); denied for safety", automatic=True
         )
 
     async def test_a_timeout_is_a_denial(self) -> None:
@@ -124,7 +124,7 @@ class TestAsyncDecide:
                 return Approve()
 
         assert await adecide(Slow(), refund_request(), timeout_s=0.05) == Deny(
-            "no decision within 0.05 s; denied for safety"
+            "no decision within 0.05 s; denied for safety", automatic=True
         )
 
 
@@ -263,6 +263,40 @@ class TestApprovalReason:
         assert approval_reason(SchemaTool(sensitive=False), {}, policy=ask_for_everything) == (
             "the agent's approval policy asks for 'refund_order'"
         )
+
+    def test_the_agent_policy_may_give_its_reason_in_words(self) -> None:
+        def over_budget(tool: Any, arguments: dict[str, Any]) -> str | None:
+            if arguments.get("amount_cents", 0) > 5000:
+                return f"  {tool.name} over $50.00\n\x1b[2J for key {arguments['api_key']}"
+            return None
+
+        refund = SchemaTool(sensitive=True)
+        asked = approval_reason(
+            refund, {"amount_cents": 6000, "api_key": "live-4242"}, policy=over_budget
+        )
+        assert asked == "refund_order over $50.00 [2J for key [REDACTED]"
+        # None leaves it to the tool, which is sensitive.
+        assert approval_reason(refund, {"amount_cents": 10}, policy=over_budget) == (
+            "tool 'refund_order' is marked sensitive"
+        )
+
+    @pytest.mark.parametrize(
+        ("answer", "reason"),
+        [("", None), ("   ", "the agent's approval policy asks for 'refund_order'")],
+        ids=["empty text runs", "blank text asks"],
+    )
+    def test_the_agent_policys_empty_and_blank_texts_read_like_the_tools(
+        self, answer: str, reason: str | None
+    ) -> None:
+        tool = SchemaTool(sensitive=True)
+        assert approval_reason(tool, {}, policy=lambda tool, arguments: answer) == reason
+
+    async def test_an_async_agent_policy_may_give_its_reason_in_words(self) -> None:
+        async def ask(tool: Any, arguments: dict[str, Any]) -> str:
+            return "every refund waits for the night shift"
+
+        reason = await aapproval_reason(SchemaTool(sensitive=False), {}, policy=ask)
+        assert reason == "every refund waits for the night shift"
 
     def test_an_always_allowed_tool_no_longer_asks(self) -> None:
         tool = SchemaTool(sensitive=True)

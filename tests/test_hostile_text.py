@@ -118,7 +118,10 @@ class TestConsoleApprover:
         assert isinstance(decision, Deny)
         assert decision.arguments_hash == request.arguments_hash
 
-    def test_with_colors_only_its_own_styles_are_escape_sequences(self) -> None:
+    def test_with_colors_only_its_own_styles_are_escape_sequences(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("COLUMNS", "200")  # the panel is as wide: no value is folded
         out = io.StringIO()
         approver = ConsoleApprover(io.StringIO("y\n"), out, require_tty=False, color=True)
         assert isinstance(approver.decide(hostile_request()), Approve)

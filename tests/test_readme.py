@@ -240,7 +240,9 @@ def test_the_deferred_approval_commands_finish_the_paused_run(
     assert "- refund_order returned: refunded 4999 cents on A-1001" in resumed.stdout
     # Importing myapp.agents to resume started no second run.
     runs = run(workdir, emulator, *agentcore, "runs", "list", "--store", "runs.db")
-    assert [line.split()[:2] for line in runs.stdout.splitlines()] == [[run_id, "completed"]]
+    header, *rows = runs.stdout.splitlines()
+    assert header.split()[:2] == ["RUN", "STATUS"]
+    assert [line.split()[:2] for line in rows] == [[run_id, "completed"]]
 
 
 def layout_names() -> list[str]:

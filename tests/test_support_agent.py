@@ -38,6 +38,7 @@ from examples.support_agent.render import Ledger, Style, compact_call, compact_r
 from tests._support_agent_harness import (
     REFUND_REQUEST,
     STATUS_QUESTION,
+    flat,
     refunds,
     run_command,
     run_example,
@@ -166,10 +167,26 @@ class TestDomainTools:
     def test_other_changes_always_need_approval(self, database: Path) -> None:
         assert {tool.name: tool.sensitive for tool in domain_tools(database)} == {
             "refund_order": False,
-            "cancel_order": True,
+            "cancel_order": False,
             "update_shipping_address": True,
             "send_email": True,
         }
+
+    def test_a_cancellation_asks_only_for_an_order_that_can_still_be_cancelled(
+        self, database: Path
+    ) -> None:
+        """Nobody is asked to approve what the tool would refuse anyway."""
+        cancel = _tool(domain_tools(database), "cancel_order")
+        assert cancel.requires_approval is not None
+        [(open_order, status)] = query(
+            database, "SELECT id, status FROM orders WHERE status IN ('pending', 'paid') "
+            "ORDER BY id LIMIT 1",
+        )
+        assert cancel.requires_approval({"order_id": open_order, "reason": "x"}) == (
+            f"cancelling order {open_order} ({status}) needs your approval"
+        )
+        assert cancel.requires_approval({"order_id": "A-1001", "reason": "x"}) is None  # delivered
+        assert cancel.requires_approval({"order_id": "Z-9", "reason": "x"}) is None  # no such order
 
     def test_refund_is_recorded_and_capped_at_what_is_left(self, database: Path) -> None:
         refund = _tool(domain_tools(database, actor="agent:test"), "refund_order")
@@ -231,8 +248,8 @@ class TestCostFooter:
             ) / 1_000_000
             ledger.add_turn(TurnRecord("claude-sonnet-4-6", "end_turn", usage, cost), prices)
         assert ledger.summary() == (
-            "2 model calls · in 200 · out 40 · cache write 1,000 · cache read 1,000 · "
-            "$0.0052 (cache saved $0.0020, 27%)"
+            "2 model calls · input 2,200 tokens (1,000 read from the prompt cache, 1,000 "
+            "written to it, 200 new) · output 40 · $0.0052 (cache saved $0.0020, 27%)"
         )
 
     def test_a_model_without_a_price_has_an_unknown_cost(self) -> None:
@@ -240,8 +257,7 @@ class TestCostFooter:
         usage = Usage(input_tokens=10, output_tokens=5)
         ledger.add_turn(TurnRecord("local-model", "end_turn", usage, None), PriceTable())
         assert ledger.summary() == (
-            "1 model call · in 10 · out 5 · cache write 0 · cache read 0 · "
-            "cost unknown (no price for local-model)"
+            "1 model call · input 10 tokens · output 5 · cost unknown (no price for local-model)"
         )
 
     def test_tool_calls_and_results_are_shown_compactly(self) -> None:
@@ -310,9 +326,10 @@ class TestConversationWithAModel:
         assert [(m["role"], _text(m)) for m in model.requests[1]["messages"]] == [
             ("user", "What is your policy on refunds?")
         ]
-        shown = out.getvalue()
+        shown = flat(out.getvalue())
         assert "(the reply ended: failed — 400 invalid_request_error: prompt is malformed" in shown
-        assert shown.splitlines()[-1].startswith("Goodbye. 1 message answered · 1 model call · ")
+        assert "Goodbye. 1 message answered · 1 model call · " in shown
+        assert all(len(line) <= 80 for line in out.getvalue().splitlines())
 
     def test_a_wrong_key_stops_the_script_with_the_fix_and_sends_nothing_more(
         self, database: Path
@@ -327,17 +344,12 @@ class TestConversationWithAModel:
             status = console.run_script([STATUS_QUESTION, REFUND_REQUEST, "Thanks!"])
             support.close()
         assert (status, len(model.requests)) == (1, 1)
-        lines = out.getvalue().splitlines()
-        assert lines[1].startswith(
-            "  (the reply ended: failed — 401 authentication_error: invalid x-api-key"
-        )
-        assert lines[2:3] == [
-            "  Check ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL), or run with --offline."
-        ]
-        assert lines[-2] == (
-            "The remaining 2 scripted messages are not sent: they would fail the same way."
-        )
-        assert lines[-1].startswith("Goodbye. 0 messages answered · 0 model calls · ")
+        shown = flat(out.getvalue())
+        ended = "(the reply ended: failed — 401 authentication_error: invalid x-api-key"
+        fix = "Check ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL), or run with --offline."
+        rest = "The remaining 2 scripted messages are not sent: they would fail the same way."
+        goodbye = "Goodbye. 0 messages answered · 0 model calls · "
+        assert shown.index(ended) < shown.index(fix) < shown.index(rest) < shown.index(goodbye)
 
 
 class TestDeferredConversation:
@@ -432,14 +444,13 @@ class TestConsoleCommands:
         assert status == 0
         assert model.requests == []
         assert out.getvalue() == (
-            "  ── session: 0 model calls · in 0 · out 0 · cache write 0 · cache read 0 · "
-            "$0.0000\n"
+            "  ── session: 0 model calls · input 0 tokens · output 0 · $0.0000\n"
             "Unknown command /frobnicate; /help lists them.\n"
             "New conversation.\n"
             "No run is waiting for approval.\n"
             "\n"
-            "Goodbye. 0 messages answered · 0 model calls · in 0 · out 0 · cache write 0 · "
-            "cache read 0 · $0.0000\n"
+            "Goodbye. 0 messages answered · 0 model calls · input 0 tokens · output 0 ·\n"
+            "$0.0000\n"
         )
 
 
@@ -496,14 +507,18 @@ class TestScriptMode:
         db = tmp_path / "company.db"
         finished = run_example("--db", str(db), "--say", STATUS_QUESTION, "--say", REFUND_REQUEST)
         assert finished.returncode == 0, finished.stderr
-        out = finished.stdout
+        assert all(len(line) <= 80 for line in finished.stdout.splitlines())  # a pipe: 80 wide
+        out = flat(finished.stdout)
         assert "OFFLINE: replies come from the agentcore emulator's demo policy" in out
         assert "status: delivered" in out and "total: $104.00" in out
         assert (
             "Approval needed for 'refund_order', but standard input is not a terminal: denied "
             "(no interactive approver)." in out
         )
-        assert "- refund_order failed: The user denied this action: no interactive approver" in out
+        assert (
+            "- refund_order failed: This action was denied automatically, without asking a "
+            "person: no interactive approver" in out
+        )
         assert "── session: 4 model calls" in out
         assert "Traceback" not in finished.stderr
         assert refunds(db) == []
@@ -519,7 +534,7 @@ class TestScriptMode:
         assert finished.returncode == 0, finished.stderr
         said = [line for line in finished.stdout.splitlines() if line.startswith("you> ")]
         assert said == ["you> What is your policy on refunds?", "you> /usage", "you> /quit"]
-        assert "Refunds above $20.00 need a supervisor's approval." in finished.stdout
+        assert "Refunds above $20.00 need a supervisor's approval." in flat(finished.stdout)
 
     def test_without_a_terminal_or_script_the_builtin_conversation_runs(
         self, tmp_path: Path
@@ -537,8 +552,9 @@ class TestScriptMode:
         finished = run_example("--db", str(db), "--approve", "auto-deny", "--say", REFUND_REQUEST)
         assert finished.returncode == 0, finished.stderr
         assert (
-            "- refund_order failed: The user denied this action: this session denies every "
-            "action that needs approval (--approve auto-deny)" in finished.stdout
+            "- refund_order failed: This action was denied automatically, without asking a "
+            "person: this session denies every action that needs approval (--approve auto-deny)"
+            in flat(finished.stdout)
         )
         assert refunds(db) == []
 
@@ -569,11 +585,13 @@ class TestScriptMode:
 def printed_commands(stdout: str) -> dict[str, list[str]]:
     """The agentcore commands the console printed, by action (approve, deny, resume)."""
     commands: dict[str, list[str]] = {}
-    for line in stdout.splitlines():
+    # A command wider than the terminal goes on over lines ending in " \\", as in a shell.
+    for line in stdout.replace(" \\\n", " ").splitlines():
         first = line.split(maxsplit=1)[0] if line.strip() else ""
         if first.endswith("agentcore"):
             words = shlex.split(line)
-            commands[words[2]] = words
+            if words[1] in ("approvals", "runs"):
+                commands[words[2]] = words
     return commands
 
 
@@ -584,8 +602,8 @@ class TestDeferredApprovals:
             "--db", str(db), "--approve", "deferred", "--say", REFUND_REQUEST, "--say", "thanks"
         )
         assert finished.returncode == 0, finished.stderr
-        assert "The run is paused and stored in" in finished.stdout
-        assert "the remaining 1 scripted message is not sent" in finished.stdout
+        assert "The run is paused and stored in" in flat(finished.stdout)
+        assert "the remaining 1 scripted message is not sent" in flat(finished.stdout)
         assert refunds(db) == []
         commands = printed_commands(finished.stdout)
         assert sorted(commands) == ["approve", "deny", "resume"]

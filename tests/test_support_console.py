@@ -27,6 +27,7 @@ pytestmark = pytest.mark.e2e
 
 WAIT_S = 60
 PROMPT = "you> "
+APPROVE = "Approve? [y]es / [n]o / [a]lways in this conversation / [e]dit / [d]etails: "
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def test_asking_about_an_order_answers_from_the_database(console: pexpect.spawn)
 def test_refund_approved_at_the_prompt_is_recorded(console: pexpect.spawn) -> None:
     ask_about_a1001(console)
     console.sendline(REFUND_REQUEST)
-    console.expect_exact("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ")
+    console.expect_exact(APPROVE)
     shown = str(console.before)
     assert "Why asked: refunds above $20.00 need a supervisor's approval (this one is $25.00)" in (
         shown
@@ -103,7 +104,7 @@ def test_refund_denied_at_the_prompt_changes_nothing_and_the_model_is_told(
 ) -> None:
     ask_about_a1001(console)
     console.sendline(REFUND_REQUEST)
-    console.expect_exact("Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: ")
+    console.expect_exact(APPROVE)
     console.sendline("n")
     console.expect_exact("Reason, passed on to the model (optional, Enter to skip): ")
     console.sendline("scratches are not covered")
@@ -138,3 +139,27 @@ def test_end_of_input_leaves_cleanly(console: pexpect.spawn) -> None:
     console.close()
     assert "Traceback" not in str(console.before)
     assert console.exitstatus == 0
+
+
+def test_always_lasts_the_conversation_until_new(console: pexpect.spawn) -> None:
+    """Each message is a new run; [a]lways is meant for the whole chat, and says so."""
+    ask_about_a1001(console)
+    console.sendline(REFUND_REQUEST)
+    console.expect_exact(APPROVE)
+    console.sendline("a")
+    console.expect_exact("Approved; refund_order is allowed in this conversation.")
+    console.expect_exact(PROMPT)
+    console.sendline("Please refund $21 on order A-1001, the cable arrived scratched")
+    console.expect_exact("refund_order: allowed in this conversation (you answered always).")
+    console.expect_exact(PROMPT)
+    assert "Approval needed" not in str(console.before)
+    console.sendline("/new")
+    console.expect_exact("New conversation.")
+    console.sendline("Please refund $22 on order A-1001, the box arrived scratched")
+    console.expect_exact(APPROVE)  # forgotten with the conversation
+    console.sendline("n")
+    console.expect_exact("Reason, passed on to the model (optional, Enter to skip): ")
+    console.sendline("")
+    console.expect_exact(PROMPT)
+    leave(console)
+    assert [amount for amount, _ in refunds(database_of(console))] == [2500, 2100]

@@ -3,7 +3,13 @@
 The approver shows the tool, its description, why approval is needed and the arguments as
 pretty JSON (secret fields masked), then asks::
 
-    Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails:
+    Approve? [y]es / [n]o / [a]lways for this run / [e]dit / [d]etails:
+
+On a colour terminal with ``rich`` installed (``pip install agentcore-claude[console]``) the
+request is a panel with the arguments as highlighted JSON; otherwise it is plain text. Both
+are wrapped to the terminal's width, between words, and every text from the model or the
+tool goes through :func:`~agentcore.terminal.terminal_safe` first (and never through rich
+markup), so none of it can drive the terminal.
 
 Anything but an explicit yes, always or a valid edit ends in a denial: Ctrl-C, end of input,
 too many unrecognised answers, and a standard input that is not a terminal (so a service
@@ -19,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import jsonschema
 
@@ -33,12 +39,14 @@ from agentcore.approval.requests import (
     Edit,
     restore_secrets,
 )
-from agentcore.terminal import terminal_safe
+from agentcore.terminal import color_wanted, is_terminal, terminal_safe, terminal_width, wrap
 
 __all__ = ["ConsoleApprover"]
 
-PROMPT = "Approve? [y]es / [n]o / [a]lways / [e]dit / [d]etails: "
-_HINT = "Please answer y (yes), n (no), a (always for this tool), e (edit) or d (details)."
+AlwaysScope = Literal["run", "conversation"]
+
+_SCOPE_WORDS = {"run": "for this run", "conversation": "in this conversation"}
+_LABEL_WIDTH = 11
 _ANSWERS = {
     "y": "yes", "yes": "yes",
     "n": "no", "no": "no",
@@ -66,6 +74,10 @@ class ConsoleApprover:
         max_invalid_answers: Unrecognised answers tolerated before the call is denied.
         color: Force colors on or off; by default they are used when ``output`` is a terminal
             and ``NO_COLOR`` is unset.
+        always_scope: What ``[a]lways`` covers, as the prompt says: ``"run"`` (the default:
+            the run stops asking about that tool) or ``"conversation"``: this approver also
+            remembers the tool and allows it in every later run without asking, until
+            :meth:`new_conversation`. For a chat that starts one run per message.
     """
 
     def __init__(
@@ -77,13 +89,33 @@ class ConsoleApprover:
         require_tty: bool = True,
         max_invalid_answers: int = 5,
         color: bool | None = None,
+        always_scope: AlwaysScope = "run",
     ) -> None:
+        if always_scope not in _SCOPE_WORDS:
+            raise ValueError(f"always_scope must be 'run' or 'conversation', not {always_scope!r}")
         self._input = input
         self._output = output
         self._editor = editor
         self._require_tty = require_tty
         self._max_invalid_answers = max_invalid_answers
         self._color = color
+        self.always_scope: AlwaysScope = always_scope
+        self._always: set[str] = set()
+
+    @property
+    def prompt(self) -> str:
+        """The question asked after each request."""
+        scope = _SCOPE_WORDS[self.always_scope]
+        return f"Approve? [y]es / [n]o / [a]lways {scope} / [e]dit / [d]etails: "
+
+    @property
+    def allowed_tools(self) -> frozenset[str]:
+        """Tools answered ``[a]lways`` in this conversation (empty for the ``"run"`` scope)."""
+        return frozenset(self._always)
+
+    def new_conversation(self) -> None:
+        """Forget the tools allowed with ``[a]lways``: the next call of each asks again."""
+        self._always.clear()
 
     # -- the conversation -----------------------------------------------------------------
 
@@ -98,19 +130,33 @@ class ConsoleApprover:
             editor=self._editor,
             max_invalid_answers=self._max_invalid_answers,
             color=self._color,
+            prompt=self.prompt,
+            scope=_SCOPE_WORDS[self.always_scope],
         )
-        if self._require_tty and not _isatty(stdin):
+        if request.tool_name in self._always:
+            session.say(
+                f"{terminal_safe(request.tool_name)}: allowed {session.scope} "
+                "(you answered always).",
+                "green",
+            )
+            return AlwaysAllow(arguments_hash=request.arguments_hash)
+        if self._require_tty and not is_terminal(stdin):
             session.say(
                 f"Approval needed for {terminal_safe(request.tool_name)!r}, but standard "
-                "input is not a "
-                "terminal: denied (no interactive approver).",
+                "input is not a terminal: denied (no interactive approver).",
                 "red",
             )
-            return Deny("no interactive approver", arguments_hash=request.arguments_hash)
+            return Deny(
+                "no interactive approver",
+                arguments_hash=request.arguments_hash,
+                automatic=True,
+            )
         try:
             decision = session.run()
         except _Stop as stop:
             decision = Deny(str(stop), arguments_hash=request.arguments_hash)
+        if isinstance(decision, AlwaysAllow) and self.always_scope == "conversation":
+            self._always.add(request.tool_name)
         session.report(decision)
         return decision
 
@@ -125,16 +171,18 @@ class _Session:
         editor: str | None,
         max_invalid_answers: int,
         color: bool | None,
+        prompt: str,
+        scope: str,
     ) -> None:
         self.editor = editor
         self.max_invalid_answers = max_invalid_answers
         self.request = request
         self.stdin = stdin
         self.out = out
-        if color is not None:
-            self.color = color
-        else:
-            self.color = _isatty(out) and not os.environ.get("NO_COLOR")
+        self.prompt = prompt
+        self.scope = scope
+        self.color = color_wanted(out) if color is None else color
+        self.width = terminal_width(out)
 
     def style(self, text: str, *styles: str) -> str:
         if not self.color:
@@ -142,8 +190,22 @@ class _Session:
         codes = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
         return "".join(f"\033[{codes[s]}m" for s in styles) + text + "\033[0m"
 
-    def say(self, text: str = "", *styles: str) -> None:
-        self.out.write(self.style(text, *styles) + "\n")
+    def say(self, text: str = "", *styles: str, indent: str | None = None) -> None:
+        """Write ``text`` (already terminal-safe) wrapped to the width, in ``styles``; the
+        lines the wrapping adds start with ``indent`` (default: the text's own)."""
+        lead = text[: len(text) - len(text.lstrip(" "))]
+        lines = wrap(text[len(lead) :], self.width, first=lead, indent=indent or lead)
+        self.out.write("".join(self.style(line, *styles) + "\n" for line in lines))
+        self.out.flush()
+
+    def field(self, label: str, value: str, *styles: str) -> None:
+        """``  Label:     value``, the value wrapped under itself."""
+        lead = f"  {label + ':':<{_LABEL_WIDTH}}"
+        lines = wrap(value, self.width, first=lead, indent=" " * len(lead))
+        head = lines[0][len(lead):]
+        self.out.write(lead + self.style(head, *styles) + "\n")
+        for line in lines[1:]:
+            self.out.write(self.style(line, *styles) + "\n")
         self.out.flush()
 
     def ask(self, prompt: str) -> str:
@@ -164,7 +226,7 @@ class _Session:
         digest = self.request.arguments_hash
         invalid = 0
         while True:
-            raw = self.ask(PROMPT)
+            raw = self.ask(self.prompt)
             answer = _ANSWERS.get(raw.strip().lower())
             if answer == "yes":
                 return Approve(arguments_hash=digest)
@@ -184,8 +246,12 @@ class _Session:
             if invalid >= self.max_invalid_answers:
                 self.say(f"{invalid} unrecognised answers.", "red")
                 return Deny("no valid answer was given", arguments_hash=digest)
-            shown = raw.strip() or "an empty answer"
-            self.say(f"Not understood: {shown!r}. {_HINT}", "yellow")
+            shown = terminal_safe(raw.strip()) or "an empty answer"
+            hint = (
+                f"Please answer y (yes), n (no), a (always: this tool {self.scope}), "
+                "e (edit) or d (details)."
+            )
+            self.say(f"Not understood: {shown!r}. {hint}", "yellow")
 
     def ask_reason(self) -> str:
         try:
@@ -201,7 +267,7 @@ class _Session:
             self.say("Approved with edited arguments.", "green", "bold")
         elif isinstance(decision, AlwaysAllow):
             tool_name = terminal_safe(self.request.tool_name)
-            self.say(f"Approved; {tool_name} is allowed for this run.", "green")
+            self.say(f"Approved; {tool_name} is allowed {self.scope}.", "green")
         else:
             self.say("Approved.", "green", "bold")
 
@@ -209,38 +275,43 @@ class _Session:
 
     def show_summary(self) -> None:
         request = self.request
-        self.say()
-        self.say("Approval needed", "yellow", "bold")
-        self.say(f"  Tool:      {self.style(terminal_safe(request.tool_name), 'bold')}")
         summary = request.description.strip().split("\n\n", 1)[0].replace("\n", " ")
+        rows = [("Tool", terminal_safe(request.tool_name))]
         if summary:
-            self.say(f"  Purpose:   {terminal_safe(summary)}")
-        self.say(f"  Why asked: {terminal_safe(request.reason)}")
+            rows.append(("Purpose", terminal_safe(summary)))
+        rows.append(("Why asked", terminal_safe(request.reason)))
+        arguments = terminal_safe(_pretty(request.display_arguments()), multiline=True)
+        self.say()
+        if self.color and _show_panel(self.out, self.width, rows, arguments):
+            return
+        self.say("Approval needed", "yellow", "bold")
+        for label, value in rows:
+            self.field(label, value, *(("bold",) if label == "Tool" else ()))
         self.say("  Arguments:")
-        for line in _pretty(request.display_arguments()).split("\n"):
-            self.say(f"    {self.style(terminal_safe(line), 'cyan')}")
+        for line in arguments.split("\n"):
+            self.say("    " + line, "cyan", indent="    " + line[: len(line) - len(line.lstrip())])
 
     def show_details(self) -> None:
         request = self.request
         self.say("Details", "bold")
-        self.say(f"  Call id:        {terminal_safe(request.call_id)}")
-        self.say(f"  Arguments hash: {terminal_safe(request.arguments_hash)}")
+        self.say(f"  Call id:        {terminal_safe(request.call_id)}", indent="    ")
+        self.say(f"  Arguments hash: {terminal_safe(request.arguments_hash)}", indent="    ")
         self.say("  Description:")
         for line in (request.description.strip() or "(none)").split("\n"):
-            self.say(f"    {terminal_safe(line)}")
+            self.say(f"    {terminal_safe(line)}", indent="    ")
         self.say("  Input schema:")
         for line in _pretty(request.input_schema or {}).split("\n"):
-            self.say(f"    {terminal_safe(line)}", "dim")
+            self.say(f"    {terminal_safe(line)}", "dim", indent="      ")
         if request.secret_fields:
             fields = ", ".join(terminal_safe(name) for name in sorted(request.secret_fields))
-            self.say(f"  Secret fields (masked): {fields}")
+            self.say(f"  Secret fields (masked): {fields}", indent="    ")
 
     # -- editing --------------------------------------------------------------------------
 
     def edit(self) -> dict[str, Any] | None:
         """Return valid edited arguments, or None to go back to the main prompt."""
         editor = self.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR")
-        if not _isatty(self.stdin):
+        if not is_terminal(self.stdin):
             editor = None  # an editor needs the terminal; the arguments are pasted instead
         for _attempt in range(self.max_invalid_answers):
             if editor:
@@ -322,8 +393,29 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
-def _isatty(stream: Any) -> bool:
+def _show_panel(out: TextIO, width: int, rows: list[tuple[str, str]], arguments: str) -> bool:
+    """Show the request as a rich panel; False when rich is not installed.
+
+    Every value is a ``rich.text.Text`` built from terminal-safe text: rich draws it, wraps
+    it between words and highlights the JSON, but never reads it as markup.
+    """
     try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
+        from rich.console import Console
+        from rich.highlighter import JSONHighlighter
+        from rich.panel import Panel
+        from rich.table import Table
+        from rich.text import Text
+    except ImportError:
         return False
+    console = Console(
+        file=out, width=width, markup=False, emoji=False, highlight=False, force_terminal=True
+    )
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        grid.add_row(label, Text(value, style="bold" if label == "Tool" else ""))
+    grid.add_row("Arguments", JSONHighlighter()(Text(arguments)))
+    title = Text("Approval needed", style="bold yellow")
+    console.print(Panel(grid, title=title, title_align="left", border_style="yellow"))
+    return True

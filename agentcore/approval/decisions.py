@@ -60,11 +60,18 @@ class Deny:
     """Why, in words the model can pass on (empty when none was given)."""
     arguments_hash: str | None = None
     """When set, the hash of the arguments this denial was given for."""
+    automatic: bool = False
+    """True when no person made this denial: a policy denying everything, no terminal to ask
+    at, an approver that failed or timed out. The model is told so instead of "the user"."""
     kind: ClassVar[Literal["deny"]] = "deny"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready form, ``{"kind": "deny", "reason": "...", ...}``."""
-        return _with_hash({"kind": self.kind, "reason": self.reason}, self.arguments_hash)
+        """Return the JSON-ready form, ``{"kind": "deny", "reason": "...", ...}``
+        (with ``"automatic": true`` for a denial no person made)."""
+        data: dict[str, Any] = {"kind": self.kind, "reason": self.reason}
+        if self.automatic:
+            data["automatic"] = True
+        return _with_hash(data, self.arguments_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +119,10 @@ def decision_from_dict(data: Mapping[str, Any]) -> Decision:
         reason = data.get("reason", "")
         if not isinstance(reason, str):
             raise ApprovalError("decision field 'reason' must be a string")
-        return Deny(reason, arguments_hash=digest)
+        automatic = data.get("automatic", False)
+        if not isinstance(automatic, bool):
+            raise ApprovalError("decision field 'automatic' must be true or false")
+        return Deny(reason, arguments_hash=digest, automatic=automatic)
     if kind == "edit":
         arguments = data.get("arguments")
         if not isinstance(arguments, dict):
@@ -123,6 +133,12 @@ def decision_from_dict(data: Mapping[str, Any]) -> Decision:
     )
 
 
-def denial_message(reason: str) -> str:
-    """The ``tool_result`` text the model receives for a denied call."""
+def denial_message(reason: str, *, automatic: bool = False) -> str:
+    """The ``tool_result`` text the model receives for a denied call: a person's denial, or
+    (``automatic``) one made without asking anyone."""
+    if automatic:
+        return (
+            "This action was denied automatically, without asking a person: "
+            f"{reason or 'no reason given'}"
+        )
     return f"The user denied this action: {reason or 'no reason given'}"

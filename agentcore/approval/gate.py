@@ -52,7 +52,7 @@ AnyApprover: TypeAlias = Approver | AsyncApprover
 def _checked(result: object) -> Decision:
     if isinstance(result, Decision):
         return result
-    return Deny(f"the approver returned {type(result).__name__}, not a decision")
+    return Deny(f"the approver returned {type(result).__name__}, not a decision", automatic=True)
 
 
 def _failure(request: ApprovalRequest, exc: BaseException) -> Deny:
@@ -62,7 +62,7 @@ def _failure(request: ApprovalRequest, exc: BaseException) -> Deny:
         call_id=request.call_id,
         error=type(exc).__name__,
     )
-    return Deny(f"the approver failed ({type(exc).__name__}); denied for safety")
+    return Deny(f"the approver failed ({type(exc).__name__}); denied for safety", automatic=True)
 
 
 def decide(
@@ -110,7 +110,7 @@ def _decide_with_timeout(
     try:
         succeeded, value = outcome.get(timeout=timeout_s)
     except queue.Empty:
-        return Deny(f"no decision within {timeout_s:g} s; denied for safety")
+        return Deny(f"no decision within {timeout_s:g} s; denied for safety", automatic=True)
     if not succeeded:
         assert isinstance(value, BaseException)
         raise value
@@ -155,7 +155,7 @@ async def adecide(
     asking.cancel()
     _abandoned.add(asking)
     asking.add_done_callback(_abandoned.discard)
-    return Deny(f"no decision within {timeout_s:g} s; denied for safety")
+    return Deny(f"no decision within {timeout_s:g} s; denied for safety", automatic=True)
 
 
 _abandoned: set[asyncio.Future[Decision]] = set()
@@ -192,10 +192,11 @@ async def _in_daemon_thread(approver: AnyApprover, request: ApprovalRequest) -> 
 
 
 AgentApprovalPolicy: TypeAlias = Callable[
-    [ToolLike, dict[str, Any]], "bool | Awaitable[bool | None] | None"
+    [ToolLike, dict[str, Any]], "bool | str | Awaitable[bool | str | None] | None"
 ]
-"""An agent-level policy ``(tool, arguments) -> bool | None``: True asks, False runs without
-asking, None leaves it to the tool's own ``sensitive`` / ``requires_approval`` settings."""
+"""An agent-level policy ``(tool, arguments) -> bool | str | None``: True asks, a non-empty
+text asks with that text as the reason shown to the person, False (or an empty text) runs
+without asking, None leaves it to the tool's own ``sensitive`` / ``requires_approval``."""
 
 Consult: TypeAlias = Callable[[], object]
 """A call of user code (an approval policy) that :func:`approval_steps` needs the answer of."""
@@ -214,9 +215,9 @@ def approval_steps(
     ``arguments`` needs approval, as the generator's return value (None: it does not).
 
     Order: a tool always allowed for this run needs nothing; then the agent-level ``policy``
-    decides when it answers a bool; then ``sensitive=True`` always asks, and the tool's
-    ``requires_approval(arguments)`` asks per call, its text being the reason when it gives
-    one. A policy that raises asks (fail closed).
+    decides when it answers a bool or a text; then ``sensitive=True`` always asks, and the
+    tool's ``requires_approval(arguments)`` asks per call. Either policy's text is the reason
+    when it gives one. A policy that raises asks (fail closed).
 
     The generator does no I/O and calls no user code: it yields each policy call it needs
     the answer of, to be sent back (awaited first when awaitable) or its exception thrown
@@ -229,7 +230,12 @@ def approval_steps(
         if policy is not None:
             verdict = yield functools.partial(policy, tool, arguments)
             if verdict is not None:
-                return f"the agent's approval policy asks for {tool.name!r}" if verdict else None
+                generic = f"the agent's approval policy asks for {tool.name!r}"
+                if isinstance(verdict, str):
+                    return _stated_reason(verdict, tool, arguments) or (
+                        generic if verdict else None
+                    )
+                return generic if verdict else None
         if tool.sensitive:
             return f"tool {tool.name!r} is marked sensitive"
         if tool.requires_approval is None:
@@ -238,16 +244,26 @@ def approval_steps(
     except Exception as exc:
         return f"the approval policy for {tool.name!r} failed ({type(exc).__name__}); asking"
     if isinstance(asked, str):
-        # The policy's own words are shown on terminals, listed, logged and stored, and may
-        # quote the model's arguments: they become one line without control characters, and
-        # a secret argument or a credential they quote is masked as it is everywhere else.
-        printable = "".join(char for char in asked if char.isprintable() or char.isspace())
-        line = " ".join(printable.split())
-        if line:
-            secrets = secret_values_in(arguments, tool.secret_fields, credentials=True)
-            stated: str = Redactor(secret_values=secrets).redact(line)
+        stated = _stated_reason(asked, tool, arguments)
+        if stated:
             return stated
     return f"the approval policy of tool {tool.name!r} asks for these arguments" if asked else None
+
+
+def _stated_reason(text: str, tool: ToolLike, arguments: dict[str, Any]) -> str | None:
+    """A policy's own words as a reason, or None when nothing printable is left.
+
+    They are shown on terminals, listed, logged and stored, and may quote the model's
+    arguments: they become one line without control characters, and a secret argument or a
+    credential they quote is masked as it is everywhere else.
+    """
+    printable = "".join(char for char in text if char.isprintable() or char.isspace())
+    line = " ".join(printable.split())
+    if not line:
+        return None
+    secrets = secret_values_in(arguments, tool.secret_fields, credentials=True)
+    stated: str = Redactor(secret_values=secrets).redact(line)
+    return stated
 
 
 def approval_reason(

@@ -314,10 +314,15 @@ def apply_decision(
     one of the four decision types is a denial.
     """
     if not isinstance(decision, Decision):
-        return _denied(request, decision, f"{type(decision).__name__} is not a decision")
+        return _denied(
+            request, decision, f"{type(decision).__name__} is not a decision", automatic=True
+        )
     if decision.arguments_hash is not None and decision.arguments_hash != request.arguments_hash:
         return _denied(
-            request, decision, "the decision was made for different arguments; denied for safety"
+            request,
+            decision,
+            "the decision was made for different arguments; denied for safety",
+            automatic=True,
         )
     if isinstance(decision, Deny):
         return _denied(request, decision, decision.reason)
@@ -356,6 +361,10 @@ def _invalid_reason(exc: AgentcoreError, *, edited: bool) -> str:
     return f"The approved arguments are invalid, so the action was not run: {listed}"
 
 
-def _denied(request: ApprovalRequest, decision: object, reason: str) -> DeniedCall:
-    final = decision if isinstance(decision, Deny) else Deny(reason)
-    return DeniedCall(request.call_id, request.tool_name, reason, denial_message(reason), final)
+def _denied(
+    request: ApprovalRequest, decision: object, reason: str, *, automatic: bool = False
+) -> DeniedCall:
+    final = decision if isinstance(decision, Deny) else Deny(reason, automatic=True)
+    automatic = automatic or (isinstance(final, Deny) and final.automatic)
+    message = denial_message(reason, automatic=automatic)
+    return DeniedCall(request.call_id, request.tool_name, reason, message, final)

@@ -43,7 +43,7 @@ from agentcore.errors import AgentcoreError, ConfigurationError
 from agentcore.redaction import scrub_text
 from agentcore.store.durable import resume_stored, same_store
 from agentcore.store.runs import ApprovalRecord, RunStore
-from agentcore.terminal import terminal_safe
+from agentcore.terminal import color_wanted, terminal_safe, terminal_width
 from agentcore.tools._tool import non_finite_number
 
 __all__ = ["load_agent", "register_approvals", "register_runs"]
@@ -237,24 +237,74 @@ def _list_approvals(args: argparse.Namespace, store: RunStore, out: TextIO) -> i
     if not approvals:
         out.write("No approvals waiting.\n" if not args.all else "No approvals.\n")
         return 0
-    rows = [("ID", "STATUS", "TOOL", "ARGUMENTS", "RUN", "SINCE")]
+    rows = []
     for approval in approvals:
         arguments = terminal_safe(json.dumps(approval.arguments, ensure_ascii=False))
         rows.append(
-            (
+            [
                 str(approval.approval_id),
                 terminal_safe(approval.status),
                 terminal_safe(approval.tool_name),
                 arguments if len(arguments) <= 48 else arguments[:45] + "...",
                 terminal_safe(approval.run_id),
-                terminal_safe(approval.created_at[:19].replace("T", " ")),
-            )
+                _when(approval.created_at),
+            ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        out.write("  ".join(cells).rstrip() + "\n")
+    _table(out, ["ID", "STATUS", "TOOL", "ARGUMENTS", "RUN", "SINCE"], rows, squeeze=3)
     return 0
+
+
+def _when(timestamp: str) -> str:
+    """A stored ISO timestamp as every listing shows it: ``2026-10-19 14:03:59`` (UTC)."""
+    return terminal_safe(timestamp[:19].replace("T", " "))
+
+
+def _table(out: TextIO, header: list[str], rows: list[list[str]], *, squeeze: int) -> None:
+    """Print ``rows`` under ``header`` (cells already terminal-safe).
+
+    On a colour terminal with rich installed it is a rich table that fits the terminal's
+    width (cutting column ``squeeze``, folding the others). Otherwise it is aligned plain
+    columns two spaces apart, without trailing spaces, fitted to the width by cutting column
+    ``squeeze`` down to its header's width (its cells end in ``...``): ids and times are
+    never cut, so with long ones a line may stay wider.
+    """
+    width = terminal_width(out)
+    if color_wanted(out) and _rich_table(out, width, header, rows, squeeze):
+        return
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    spare = width - (sum(widths) + 2 * (len(widths) - 1))
+    if spare < 0:
+        widths[squeeze] = max(len(header[squeeze]), widths[squeeze] + spare)
+    for row in table:
+        cells = [
+            cell if len(cell) <= size else cell[: max(size - 3, 1)] + "..."
+            for cell, size in zip(row, widths, strict=True)
+        ]
+        padded = (cell.ljust(size) for cell, size in zip(cells, widths, strict=True))
+        out.write("  ".join(padded).rstrip() + "\n")
+
+
+def _rich_table(
+    out: TextIO, width: int, header: list[str], rows: list[list[str]], squeeze: int
+) -> bool:
+    """Print the table with rich; False when rich is not installed. Cells are ``Text``,
+    never markup."""
+    try:
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+    except ImportError:
+        return False
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    for index, name in enumerate(header):
+        table.add_column(name, no_wrap=True, overflow="ellipsis" if index == squeeze else "fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console = Console(file=out, width=width, markup=False, emoji=False, highlight=False)
+    console.print(table)
+    return True
 
 
 def _show_approval(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
@@ -358,14 +408,19 @@ def _list_runs(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
     if not runs:
         out.write("No runs.\n")
         return 0
-    shown = {run.run_id: terminal_safe(run.run_id) for run in runs}
-    width = max(len(run_id) for run_id in shown.values())
     waiting_by_run = Counter(approval.run_id for approval in store.list_approvals())
+    rows = []
     for run in runs:
         waiting = waiting_by_run[run.run_id]
-        note = f"  {waiting} approval(s) pending" if waiting else ""
-        status, updated = terminal_safe(run.status), terminal_safe(run.updated_at[:19])
-        out.write(f"{shown[run.run_id].ljust(width)}  {status:<16} {updated}{note}\n")
+        rows.append(
+            [
+                terminal_safe(run.run_id),
+                terminal_safe(run.status),
+                _when(run.updated_at),
+                f"{waiting} pending" if waiting else "",
+            ]
+        )
+    _table(out, ["RUN", "STATUS", "UPDATED", "APPROVALS"], rows, squeeze=3)
     return 0
 
 
@@ -373,7 +428,7 @@ def _show_run(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
     run = store.load_run(args.run_id)
     safe = terminal_safe
     out.write(f"Run {safe(run.run_id)}: {safe(run.status)}\n")
-    out.write(f"  Created:  {safe(run.created_at)}\n  Updated:  {safe(run.updated_at)}\n")
+    out.write(f"  Created:  {_when(run.created_at)}\n  Updated:  {_when(run.updated_at)}\n")
     approvals = store.list_approvals(status=None, run_id=run.run_id)
     if approvals:
         out.write("  Approvals:\n")
@@ -382,7 +437,7 @@ def _show_run(args: argparse.Namespace, store: RunStore, out: TextIO) -> int:
             out.write(f"    {approval.approval_id}  {tool_name}  {status}\n")
     out.write("  Audit log:\n")
     for entry in store.audit_log(run_id=run.run_id):
-        parts = [entry.at[:19], entry.event]
+        parts = [_when(entry.at), entry.event]
         parts += [p for p in (entry.tool, entry.call_id, entry.decision) if p]
         if entry.decided_by:
             parts.append(f"by {entry.decided_by}")

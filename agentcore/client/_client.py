@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import TypeVar, Unpack
 
@@ -41,7 +41,7 @@ from agentcore.client._retry import RetryPolicy
 from agentcore.client.files import AsyncFiles, Files
 from agentcore.errors import ConfigurationError
 from agentcore.log import get_logger
-from agentcore.types import Message, ModelInfo
+from agentcore.types import Message, ModelInfo, ModelWait
 
 __all__ = [
     "AsyncClient",
@@ -195,6 +195,17 @@ class Client:
         self.files = Files(self)
 
     def _run(self, flow: Flow[T]) -> T:
+        steps = self._run_waits(flow)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+
+    def _run_waits(self, flow: Flow[T]) -> Generator[ModelWait, None, T]:
+        """Drive ``flow`` with blocking I/O, yielding each wait's :class:`ModelWait` before
+        sleeping through it (so a caller can show it first); returns the flow's result."""
         outcome: httpx.Response | httpx.RequestError | None = None
         try:
             while True:
@@ -204,6 +215,8 @@ class Client:
                         self._http, action.request, keep_open=action.stream
                     )
                 else:
+                    if action.wait is not None:
+                        yield action.wait
                     self._sleep(action.seconds)
                     outcome = None
         except StopIteration as stop:
@@ -260,6 +273,12 @@ class Messages:
             APIConnectionError: no response (``APITimeoutError`` for a timeout).
         """
         return self._client._run(self._client._calls.create(params))
+
+    def _create_waits(self, params: MessageCreateParams) -> Generator[ModelWait, None, Message]:
+        """:meth:`create`, yielding a :class:`ModelWait` before each wait (a retry's backoff,
+        the rate limit) starts; returns the message."""
+        client = self._client
+        return client._run_waits(client._calls.create(params))
 
     def stream(self, **params: Unpack[MessageCreateParams]) -> MessageStream:
         """Stream the reply; use the result in a ``with`` block and iterate its events."""
@@ -353,6 +372,28 @@ class AsyncClient:
             result: T = stop.value
             return result
 
+    async def _run_waits(
+        self, flow: Flow[T], done: list[T]
+    ) -> AsyncGenerator[ModelWait, None]:
+        """Drive ``flow`` like :meth:`_run`, yielding each wait's :class:`ModelWait` before
+        sleeping through it; the flow's result is appended to ``done`` (an async generator
+        returns nothing)."""
+        outcome: httpx.Response | httpx.RequestError | None = None
+        try:
+            while True:
+                action = flow.send(outcome)
+                if isinstance(action, Send):
+                    outcome = await _deadline.aexchange(
+                        self._http, action.request, keep_open=action.stream
+                    )
+                else:
+                    if action.wait is not None:
+                        yield action.wait
+                    await self._sleep(action.seconds)
+                    outcome = None
+        except StopIteration as stop:
+            done.append(stop.value)
+
     async def close(self) -> None:
         """Close the connection pool (unless the httpx client was passed in)."""
         if self._owns_http:
@@ -389,6 +430,14 @@ class AsyncMessages:
     async def create(self, **params: Unpack[MessageCreateParams]) -> Message:
         """Send a conversation and return the model's reply (see :meth:`Messages.create`)."""
         return await self._client._run(self._client._calls.create(params))
+
+    def _create_waits(
+        self, params: MessageCreateParams, done: list[Message]
+    ) -> AsyncGenerator[ModelWait, None]:
+        """:meth:`create`, yielding a :class:`ModelWait` before each wait starts; the
+        message is appended to ``done``."""
+        client = self._client
+        return client._run_waits(client._calls.create(params), done)
 
     def stream(self, **params: Unpack[MessageCreateParams]) -> AsyncMessageStream:
         """Stream the reply: ``async with client.messages.stream(...) as stream``."""

@@ -277,7 +277,10 @@ class Settings:
         elif auth_token:
             headers["authorization"] = f"Bearer {auth_token}"
         else:
-            raise MissingAPIKeyError()
+            server = "base_url" if base_url else None
+            if server is None and os.environ.get("ANTHROPIC_BASE_URL"):
+                server = "ANTHROPIC_BASE_URL"
+            raise MissingAPIKeyError(server)
         if betas:
             headers["anthropic-beta"] = ",".join(betas)
         url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")

@@ -21,7 +21,7 @@ from collections.abc import (
     Iterator,
 )
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -31,7 +31,7 @@ from agentcore.client._http import attempt_timeout
 from agentcore.client._stream_flow import READ, Emit, StreamAction, StreamCall
 from agentcore.errors import AgentcoreError, StreamError
 from agentcore.streaming.events import StreamEvent, TextDeltaEvent
-from agentcore.types import Message
+from agentcore.types import Message, ModelWait
 
 __all__ = ["AsyncMessageStream", "MessageStream", "StreamCall"]
 
@@ -48,6 +48,8 @@ class _StreamState:
         self._idle_s: float | None = None
         """The attempt's timeout, also the longest wait for the next event."""
         self._request: httpx.Request | None = None
+        self._hand_out_waits = False
+        """Whether the events also carry a :class:`ModelWait` before each wait starts."""
 
     def _idle_deadline(self) -> float | None:
         idle = self._idle_s
@@ -124,9 +126,17 @@ class MessageStream(_StreamState):
         self._http = http
         self._sleep = sleep
         self._chunks: Iterator[bytes] = iter(())
-        self._events = self._drive()
+        self._all = self._drive()
+        # Waits are in it only once _with_waits() asked for them.
+        self._events = cast(Iterator[StreamEvent], self._all)
 
-    def _drive(self) -> Generator[StreamEvent, None, None]:
+    def _with_waits(self) -> Iterator[StreamEvent | ModelWait]:
+        """The events, with a :class:`ModelWait` before each wait (a retry's backoff, the
+        rate limit) starts, for a caller that shows it while the stream sleeps."""
+        self._hand_out_waits = True
+        return self._all
+
+    def _drive(self) -> Generator[StreamEvent | ModelWait, None, None]:
         outcome: Any = None
         try:
             while (action := self._step(outcome)) is not None:
@@ -139,6 +149,8 @@ class MessageStream(_StreamState):
                     outcome = self._send(action.request)
                 else:
                     assert type(action) is Sleep
+                    if self._hand_out_waits and action.wait is not None:
+                        yield action.wait
                     self._sleep(action.seconds)
                     outcome = None
         finally:
@@ -192,7 +204,7 @@ class MessageStream(_StreamState):
 
     def close(self) -> None:
         """Stop reading and release the connection."""
-        self._events.close()
+        self._all.close()
 
     def __enter__(self) -> MessageStream:
         return self
@@ -219,9 +231,16 @@ class AsyncMessageStream(_StreamState):
         self._http = http
         self._sleep = sleep
         self._chunks: AsyncIterator[bytes] | None = None
-        self._events = self._drive()
+        self._all = self._drive()
+        # Waits are in it only once _with_waits() asked for them.
+        self._events = cast(AsyncGenerator[StreamEvent, None], self._all)
 
-    async def _drive(self) -> AsyncGenerator[StreamEvent, None]:
+    def _with_waits(self) -> AsyncIterator[StreamEvent | ModelWait]:
+        """The events, with a :class:`ModelWait` before each wait starts."""
+        self._hand_out_waits = True
+        return self._all
+
+    async def _drive(self) -> AsyncGenerator[StreamEvent | ModelWait, None]:
         outcome: Any = None
         try:
             while (action := self._step(outcome)) is not None:
@@ -234,6 +253,8 @@ class AsyncMessageStream(_StreamState):
                     outcome = await self._send(action.request)
                 else:
                     assert type(action) is Sleep
+                    if self._hand_out_waits and action.wait is not None:
+                        yield action.wait
                     await self._sleep(action.seconds)
                     outcome = None
         finally:

@@ -64,6 +64,9 @@ class Outcome:
     """A stream or body fault the server applies while writing."""
     reset: bool = False
     """Drop the connection with a reset instead of answering."""
+    injected: str | None = None
+    """The injected fault behind this answer, as the command line spells it (``429``,
+    ``slow:2``), for the request log."""
 
 
 class _ConnectionDrop(Exception):
@@ -224,18 +227,21 @@ class EmulatorApp:
             return None
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay_seconds)
-            return None
+            return fault
         if fault.kind == "status":
             raise RequestRejected(fault.status, fault.error_type, fault.message,
-                                  dict(fault.headers))
+                                  dict(fault.headers), injected=fault.label)
         return fault
 
     async def _messages(self, request: HTTPRequest, key: str) -> Outcome:
         body = _parse_json(request.body)
         is_stream = isinstance(body, dict) and body.get("stream") is True
         fault = await self._apply_fault("/v1/messages", is_stream=is_stream)
+        injected = None if fault is None else fault.label
+        if fault is not None and fault.kind == "slow":
+            fault = None  # already applied: the answer was held back
         if fault is not None and fault.kind == "reset":
-            return Outcome(0, {}, reset=True)
+            return Outcome(0, {}, reset=True, injected=injected)
         model = validate_message_request(body, known_models=set(self._models_by_id))
         check_server_tool_betas(body, request.headers)
         documents = self.files.resolve_sources(body)
@@ -254,9 +260,11 @@ class EmulatorApp:
         if is_stream:
             headers["content-type"] = "text/event-stream"
             headers["cache-control"] = "no-cache"
-            return Outcome(200, headers, events=sse_events(message), fault=fault)
+            return Outcome(200, headers, events=sse_events(message), fault=fault,
+                           injected=injected)
         headers["content-type"] = _JSON
-        return Outcome(200, headers, json.dumps(message).encode(), fault=fault)
+        return Outcome(200, headers, json.dumps(message).encode(), fault=fault,
+                       injected=injected)
 
     def _admit(self, body: dict[str, Any], key: str, model: str) -> Admission | None:
         """Charge a request to its model's rate limits, if it has any (429 when over)."""
@@ -387,7 +395,8 @@ class EmulatorApp:
         headers["content-type"] = _JSON
         headers.update(rejected.headers)
         body = error_body(rejected.error_type, rejected.message, headers["request-id"])
-        return Outcome(rejected.status, headers, json.dumps(body).encode())
+        return Outcome(rejected.status, headers, json.dumps(body).encode(),
+                       injected=rejected.injected)
 
 
 _COMPACTION_EDIT = "compact_20260112"

@@ -114,7 +114,7 @@ class EmulatorASGI:
             _log.info("emulator.request", method=request.method, path=request.path,
                       status=outcome.status if not outcome.reset else None,
                       request_id=outcome.headers.get("request-id"),
-                      fault=outcome.fault.kind if outcome.fault else None,
+                      fault=outcome.injected,
                       reset=outcome.reset,
                       duration_ms=round((time.perf_counter() - started) * 1000, 3))
         if outcome.reset:

@@ -43,6 +43,19 @@ class Fault:
     delay_seconds: float = 0.0
 
     @property
+    def label(self) -> str:
+        """The fault as the command line spells it (``429``, ``slow:2``, ``cut-after:5``)."""
+        if self.kind == "status":
+            return str(self.status)
+        if self.kind == "slow":
+            return f"slow:{self.delay_seconds:g}"
+        if self.kind == "cut":
+            return f"cut-after:{self.after_events}"
+        if self.kind == "error_event":
+            return f"error-event:{self.after_events}"
+        return self.kind
+
+    @property
     def streams_only(self) -> bool:
         """Whether the fault only applies to ``"stream": true`` requests."""
         return self.kind in _STREAM_ONLY

@@ -361,8 +361,9 @@ def run(args: argparse.Namespace) -> int:
         await emulator.astart()
         print(emulator.base_url, flush=True)
         source = f"script {args.script}" if args.script else "the demo policy (not a model)"
-        print(f"agentcore emulator answering from {source}; set ANTHROPIC_BASE_URL="
-              f"{emulator.base_url} and any ANTHROPIC_API_KEY. Ctrl-C stops it.",
+        print(f"agentcore emulator answering from {source}. To use it from another shell, "
+              f"paste:\n  export ANTHROPIC_BASE_URL={emulator.base_url}\n"
+              "  export ANTHROPIC_API_KEY=emulator-any-key\nCtrl-C stops it.",
               file=sys.stderr, flush=True)
         await emulator.serve_forever()
 

@@ -28,12 +28,16 @@ class RequestRejected(Exception):
         error_type: str,
         message: str,
         headers: Mapping[str, str] | None = None,
+        *,
+        injected: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
         self.headers = dict(headers or {})
+        self.injected = injected
+        """The injected fault this error is (``429``), for the request log; None otherwise."""
 
 
 def _invalid(message: str) -> RequestRejected:

@@ -24,9 +24,11 @@ from agentcore import (
     Deny,
     RunStore,
 )
-from agentcore.errors import AgentcoreError
+from agentcore.emulator import Fault
+from agentcore.emulator._faults import FaultSpecError
+from agentcore.errors import AgentcoreError, ConfigurationError
 from agentcore.log import configure
-from agentcore.terminal import terminal_safe
+from agentcore.terminal import color_wanted, terminal_safe, terminal_width, wrap
 from examples.support_agent.app import (
     DEFAULT_DATABASE,
     DEFAULT_MODEL,
@@ -92,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--offline", action="store_true", help="use the emulator even with ANTHROPIC_API_KEY set"
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="offline: make the emulator misbehave, as `agentcore emulator --fault` does "
+        "(429, 529, slow:2, reset…; repeatable), to watch the status line and the retries",
+    )
     parser.add_argument("--log", type=Path, metavar="FILE", help="append JSON event logs to FILE")
     parser.add_argument("--no-color", action="store_true", help="plain output")
     return parser
@@ -105,17 +115,37 @@ def _reset(database: Path) -> None:
 
 def _approver(mode: ApproveMode) -> Approver | None:
     if mode == "console":
-        return ConsoleApprover()
+        # The chat is one conversation of many runs: [a]lways lasts until /new.
+        return ConsoleApprover(always_scope="conversation")
     if mode == "auto-deny":
 
         def deny(request: ApprovalRequest) -> Deny:
             return Deny(
                 "this session denies every action that needs approval (--approve auto-deny)",
                 arguments_hash=request.arguments_hash,
+                automatic=True,
             )
 
         return CallbackApprover(deny)
     return None
+
+
+def _inject_faults(backend: Backend, specs: list[str]) -> None:
+    """Arm the offline emulator with the ``--fault`` specs.
+
+    Raises:
+        ConfigurationError: a spec is malformed, or the replies do not come from the emulator.
+    """
+    if not specs:
+        return
+    if backend.emulator is None:
+        raise ConfigurationError("--fault works offline only (the emulator), not with the API")
+    for spec in specs:
+        try:
+            fault, times = Fault.parse(spec)
+        except FaultSpecError as error:
+            raise ConfigurationError(str(error)) from None
+        backend.emulator.faults.add(fault, times=times)
 
 
 def _database_facts(database: Path) -> str:
@@ -136,38 +166,48 @@ def _banner(
     database: Path,
     mode: ApproveMode,
     args: argparse.Namespace,
+    *,
+    interactive: bool,
 ) -> None:
     prompt = load_prompt()
-    line = "─" * 78
+    width = terminal_width(out)
+    rule = style("─" * min(78, width), "dim") + "\n"
+
+    def say(text: str, *styles: str, label: int = 0) -> None:
+        """One banner entry, wrapped under its label (``label`` columns wide)."""
+        indent = " " * (2 + label)
+        for line in wrap(text, width, first="  ", indent=indent):
+            out.write(style(line, *styles) + "\n")
+
     out.write(style("Northwind Devices support agent", "bold") + "  (an agentcore example)\n")
-    out.write(style(line, "dim") + "\n")
+    out.write(rule)
     if backend.offline:
-        out.write(style(f"  {backend.description}.", "yellow", "bold") + "\n")
-        out.write(
-            style(
-                f"  Tokens and dollars are the emulator's estimates at {args.model} prices. "
-                "Set ANTHROPIC_API_KEY for real answers.",
-                "yellow",
-            )
-            + "\n"
+        say(f"{backend.description}.", "yellow", "bold")
+        say(
+            f"Tokens and dollars are the emulator's estimates at {args.model} prices. "
+            "Set ANTHROPIC_API_KEY for real answers.",
+            "yellow",
         )
     else:
         fallback = f" (fallback: {', '.join(args.fallback)})" if args.fallback else ""
-        out.write(f"  Model:     {backend.description}{fallback}\n")
-    out.write(f"  Database:  {display_path(database)} ({_database_facts(database)})\n")
-    out.write(f"  Prompt:    {prompt.name} version {prompt.version}\n")
+        say(f"Model:     {backend.description}{fallback}", label=11)
+    say(f"Database:  {display_path(database)} ({_database_facts(database)})", label=11)
+    say(f"Prompt:    {prompt.name} version {prompt.version}", label=11)
     threshold = f"${REFUND_APPROVAL_ABOVE_CENTS / 100:.2f}"
     how = {
-        "console": "asked here, at this console",
+        "console": "asked here, at this console"
+        if interactive
+        else "denied: no one is at a terminal to answer (--approve deferred keeps them)",
         "deferred": "the run pauses; decide with the agentcore command line",
         "auto-deny": "always denied",
     }[mode]
-    out.write(
-        f"  Approvals: refunds above {threshold}, cancellations, address changes and emails "
-        f"— {how}\n"
+    say(
+        f"Approvals: refunds above {threshold}, cancellations of orders not yet shipped, "
+        f"address changes and emails — {how}",
+        label=11,
     )
-    out.write("  Try: What's the status of order A-1001? My email is ada.lovelace@example.com\n")
-    out.write(style(line, "dim") + "\n")
+    say("Try: What's the status of order A-1001? My email is ada.lovelace@example.com", label=5)
+    out.write(rule)
     out.flush()
 
 
@@ -176,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     mode: ApproveMode = args.approve
     out = sys.stdout
-    style = Style(not args.no_color and out.isatty() and not os.environ.get("NO_COLOR"))
+    style = Style(not args.no_color and color_wanted(out))
     scripted = [*_script_lines(args.script), *args.say] if args.script or args.say else None
     interactive = scripted is None and sys.stdin.isatty()
     database = args.db
@@ -190,16 +230,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             backend = connect(offline=True if args.offline else None, model=args.model,
                               files_dir=files_dir_for(database))
             cleanup.callback(backend.close)
+            _inject_faults(backend, args.fault)
             store = None
             if mode == "deferred":
                 store_path = store_for_database(database)
                 # The store sits beside the database, whose directory may not exist yet.
                 store_path.parent.mkdir(parents=True, exist_ok=True)
                 store = cleanup.enter_context(RunStore(store_path))
+            approver = _approver(mode)
             support = create_support_agent(
                 database,
                 backend.client,
-                approver=_approver(mode),
+                approver=approver,
                 store=store,
                 model=args.model,
                 fallback_models=args.fallback,
@@ -219,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(style(f"  The policy manual could not be uploaded "
                             f"({terminal_safe(str(error))}); the agent "
                             "reads policies through its lookup only.", "yellow") + "\n")
-        _banner(out, style, backend, support.database, mode, args)
+        _banner(out, style, backend, support.database, mode, args, interactive=interactive)
         deferral = None
         if store is not None:
             environment = {}
@@ -228,25 +270,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.model != DEFAULT_MODEL:
                 environment[ENV_MODEL] = args.model
             deferral = Deferral(store, environment)
-        console = ChatConsole(support.agent, mode, out, style, deferral=deferral,
-                              opening=() if manual is None else (manual,))
+        console = ChatConsole(
+            support.agent,
+            mode,
+            out,
+            style,
+            deferral=deferral,
+            opening=() if manual is None else (manual,),
+            new_conversation=(
+                approver.new_conversation if isinstance(approver, ConsoleApprover) else None
+            ),
+        )
         try:
             if interactive:
                 out.write("Type /help for commands, /quit to leave.\n")
                 return console.interact(input)
             if scripted is None:
-                out.write(
-                    style(
-                        "Standard input is not a terminal: running the built-in conversation. "
-                        + (
-                            "Actions that need approval are denied (no interactive approver). "
-                            if mode == "console"
-                            else ""
-                        )
-                        + "Run it in a terminal to chat.",
-                        "dim",
+                console.say(
+                    "Standard input is not a terminal: running the built-in conversation. "
+                    + (
+                        "Actions that need approval are denied (no interactive approver). "
+                        if mode == "console"
+                        else ""
                     )
-                    + "\n"
+                    + "Run it in a terminal to chat.",
+                    "dim",
                 )
                 scripted = list(CANNED_CONVERSATION)
             return console.run_script(scripted)

@@ -165,7 +165,7 @@ def connect(
         where = f" at {base_url}" if base_url else ""
         return Backend(Client(api_key=key, base_url=base_url), False, f"{model}{where}")
     emulator = Emulator(host="127.0.0.1", port=0, files_dir=files_dir).start()
-    client = Client(api_key=_EMULATOR_KEY, base_url=emulator.base_url, max_retries=0)
+    client = Client(api_key=_EMULATOR_KEY, base_url=emulator.base_url)
     description = (
         f"OFFLINE: replies come from the agentcore emulator's demo policy at "
         f"{emulator.base_url} (keyword rules, not a model)"

@@ -40,9 +40,10 @@ from agentcore.errors import (
     PermissionDeniedError,
 )
 from agentcore.state import TurnRecord
-from agentcore.terminal import terminal_safe
+from agentcore.terminal import terminal_safe, terminal_width, wrap
 from agentcore.usage import PriceTable
 from examples.support_agent.render import Ledger, Style, TurnPrinter
+from examples.support_agent.status import StatusLine
 
 __all__ = [
     "CANNED_CONVERSATION",
@@ -64,7 +65,8 @@ CANNED_CONVERSATION = (
 
 HELP = """Commands:
   /help     this help
-  /new      start a new conversation (the database keeps its changes)
+  /new      start a new conversation (the database keeps its changes; tools you
+            allowed with [a]lways ask again)
   /usage    tokens and dollars so far
   /pending  deferred mode: the run waiting for approval, and the commands that finish it
   /quit     leave (also Ctrl-D, or Ctrl-C at the prompt)
@@ -121,6 +123,8 @@ class ChatConsole:
         prices: Prices for the cache-savings figure.
         opening: Content blocks put before the first message of each conversation (the
             policy manual as a cited document).
+        new_conversation: Called on ``/new``, e.g. so that the console approver forgets the
+            tools answered ``[a]lways`` in the conversation that ends.
     """
 
     def __init__(
@@ -133,6 +137,7 @@ class ChatConsole:
         deferral: Deferral | None = None,
         prices: PriceTable | None = None,
         opening: Sequence[Mapping[str, Any] | BaseModel] = (),
+        new_conversation: Callable[[], None] | None = None,
     ) -> None:
         if mode == "deferred" and (deferral is None or agent.store is None):
             raise ValueError("deferred mode needs an agent with a run store")
@@ -143,8 +148,13 @@ class ChatConsole:
         self.style = style
         self.deferral = deferral
         self.printer = TurnPrinter(
-            out, style, prices or PriceTable(), show_decisions=mode != "console"
+            out,
+            style,
+            prices or PriceTable(),
+            show_approvals=mode != "console",
+            status=StatusLine.for_stream(out) if style.enabled else StatusLine(),
         )
+        self.new_conversation = new_conversation
         self.session = Ledger()
         self.messages: list[dict[str, Any]] = []
         self.turns = 0
@@ -155,8 +165,31 @@ class ChatConsole:
         self._counted_turns: dict[str, int] = {}
 
     def say(self, text: str = "", *styles: str) -> None:
-        """Write a line."""
-        self.out.write(self.style(text, *styles) + "\n")
+        """Write a line (already terminal-safe), wrapped to the terminal's width."""
+        width = terminal_width(self.out)
+        for paragraph in text.split("\n"):
+            lead = paragraph[: len(paragraph) - len(paragraph.lstrip(" "))]
+            body = paragraph[len(lead) :]
+            indent = lead + "  " if lead else ""
+            for line in wrap(body, width, first=lead, indent=indent):
+                self.out.write(self.style(line, *styles) + "\n")
+        self.out.flush()
+
+    def say_command(self, words: list[str], *styles: str) -> None:
+        """Write a shell command, indented; when it is wider than the terminal it goes on
+        over several lines ending in `` \\``, broken only between ``words``, so that it can
+        still be pasted into a shell."""
+        width = terminal_width(self.out) - 2
+        lines: list[str] = []
+        line = "   "
+        for word in words:
+            if len(line) + 1 + len(word) > width and line.strip():
+                lines.append(line + " \\")
+                line = "       "
+            line += " " + word
+        lines.append(line)
+        for text in lines:
+            self.out.write(self.style(text, *styles) + "\n")
         self.out.flush()
 
     # -- the two ways to talk ------------------------------------------------------------
@@ -227,6 +260,8 @@ class ChatConsole:
         elif name == "/new":
             self.messages = []
             self.paused_run = None
+            if self.new_conversation is not None:
+                self.new_conversation()
             self.say("New conversation.", "dim")
         elif name == "/usage":
             self.say(f"  ── session: {self.session.summary()}", "dim")
@@ -320,21 +355,20 @@ class ChatConsole:
         waiting = store.list_approvals(run_id=run_id)
         command = agentcore_command()
         where = shlex.quote(display_path(store.path))
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.deferral.environment.items())
-        prefix = f"{env} " if env else ""
+        env_words = [f"{k}={shlex.quote(v)}" for k, v in self.deferral.environment.items()]
         self.say(f"  The run is paused and stored in {display_path(store.path)}.", "yellow")
         self.say("  Decide from any shell (approve, or deny with a reason):", "yellow")
         for approval in waiting:
-            self.say(f"    {command} approvals approve {approval.approval_id} --store {where}")
-            self.say(
-                f"    {command} approvals deny {approval.approval_id} --reason "
-                f"'over the limit' --store {where}",
+            number = str(approval.approval_id)
+            self.say_command([command, "approvals", "approve", number, "--store", where])
+            self.say_command(
+                [command, "approvals", "deny", number, "--reason", "'over the limit'",
+                 "--store", where],
                 "dim",
             )
         self.say("  then resume it:", "yellow")
-        self.say(
-            f"    {prefix}{command} runs resume {run_id} --agent {_AGENT_FACTORY} --store {where}"
-        )
+        resume = [command, "runs", "resume", terminal_safe(run_id)]
+        self.say_command([*env_words, *resume, "--agent", _AGENT_FACTORY, "--store", where])
         self.say(
             "  (or, once decided, type /pending here to resume it in this console)", "dim"
         )

@@ -1,8 +1,10 @@
-"""Tools that change the company database. Each one is sensitive: a human approves it first.
+"""Tools that change the company database, each behind a person's approval where it matters.
 
 Refunds above a threshold wait for approval (smaller ones are within an agent's authority) and
-every refund is recorded with who made it. Cancellations, address changes and emails always
-wait. Emails are written to the ``outbox`` table, never sent.
+every refund is recorded with who made it. A cancellation waits when the order can still be
+cancelled (for any other order the tool refuses without changing anything, so nobody is asked
+for nothing). Address changes and emails always wait. Emails are written to the ``outbox``
+table, never sent.
 """
 
 from __future__ import annotations
@@ -116,7 +118,21 @@ def domain_tools(
             "still_refundable_cents": refundable - amount_cents,
         }
 
-    @tool(sensitive=True)
+    def cancel_needs_approval(arguments: dict[str, Any]) -> str | None:
+        # Only an order that can still be cancelled is worth a person's time: for any other
+        # (shipped, delivered, already cancelled, unknown) the tool refuses without a change.
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+        try:
+            row = connection.execute(
+                "SELECT status FROM orders WHERE id = ?", (arguments["order_id"],)
+            ).fetchone()
+        finally:
+            connection.close()
+        if row is None or row[0] not in ("pending", "paid"):
+            return None
+        return f"cancelling order {arguments['order_id']} ({row[0]}) needs your approval"
+
+    @tool(requires_approval=cancel_needs_approval)
     def cancel_order(order_id: OrderId, reason: str) -> dict[str, Any]:
         """Cancel an order that has not shipped yet.
 

@@ -1,9 +1,12 @@
 """How a run looks on the console: streamed text, compact tool calls, the sources an answer
-cites, and a cost footer."""
+cites, a live status line while the agent waits, and a cost footer; every line wrapped to the
+terminal's width."""
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -17,6 +20,8 @@ from agentcore import (
     Deny,
     Edit,
     ModelTurnCompleted,
+    ModelWait,
+    ModelWaiting,
     RunEvent,
     RunFinished,
     TextDelta,
@@ -24,10 +29,52 @@ from agentcore import (
     ToolResultEvent,
 )
 from agentcore.state import TurnRecord
-from agentcore.terminal import terminal_safe
+from agentcore.terminal import StreamWrapper, terminal_safe, terminal_width, wrap
 from agentcore.usage import PriceTable, UsageTotals
+from examples.support_agent.status import StatusLine
 
-__all__ = ["Ledger", "Style", "TurnPrinter", "compact_call", "compact_result", "source_line"]
+__all__ = [
+    "Ledger",
+    "Style",
+    "TurnPrinter",
+    "compact_call",
+    "compact_result",
+    "source_line",
+    "wait_text",
+]
+
+_ASSISTANT = "assistant> "
+_SLOW_AFTER_S = 15.0
+"""After this long without a reply, the status line says the model is slow to answer."""
+
+_RETRY_CAUSES = MappingProxyType(
+    {
+        "rate_limit_error": "rate limited",
+        "overloaded_error": "the API is overloaded",
+        "api_error": "the API failed",
+        "timeout": "the request timed out",
+        "connection_error": "the connection failed",
+        "stream_failed": "the stream broke off",
+        "malformed_response": "the reply was malformed",
+    }
+)
+
+
+def wait_text(wait: ModelWait, remaining_s: float | None = None) -> str:
+    """``rate limited, retrying in 4 s (2/3)`` or ``waiting 4 s for the rate limit``."""
+    seconds = wait.seconds if remaining_s is None else max(remaining_s, 0.0)
+    shown = f"{math.ceil(seconds)} s" if seconds >= 1 else "under a second"
+    if wait.reason == "rate_limit":
+        detail = f" ({terminal_safe(wait.detail)})" if wait.detail else ""
+        return f"waiting {shown} for the rate limit{detail}"
+    detail = wait.detail or ""
+    cause = _RETRY_CAUSES.get(detail)
+    if cause is None:
+        cause = "the server failed" if detail.startswith("http_5") else "the request failed"
+    count = ""
+    if wait.attempt is not None and wait.max_attempts is not None:
+        count = f" ({wait.attempt}/{wait.max_attempts})"
+    return f"{cause}, retrying in {shown}{count}"
 
 _ARGUMENT_CHARS = 40
 _RESULT_CHARS = 90
@@ -51,9 +98,24 @@ class Style:
         return "".join(f"\033[{_ANSI_CODES[s]}m" for s in styles) + text + "\033[0m"
 
 
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, at a space when one is near."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,") + "…"
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _ARGUMENT_CHARS else text[: _ARGUMENT_CHARS - 2] + '…"'
+    if len(text) <= _ARGUMENT_CHARS:
+        return text
+    if isinstance(value, str):
+        return _cut(text[:-1], _ARGUMENT_CHARS - 1) + '"'
+    return _cut(text, _ARGUMENT_CHARS)
 
 
 def compact_call(name: str, arguments: dict[str, Any]) -> str:
@@ -73,8 +135,13 @@ def compact_result(content: str | list[dict[str, Any]]) -> str:
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
         count = len(data["rows"])
         return "no rows" if count == 0 else f"{count} row{'' if count == 1 else 's'}"
-    text = " ".join(content.split())
-    return text if len(text) <= _RESULT_CHARS else text[: _RESULT_CHARS - 1] + "…"
+    if isinstance(data, dict):
+        # key: value pairs read (and wrap) better than JSON without spaces.
+        content = ", ".join(
+            f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+            for key, value in data.items()
+        )
+    return _cut(" ".join(content.split()), _RESULT_CHARS)
 
 
 def source_line(number: int, citation: Citation) -> str:
@@ -127,16 +194,27 @@ class Ledger:
         self.unpriced_models |= other.unpriced_models
 
     def summary(self) -> str:
-        """``3 model calls · in 1,204 · out 187 · cache write 2,310 · cache read 4,620 · $0.0182
-        (cache saved $0.0125, 41%)``."""
+        """``3 model calls · input 8,134 tokens (4,620 read from the prompt cache, 2,310 written
+        to it, 1,204 new) · output 187 · $0.0182 (cache saved $0.0125, 41%)``.
+
+        The prompt cache holds the conversation so far, so most of each call's input is read
+        from it (or written to it for the next call) and only the rest counts as new.
+        """
         usage = self.usage
         calls = f"{self.model_calls} model call{'' if self.model_calls == 1 else 's'}"
+        read, written = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
+        total = usage.input_tokens + read + written
+        cached = []
+        if read:
+            cached.append(f"{read:,} read from the prompt cache")
+        if written:
+            cached.append(f"{written:,} written to it" if read else f"{written:,} written to "
+                          "the prompt cache")
+        split = f" ({', '.join([*cached, f'{usage.input_tokens:,} new'])})" if cached else ""
         parts = [
             calls,
-            f"in {usage.input_tokens:,}",
-            f"out {usage.output_tokens:,}",
-            f"cache write {usage.cache_creation_input_tokens:,}",
-            f"cache read {usage.cache_read_input_tokens:,}",
+            f"input {total:,} tokens{split}",
+            f"output {usage.output_tokens:,}",
         ]
         if self.unpriced_models:
             parts.append(f"cost unknown (no price for {', '.join(sorted(self.unpriced_models))})")
@@ -159,58 +237,108 @@ class TurnPrinter:
         out: Where to write.
         style: Colors or none.
         prices: Prices used to work out what the cache saved.
-        show_decisions: Print approval decisions (the console approver prints its own).
+        show_approvals: Print approval requests and decisions (the console approver shows
+            its own).
+        status: The live status line (thinking, running a tool, retrying…); by default one
+            that animates on a colour terminal with rich installed and otherwise prints only
+            the waits, as lines.
     """
 
     def __init__(
-        self, out: TextIO, style: Style, prices: PriceTable, *, show_decisions: bool = True
+        self,
+        out: TextIO,
+        style: Style,
+        prices: PriceTable,
+        *,
+        show_approvals: bool = True,
+        status: StatusLine | None = None,
     ) -> None:
         self.out = out
         self.style = style
         self.prices = prices
-        self.show_decisions = show_decisions
+        self.show_approvals = show_approvals
+        self.status = status if status is not None else StatusLine.for_stream(out)
         self.ledger = Ledger()
-        self._in_text = False
+        self.width = terminal_width(out)
+        self._text: StreamWrapper | None = None
+        self._since = time.monotonic()
 
     def start_turn(self) -> None:
-        """Begin counting a new turn of the conversation."""
+        """Begin a new turn of the conversation: the model is asked."""
         self.ledger = Ledger()
-        self._in_text = False
+        self._text = None
+        self.width = terminal_width(self.out)
+        self._thinking()
 
-    def _line(self, text: str = "") -> None:
+    def _thinking(self) -> None:
+        self._since = since = time.monotonic()
+
+        def line() -> str:
+            waited = time.monotonic() - since
+            if waited >= _SLOW_AFTER_S:
+                return f"still waiting for the model… {waited:.0f} s (slow to answer)"
+            return f"thinking… {waited:.0f} s"
+
+        self.status.show(line)
+
+    def _running(self, tool_name: str) -> None:
+        since = time.monotonic()
+        self.status.show(lambda: f"running {tool_name}… {time.monotonic() - since:.0f} s")
+
+    def _waiting(self, wait: ModelWait) -> None:
+        until = time.monotonic() + wait.seconds
+        self.status.show(lambda: wait_text(wait, until - time.monotonic()))
+        if not self.status.live:
+            self._line(f"  … {wait_text(wait)}", "yellow")
+
+    def _line(self, text: str = "", *styles: str, indent: str = "    ") -> None:
+        """Print a line wrapped to the width, each piece in ``styles`` (``text`` is already
+        terminal-safe); the lines the wrapping adds start with ``indent``."""
         self.end_text()
-        self.out.write(text + "\n")
+        lead = text[: len(text) - len(text.lstrip(" "))]
+        lines = wrap(text[len(lead) :], self.width, first=lead, indent=indent) if text else [""]
+        self.out.write("".join(self.style(line, *styles) + "\n" for line in lines))
         self.out.flush()
 
     def end_text(self) -> None:
-        """Finish a line of streamed text, if one is open."""
-        if self._in_text:
-            self.out.write("\n")
-            self._in_text = False
+        """Finish a line of streamed text, if one is open, and clear the status line."""
+        self.status.clear()
+        if self._text is not None:
+            self.out.write(self._text.end() + "\n")
+            self.out.flush()
+            self._text = None
 
     def __call__(self, event: RunEvent) -> None:
         """Show one event."""
         if isinstance(event, TextDelta):
-            if not self._in_text:
-                self.out.write(self.style("assistant> ", "bold", "green"))
-                self._in_text = True
-            self.out.write(terminal_safe(event.text, multiline=True))
+            if self._text is None:
+                self.status.clear()
+                self.out.write(self.style(_ASSISTANT, "bold", "green"))
+                self._text = StreamWrapper(self.width, indent="  ", column=len(_ASSISTANT))
+            self.out.write(self._text.feed(terminal_safe(event.text, multiline=True)))
             self.out.flush()
+        elif isinstance(event, ModelWaiting):
+            self.end_text()
+            self._waiting(event.wait)
         elif isinstance(event, ToolCallStarted):
             call = terminal_safe(compact_call(event.tool_name, event.arguments))
-            self._line(self.style(f"  → {call}", "cyan"))
+            self._line(f"  → {call}", "cyan")
+            self._running(terminal_safe(event.tool_name))
         elif isinstance(event, ToolResultEvent):
             result = terminal_safe(compact_result(event.content))
-            self._line(self.style(f"  ← {result}", "red" if event.is_error else "dim"))
+            self._line(f"  ← {result}", "red" if event.is_error else "dim")
+            self._thinking()
         elif isinstance(event, ApprovalRequested):
-            request = event.request
-            call = terminal_safe(compact_call(request.tool_name, request.display_arguments()))
-            reason = terminal_safe(request.reason)
-            self._line(self.style(f"  ⏸ {call} needs approval: {reason}", "yellow"))
+            self.end_text()
+            if self.show_approvals:
+                request = event.request
+                call = terminal_safe(compact_call(request.tool_name, request.display_arguments()))
+                reason = terminal_safe(request.reason)
+                self._line(f"  ⏸ {call} needs approval: {reason}", "yellow")
         elif isinstance(event, ApprovalDecided):
             self.end_text()
-            if self.show_decisions:
-                self._line(self._decision_text(event))
+            if self.show_approvals:
+                self._line(*self._decision_text(event))
         elif isinstance(event, ModelTurnCompleted):
             self.end_text()
             self.ledger.add_turn(event.turn, self.prices)
@@ -218,20 +346,21 @@ class TurnPrinter:
             for number, citation in enumerate(event.result.citations, start=1):
                 self._line(self.style(f"  {source_line(number, citation)}", "dim"))
 
-    def _decision_text(self, event: ApprovalDecided) -> str:
+    def _decision_text(self, event: ApprovalDecided) -> tuple[str, str]:
         decision = event.decision
         tool_name = terminal_safe(event.tool_name)
         if isinstance(decision, Deny):
             because = f": {terminal_safe(decision.reason)}" if decision.reason else ""
-            return self.style(f"  ✗ {tool_name} denied{because}", "red")
+            return f"  ✗ {tool_name} denied{because}", "red"
         how = "approved"
         if isinstance(decision, Edit):
             how = "approved with edited arguments"
         elif isinstance(decision, AlwaysAllow):
-            how = "approved for the rest of this reply"
-        return self.style(f"  ✓ {tool_name} {how}", "green")
+            how = "approved, and allowed for the rest of this run"
+        return f"  ✓ {tool_name} {how}", "green"
 
     def footer(self, session: Ledger) -> None:
         """The cost of the turn just shown and of the session so far."""
-        self._line(self.style(f"  ── turn:    {self.ledger.summary()}", "dim"))
-        self._line(self.style(f"  ── session: {session.summary()}", "dim"))
+        indent = " " * 14
+        self._line(f"  ── turn:    {self.ledger.summary()}", "dim", indent=indent)
+        self._line(f"  ── session: {session.summary()}", "dim", indent=indent)

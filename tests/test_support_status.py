@@ -1,0 +1,85 @@
+"""The support console's status line, driven by the run's events (no terminal needed).
+
+Given the events of a run, the printer tells its status line what the agent waits for
+(thinking, a tool, a retry, the rate limit) and clears it before printing anything else;
+without a live line the waits are printed as lines of their own.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from agentcore import ModelWait, ModelWaiting, TextDelta, ToolCallStarted, ToolResultEvent
+from agentcore.usage import PriceTable
+from examples.support_agent.render import Style, TurnPrinter, wait_text
+from examples.support_agent.status import StatusLine
+
+
+class RecordingStatus(StatusLine):
+    """A live status line that keeps what it was asked to show, and when it was cleared."""
+
+    live = True
+
+    def __init__(self, out: io.StringIO) -> None:
+        self.out = out
+        self.shown: list[str] = []
+        self.current: Callable[[], str] | None = None
+
+    def show(self, text: Callable[[], str]) -> None:
+        self.current = text
+        self.shown.append(text())
+
+    def clear(self) -> None:
+        if self.current is not None:
+            self.out.write("<cleared>")
+        self.current = None
+
+
+RETRY = ModelWait("retry", 4.0, attempt=1, max_attempts=2, detail="rate_limit_error")
+
+
+def test_the_waits_read_as_a_person_would_say_them() -> None:
+    assert wait_text(RETRY) == "rate limited, retrying in 4 s (1/2)"
+    assert wait_text(RETRY, 2.2) == "rate limited, retrying in 3 s (1/2)"
+    assert wait_text(RETRY, 0.05) == "rate limited, retrying in under a second (1/2)"
+    overloaded = ModelWait("retry", 1.5, attempt=2, max_attempts=2, detail="overloaded_error")
+    assert wait_text(overloaded) == "the API is overloaded, retrying in 2 s (2/2)"
+    assert wait_text(ModelWait("retry", 1.0, detail="http_502")) == (
+        "the server failed, retrying in 1 s"
+    )
+    limit = ModelWait("rate_limit", 4.0, detail="input tokens per minute")
+    assert wait_text(limit) == "waiting 4 s for the rate limit (input tokens per minute)"
+    hostile = ModelWait("rate_limit", 1.0, detail="\x1b[2Jowned")
+    assert "\x1b" not in wait_text(hostile)
+
+
+def test_each_wait_is_shown_until_the_next_event_and_cleared_before_text() -> None:
+    out = io.StringIO()
+    status = RecordingStatus(out)
+    printer = TurnPrinter(out, Style(False), PriceTable(), status=status)
+    printer.start_turn()
+    assert status.shown[-1] == "thinking… 0 s"
+    printer(ModelWaiting(RETRY))
+    assert status.shown[-1] == "rate limited, retrying in 4 s (1/2)"
+    printer(ToolCallStarted("toolu_1", "order_status", {"order_id": "A-1001"}))
+    assert status.shown[-1] == "running order_status… 0 s"
+    printer(ToolResultEvent("toolu_1", "order_status", "ok", False, True, 0.1))
+    assert status.shown[-1] == "thinking… 0 s"
+    printer(TextDelta("Your order was delivered."))
+    printer.end_text()
+    shown = out.getvalue()
+    # Cleared before the tool line, before its result, before the answer.
+    assert shown.index("<cleared>") < shown.index("→ order_status")
+    assert shown.rindex("<cleared>") < shown.index("assistant> Your order was delivered.")
+    assert "retrying" not in shown  # a live line is not printed as a line too
+
+
+def test_without_a_live_line_a_wait_is_a_line_of_its_own() -> None:
+    out = io.StringIO()
+    printer = TurnPrinter(out, Style(False), PriceTable(), status=StatusLine())
+    printer.start_turn()
+    printer(ModelWaiting(RETRY))
+    printer(TextDelta("Done."))
+    printer.end_text()
+    assert out.getvalue() == "  … rate limited, retrying in 4 s (1/2)\nassistant> Done.\n"
