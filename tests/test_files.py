@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from agentcore.errors import (
     APIConnectionError,
     AttachmentError,
     AttachmentTooLargeError,
+    ConfigurationError,
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
@@ -352,3 +354,166 @@ class TestEmulatorUploads:
         assert store.list_page({})["data"] == [store.retrieve(file.id)]
         store.delete(file.id)
         assert sorted(path.name for path in tmp_path.iterdir()) == ["file_garbage.json"]
+
+
+class TestHostileServers:
+    """What a server that answers wrongly can and cannot do to the client."""
+
+    def paging_client(self, next_cursor: dict[str | None, str]) -> tuple[Client, list[str]]:
+        asked: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            after = request.url.params.get("after_id")
+            asked.append(str(after))
+            if len(asked) > 50:
+                raise AssertionError("the client kept asking for pages")
+            cursor = next_cursor[after]
+            return httpx.Response(200, json={
+                "data": [{**METADATA, "id": cursor}], "has_more": True,
+                "first_id": cursor, "last_id": cursor})
+
+        client = Client(api_key="k", base_url="http://files.test", max_retries=0,
+                        transport=httpx.MockTransport(handler))
+        return client, asked
+
+    @pytest.mark.parametrize("next_cursor", [
+        {None: "file_a", "file_a": "file_a"},
+        {None: "file_a", "file_a": "file_b", "file_b": "file_a"},
+    ], ids=["repeats", "cycles"])
+    def test_a_next_page_cursor_that_comes_back_stops_iterate_with_an_error(
+        self, next_cursor: dict[str | None, str]
+    ) -> None:
+        client, asked = self.paging_client(next_cursor)
+        seen: list[str] = []
+
+        with pytest.raises(MalformedResponseError, match="came back"):
+            for file in client.files.iterate():
+                seen.append(file.id)
+
+        assert len(asked) == len(next_cursor)
+        assert seen == [next_cursor[after] for after in [None, *asked[1:]]]
+
+    async def test_the_async_iterate_stops_on_a_cycle_too(self) -> None:
+        asked: list[str] = []
+        cursors = {None: "file_a", "file_a": "file_b", "file_b": "file_a"}
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            after = request.url.params.get("after_id")
+            asked.append(str(after))
+            assert len(asked) < 50, "the client kept asking for pages"
+            cursor = cursors[after]
+            return httpx.Response(200, json={
+                "data": [], "has_more": True, "first_id": cursor, "last_id": cursor})
+
+        async with AsyncClient(api_key="k", base_url="http://files.test", max_retries=0,
+                               transport=httpx.MockTransport(handler)) as client:
+            with pytest.raises(MalformedResponseError, match="came back"):
+                async for _ in client.files.iterate():
+                    pass
+        assert asked == ["None", "file_a", "file_b"]
+
+    def test_a_failed_download_leaves_the_file_already_at_the_path(self, tmp_path: Path) -> None:
+        target = tmp_path / "report.csv"
+        target.write_bytes(b"yesterday's report")
+        missing = recording_client(httpx.Response(404, json={
+            "type": "error", "error": {"type": "not_found_error", "message": "no such file"}}),
+            [])
+
+        with pytest.raises(NotFoundError):
+            missing.files.download_to("file_011abc", target)
+
+        assert target.read_bytes() == b"yesterday's report"
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["report.csv"]
+
+    def test_a_download_cut_part_way_writes_nothing(self, tmp_path: Path) -> None:
+        class CutStream(httpx.SyncByteStream):
+            def __iter__(self) -> Iterator[bytes]:
+                yield b"first part"
+                raise httpx.ReadError("connection reset by peer")
+
+        target = tmp_path / "report.csv"
+        target.write_bytes(b"yesterday's report")
+        client = recording_client(httpx.Response(200, stream=CutStream()), [])
+
+        with pytest.raises(APIConnectionError):
+            client.files.download_to("file_011abc", target)
+
+        assert target.read_bytes() == b"yesterday's report"
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["report.csv"]
+
+    async def test_an_async_download_cut_part_way_writes_nothing(self, tmp_path: Path) -> None:
+        class CutStream(httpx.AsyncByteStream):
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                yield b"first part"
+                raise httpx.ReadError("connection reset by peer")
+
+        target = tmp_path / "report.csv"
+        async with AsyncClient(
+            api_key="k", base_url="http://files.test", max_retries=0,
+            transport=httpx.MockTransport(lambda _: httpx.Response(200, stream=CutStream())),
+        ) as client:
+            with pytest.raises(APIConnectionError):
+                await client.files.download_to("file_011abc", target)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_completed_download_replaces_the_file_whole(self, tmp_path: Path) -> None:
+        target = tmp_path / "report.csv"
+        target.write_bytes(b"a much longer report from yesterday")
+        client = recording_client(httpx.Response(200, content=b"a,b\n"), [])
+
+        assert client.files.download_to("file_011abc", target) == 4
+
+        assert target.read_bytes() == b"a,b\n"
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["report.csv"]
+
+    @pytest.mark.parametrize("file_id", [".", ".."])
+    def test_a_dot_file_id_cannot_climb_to_another_endpoint(self, file_id: str) -> None:
+        sent: list[httpx.Request] = []
+        client = recording_client(httpx.Response(200, json={"id": file_id}), sent)
+        with pytest.raises(ConfigurationError, match="file id"):
+            client.files.delete(file_id)
+        with pytest.raises(ConfigurationError, match="file id"):
+            client.files.download(file_id)
+        assert sent == []
+
+
+class TestFileObjects:
+    def test_a_file_object_that_reads_a_few_bytes_at_a_time_is_uploaded_whole(self) -> None:
+        class Trickle(io.RawIOBase):
+            """A raw stream (a pipe, a socket) that returns at most three bytes per read."""
+
+            name = "notes.txt"
+
+            def __init__(self, content: bytes) -> None:
+                self.left = content
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer: Any) -> int:
+                count = min(3, len(buffer), len(self.left))
+                buffer[:count] = self.left[:count]
+                self.left = self.left[count:]
+                return count
+
+        sent: list[httpx.Request] = []
+        client = recording_client(httpx.Response(200, json=METADATA), sent)
+
+        client.files.upload(Trickle(b"hello, whole world"))
+
+        assert b"\r\n\r\nhello, whole world\r\n--" in sent[0].content
+
+    def test_a_file_object_with_nothing_ready_is_refused(self) -> None:
+        class NotReady(io.RawIOBase):
+            name = "pipe.txt"
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer: Any) -> None:
+                return None  # a non-blocking stream with no data yet
+
+        sent: list[httpx.Request] = []
+        with pytest.raises(AttachmentError, match="no bytes"):
+            recording_client(httpx.Response(200, json=METADATA), sent).files.upload(NotReady())
+        assert sent == []

@@ -142,9 +142,7 @@ def _read_upload(file: FileUpload, filename: str | None) -> tuple[bytes, str]:
         raise AttachmentError(
             f"cannot upload a {type(file).__name__}: give a path, bytes or a file opened 'rb'"
         )
-    content = read(MAX_FILE_BYTES + 1)
-    if not isinstance(content, bytes):
-        raise AttachmentError("the file object returned text: open it in binary mode ('rb')")
+    content = _read_all(read)
     name = getattr(file, "name", None)
     if filename is None and isinstance(name, str):
         filename = Path(name).name
@@ -153,6 +151,29 @@ def _read_upload(file: FileUpload, filename: str | None) -> tuple[bytes, str]:
     if len(content) > MAX_FILE_BYTES:
         _too_large(len(content), f"{filename!r}")
     return content, filename
+
+
+def _read_all(read: Any) -> bytes:
+    """Everything a file object's ``read`` gives until end of file, stopping one byte past
+    the upload limit. A raw stream (a pipe, a socket, ``buffering=0``) may return fewer
+    bytes than asked, so it is read until it says end of file."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_FILE_BYTES:
+        part = read(MAX_FILE_BYTES + 1 - size)
+        if isinstance(part, str):
+            raise AttachmentError("the file object returned text: open it in binary mode ('rb')")
+        if part is None:
+            raise AttachmentError("the file object returned no bytes and no end of file (a "
+                                  "non-blocking stream with nothing ready); give a blocking one")
+        if not isinstance(part, bytes | bytearray):
+            raise AttachmentError(f"the file object's read() returned a {type(part).__name__}, "
+                                  "not bytes")
+        if not part:
+            break
+        parts.append(bytes(part))
+        size += len(part)
+    return b"".join(parts)
 
 
 def _too_large(size: int, what: str) -> None:
@@ -207,7 +228,8 @@ def _read_deleted(response: httpx.Response) -> str | APIError:
 
 
 def _file_path(file_id: str, suffix: str = "") -> str:
-    if not isinstance(file_id, str) or not file_id:
+    if not isinstance(file_id, str) or not file_id or file_id in (".", ".."):
+        # "." and ".." would be read as a path step, sending the call to another endpoint.
         raise ConfigurationError(f"file id must be a non-empty string, not {file_id!r}")
     return f"{_PATH}/{quote(file_id, safe='')}{suffix}"
 
@@ -263,6 +285,36 @@ class _FileFlows:
         return with_retries(("",), attempt, calls.policy, calls.rng, calls.log)
 
 
+def _next_cursor(page: FilePage, seen: set[str]) -> str | None:
+    """The ``after_id`` of the page after ``page``, or None when it was the last.
+
+    Raises:
+        MalformedResponseError: the server gave a cursor it had given before, so following
+            it would page forever.
+    """
+    if not page.has_more or page.last_id is None:
+        return None
+    if page.last_id in seen:
+        raise MalformedResponseError(
+            f"the file list's next-page cursor {page.last_id!r} came back a second time: "
+            "following it would list the same pages forever"
+        )
+    seen.add(page.last_id)
+    return page.last_id
+
+
+def _temporary_beside(path: str | os.PathLike[str]) -> tuple[Path, int]:
+    """A new file in ``path``'s directory to download into, created with the permissions
+    ``open(path, "wb")`` would give (the umask applies); its path and descriptor."""
+    target = Path(path)
+    while True:
+        candidate = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        try:
+            return candidate, os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+
+
 def _content_too_large(response: httpx.Response, size: int) -> MalformedResponseError:
     return MalformedResponseError(
         f"the file content is over {MAX_FILE_BYTES} bytes, the Files API's own limit "
@@ -313,12 +365,13 @@ class Files:
     def iterate(self, *, page_size: int = 100) -> Iterator[FileMetadata]:
         """Every file, newest first, fetching pages as the iteration reaches them."""
         after: str | None = None
+        cursors: set[str] = set()
         while True:
             page = self.list(limit=page_size, after_id=after)
             yield from page.data
-            if not page.has_more or page.last_id is None or page.last_id == after:
+            after = _next_cursor(page, cursors)
+            if after is None:
                 return
-            after = page.last_id
 
     def download(self, file_id: str) -> bytes:
         """The content of a downloadable file (one a server tool created).
@@ -330,13 +383,24 @@ class Files:
         return b"".join(self._chunks(file_id))
 
     def download_to(self, file_id: str, path: str | os.PathLike[str]) -> int:
-        """Write a downloadable file's content to ``path``, chunk by chunk; returns the
-        number of bytes written."""
-        written = 0
-        with open(path, "wb") as handle:
-            for chunk in self._chunks(file_id):
-                handle.write(chunk)
-                written += len(chunk)
+        """Write a downloadable file's content to ``path``; returns the number of bytes
+        written.
+
+        The content goes chunk by chunk into a new file beside ``path``, which replaces
+        ``path`` (a symbolic link itself, not its target) only once the whole content has
+        arrived: a refused or cut download leaves whatever was at ``path`` as it was.
+        """
+        partial, descriptor = _temporary_beside(path)
+        try:
+            written = 0
+            with open(descriptor, "wb") as handle:
+                for chunk in self._chunks(file_id):
+                    handle.write(chunk)
+                    written += len(chunk)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return written
 
     def _chunks(self, file_id: str) -> Iterator[bytes]:
@@ -388,26 +452,34 @@ class AsyncFiles:
     async def iterate(self, *, page_size: int = 100) -> AsyncIterator[FileMetadata]:
         """Every file, newest first, page by page (``async for``)."""
         after: str | None = None
+        cursors: set[str] = set()
         while True:
             page = await self.list(limit=page_size, after_id=after)
             for file in page.data:
                 yield file
-            if not page.has_more or page.last_id is None or page.last_id == after:
+            after = _next_cursor(page, cursors)
+            if after is None:
                 return
-            after = page.last_id
 
     async def download(self, file_id: str) -> bytes:
         """The content of a downloadable file (see :meth:`Files.download`)."""
         return b"".join([chunk async for chunk in self._chunks(file_id)])
 
     async def download_to(self, file_id: str, path: str | os.PathLike[str]) -> int:
-        """Write a downloadable file's content to ``path``, chunk by chunk (the writes are
-        blocking); returns the number of bytes written."""
-        written = 0
-        with open(path, "wb") as handle:
-            async for chunk in self._chunks(file_id):
-                handle.write(chunk)
-                written += len(chunk)
+        """Write a downloadable file's content to ``path`` (the writes are blocking); returns
+        the number of bytes written. As with :meth:`Files.download_to`, ``path`` is replaced
+        only once the whole content has arrived."""
+        partial, descriptor = _temporary_beside(path)
+        try:
+            written = 0
+            with open(descriptor, "wb") as handle:
+                async for chunk in self._chunks(file_id):
+                    handle.write(chunk)
+                    written += len(chunk)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return written
 
     async def _chunks(self, file_id: str) -> AsyncIterator[bytes]:
