@@ -86,6 +86,20 @@ class TestDocument:
         with pytest.raises(UnsupportedMediaTypeError, match="application/octet-stream"):
             document(data=b"\x00\xff\xfe\x81 binary")
 
+    def test_a_text_file_that_is_not_utf8_is_refused_as_such(self, tmp_path: Path) -> None:
+        latin1 = tmp_path / "menu.txt"
+        latin1.write_bytes("Café crème".encode("latin-1"))
+        with pytest.raises(UnsupportedMediaTypeError, match="not UTF-8") as raised:
+            document(path=latin1)
+        assert raised.value.media_type == "text/plain"
+        with pytest.raises(UnsupportedMediaTypeError, match="not UTF-8"):
+            document(data="Café".encode("latin-1"), media_type="text/plain")
+
+    def test_text_that_cannot_be_encoded_is_refused(self) -> None:
+        # A lone surrogate, as os.fsdecode or a lax JSON decoder can produce.
+        with pytest.raises(AttachmentError, match="UTF-8"):
+            document(text="half a pair: \ud800")
+
     @pytest.mark.parametrize("given", [
         {}, {"text": "a", "url": "https://e.com/a.pdf"}, {"url": "file:///etc/passwd"},
         {"url": "javascript:alert(1)"}, {"file_id": ""}, {"file_id": "file 1"},
