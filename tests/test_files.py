@@ -342,6 +342,20 @@ class TestEmulatorUploads:
         assert answer["error"]["type"] == "invalid_request_error"  # type: ignore[index]
         assert message in answer["error"]["message"]  # type: ignore[index]
 
+    @pytest.mark.parametrize("head", [
+        b'Content-Disposition: \x00\x01a* ; nam*\n=e="file"; filename="a"',
+        b'Content-Type: \xff/\xfe\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="a"',
+    ])
+    async def test_part_headers_the_parser_cannot_make_sense_of_are_a_400(
+        self, head: bytes
+    ) -> None:
+        body = b"--x\r\n" + head + b"\r\n\r\ndata\r\n--x--\r\n"
+        status, answer = await self.answer(
+            EmulatorApp(), upload_request(body, "multipart/form-data; boundary=x"))
+        assert status == 400
+        assert "part headers" in answer["error"]["message"]  # type: ignore[index]
+
     def test_a_data_directory_keeps_files_across_restarts(self, tmp_path: Path) -> None:
         with Emulator(files_dir=tmp_path) as first, \
                 Client(api_key="k", base_url=first.base_url) as client:
@@ -517,3 +531,41 @@ class TestFileObjects:
         with pytest.raises(AttachmentError, match="no bytes"):
             recording_client(httpx.Response(200, json=METADATA), sent).files.upload(NotReady())
         assert sent == []
+
+
+class TestEmulatorDataDirectory:
+    """The files directory is read back at start; what is there is not trusted."""
+
+    def stored(self, directory: Path, file_id: str, metadata: object, content: bytes) -> None:
+        (directory / f"{file_id}.json").write_text(json.dumps(metadata), encoding="utf-8")
+        (directory / f"{file_id}.bin").write_bytes(content)
+
+    @pytest.mark.parametrize("change", [
+        {"mime_type": None}, {"filename": None}, {"filename": "../../etc/passwd"},
+        {"size_bytes": 999}, {"size_bytes": "4"}, {"created_at": 5}, {"downloadable": "yes"},
+        {"type": "batch"},
+    ])
+    def test_metadata_that_does_not_describe_its_file_is_left_out(
+        self, tmp_path: Path, change: dict[str, object]
+    ) -> None:
+        good = {"id": "file_good", "type": "file", "filename": "a.txt",
+                "mime_type": "text/plain", "size_bytes": 4,
+                "created_at": "2026-11-30T12:00:00.000000Z", "downloadable": False}
+        self.stored(tmp_path, "file_good", good, b"kept")
+        bad = {key: value for key, value in {**good, "id": "file_bad", **change}.items()
+               if value is not None}
+        self.stored(tmp_path, "file_bad", bad, b"lost")
+
+        store = FileStore(tmp_path)
+
+        assert [file["id"] for file in store.list_page({})["data"]] == ["file_good"]
+        with pytest.raises(Exception, match="File not found: file_bad"):
+            store.retrieve("file_bad")
+
+    def test_a_message_citing_a_file_left_out_is_not_found(self, tmp_path: Path) -> None:
+        self.stored(tmp_path, "file_x", {"id": "file_x"}, b"x")
+        with Emulator(files_dir=tmp_path) as emulator, \
+                Client(api_key="k", base_url=emulator.base_url, max_retries=0) as client, \
+                pytest.raises(NotFoundError, match="file_x"):
+            client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=[{
+                "role": "user", "content": [document(file_id="file_x")]}])
