@@ -13,11 +13,13 @@ import pytest
 
 from agentcore import AsyncClient, Client, FileMetadata, document
 from agentcore.client import FILES_BETA, multipart_body
+from agentcore.client.batches import Batches
 from agentcore.emulator import Emulator, FileStore
 from agentcore.emulator._app import EmulatorApp
 from agentcore.emulator._http import HTTPRequest
 from agentcore.errors import (
     APIConnectionError,
+    APIStatusError,
     AttachmentError,
     AttachmentTooLargeError,
     ConfigurationError,
@@ -204,9 +206,53 @@ class TestMessagesReferringToFiles:
         assert self.betas_sent(content) == [FILES_BETA] * 3
         assert self.betas_sent(content, betas=["other"]) == [f"other,{FILES_BETA}"] * 3
 
-    def test_text_that_mentions_file_id_adds_nothing(self) -> None:
-        content = [{"type": "text", "text": 'my "file_id" is file_011abc'}]
-        assert self.betas_sent(content) == [None] * 3
+    @pytest.mark.parametrize("text", [
+        'my "file_id" is file_011abc', "file_id", 'the key is "file_id',
+    ])
+    def test_text_that_mentions_file_id_adds_nothing(self, text: str) -> None:
+        assert self.betas_sent([{"type": "text", "text": text}]) == [None] * 3
+
+    def test_a_tool_whose_arguments_hold_a_file_id_adds_nothing(self) -> None:
+        content = [{"type": "tool_result", "tool_use_id": "toolu_1",
+                    "content": [{"type": "text", "text": "ok"}]}]
+        model = ScriptedModel([text_reply("ok")])
+        client = Client(api_key="k", transport=model)
+        client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=[
+            {"role": "user", "content": "fetch it"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1",
+                                               "name": "fetch", "input": {"file_id": "f1"}}]},
+            {"role": "user", "content": content},  # type: ignore[typeddict-item]
+        ], tools=[{"name": "fetch", "input_schema": {
+            "type": "object", "properties": {"file_id": {"type": "string"}}}}])
+        assert model.raw_requests[0].headers.get("anthropic-beta") is None
+
+    def test_a_file_in_a_tool_result_or_a_container_upload_adds_the_beta(self) -> None:
+        in_result = [{"type": "tool_result", "tool_use_id": "toolu_1",
+                      "content": [document(file_id="file_011abc")]}]
+        upload = [{"type": "container_upload", "file_id": "file_011abc"},
+                  {"type": "text", "text": "Plot it."}]
+        assert self.betas_sent(upload) == [FILES_BETA] * 3
+        model = ScriptedModel([text_reply("ok")])
+        Client(api_key="k", transport=model).messages.create(
+            model="claude-haiku-4-5", max_tokens=10, messages=[
+                {"role": "user", "content": "read it"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1",
+                                                   "name": "read", "input": {}}]},
+                {"role": "user", "content": in_result},  # type: ignore[typeddict-item]
+            ])
+        assert model.raw_requests[0].headers.get("anthropic-beta") == FILES_BETA
+
+    def test_a_batch_of_messages_referring_to_a_file_carries_the_beta(self) -> None:
+        sent: list[httpx.Request] = []
+        client = recording_client(httpx.Response(500), sent)
+        params = {"model": "claude-haiku-4-5", "max_tokens": 10, "messages": [
+            {"role": "user", "content": [document(file_id="file_011abc")]}]}
+        with pytest.raises(APIStatusError):
+            Batches(client).create([("with-file", params)])  # type: ignore[list-item]
+        with pytest.raises(APIStatusError):
+            Batches(client).create([("plain", {**params, "messages": [  # type: ignore[list-item]
+                {"role": "user", "content": "file_id"}]})])
+        assert [request.headers.get("anthropic-beta") for request in sent] == [FILES_BETA, None]
 
     def test_a_client_that_sends_the_beta_already_sends_it_once(self) -> None:
         content = [document(file_id="file_011abc")]
