@@ -322,13 +322,17 @@ class TestServerGarbage:
         with pytest.raises(MalformedResponseError, match="file metadata"):
             client.files.retrieve("file_011abc")
 
-    @pytest.mark.parametrize("body", [
-        {"data": "nope"}, {"data": [{"id": 3}]}, {"data": [], "last_id": 7}, [],
+    @pytest.mark.parametrize(("body", "problem"), [
+        ({"data": "nope"}, "it has no data list"),
+        ({"data": [METADATA, {**METADATA, "id": 3}]}, "data.1.id: Input should be a valid string"),
+        ({"data": [], "last_id": 7}, "last_id is 7, not a string"),
+        ([], "it has no data list"),
     ])
-    def test_a_page_that_is_not_a_page(self, body: object) -> None:
+    def test_a_page_that_is_not_a_page(self, body: object, problem: str) -> None:
         client = recording_client(httpx.Response(200, json=body), [])
-        with pytest.raises(MalformedResponseError, match="page of files"):
+        with pytest.raises(MalformedResponseError, match="page of files") as raised:
             client.files.list()
+        assert str(raised.value).endswith(problem)
 
     def test_a_download_cut_part_way_is_a_connection_error(self) -> None:
         class CutStream(httpx.SyncByteStream):

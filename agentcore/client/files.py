@@ -206,15 +206,23 @@ def _read_metadata(response: httpx.Response) -> FileMetadata | APIError:
 def _read_page(response: httpx.Response) -> FilePage | APIError:
     try:
         page = response.json()
-        files = [FileMetadata.model_validate(item) for item in page["data"]]
-        first_id, last_id = page.get("first_id"), page.get("last_id")
-        if not all(value is None or isinstance(value, str) for value in (first_id, last_id)):
-            raise TypeError("first_id and last_id must be strings")
-        return FilePage(files, page.get("has_more") is True, first_id or None, last_id or None)
-    except (
-        ValueError, KeyError, TypeError, AttributeError, ValidationError, RecursionError
-    ) as exc:
-        return _malformed(response, "a page of files", repr(exc))
+    except (ValueError, RecursionError):
+        return _malformed(response, "a page of files", "it is not JSON")
+    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+        return _malformed(response, "a page of files", "it has no data list")
+    files = []
+    for position, item in enumerate(page["data"]):
+        try:
+            files.append(FileMetadata.model_validate(item))
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in ("data", position, *problem["loc"]))
+            return _malformed(response, "a page of files", f"{where}: {problem['msg']}")
+    first_id, last_id = page.get("first_id"), page.get("last_id")
+    for name, value in (("first_id", first_id), ("last_id", last_id)):
+        if value is not None and not isinstance(value, str):
+            return _malformed(response, "a page of files", f"{name} is {value!r}, not a string")
+    return FilePage(files, page.get("has_more") is True, first_id or None, last_id or None)
 
 
 def _read_deleted(response: httpx.Response) -> str | APIError:
