@@ -406,6 +406,19 @@ class TestEmulatorUploads:
         assert status == 400
         assert "part headers" in answer["error"]["message"]  # type: ignore[index]
 
+    def test_a_file_over_the_messages_request_limit_uploads(self, client: Client) -> None:
+        # The Files API takes up to 500 MB; the 32 MB cap is the Messages API's.
+        big = b"%PDF-1.7\n" + bytes(33 * 1024 * 1024)
+        file = client.files.upload(big, filename="scan.pdf")
+        assert (file.size_bytes, file.mime_type) == (len(big), "application/pdf")
+
+    def test_a_messages_request_over_32_megabytes_is_still_413(self, emulator: Emulator) -> None:
+        answer = httpx.post(f"{emulator.base_url}/v1/messages", content=bytes(33 * 1024 * 1024),
+                            headers={"x-api-key": "k", "anthropic-version": "2023-06-01",
+                                     "content-type": "application/json"}, timeout=30)
+        assert answer.status_code == 413
+        assert "32 MB" in answer.json()["error"]["message"]
+
     def test_a_data_directory_keeps_files_across_restarts(self, tmp_path: Path) -> None:
         with Emulator(files_dir=tmp_path) as first, \
                 Client(api_key="k", base_url=first.base_url) as client:
