@@ -26,6 +26,7 @@ from agentcore.errors import (
     InvalidRequestError,
     MalformedResponseError,
     NotFoundError,
+    UnsupportedMediaTypeError,
 )
 from agentcore.inputs import MAX_FILE_BYTES
 from agentcore.testing import ScriptedModel, text_reply
@@ -300,6 +301,27 @@ class TestRefusedBeforeSending:
         with pytest.raises(AttachmentError, match="file name"):
             self.refusing_client(sent).files.upload(b"x", filename=name)
         assert sent == []
+
+    @pytest.mark.parametrize(("content", "mime_type", "actual"), [
+        (b"\x89PNG\r\n\x1a\n" + bytes(16), "image/jpeg", "image/png"),
+        (b"plain words", "application/pdf", "text/plain"),
+        (PDF, "image/png", "application/pdf"),
+    ])
+    def test_a_mime_type_the_content_contradicts(
+        self, content: bytes, mime_type: str, actual: str
+    ) -> None:
+        sent: list[httpx.Request] = []
+        with pytest.raises(UnsupportedMediaTypeError, match=f"given as {mime_type}") as raised:
+            self.refusing_client(sent).files.upload(content, filename="f", mime_type=mime_type)
+        assert actual in str(raised.value) and raised.value.media_type == mime_type
+        assert sent == []
+
+    def test_a_generic_mime_type_is_taken_as_given(self) -> None:
+        sent: list[httpx.Request] = []
+        client = recording_client(httpx.Response(200, json=METADATA), sent)
+        client.files.upload(b"\x89PNG\r\n\x1a\n", filename="blob",
+                            mime_type="application/octet-stream")
+        assert b"Content-Type: application/octet-stream\r\n" in sent[0].content
 
     def test_a_mime_type_that_could_inject_a_header(self) -> None:
         sent: list[httpx.Request] = []

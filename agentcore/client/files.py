@@ -38,8 +38,14 @@ from agentcore.errors import (
     AttachmentTooLargeError,
     ConfigurationError,
     MalformedResponseError,
+    UnsupportedMediaTypeError,
 )
-from agentcore.inputs import MAX_FILE_BYTES, detect_media_type, read_attachment
+from agentcore.inputs import (
+    IMAGE_MEDIA_TYPES,
+    MAX_FILE_BYTES,
+    detect_media_type,
+    read_attachment,
+)
 from agentcore.types import WireModel
 
 if TYPE_CHECKING:
@@ -61,6 +67,7 @@ _MAX_FILENAME_CHARS = 255
 _FORBIDDEN_FILENAME = re.compile(r'[<>:"|?*\\/\x00-\x1f]')
 _READ_CHUNK_BYTES = 1024 * 1024
 _MIME_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
+_SNIFFED_TYPES = frozenset({"application/pdf", *IMAGE_MEDIA_TYPES})
 
 FileUpload = str | os.PathLike[str] | bytes | IO[bytes]
 """What :meth:`Files.upload` takes: a path, the bytes, or a file object opened ``"rb"``."""
@@ -123,6 +130,22 @@ def multipart_body(
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode("ascii")
     return head + content + tail, f"multipart/form-data; boundary={boundary}"
+
+
+def _check_mime_type(mime_type: str, content: bytes, name: str) -> None:
+    """Refuse a ``mime_type`` that is not a media type, or that names a PDF or one of the
+    API's image types when the content's first bytes say otherwise (a block referring to
+    the file would then be refused). A generic type such as
+    ``application/octet-stream`` is taken as given."""
+    if not _MIME_TYPE.fullmatch(mime_type):
+        raise AttachmentError(f"mime_type {mime_type!r} is not a media type such as text/plain")
+    if mime_type in _SNIFFED_TYPES:
+        actual = detect_media_type(content)
+        if actual != mime_type:
+            raise UnsupportedMediaTypeError(
+                f"{name!r} was given as {mime_type} but its content is {actual}",
+                media_type=mime_type,
+            )
 
 
 def _read_upload(file: FileUpload, filename: str | None) -> tuple[bytes, str]:
@@ -257,8 +280,8 @@ class _FileFlows:
     ) -> Flow[FileMetadata]:
         content, name = _read_upload(file, filename)
         name = _check_filename(name)
-        if mime_type is not None and not _MIME_TYPE.fullmatch(mime_type):
-            raise AttachmentError(f"mime_type {mime_type!r} is not a media type such as text/plain")
+        if mime_type is not None:
+            _check_mime_type(mime_type, content, name)
         media_type = mime_type or detect_media_type(content, name)
         body, content_type = multipart_body("file", name, content, media_type)
         options = {**self._options, "extra_headers": {"content-type": content_type}}
@@ -356,6 +379,8 @@ class Files:
             AttachmentError: the path is missing or a directory, the name is one the API
                 refuses, or the file object is in text mode.
             AttachmentTooLargeError: over :data:`~agentcore.inputs.MAX_FILE_BYTES`.
+            UnsupportedMediaTypeError: ``mime_type`` names a PDF or an image type and the
+                content is something else.
             APIStatusError: the API refused the upload (after retries where they help).
         """
         return self._client._run(self._flows.upload(file, filename, mime_type))
