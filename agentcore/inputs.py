@@ -298,7 +298,14 @@ def document(
     elif kind == "text":
         if not isinstance(value, str):
             raise AttachmentError("text= must be a str (give bytes as data=)")
-        _check_size(len(value.encode("utf-8")), MAX_REQUEST_BYTES, "request", what="the text")
+        try:
+            encoded = value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise AttachmentError(
+                f"text= cannot be sent as UTF-8: character {exc.start} is "
+                f"{value[exc.start]!r}, half of a surrogate pair"
+            ) from None
+        _check_size(len(encoded), MAX_REQUEST_BYTES, "request", what="the text")
         source = TextSource(data=value, media_type="text/plain")
     else:
         if kind == "path":
@@ -327,6 +334,17 @@ def _document_source(
 ) -> Base64Source | TextSource:
     detected = detect_media_type(content, name)
     what = repr(name) if name else "the document"
+    if "text/plain" in (detected, media_type) and detected != "application/pdf":
+        # A name ending in .txt, or a media type given as text, does not make bytes UTF-8.
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnsupportedMediaTypeError(
+                f"{what} is meant as plain text but is not UTF-8 (byte {exc.start} is "
+                f"{content[exc.start:exc.start + 1]!r}); re-encode it as UTF-8 first",
+                media_type="text/plain",
+            ) from None
+        detected = "text/plain"
     if detected not in _DOCUMENT_MEDIA_TYPES:
         raise UnsupportedMediaTypeError(
             f"{what} is {detected}; a document must be a PDF or UTF-8 plain text "
@@ -340,7 +358,7 @@ def _document_source(
         )
     if detected == "text/plain":
         _check_size(len(content), MAX_REQUEST_BYTES, "request", what=what)
-        return TextSource(data=content.decode("utf-8"), media_type="text/plain")
+        return TextSource(data=text, media_type="text/plain")
     _check_size(_base64_size(len(content)), MAX_REQUEST_BYTES, "request",
                 what=f"{what} base64-encoded")
     return Base64Source(media_type=detected, data=base64.b64encode(content).decode("ascii"))

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore import Client, document, image
+from agentcore import AsyncClient, Client, document, image
 from agentcore.emulator import Emulator
 from agentcore.errors import (
     AttachmentError,
@@ -85,6 +85,20 @@ class TestDocument:
     def test_binary_that_is_neither_pdf_nor_text(self) -> None:
         with pytest.raises(UnsupportedMediaTypeError, match="application/octet-stream"):
             document(data=b"\x00\xff\xfe\x81 binary")
+
+    def test_a_text_file_that_is_not_utf8_is_refused_as_such(self, tmp_path: Path) -> None:
+        latin1 = tmp_path / "menu.txt"
+        latin1.write_bytes("Café crème".encode("latin-1"))
+        with pytest.raises(UnsupportedMediaTypeError, match="not UTF-8") as raised:
+            document(path=latin1)
+        assert raised.value.media_type == "text/plain"
+        with pytest.raises(UnsupportedMediaTypeError, match="not UTF-8"):
+            document(data="Café".encode("latin-1"), media_type="text/plain")
+
+    def test_text_that_cannot_be_encoded_is_refused(self) -> None:
+        # A lone surrogate, as os.fsdecode or a lax JSON decoder can produce.
+        with pytest.raises(AttachmentError, match="UTF-8"):
+            document(text="half a pair: \ud800")
 
     @pytest.mark.parametrize("given", [
         {}, {"text": "a", "url": "https://e.com/a.pdf"}, {"url": "file:///etc/passwd"},
@@ -233,6 +247,27 @@ class TestRequestLimit:
             stream.get_final_message()
 
         assert raised.value.limit == "request"
+        assert sent == []
+
+    async def test_the_async_client_refuses_it_too_counting_base64_growth(self) -> None:
+        sent: list[httpx.Request] = []
+        # Under 32 MB raw and under the document's own check with room to spare, but the
+        # request holds it twice, base64-encoded: over 32 MB as sent.
+        pdf = document(data=b"%PDF-1.7\n" + bytes(13 * 1024 * 1024))
+        params: dict[str, Any] = {"model": "claude-haiku-4-5", "max_tokens": 10,
+                                  "messages": [{"role": "user", "content": [pdf, pdf]}]}
+        async with AsyncClient(api_key="k", base_url="http://api.test",
+                               transport=httpx.MockTransport(
+                                   lambda request: sent.append(request)  # type: ignore[func-returns-value]
+                                   or httpx.Response(500))) as client:
+            with pytest.raises(AttachmentTooLargeError, match="base64"):
+                await client.messages.create(**params)
+            with pytest.raises(AttachmentTooLargeError):
+                await client.messages.count_tokens(model="claude-haiku-4-5",
+                                                   messages=params["messages"])
+            with pytest.raises(AttachmentTooLargeError):
+                async with client.messages.stream(**params) as stream:
+                    await stream.get_final_message()
         assert sent == []
 
 

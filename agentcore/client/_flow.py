@@ -367,7 +367,7 @@ class Calls:
             check_request_size(content)
             request = settings.build_request(
                 "POST", "/v1/messages", content=content,
-                options=options_for_body(settings, options, content),
+                options=options_for_body(settings, options, content, body),
             )
             if limiter is None:
                 started = time.perf_counter()
@@ -402,7 +402,7 @@ class Calls:
         body["model"] = params["model"]
         content = encode_body(body)
         check_request_size(content)
-        options = options_for_body(self.settings, options, content)
+        options = options_for_body(self.settings, options, content, body)
         return self._simple("POST", "/v1/messages/count_tokens", read_token_count, content, options)
 
     def retrieve_model(self, model_id: str) -> Flow[ModelInfo]:

@@ -45,6 +45,7 @@ __all__ = [
     "connection_error",
     "encode_body",
     "options_for_body",
+    "refers_to_file",
     "split_params",
     "status_error",
 ]
@@ -64,6 +65,7 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 FILES_BETA = "files-api-2025-04-14"
 """The beta name the Files API, and a message that refers to an uploaded file, need."""
 _FILE_REFERENCE = b'"file_id"'
+_FILE_REFERENCE_TYPES = ("file", "container_upload")
 _USER_AGENT = f"agentcore/{__version__} python/{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -188,16 +190,35 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, default=_to_json, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def options_for_body(
-    settings: Settings, options: dict[str, Any], content: bytes
-) -> dict[str, Any]:
-    """``options``, with the files beta added when the encoded ``content`` refers to an
-    uploaded file (a ``"file_id"`` key) and the client does not send the beta already.
+def refers_to_file(body: Any) -> bool:
+    """Whether a request body refers to an uploaded file: somewhere in it a ``{"type":
+    "file", "file_id": …}`` source or a ``{"type": "container_upload", "file_id": …}``
+    block. Text that mentions ``file_id``, a tool's ``file_id`` argument or property, is not
+    a reference."""
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Mapping):
+            if value.get("type") in _FILE_REFERENCE_TYPES and isinstance(value.get("file_id"),
+                                                                         str):
+                return True
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            pending.extend(value)
+        elif isinstance(value, BaseModel):
+            pending.append(to_wire(value))
+    return False
 
-    The key cannot come from text inside the request: JSON escapes a quote within a string.
-    A tool schema with a ``file_id`` property also adds the beta, which does no harm.
-    """
+
+def options_for_body(
+    settings: Settings, options: dict[str, Any], content: bytes, body: Any
+) -> dict[str, Any]:
+    """``options``, with the files beta added when ``body`` (encoded as ``content``) refers
+    to an uploaded file (:func:`refers_to_file`) and the client does not send the beta
+    already. The body is searched only when its encoding holds ``"file_id"`` at all."""
     if _FILE_REFERENCE not in content or settings.sends_beta(FILES_BETA):
+        return options
+    if not refers_to_file(body):
         return options
     betas = options.get("betas") or ()
     if FILES_BETA in betas:

@@ -220,7 +220,7 @@ class StreamCall:
         check_request_size(content)
         request = calls.settings.build_request(
             "POST", "/v1/messages", content=content,
-            options=options_for_body(calls.settings, self._options, content),
+            options=options_for_body(calls.settings, self._options, content, self._body),
         )
         limiter = calls.limiter
         if limiter is None:

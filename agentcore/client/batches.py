@@ -24,7 +24,12 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from agentcore.client._flow import Flow, Send, response_or_error, with_retries
-from agentcore.client._http import connection_error, encode_body, request_id_of
+from agentcore.client._http import (
+    connection_error,
+    encode_body,
+    options_for_body,
+    request_id_of,
+)
 from agentcore.client.batch_types import (
     BatchCanceled,
     BatchErrored,
@@ -184,8 +189,11 @@ class _BatchFlows:
         self._calls = calls
 
     def create(self, requests: Iterable[BatchRequest]) -> Flow[MessageBatch]:
-        content = encode_body(batch_body(requests))
-        return self._calls._simple("POST", _PATH, _read_model(MessageBatch), content)
+        body = batch_body(requests)
+        content = encode_body(body)
+        # Messages that refer to an uploaded file need the files beta on the batch too.
+        options = options_for_body(self._calls.settings, {}, content, body)
+        return self._calls._simple("POST", _PATH, _read_model(MessageBatch), content, options)
 
     def retrieve(self, batch_id: str) -> Flow[MessageBatch]:
         return self._calls._simple("GET", _batch_path(batch_id), _read_model(MessageBatch))

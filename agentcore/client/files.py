@@ -38,8 +38,14 @@ from agentcore.errors import (
     AttachmentTooLargeError,
     ConfigurationError,
     MalformedResponseError,
+    UnsupportedMediaTypeError,
 )
-from agentcore.inputs import MAX_FILE_BYTES, detect_media_type, read_attachment
+from agentcore.inputs import (
+    IMAGE_MEDIA_TYPES,
+    MAX_FILE_BYTES,
+    detect_media_type,
+    read_attachment,
+)
 from agentcore.types import WireModel
 
 if TYPE_CHECKING:
@@ -61,6 +67,7 @@ _MAX_FILENAME_CHARS = 255
 _FORBIDDEN_FILENAME = re.compile(r'[<>:"|?*\\/\x00-\x1f]')
 _READ_CHUNK_BYTES = 1024 * 1024
 _MIME_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
+_SNIFFED_TYPES = frozenset({"application/pdf", *IMAGE_MEDIA_TYPES})
 
 FileUpload = str | os.PathLike[str] | bytes | IO[bytes]
 """What :meth:`Files.upload` takes: a path, the bytes, or a file object opened ``"rb"``."""
@@ -125,6 +132,22 @@ def multipart_body(
     return head + content + tail, f"multipart/form-data; boundary={boundary}"
 
 
+def _check_mime_type(mime_type: str, content: bytes, name: str) -> None:
+    """Refuse a ``mime_type`` that is not a media type, or that names a PDF or one of the
+    API's image types when the content's first bytes say otherwise (a block referring to
+    the file would then be refused). A generic type such as
+    ``application/octet-stream`` is taken as given."""
+    if not _MIME_TYPE.fullmatch(mime_type):
+        raise AttachmentError(f"mime_type {mime_type!r} is not a media type such as text/plain")
+    if mime_type in _SNIFFED_TYPES:
+        actual = detect_media_type(content)
+        if actual != mime_type:
+            raise UnsupportedMediaTypeError(
+                f"{name!r} was given as {mime_type} but its content is {actual}",
+                media_type=mime_type,
+            )
+
+
 def _read_upload(file: FileUpload, filename: str | None) -> tuple[bytes, str]:
     """The bytes to upload and the name to give them; raises AttachmentError."""
     if isinstance(file, bytes | bytearray | memoryview):
@@ -142,9 +165,7 @@ def _read_upload(file: FileUpload, filename: str | None) -> tuple[bytes, str]:
         raise AttachmentError(
             f"cannot upload a {type(file).__name__}: give a path, bytes or a file opened 'rb'"
         )
-    content = read(MAX_FILE_BYTES + 1)
-    if not isinstance(content, bytes):
-        raise AttachmentError("the file object returned text: open it in binary mode ('rb')")
+    content = _read_all(read)
     name = getattr(file, "name", None)
     if filename is None and isinstance(name, str):
         filename = Path(name).name
@@ -153,6 +174,29 @@ def _read_upload(file: FileUpload, filename: str | None) -> tuple[bytes, str]:
     if len(content) > MAX_FILE_BYTES:
         _too_large(len(content), f"{filename!r}")
     return content, filename
+
+
+def _read_all(read: Any) -> bytes:
+    """Everything a file object's ``read`` gives until end of file, stopping one byte past
+    the upload limit. A raw stream (a pipe, a socket, ``buffering=0``) may return fewer
+    bytes than asked, so it is read until it says end of file."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_FILE_BYTES:
+        part = read(MAX_FILE_BYTES + 1 - size)
+        if isinstance(part, str):
+            raise AttachmentError("the file object returned text: open it in binary mode ('rb')")
+        if part is None:
+            raise AttachmentError("the file object returned no bytes and no end of file (a "
+                                  "non-blocking stream with nothing ready); give a blocking one")
+        if not isinstance(part, bytes | bytearray):
+            raise AttachmentError(f"the file object's read() returned a {type(part).__name__}, "
+                                  "not bytes")
+        if not part:
+            break
+        parts.append(bytes(part))
+        size += len(part)
+    return b"".join(parts)
 
 
 def _too_large(size: int, what: str) -> None:
@@ -185,15 +229,23 @@ def _read_metadata(response: httpx.Response) -> FileMetadata | APIError:
 def _read_page(response: httpx.Response) -> FilePage | APIError:
     try:
         page = response.json()
-        files = [FileMetadata.model_validate(item) for item in page["data"]]
-        first_id, last_id = page.get("first_id"), page.get("last_id")
-        if not all(value is None or isinstance(value, str) for value in (first_id, last_id)):
-            raise TypeError("first_id and last_id must be strings")
-        return FilePage(files, page.get("has_more") is True, first_id or None, last_id or None)
-    except (
-        ValueError, KeyError, TypeError, AttributeError, ValidationError, RecursionError
-    ) as exc:
-        return _malformed(response, "a page of files", repr(exc))
+    except (ValueError, RecursionError):
+        return _malformed(response, "a page of files", "it is not JSON")
+    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+        return _malformed(response, "a page of files", "it has no data list")
+    files = []
+    for position, item in enumerate(page["data"]):
+        try:
+            files.append(FileMetadata.model_validate(item))
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in ("data", position, *problem["loc"]))
+            return _malformed(response, "a page of files", f"{where}: {problem['msg']}")
+    first_id, last_id = page.get("first_id"), page.get("last_id")
+    for name, value in (("first_id", first_id), ("last_id", last_id)):
+        if value is not None and not isinstance(value, str):
+            return _malformed(response, "a page of files", f"{name} is {value!r}, not a string")
+    return FilePage(files, page.get("has_more") is True, first_id or None, last_id or None)
 
 
 def _read_deleted(response: httpx.Response) -> str | APIError:
@@ -207,7 +259,8 @@ def _read_deleted(response: httpx.Response) -> str | APIError:
 
 
 def _file_path(file_id: str, suffix: str = "") -> str:
-    if not isinstance(file_id, str) or not file_id:
+    if not isinstance(file_id, str) or not file_id or file_id in (".", ".."):
+        # "." and ".." would be read as a path step, sending the call to another endpoint.
         raise ConfigurationError(f"file id must be a non-empty string, not {file_id!r}")
     return f"{_PATH}/{quote(file_id, safe='')}{suffix}"
 
@@ -227,8 +280,8 @@ class _FileFlows:
     ) -> Flow[FileMetadata]:
         content, name = _read_upload(file, filename)
         name = _check_filename(name)
-        if mime_type is not None and not _MIME_TYPE.fullmatch(mime_type):
-            raise AttachmentError(f"mime_type {mime_type!r} is not a media type such as text/plain")
+        if mime_type is not None:
+            _check_mime_type(mime_type, content, name)
         media_type = mime_type or detect_media_type(content, name)
         body, content_type = multipart_body("file", name, content, media_type)
         options = {**self._options, "extra_headers": {"content-type": content_type}}
@@ -261,6 +314,36 @@ class _FileFlows:
             return response_or_error((yield Send(request, stream=True)))
 
         return with_retries(("",), attempt, calls.policy, calls.rng, calls.log)
+
+
+def _next_cursor(page: FilePage, seen: set[str]) -> str | None:
+    """The ``after_id`` of the page after ``page``, or None when it was the last.
+
+    Raises:
+        MalformedResponseError: the server gave a cursor it had given before, so following
+            it would page forever.
+    """
+    if not page.has_more or page.last_id is None:
+        return None
+    if page.last_id in seen:
+        raise MalformedResponseError(
+            f"the file list's next-page cursor {page.last_id!r} came back a second time: "
+            "following it would list the same pages forever"
+        )
+    seen.add(page.last_id)
+    return page.last_id
+
+
+def _temporary_beside(path: str | os.PathLike[str]) -> tuple[Path, int]:
+    """A new file in ``path``'s directory to download into, created with the permissions
+    ``open(path, "wb")`` would give (the umask applies); its path and descriptor."""
+    target = Path(path)
+    while True:
+        candidate = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        try:
+            return candidate, os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
 
 
 def _content_too_large(response: httpx.Response, size: int) -> MalformedResponseError:
@@ -296,6 +379,8 @@ class Files:
             AttachmentError: the path is missing or a directory, the name is one the API
                 refuses, or the file object is in text mode.
             AttachmentTooLargeError: over :data:`~agentcore.inputs.MAX_FILE_BYTES`.
+            UnsupportedMediaTypeError: ``mime_type`` names a PDF or an image type and the
+                content is something else.
             APIStatusError: the API refused the upload (after retries where they help).
         """
         return self._client._run(self._flows.upload(file, filename, mime_type))
@@ -313,12 +398,13 @@ class Files:
     def iterate(self, *, page_size: int = 100) -> Iterator[FileMetadata]:
         """Every file, newest first, fetching pages as the iteration reaches them."""
         after: str | None = None
+        cursors: set[str] = set()
         while True:
             page = self.list(limit=page_size, after_id=after)
             yield from page.data
-            if not page.has_more or page.last_id is None or page.last_id == after:
+            after = _next_cursor(page, cursors)
+            if after is None:
                 return
-            after = page.last_id
 
     def download(self, file_id: str) -> bytes:
         """The content of a downloadable file (one a server tool created).
@@ -330,13 +416,24 @@ class Files:
         return b"".join(self._chunks(file_id))
 
     def download_to(self, file_id: str, path: str | os.PathLike[str]) -> int:
-        """Write a downloadable file's content to ``path``, chunk by chunk; returns the
-        number of bytes written."""
-        written = 0
-        with open(path, "wb") as handle:
-            for chunk in self._chunks(file_id):
-                handle.write(chunk)
-                written += len(chunk)
+        """Write a downloadable file's content to ``path``; returns the number of bytes
+        written.
+
+        The content goes chunk by chunk into a new file beside ``path``, which replaces
+        ``path`` (a symbolic link itself, not its target) only once the whole content has
+        arrived: a refused or cut download leaves whatever was at ``path`` as it was.
+        """
+        partial, descriptor = _temporary_beside(path)
+        try:
+            written = 0
+            with open(descriptor, "wb") as handle:
+                for chunk in self._chunks(file_id):
+                    handle.write(chunk)
+                    written += len(chunk)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return written
 
     def _chunks(self, file_id: str) -> Iterator[bytes]:
@@ -388,26 +485,34 @@ class AsyncFiles:
     async def iterate(self, *, page_size: int = 100) -> AsyncIterator[FileMetadata]:
         """Every file, newest first, page by page (``async for``)."""
         after: str | None = None
+        cursors: set[str] = set()
         while True:
             page = await self.list(limit=page_size, after_id=after)
             for file in page.data:
                 yield file
-            if not page.has_more or page.last_id is None or page.last_id == after:
+            after = _next_cursor(page, cursors)
+            if after is None:
                 return
-            after = page.last_id
 
     async def download(self, file_id: str) -> bytes:
         """The content of a downloadable file (see :meth:`Files.download`)."""
         return b"".join([chunk async for chunk in self._chunks(file_id)])
 
     async def download_to(self, file_id: str, path: str | os.PathLike[str]) -> int:
-        """Write a downloadable file's content to ``path``, chunk by chunk (the writes are
-        blocking); returns the number of bytes written."""
-        written = 0
-        with open(path, "wb") as handle:
-            async for chunk in self._chunks(file_id):
-                handle.write(chunk)
-                written += len(chunk)
+        """Write a downloadable file's content to ``path`` (the writes are blocking); returns
+        the number of bytes written. As with :meth:`Files.download_to`, ``path`` is replaced
+        only once the whole content has arrived."""
+        partial, descriptor = _temporary_beside(path)
+        try:
+            written = 0
+            with open(descriptor, "wb") as handle:
+                async for chunk in self._chunks(file_id):
+                    handle.write(chunk)
+                    written += len(chunk)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return written
 
     async def _chunks(self, file_id: str) -> AsyncIterator[bytes]:

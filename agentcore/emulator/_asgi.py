@@ -3,7 +3,8 @@
 :class:`EmulatorASGI` turns each HTTP request into an :class:`~agentcore.emulator._http.HTTPRequest`
 for :meth:`EmulatorApp.handle <agentcore.emulator._app.EmulatorApp.handle>` and writes the
 :class:`~agentcore.emulator._app.Outcome` back: a JSON body, an SSE stream (with its fault
-applied mid-stream), or a dropped connection. Bodies over 32 MB get 413 without being read.
+applied mid-stream), or a dropped connection. Bodies over the API's limit (32 MB; 500 MB for a
+file upload) get 413 without being read.
 
 Dropping a connection needs the socket, which ASGI does not expose: the uvicorn protocol here
 adds a scope extension, ``"agentcore.reset"``, that resets the TCP connection. Without it
@@ -30,6 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from agentcore.emulator._app import EmulatorApp, Outcome
 from agentcore.emulator._faults import Fault
+from agentcore.emulator._files import MAX_UPLOAD_BYTES
 from agentcore.emulator._http import MAX_BODY_BYTES, HTTPRequest
 from agentcore.emulator._validation import RequestRejected
 from agentcore.log import get_logger
@@ -48,6 +50,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RESET_EXTENSION = "agentcore.reset"
 _log = get_logger("agentcore.emulator")
 _BACKLOG = 4096
+_MULTIPART_FRAMING_BYTES = 64 * 1024
 
 
 class ConnectionDropped(Exception):
@@ -96,17 +99,18 @@ class EmulatorASGI:
             headers=headers,
         )
         started = time.perf_counter()
-        too_large = _declared_too_large(headers)
+        limit, limit_text = _body_limit(request)
+        too_large = _declared_too_large(headers, limit)
         if not too_large:
-            body = await _read_body(receive)
+            body = await _read_body(receive, limit)
             if body is None:
                 return  # the client went away before sending its request
-            too_large = len(body) > MAX_BODY_BYTES
+            too_large = len(body) > limit
             request.body = body
         if too_large:
             outcome = self.app._error(RequestRejected(
                 413, "request_too_large",
-                "Request exceeds the maximum allowed number of bytes (32 MB).",
+                f"Request exceeds the maximum allowed number of bytes ({limit_text}).",
                 {"x-should-retry": "false", "connection": "close"}))
         else:
             outcome = await self.app.handle(request)
@@ -159,15 +163,24 @@ async def _stream_fault(scope: Scope, send: Send, fault: Fault) -> None:
     await send({"type": "http.response.body", "body": tail})
 
 
-def _declared_too_large(headers: dict[str, str]) -> bool:
-    """Whether ``content-length`` announces more than the limit (the body is then not read)."""
+def _body_limit(request: HTTPRequest) -> tuple[int, str]:
+    """The largest body the API takes for ``request``, in bytes and as its error names it: a
+    file upload may be up to 500 MB (plus its multipart framing), anything else 32 MB."""
+    if request.method == "POST" and request.path.rstrip("/") == "/v1/files":
+        return MAX_UPLOAD_BYTES + _MULTIPART_FRAMING_BYTES, "500 MB"
+    return MAX_BODY_BYTES, "32 MB"
+
+
+def _declared_too_large(headers: dict[str, str], limit: int) -> bool:
+    """Whether ``content-length`` announces more than ``limit`` (the body is then not
+    read)."""
     declared = headers.get("content-length", "")
     if not (declared.isascii() and declared.isdigit()):
         return False
-    return len(declared) > 12 or int(declared) > MAX_BODY_BYTES
+    return len(declared) > 12 or int(declared) > limit
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole request body, or None if the client disconnected. Stops reading once the
     body passes the limit (the caller answers 413)."""
     chunks: list[bytes] = []
@@ -180,7 +193,7 @@ async def _read_body(receive: Receive) -> bytes | None:
         if chunk:
             chunks.append(chunk)
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
+            if size > limit:
                 return b"".join(chunks)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -19,7 +19,6 @@ import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import Message as MIMEMessage
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -38,6 +37,7 @@ _MAX_PART_HEADER_BYTES = 8 * 1024
 _MAX_FILENAME_CHARS = 255
 _FORBIDDEN_FILENAME = re.compile(r'[<>:"|?*\\/\x00-\x1f]')
 _DOCUMENT_TYPES = ("application/pdf", "text/plain")
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+_-]*/[a-z0-9][a-z0-9.+_-]*")
 
 
 def _invalid(message: str) -> RequestRejected:
@@ -92,8 +92,22 @@ def _parts(body: bytes, boundary: str) -> Iterator[tuple[bytes, bytes]]:
         yield head, content
 
 
-def _part_headers(head: bytes) -> MIMEMessage:
-    return BytesParser(policy=HTTP).parsebytes(head + b"\r\n\r\n", headersonly=True)
+def _part_headers(head: bytes) -> tuple[str | None, str | None, str]:
+    """The ``name`` and ``filename`` of a part's Content-Disposition and its media type
+    (``application/octet-stream`` when it gives none); 400 for headers the parser cannot
+    read or a media type that is not one."""
+    try:
+        headers = BytesParser(policy=HTTP).parsebytes(head + b"\r\n\r\n", headersonly=True)
+        name = headers.get_param("name", header="content-disposition")
+        filename = headers.get_filename()
+        mime_type = (headers.get_content_type() if "content-type" in headers
+                     else "application/octet-stream")
+    except (LookupError, ValueError, TypeError, AttributeError):
+        # The standard library's header parser fails this way on some malformed parameters.
+        raise _invalid("malformed multipart part headers") from None
+    if not _MEDIA_TYPE.fullmatch(mime_type):
+        raise _invalid(f"malformed multipart part headers: {mime_type!r} is not a media type")
+    return name if isinstance(name, str) else None, filename, mime_type
 
 
 def parse_upload(request: HTTPRequest) -> tuple[str, str, bytes]:
@@ -105,18 +119,15 @@ def parse_upload(request: HTTPRequest) -> tuple[str, str, bytes]:
     """
     boundary = _boundary(request.headers.get("content-type", ""))
     for head, content in _parts(request.body, boundary):
-        headers = _part_headers(head)
-        if headers.get_param("name", header="content-disposition") != "file":
+        name, filename, mime_type = _part_headers(head)
+        if name != "file":
             continue
-        filename = headers.get_filename()
         if not isinstance(filename, str):
             raise _invalid("file: the part has no filename")
         _check_filename(filename)
         if len(content) > MAX_UPLOAD_BYTES:
             raise RequestRejected(413, "request_too_large",
                                   f"File exceeds the maximum size of {MAX_UPLOAD_BYTES} bytes")
-        mime_type = str(headers.get_content_type() if "content-type" in headers
-                        else "application/octet-stream")
         return filename, mime_type, content
     raise _invalid("file: Field required")
 
@@ -127,6 +138,27 @@ def _check_filename(filename: str) -> None:
     if _FORBIDDEN_FILENAME.search(filename):
         raise _invalid("Invalid filename: it contains a character that is not allowed "
                        '(< > : " | ? * \\ / or a control character)')
+
+
+def _describes(metadata: Any, file_id: str, content: bytes) -> bool:
+    """Whether ``metadata`` read from disk is what :meth:`FileStore._create` writes for the
+    file ``file_id`` holding ``content``: every field present with its type, a name the
+    upload would take, and the content's size."""
+    if not isinstance(metadata, dict) or metadata.get("id") != file_id:
+        return False
+    filename, mime_type = metadata.get("filename"), metadata.get("mime_type")
+    size = metadata.get("size_bytes")
+    if not (metadata.get("type") == "file" and isinstance(filename, str)
+            and isinstance(mime_type, str) and _MEDIA_TYPE.fullmatch(mime_type)
+            and type(size) is int and size == len(content)
+            and isinstance(metadata.get("created_at"), str)
+            and type(metadata.get("downloadable")) is bool):
+        return False
+    try:
+        _check_filename(filename)
+    except RequestRejected:
+        return False
+    return True
 
 
 def _now() -> str:
@@ -154,8 +186,8 @@ class FileStore:
                 content = path.with_suffix(".bin").read_bytes()
             except (OSError, ValueError):
                 continue  # a half-written or foreign file is not one of ours
-            if isinstance(metadata, dict) and metadata.get("id") == path.stem:
-                found.append((str(metadata.get("created_at", "")), metadata, content))
+            if _describes(metadata, path.stem, content):
+                found.append((metadata["created_at"], metadata, content))
         for _, metadata, content in sorted(found, key=lambda item: item[0]):
             self._metadata[metadata["id"]] = metadata
             self._content[metadata["id"]] = content
