@@ -148,10 +148,13 @@ class TestBuckets:
             pytest.approx(200), pytest.approx(550)
         )
 
-    def test_a_request_larger_than_the_limit_waits_for_a_full_bucket_not_forever(self) -> None:
+    def test_a_request_larger_than_the_limit_waits_for_a_full_bucket_and_takes_it_all(
+        self,
+    ) -> None:
+        """Not ten minutes of the limit: a request never costs the next more than a minute."""
         clock = Clock()
         rate_limiter = limiter(clock, input_tokens_per_minute=100)
-        assert waits(rate_limiter, 2, tokens=1000) == [0.0, 600.0]
+        assert waits(rate_limiter, 2, tokens=1000) == [0.0, 60.0]
 
     def test_each_model_has_its_own_buckets(self) -> None:
         clock = Clock()
@@ -575,7 +578,7 @@ class TestClient:
                 texts.append(stream.get_final_message().text)
         assert (texts, clock.sleeps) == (["one", "two"], [60.0])
 
-    def test_a_stream_closed_while_it_waits_gives_its_booking_up_as_it_stands(self) -> None:
+    def test_a_stream_closed_while_it_waits_gives_its_booking_back(self) -> None:
         clock = Clock()
         rate_limiter = limiter(clock, requests_per_minute=1)
         client = Client(API_KEY, transport=ScriptedModel([text_reply("one")]),
@@ -589,6 +592,7 @@ class TestClient:
         flow.close()
         state = rate_limiter._models[MODEL].buckets["requests"]
         assert (state.queued, state.in_flight) == (0.0, 0.0)
+        assert rate_limiter.state(MODEL)["requests"].available == 0  # as after the stream
 
     def test_a_spend_budget_refusal_ends_the_call_with_its_typed_error(self) -> None:
         script = ScriptedModel([])
@@ -758,3 +762,134 @@ class TestAgent:
         [throttled] = [event for event in events if event["event"] == "model.throttled"]
         assert throttled["run_id"] == result.state.run_id
         assert throttled["turn"] == 2
+
+
+class TestGivingUp:
+    """A booking whose request was never sent comes back whole: nothing reached the server."""
+
+    def test_bookings_given_up_before_sending_leave_the_buckets_as_they_were(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60, input_tokens_per_minute=6000,
+                               spend_usd_per_minute="1")
+        waits(rate_limiter, 60)  # the minute is spent
+        before = rate_limiter.state(MODEL)
+        given_up = [rate_limiter.reserve(MODEL, body_of(10), 100) for _ in range(100)]
+        for admission in given_up:
+            assert admission.ticket is not None
+            rate_limiter.settle(admission.ticket)
+        assert rate_limiter.state(MODEL) == before
+        assert waits(rate_limiter, 1) == [1.0]
+
+    def test_a_booking_sent_and_never_answered_keeps_its_estimates(self) -> None:
+        """The server may have counted it: only a response can say it did not."""
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        admission = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert admission.ticket is not None
+        rate_limiter.sent(admission.ticket)
+        rate_limiter.settle(admission.ticket)
+        assert rate_limiter.state(MODEL)["requests"].available == 59
+
+    def test_a_first_request_given_up_lets_the_next_one_go_first(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert first.ticket is not None
+        rate_limiter.settle(first.ticket)
+        second = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert second.ticket is not None and second.wait_s == 0.0
+
+    def test_cancelling_a_hundred_waiting_async_calls_returns_their_budget(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        waits(rate_limiter, 60)  # the minute is spent: every call below must wait
+        bucket = rate_limiter._models[MODEL].buckets["requests"]
+        booked_before = (bucket.queued, bucket.in_flight)
+        asleep = 0
+
+        async def sleep_until_cancelled(seconds: float) -> None:
+            nonlocal asleep
+            asleep += 1
+            await asyncio.Event().wait()
+
+        async def main() -> list[asyncio.Task[Any]]:
+            client = AsyncClient(API_KEY, transport=ScriptedModel([]),
+                                 sleep=sleep_until_cancelled, rate_limit=rate_limiter)
+            tasks = [
+                asyncio.ensure_future(client.messages.create(
+                    model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "Hi"}]
+                ))
+                for _ in range(100)
+            ]
+            for _ in range(1000):
+                if asleep == 100:
+                    break
+                await asyncio.sleep(0)
+            assert rate_limiter.state(MODEL)["requests"].available == -100
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return tasks  # still referenced: the budget must not wait for the collector
+
+        tasks = asyncio.run(main())
+        assert all(task.cancelled() for task in tasks)
+        assert (bucket.queued, bucket.in_flight) == booked_before
+        assert rate_limiter.state(MODEL)["requests"].available == 0
+        assert waits(rate_limiter, 1) == [1.0]
+
+    def test_a_sync_call_interrupted_while_it_waits_returns_its_budget(self) -> None:
+        class Interrupted(BaseException):
+            pass
+
+        def interrupt(seconds: float) -> None:
+            raise Interrupted
+
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        waits(rate_limiter, 60)
+        client = Client(API_KEY, transport=ScriptedModel([]), sleep=interrupt,
+                        rate_limit=rate_limiter)
+        with pytest.raises(Interrupted) as interrupted:
+            create(client)
+        assert interrupted.value is not None  # the traceback, and the call's frames, live on
+        assert rate_limiter.state(MODEL)["requests"].available == 0
+
+
+class TestHostileAnswers:
+    """Headers and usage come from the network: no answer may stall every caller for hours."""
+
+    def test_a_limit_announced_below_one_request_makes_it_wait_a_minute_not_days(
+        self,
+    ) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1000), 4096)
+        assert first.ticket is not None
+        rate_limiter.settle(first.ticket, headers=headers(
+            input_tokens_limit="1", input_tokens_remaining="1",
+            output_tokens_limit="1", output_tokens_remaining="1",
+        ))
+        # Each request costs at most one whole bucket: a minute of that limit.
+        assert waits(rate_limiter, 3, tokens=1000, max_tokens=4096) == [0.0, 60.0, 120.0]
+
+    def test_usage_beyond_the_limit_costs_one_full_bucket(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, input_tokens_per_minute=100)
+        admission = rate_limiter.reserve(MODEL, body_of(1000), 0)
+        assert admission.ticket is not None
+        rate_limiter.settle(admission.ticket, usage=usage(4000))
+        assert rate_limiter.state(MODEL)["input_tokens"].available == 0
+        assert waits(rate_limiter, 1, tokens=100) == [60.0]
+
+    def test_usage_beyond_what_the_request_could_cost_does_not_drain_the_spend_budget(
+        self,
+    ) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, spend_usd_per_hour=5)
+        admission = rate_limiter.reserve(MODEL, body_of(100), 50)
+        assert admission.ticket is not None
+        rate_limiter.settle(admission.ticket, usage=usage(10**9, output_tokens=10**9))
+        # At most its 400 bytes as input tokens at the dearest input price ($2 per million
+        # for a one-hour cache write) and max_tokens of output: $0.00105.
+        assert rate_limiter.state(MODEL)["spend_hour"].available == pytest.approx(5 - 0.00105)
+        assert rate_limiter.reserve(MODEL, body_of(100), 50).wait_s == 0.0
