@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,6 +29,7 @@ from agentcore import (
     SpendBudgetError,
 )
 from agentcore.client import parse_rate_limit_headers
+from agentcore.client._bucket import TokenBucket
 from agentcore.client._flow import Send, Sleep
 from agentcore.client._http import encode_body
 from agentcore.log import capture_events
@@ -187,6 +189,35 @@ class TestBuckets:
         for thread in threads:
             thread.join(timeout=30)
         assert rate_limiter.state(MODEL)["requests"].available == pytest.approx(10_000 - 800)
+
+    def test_threads_booking_at_once_never_share_a_slot(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another thread runs between finding a slot and booking it (forced here): each
+        request still gets a second of its own, never one already given away."""
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        earliest = TokenBucket.earliest
+
+        def earliest_then_switch(bucket: TokenBucket, cost: float, now: float) -> float:
+            moment = earliest(bucket, cost, now)
+            time.sleep(0)
+            return moment
+
+        monkeypatch.setattr(TokenBucket, "earliest", earliest_then_switch)
+        seen: list[float] = []
+        together = threading.Barrier(8)
+
+        def work() -> None:
+            together.wait()
+            seen.extend(waits(rate_limiter, 40))
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(seen) == [0.0] * 60 + [float(second) for second in range(1, 261)]
 
     def test_a_booking_is_settled_once(self) -> None:
         clock = Clock()
