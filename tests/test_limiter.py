@@ -27,15 +27,17 @@ from agentcore import (
     RateLimit,
     RateLimiter,
     SpendBudgetError,
+    StreamError,
 )
 from agentcore.client import parse_rate_limit_headers
 from agentcore.client._bucket import TokenBucket
 from agentcore.client._flow import Send, Sleep
 from agentcore.client._http import encode_body
 from agentcore.log import capture_events
-from agentcore.testing import ScriptedModel, error_reply, text_reply, tool_reply
+from agentcore.testing import ScriptedModel, error_reply, sse_events, text_reply, tool_reply
 from agentcore.tools import tool
 from agentcore.types import ModelWait, Usage
+from tests._client_harness import ChunkStream
 
 MODEL = "claude-haiku-4-5"
 OTHER_MODEL = "claude-sonnet-4-6"
@@ -924,3 +926,51 @@ class TestHostileAnswers:
         # for a one-hour cache write) and max_tokens of output: $0.00105.
         assert rate_limiter.state(MODEL)["spend_hour"].available == pytest.approx(5 - 0.00105)
         assert rate_limiter.reserve(MODEL, body_of(100), 50).wait_s == 0.0
+
+
+class TestWhereBookingsGo:
+    def test_a_fallback_is_booked_against_the_model_that_answers(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=10, output_tokens_per_minute=1000)
+        asked: list[str] = []
+
+        def answer(body: dict[str, Any]) -> httpx.Response:
+            asked.append(body["model"])
+            if body["model"] == MODEL:
+                return error_reply(404, "not_found_error", "no such model")
+            return httpx.Response(200, headers={"content-type": "application/json"},
+                                  content=message_json(OTHER_MODEL, output_tokens=5))
+
+        client = Client(API_KEY, transport=ScriptedModel(answer), sleep=clock.sleep,
+                        rate_limit=rate_limiter, fallback_models=[OTHER_MODEL])
+        assert create(client) == "Hello!"
+        assert asked == [MODEL, OTHER_MODEL]
+        first, fallback = rate_limiter.state(MODEL), rate_limiter.state(OTHER_MODEL)
+        # The refused request counts as a request, with no output; the answer as both.
+        assert (first["requests"].available, first["output_tokens"].available) == (9, 1000)
+        assert (fallback["requests"].available, fallback["output_tokens"].available) == (
+            9, pytest.approx(995)
+        )
+
+    def test_a_stream_cut_half_way_is_settled_with_its_estimates(self) -> None:
+        """The server counted the request and some output; nothing says how much."""
+        clock = Clock()
+        rate_limiter = limiter(clock, input_tokens_per_minute=10_000,
+                               output_tokens_per_minute=10_000)
+        message = {**text_reply("Hello there, how are you?"), "model": MODEL}
+        events = sse_events(message, text_chunk_chars=5)
+        first_text = next(n for n, event in enumerate(events) if "text_delta" in event)
+        cut = httpx.Response(200, headers={"content-type": "text/event-stream"},
+                             stream=ChunkStream(["".join(events[: first_text + 1]).encode()],
+                                                httpx.RemoteProtocolError("closed")))
+        client = Client(API_KEY, transport=httpx.MockTransport(lambda request: cut),
+                        sleep=clock.sleep, rate_limit=rate_limiter)
+        stream = client.messages.stream(model=MODEL, max_tokens=300,
+                                        messages=[{"role": "user", "content": "Hi"}])
+        with pytest.raises(StreamError, match="cut after output began"), stream:
+            stream.get_final_message()
+        buckets = rate_limiter._models[MODEL].buckets
+        assert [(bucket.queued, bucket.in_flight) for bucket in buckets.values()] == [(0, 0)] * 3
+        state = rate_limiter.state(MODEL)
+        assert 0 < 10_000 - state["input_tokens"].available < 200  # the body's estimate
+        assert 10_000 - state["output_tokens"].available == pytest.approx(300)  # as booked
