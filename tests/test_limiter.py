@@ -479,6 +479,15 @@ class TestSpendBudget:
             rate_limiter.reserve(MODEL, body_of(1000), 4000)
         assert rate_limiter.state(MODEL)["spend_minute"].available == pytest.approx(0.01)
 
+    def test_the_refusal_quotes_the_budget_as_it_was_given(self) -> None:
+        tiny = limiter(Clock(), spend_usd_per_minute="0.00001")
+        with pytest.raises(SpendBudgetError, match=r"spend budget of \$0\.00001 per minute;"):
+            tiny.reserve(MODEL, body_of(10), 100)
+        large = limiter(Clock(), spend_usd_per_hour="123456.78",
+                        prices={"my-model": (1_000_000, 1_000_000)})
+        with pytest.raises(SpendBudgetError, match=r"spend budget of \$123456\.78 per hour;"):
+            large.reserve("my-model", body_of(10), 1_000_000)
+
     def test_a_model_without_a_price_cannot_be_kept_to_a_budget(self) -> None:
         rate_limiter = limiter(Clock(), spend_usd_per_hour=5)
         with pytest.raises(SpendBudgetError, match="model 'my-model' has no price"):

@@ -358,11 +358,15 @@ class RateLimiter:
         )
         for name, bucket in self._spend.items():
             if bucket.capacity is not None and float(worst) > bucket.capacity:
-                window = "minute" if name == "spend_minute" else "hour"
+                minute = name == "spend_minute"
+                window = "minute" if minute else "hour"
+                budget = (
+                    self.config.spend_usd_per_minute if minute else self.config.spend_usd_per_hour
+                )
                 raise SpendBudgetError(
                     f"a request to {model} with max_tokens={max_tokens} may cost up to "
                     f"${worst:.4f}, more than the client's spend budget of "
-                    f"${bucket.capacity:g} per {window}; lower max_tokens or raise the budget"
+                    f"${budget:f} per {window}; lower max_tokens or raise the budget"
                 )
         return expected, float(worst), float(max(ceiling, worst))
 
