@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -26,14 +27,17 @@ from agentcore import (
     RateLimit,
     RateLimiter,
     SpendBudgetError,
+    StreamError,
 )
 from agentcore.client import parse_rate_limit_headers
+from agentcore.client._bucket import TokenBucket
 from agentcore.client._flow import Send, Sleep
 from agentcore.client._http import encode_body
 from agentcore.log import capture_events
-from agentcore.testing import ScriptedModel, error_reply, text_reply, tool_reply
+from agentcore.testing import ScriptedModel, error_reply, sse_events, text_reply, tool_reply
 from agentcore.tools import tool
 from agentcore.types import ModelWait, Usage
+from tests._client_harness import ChunkStream
 
 MODEL = "claude-haiku-4-5"
 OTHER_MODEL = "claude-sonnet-4-6"
@@ -148,10 +152,13 @@ class TestBuckets:
             pytest.approx(200), pytest.approx(550)
         )
 
-    def test_a_request_larger_than_the_limit_waits_for_a_full_bucket_not_forever(self) -> None:
+    def test_a_request_larger_than_the_limit_waits_for_a_full_bucket_and_takes_it_all(
+        self,
+    ) -> None:
+        """Not ten minutes of the limit: a request never costs the next more than a minute."""
         clock = Clock()
         rate_limiter = limiter(clock, input_tokens_per_minute=100)
-        assert waits(rate_limiter, 2, tokens=1000) == [0.0, 600.0]
+        assert waits(rate_limiter, 2, tokens=1000) == [0.0, 60.0]
 
     def test_each_model_has_its_own_buckets(self) -> None:
         clock = Clock()
@@ -184,6 +191,35 @@ class TestBuckets:
         for thread in threads:
             thread.join(timeout=30)
         assert rate_limiter.state(MODEL)["requests"].available == pytest.approx(10_000 - 800)
+
+    def test_threads_booking_at_once_never_share_a_slot(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another thread runs between finding a slot and booking it (forced here): each
+        request still gets a second of its own, never one already given away."""
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        earliest = TokenBucket.earliest
+
+        def earliest_then_switch(bucket: TokenBucket, cost: float, now: float) -> float:
+            moment = earliest(bucket, cost, now)
+            time.sleep(0)
+            return moment
+
+        monkeypatch.setattr(TokenBucket, "earliest", earliest_then_switch)
+        seen: list[float] = []
+        together = threading.Barrier(8)
+
+        def work() -> None:
+            together.wait()
+            seen.extend(waits(rate_limiter, 40))
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(seen) == [0.0] * 60 + [float(second) for second in range(1, 261)]
 
     def test_a_booking_is_settled_once(self) -> None:
         clock = Clock()
@@ -443,6 +479,15 @@ class TestSpendBudget:
             rate_limiter.reserve(MODEL, body_of(1000), 4000)
         assert rate_limiter.state(MODEL)["spend_minute"].available == pytest.approx(0.01)
 
+    def test_the_refusal_quotes_the_budget_as_it_was_given(self) -> None:
+        tiny = limiter(Clock(), spend_usd_per_minute="0.00001")
+        with pytest.raises(SpendBudgetError, match=r"spend budget of \$0\.00001 per minute;"):
+            tiny.reserve(MODEL, body_of(10), 100)
+        large = limiter(Clock(), spend_usd_per_hour="123456.78",
+                        prices={"my-model": (1_000_000, 1_000_000)})
+        with pytest.raises(SpendBudgetError, match=r"spend budget of \$123456\.78 per hour;"):
+            large.reserve("my-model", body_of(10), 1_000_000)
+
     def test_a_model_without_a_price_cannot_be_kept_to_a_budget(self) -> None:
         rate_limiter = limiter(Clock(), spend_usd_per_hour=5)
         with pytest.raises(SpendBudgetError, match="model 'my-model' has no price"):
@@ -575,7 +620,7 @@ class TestClient:
                 texts.append(stream.get_final_message().text)
         assert (texts, clock.sleeps) == (["one", "two"], [60.0])
 
-    def test_a_stream_closed_while_it_waits_gives_its_booking_up_as_it_stands(self) -> None:
+    def test_a_stream_closed_while_it_waits_gives_its_booking_back(self) -> None:
         clock = Clock()
         rate_limiter = limiter(clock, requests_per_minute=1)
         client = Client(API_KEY, transport=ScriptedModel([text_reply("one")]),
@@ -589,6 +634,7 @@ class TestClient:
         flow.close()
         state = rate_limiter._models[MODEL].buckets["requests"]
         assert (state.queued, state.in_flight) == (0.0, 0.0)
+        assert rate_limiter.state(MODEL)["requests"].available == 0  # as after the stream
 
     def test_a_spend_budget_refusal_ends_the_call_with_its_typed_error(self) -> None:
         script = ScriptedModel([])
@@ -758,3 +804,182 @@ class TestAgent:
         [throttled] = [event for event in events if event["event"] == "model.throttled"]
         assert throttled["run_id"] == result.state.run_id
         assert throttled["turn"] == 2
+
+
+class TestGivingUp:
+    """A booking whose request was never sent comes back whole: nothing reached the server."""
+
+    def test_bookings_given_up_before_sending_leave_the_buckets_as_they_were(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60, input_tokens_per_minute=6000,
+                               spend_usd_per_minute="1")
+        waits(rate_limiter, 60)  # the minute is spent
+        before = rate_limiter.state(MODEL)
+        given_up = [rate_limiter.reserve(MODEL, body_of(10), 100) for _ in range(100)]
+        for admission in given_up:
+            assert admission.ticket is not None
+            rate_limiter.settle(admission.ticket)
+        assert rate_limiter.state(MODEL) == before
+        assert waits(rate_limiter, 1) == [1.0]
+
+    def test_a_booking_sent_and_never_answered_keeps_its_estimates(self) -> None:
+        """The server may have counted it: only a response can say it did not."""
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        admission = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert admission.ticket is not None
+        rate_limiter.sent(admission.ticket)
+        rate_limiter.settle(admission.ticket)
+        assert rate_limiter.state(MODEL)["requests"].available == 59
+
+    def test_a_first_request_given_up_lets_the_next_one_go_first(self) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert first.ticket is not None
+        rate_limiter.settle(first.ticket)
+        second = rate_limiter.reserve(MODEL, body_of(1), 0)
+        assert second.ticket is not None and second.wait_s == 0.0
+
+    def test_cancelling_a_hundred_waiting_async_calls_returns_their_budget(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        waits(rate_limiter, 60)  # the minute is spent: every call below must wait
+        bucket = rate_limiter._models[MODEL].buckets["requests"]
+        booked_before = (bucket.queued, bucket.in_flight)
+        asleep = 0
+
+        async def sleep_until_cancelled(seconds: float) -> None:
+            nonlocal asleep
+            asleep += 1
+            await asyncio.Event().wait()
+
+        async def main() -> list[asyncio.Task[Any]]:
+            client = AsyncClient(API_KEY, transport=ScriptedModel([]),
+                                 sleep=sleep_until_cancelled, rate_limit=rate_limiter)
+            tasks = [
+                asyncio.ensure_future(client.messages.create(
+                    model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "Hi"}]
+                ))
+                for _ in range(100)
+            ]
+            for _ in range(1000):
+                if asleep == 100:
+                    break
+                await asyncio.sleep(0)
+            assert rate_limiter.state(MODEL)["requests"].available == -100
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return tasks  # still referenced: the budget must not wait for the collector
+
+        tasks = asyncio.run(main())
+        assert all(task.cancelled() for task in tasks)
+        assert (bucket.queued, bucket.in_flight) == booked_before
+        assert rate_limiter.state(MODEL)["requests"].available == 0
+        assert waits(rate_limiter, 1) == [1.0]
+
+    def test_a_sync_call_interrupted_while_it_waits_returns_its_budget(self) -> None:
+        class Interrupted(BaseException):
+            pass
+
+        def interrupt(seconds: float) -> None:
+            raise Interrupted
+
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=60)
+        waits(rate_limiter, 60)
+        client = Client(API_KEY, transport=ScriptedModel([]), sleep=interrupt,
+                        rate_limit=rate_limiter)
+        with pytest.raises(Interrupted) as interrupted:
+            create(client)
+        assert interrupted.value is not None  # the traceback, and the call's frames, live on
+        assert rate_limiter.state(MODEL)["requests"].available == 0
+
+
+class TestHostileAnswers:
+    """Headers and usage come from the network: no answer may stall every caller for hours."""
+
+    def test_a_limit_announced_below_one_request_makes_it_wait_a_minute_not_days(
+        self,
+    ) -> None:
+        clock = Clock()
+        rate_limiter = RateLimiter(clock=clock)
+        first = rate_limiter.reserve(MODEL, body_of(1000), 4096)
+        assert first.ticket is not None
+        rate_limiter.settle(first.ticket, headers=headers(
+            input_tokens_limit="1", input_tokens_remaining="1",
+            output_tokens_limit="1", output_tokens_remaining="1",
+        ))
+        # Each request costs at most one whole bucket: a minute of that limit.
+        assert waits(rate_limiter, 3, tokens=1000, max_tokens=4096) == [0.0, 60.0, 120.0]
+
+    def test_usage_beyond_the_limit_costs_one_full_bucket(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, input_tokens_per_minute=100)
+        admission = rate_limiter.reserve(MODEL, body_of(1000), 0)
+        assert admission.ticket is not None
+        rate_limiter.settle(admission.ticket, usage=usage(4000))
+        assert rate_limiter.state(MODEL)["input_tokens"].available == 0
+        assert waits(rate_limiter, 1, tokens=100) == [60.0]
+
+    def test_usage_beyond_what_the_request_could_cost_does_not_drain_the_spend_budget(
+        self,
+    ) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, spend_usd_per_hour=5)
+        admission = rate_limiter.reserve(MODEL, body_of(100), 50)
+        assert admission.ticket is not None
+        rate_limiter.settle(admission.ticket, usage=usage(10**9, output_tokens=10**9))
+        # At most its 400 bytes as input tokens at the dearest input price ($2 per million
+        # for a one-hour cache write) and max_tokens of output: $0.00105.
+        assert rate_limiter.state(MODEL)["spend_hour"].available == pytest.approx(5 - 0.00105)
+        assert rate_limiter.reserve(MODEL, body_of(100), 50).wait_s == 0.0
+
+
+class TestWhereBookingsGo:
+    def test_a_fallback_is_booked_against_the_model_that_answers(self) -> None:
+        clock = Clock()
+        rate_limiter = limiter(clock, requests_per_minute=10, output_tokens_per_minute=1000)
+        asked: list[str] = []
+
+        def answer(body: dict[str, Any]) -> httpx.Response:
+            asked.append(body["model"])
+            if body["model"] == MODEL:
+                return error_reply(404, "not_found_error", "no such model")
+            return httpx.Response(200, headers={"content-type": "application/json"},
+                                  content=message_json(OTHER_MODEL, output_tokens=5))
+
+        client = Client(API_KEY, transport=ScriptedModel(answer), sleep=clock.sleep,
+                        rate_limit=rate_limiter, fallback_models=[OTHER_MODEL])
+        assert create(client) == "Hello!"
+        assert asked == [MODEL, OTHER_MODEL]
+        first, fallback = rate_limiter.state(MODEL), rate_limiter.state(OTHER_MODEL)
+        # The refused request counts as a request, with no output; the answer as both.
+        assert (first["requests"].available, first["output_tokens"].available) == (9, 1000)
+        assert (fallback["requests"].available, fallback["output_tokens"].available) == (
+            9, pytest.approx(995)
+        )
+
+    def test_a_stream_cut_half_way_is_settled_with_its_estimates(self) -> None:
+        """The server counted the request and some output; nothing says how much."""
+        clock = Clock()
+        rate_limiter = limiter(clock, input_tokens_per_minute=10_000,
+                               output_tokens_per_minute=10_000)
+        message = {**text_reply("Hello there, how are you?"), "model": MODEL}
+        events = sse_events(message, text_chunk_chars=5)
+        first_text = next(n for n, event in enumerate(events) if "text_delta" in event)
+        cut = httpx.Response(200, headers={"content-type": "text/event-stream"},
+                             stream=ChunkStream(["".join(events[: first_text + 1]).encode()],
+                                                httpx.RemoteProtocolError("closed")))
+        client = Client(API_KEY, transport=httpx.MockTransport(lambda request: cut),
+                        sleep=clock.sleep, rate_limit=rate_limiter)
+        stream = client.messages.stream(model=MODEL, max_tokens=300,
+                                        messages=[{"role": "user", "content": "Hi"}])
+        with pytest.raises(StreamError, match="cut after output began"), stream:
+            stream.get_final_message()
+        buckets = rate_limiter._models[MODEL].buckets
+        assert [(bucket.queued, bucket.in_flight) for bucket in buckets.values()] == [(0, 0)] * 3
+        state = rate_limiter.state(MODEL)
+        assert 0 < 10_000 - state["input_tokens"].available < 200  # the body's estimate
+        assert 10_000 - state["output_tokens"].available == pytest.approx(300)  # as booked

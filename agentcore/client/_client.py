@@ -222,6 +222,10 @@ class Client:
         except StopIteration as stop:
             result: T = stop.value
             return result
+        finally:
+            # Interrupted or cancelled mid-call: the flow gives back what it booked now,
+            # not whenever the collector reaches it.
+            flow.close()
 
     def close(self) -> None:
         """Close the connection pool (unless the httpx client was passed in)."""
@@ -371,6 +375,10 @@ class AsyncClient:
         except StopIteration as stop:
             result: T = stop.value
             return result
+        finally:
+            # Interrupted or cancelled mid-call: the flow gives back what it booked now,
+            # not whenever the collector reaches it.
+            flow.close()
 
     async def _run_waits(
         self, flow: Flow[T], done: list[T]

@@ -46,7 +46,12 @@ from agentcore.client._cached_prefixes import CachedPrefixes, breakpoint_prefixe
 from agentcore.client._rate_limit import LimitName, RateLimit, RateLimitHeaders
 from agentcore.errors import SpendBudgetError
 from agentcore.types import Usage
-from agentcore.usage import CACHE_WRITE_5M_MULTIPLIER, PriceTable, cost_of
+from agentcore.usage import (
+    CACHE_WRITE_1H_MULTIPLIER,
+    CACHE_WRITE_5M_MULTIPLIER,
+    PriceTable,
+    cost_of,
+)
 
 __all__ = ["Admission", "LimitState", "RateLimiter", "Ticket"]
 
@@ -125,7 +130,9 @@ class Ticket:
         "prices",
         "sent",
         "settled",
+        "shifts",
         "spend",
+        "spend_ceiling",
         "start",
     )
 
@@ -139,8 +146,14 @@ class Ticket:
         prices: PriceTable | None,
         body_bytes: int = 0,
         max_tokens: int = 0,
+        spend_ceiling: float = 0.0,
+        shifts: dict[str, float] | None = None,
     ) -> None:
         self.model = model
+        self.shifts = shifts or {}
+        """How far the booking moved each bucket's full-again instant (seconds)."""
+        self.spend_ceiling = spend_ceiling
+        """The most the response can be believed to have cost (dollars)."""
         self.body_bytes = body_bytes
         self.max_tokens = max_tokens
         self.costs = costs
@@ -263,9 +276,15 @@ class RateLimiter:
                 "input_tokens": float(input_tokens),
                 "output_tokens": expected_output,
             }
+            for name, bucket in buckets.buckets.items():
+                # One request takes at most a full bucket (a minute of the limit): a limit
+                # announced below a single request's size must not hold the next for hours.
+                if bucket.capacity is not None and costs[name] > bucket.capacity:
+                    costs[name] = bucket.capacity
             table = prices if prices is not None else self._prices
-            spend, worst_spend = self._spend_estimate(
-                model, input_tokens, max_tokens, expected_output, table, caching=bool(prefixes)
+            spend, worst_spend, spend_ceiling = self._spend_estimate(
+                model, input_tokens, max_tokens, expected_output, table,
+                caching=bool(prefixes), body_bytes=len(body),
             )
             start = max(now, buckets.paused_until)
             binding = "retry_after" if start > now else ""
@@ -280,12 +299,18 @@ class RateLimiter:
                 earliest = bucket.earliest(worst_spend, now)
                 if earliest > start:
                     start, binding = earliest, spend_name
+            shifts: dict[str, float] = {}
             for name, bucket in buckets.buckets.items():
+                before = bucket.full_at
                 bucket.book(costs[name], start)
-            for bucket in self._spend.values():
+                shifts[name] = bucket.full_at - before
+            for spend_name, bucket in self._spend.items():
+                before = bucket.full_at
                 bucket.book(spend, start)
+                shifts[spend_name] = bucket.full_at - before
             ticket = Ticket(
-                model, costs, spend, start, prefixes, table, len(body), max_tokens
+                model, costs, spend, start, prefixes, table, len(body), max_tokens,
+                spend_ceiling, shifts,
             )
             if probing:
                 buckets.probe, buckets.probe_sent_at = ticket, start
@@ -303,12 +328,15 @@ class RateLimiter:
         prices: PriceTable | None,
         *,
         caching: bool,
-    ) -> tuple[float, float]:
+        body_bytes: int,
+    ) -> tuple[float, float, float]:
         """What the request is expected to cost, and the most it may cost: its input
         (written to the cache if it has breakpoints) and the expected or ``max_tokens``
+        output; then the most its response can be believed to have cost: every byte of the
+        body an input token at the one-hour cache-write price, and ``max_tokens`` of
         output."""
         if not self._spend:
-            return 0.0, 0.0
+            return 0.0, 0.0, 0.0
         table = prices if prices is not None else PriceTable()
         price = table.lookup(model)
         if price is None:
@@ -323,15 +351,24 @@ class RateLimiter:
         output_price = price.output_per_mtok / _PER_MILLION
         worst = input_cost + Decimal(max_tokens) * output_price
         expected = float(input_cost) + expected_output * float(output_price)
+        ceiling = (
+            Decimal(body_bytes) * price.input_per_mtok * CACHE_WRITE_1H_MULTIPLIER
+            / _PER_MILLION
+            + Decimal(max_tokens) * output_price
+        )
         for name, bucket in self._spend.items():
             if bucket.capacity is not None and float(worst) > bucket.capacity:
-                window = "minute" if name == "spend_minute" else "hour"
+                minute = name == "spend_minute"
+                window = "minute" if minute else "hour"
+                budget = (
+                    self.config.spend_usd_per_minute if minute else self.config.spend_usd_per_hour
+                )
                 raise SpendBudgetError(
                     f"a request to {model} with max_tokens={max_tokens} may cost up to "
                     f"${worst:.4f}, more than the client's spend budget of "
-                    f"${bucket.capacity:g} per {window}; lower max_tokens or raise the budget"
+                    f"${budget:f} per {window}; lower max_tokens or raise the budget"
                 )
-        return expected, float(worst)
+        return expected, float(worst), float(max(ceiling, worst))
 
     def pause_left(self, model: str) -> float:
         """Seconds until a 429's ``retry-after`` for ``model`` has passed (0 when none)."""
@@ -376,20 +413,25 @@ class RateLimiter:
             usage: What a successful response used: replaces the estimates.
             status_code: An error response's status. No output was produced, so the output
                 tokens and spend booked are given back; after a 429 the input tokens too.
-                Without usage or status (the connection failed) the estimates stand.
+                Without any of these, a request that was sent (the connection failed)
+                keeps its estimates, and one never sent (its call was cancelled or closed
+                while it waited) gives its whole booking back.
             retry_after_s: A 429's hint: every request to the model waits that long.
         """
         with self._lock:
             if ticket.settled:
                 return
             now = self._clock()
+            answered = headers is not None or usage is not None or status_code is not None
+            if not ticket.sent and not answered:
+                self._give_up(ticket, now)
+                return
             if not ticket.sent:
                 ticket.sent = True
                 self._move(ticket, queued=-1.0, in_flight=1.0)
             self._move(ticket, queued=0.0, in_flight=-1.0)
             ticket.settled = True
             model = self._models[ticket.model]
-            answered = headers is not None or usage is not None or status_code is not None
             if model.probe is ticket:
                 model.probe = None
             if usage is not None:
@@ -408,6 +450,22 @@ class RateLimiter:
                 until = now + min(retry_after_s, _MAX_PAUSE_SECONDS)
                 model.paused_until = max(model.paused_until, until)
 
+    def _give_up(self, ticket: Ticket, now: float) -> None:
+        """Return the whole booking of a request that was never sent (its call was cancelled
+        or closed while it waited): the server never saw it."""
+        self._move(ticket, queued=-1.0, in_flight=0.0)
+        ticket.settled = True
+        model = self._models[ticket.model]
+        if model.probe is ticket:
+            model.probe = None
+        # Booked for later, a request also moved each bucket over the time until it was
+        # due: undo the whole move, so later requests take the place it held.
+        buckets: dict[str, TokenBucket] = dict(self._spend)
+        for limit_name, bucket in model.buckets.items():
+            buckets[limit_name] = bucket
+        for name, shift in ticket.shifts.items():
+            buckets[name].full_at -= shift
+
     def _correct(self, model: _ModelBuckets, ticket: Ticket, usage: Usage, now: float) -> None:
         """Replace the estimates with the usage reported, believed only as far as it can be
         true: no more input tokens than the body has bytes, no more output than
@@ -419,6 +477,13 @@ class RateLimiter:
         if ticket.max_tokens:
             output = min(output, ticket.max_tokens)
         buckets = model.buckets
+        # Like its booking, a response takes at most a full bucket of each limit.
+        input_capacity = buckets["input_tokens"].capacity
+        if input_capacity is not None:
+            counted_input = min(counted_input, int(input_capacity))
+        output_capacity = buckets["output_tokens"].capacity
+        if output_capacity is not None:
+            output = min(output, int(output_capacity))
         buckets["input_tokens"].adjust(counted_input - ticket.costs["input_tokens"], now)
         buckets["output_tokens"].adjust(output - ticket.costs["output_tokens"], now)
         average = model.output_estimate
@@ -427,9 +492,10 @@ class RateLimiter:
         )
         if self._spend:
             cost = cost_of(usage, ticket.model, ticket.prices)
-            actual = ticket.spend if cost is None else float(cost)
+            actual = ticket.spend if cost is None else min(float(cost), ticket.spend_ceiling)
             for bucket in self._spend.values():
-                bucket.adjust(actual - ticket.spend, now)
+                taken = actual if bucket.capacity is None else min(actual, bucket.capacity)
+                bucket.adjust(taken - ticket.spend, now)
         cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
         if cached and ticket.prefixes:
             model.cached_prefixes.remember(ticket.prefixes, cached, BYTES_PER_TOKEN, now)
