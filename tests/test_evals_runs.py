@@ -155,7 +155,8 @@ def test_compare_says_which_cases_changed_and_the_gate_fails_a_regression() -> N
     text = format_comparison(comparison, width=100)
     assert "orders@4 → orders@5" in text and "regressed" in text and "+$0.0200" in text
     assert gate(new, baseline=comparison) == [
-        "case c passed with orders@4 and fails with orders@5"]
+        "case c passed with orders@4 and fails with orders@5",
+        "case gone passed with orders@4 and is missing from orders@5"]
     assert gate(new, min_pass_rate=0.8) == ["pass rate 75.0% is below 80.0%"]
     assert gate(new, min_pass_rate=0.75) == []
 
