@@ -274,19 +274,23 @@ def test_a_history_locked_by_another_writer_is_a_typed_error_after_the_wait(
 ) -> None:
     path = tmp_path / "evals.db"
     EvalHistory(path).close()
-    other = sqlite3.connect(path)
-    other.execute("BEGIN EXCLUSIVE")
+    # Another process writing, holding the file's exclusive lock: nobody else reads or writes.
+    other = sqlite3.connect(path, isolation_level=None)
     try:
-        with EvalHistory(path, busy_timeout_s=0.1) as history, pytest.raises(
-            ConfigurationError, match="busy"
-        ):
+        with EvalHistory(path, busy_timeout_s=0.1) as history:
+            other.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(ConfigurationError, match="is busy"):
+                history.record(_stored("4", {"a": True}))
+            with pytest.raises(ConfigurationError, match="is busy"):
+                history.runs()
+            with pytest.raises(ConfigurationError, match="is busy"):
+                EvalHistory(path, busy_timeout_s=0.1)
+            other.execute("ROLLBACK")
+            # Once the other writer is done, the same history takes the run.
             history.record(_stored("4", {"a": True}))
+            assert [run.run_id for run in history.runs()] == ["run-4"]
     finally:
-        other.rollback()
         other.close()
-    with EvalHistory(path) as history:
-        history.record(_stored("4", {"a": True}))
-        assert [run.run_id for run in history.runs()] == ["run-4"]
 
 
 def test_two_writers_one_after_the_other_both_keep_their_runs(tmp_path: Path) -> None:

@@ -3,25 +3,28 @@
 :class:`EvalHistory` stores every :class:`~agentcore.evals.EvalRun` with its cases (checks,
 tokens, cost, latency, transcript) and reads them back: the latest run of ``name@version``,
 or the runs of a prompt newest first. Reading is defensive: a row that is not what this
-module wrote raises :class:`~agentcore.errors.ConfigurationError` naming it.
+module wrote raises :class:`~agentcore.errors.ConfigurationError` naming it, and so does a
+file that is not SQLite or that another process keeps locked past ``busy_timeout_s``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agentcore.errors import ConfigurationError
 from agentcore.evals.expectations import Check
 from agentcore.evals.runner import CaseResult, EvalRun
 
 __all__ = ["EvalHistory", "RunSummary", "parse_label"]
+
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS eval_runs (
@@ -103,17 +106,38 @@ class EvalHistory:
     Args:
         path: The file, created with its directory when missing (``":memory:"`` for a
             history that lives as long as the object).
+        busy_timeout_s: How long a read or write waits while another process writes the
+            file (two CI jobs sharing it) before it fails with a ConfigurationError.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
         self.path = path
+        self._busy_timeout_s = busy_timeout_s
         try:
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path))
-            self._db.executescript(_SCHEMA)
+            self._db = sqlite3.connect(str(path), timeout=busy_timeout_s)
         except (OSError, sqlite3.DatabaseError) as exc:
             raise ConfigurationError(f"cannot open eval history {str(path)!r}: {exc}") from exc
+        try:
+            self._guarded(lambda: self._db.executescript(_SCHEMA))
+        except ConfigurationError:
+            self._db.close()
+            raise
+
+    def _guarded(self, action: Callable[[], _T]) -> _T:
+        """Run ``action`` on the file, turning SQLite's errors into a ConfigurationError."""
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise ConfigurationError(
+                    f"eval history {str(self.path)!r} is busy: another process kept it locked "
+                    f"for {self._busy_timeout_s:g}s") from exc
+            raise ConfigurationError(f"eval history {str(self.path)!r}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise ConfigurationError(f"cannot open eval history {str(self.path)!r}: it is "
+                                     f"damaged or not SQLite ({exc})") from exc
 
     def close(self) -> None:
         """Close the file."""
@@ -127,6 +151,9 @@ class EvalHistory:
 
     def record(self, run: EvalRun) -> None:
         """Store ``run`` and its cases."""
+        self._guarded(lambda: self._record(run))
+
+    def _record(self, run: EvalRun) -> None:
         cost = run.cost_usd
         with self._db:
             self._db.execute(
@@ -162,13 +189,19 @@ class EvalHistory:
             query += " WHERE prompt_name = ?"
             params = (prompt_name,)
         query += " ORDER BY seq DESC LIMIT ?"
-        with closing(self._db.execute(query, (*params, limit))) as cursor:
-            return [
-                RunSummary(str(row[0]), str(row[1]), str(row[2]), str(row[3]),
-                           None if row[4] is None else str(row[4]), str(row[5]), str(row[6]),
-                           int(row[7]), int(row[8]), _decimal(row[9], "eval_runs.cost_usd"))
-                for row in cursor.fetchall()
-            ]
+
+        def read() -> list[RunSummary]:
+            with closing(self._db.execute(query, (*params, limit))) as cursor:
+                return [
+                    RunSummary(str(row[0]), str(row[1]), str(row[2]), str(row[3]),
+                               None if row[4] is None else str(row[4]), str(row[5]),
+                               str(row[6]), _int(row[7], f"run {row[0]} cases"),
+                               _int(row[8], f"run {row[0]} passed"),
+                               _decimal(row[9], "eval_runs.cost_usd"))
+                    for row in cursor.fetchall()
+                ]
+
+        return self._guarded(read)
 
     def latest(
         self, prompt_name: str, prompt_version: str | None = None, *, suite: str | None = None,
@@ -190,9 +223,13 @@ class EvalHistory:
             params.append(before)
         query = (f"SELECT {_RUN_COLUMNS} FROM eval_runs WHERE {' AND '.join(clauses)} "
                  "ORDER BY seq DESC LIMIT 1")
-        with closing(self._db.execute(query, params)) as cursor:
-            row = cursor.fetchone()
-        return None if row is None else self._run(row)
+
+        def read() -> EvalRun | None:
+            with closing(self._db.execute(query, params)) as cursor:
+                row = cursor.fetchone()
+            return None if row is None else self._run(row)
+
+        return self._guarded(read)
 
     def _run(self, row: tuple[Any, ...]) -> EvalRun:
         run_id = row[0]
@@ -204,12 +241,25 @@ class EvalHistory:
         return EvalRun(
             run_id=run_id, suite=row[1], prompt_name=row[2], prompt_version=row[3],
             model=row[4], path="batch" if row[5] == "batch" else "interactive",
-            backend=row[6], started_at=row[7], duration_s=float(row[8]), cases=cases,
+            backend=row[6], started_at=row[7], duration_s=_float(row[8], f"run {run_id} "
+                                                                 "duration_s"), cases=cases,
             batch_ids=[str(item) for item in _json(row[9], list, f"run {run_id} batch_ids")],
         )
 
     def __iter__(self) -> Iterator[RunSummary]:
         return iter(self.runs())
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"eval history: {where} is not a whole number: {value!r}"[:300])
+    return value
+
+
+def _float(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"eval history: {where} is not a number: {value!r}"[:300])
+    return float(value)
 
 
 def _decimal(value: Any, where: str) -> Decimal | None:
@@ -243,10 +293,13 @@ def _case(row: tuple[Any, ...], run_id: str) -> CaseResult:
         checks.append(Check(str(item.get("kind", "")), str(item.get("description", "")),
                             bool(item.get("passed")), str(item.get("detail", ""))))
     return CaseResult(
-        case_id=str(row[0]), passed=bool(row[1]), checks=checks, status=str(row[2]),
-        output=str(row[3]), turns=int(row[4]), input_tokens=int(row[5]),
-        output_tokens=int(row[6]), total_tokens=int(row[7]),
-        cost_usd=_decimal(row[8], f"{where} cost_usd"), latency_s=float(row[9]),
+        case_id=str(row[0]), passed=bool(_int(row[1], f"{where} passed")), checks=checks,
+        status=str(row[2]), output=str(row[3]), turns=_int(row[4], f"{where} turns"),
+        input_tokens=_int(row[5], f"{where} input_tokens"),
+        output_tokens=_int(row[6], f"{where} output_tokens"),
+        total_tokens=_int(row[7], f"{where} total_tokens"),
+        cost_usd=_decimal(row[8], f"{where} cost_usd"),
+        latency_s=_float(row[9], f"{where} latency_s"),
         transcript=_json(row[11], list, f"{where} transcript"),
         approvals=_json(row[12], list, f"{where} approvals"),
         tool_calls=_json(row[13], list, f"{where} tool_calls"),
