@@ -341,3 +341,21 @@ def test_a_check_that_raises_fails_its_case_alone_saying_why() -> None:
     assert [check.passed for check in result.checks] == [False, True]
     assert result.checks[0].detail == "the check raised RuntimeError: cannot judge this run"
     assert json.dumps(result.checks[0].to_dict())
+
+
+def test_a_history_written_before_runs_kept_their_gate_still_reads_and_records(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "evals.db"
+    with EvalHistory(path) as history:
+        history.record(_stored("4", {"a": True}))
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("ALTER TABLE eval_runs DROP COLUMN gate_passed")
+    connection.close()
+    with EvalHistory(path) as history:
+        history.record(_stored("5", {"a": True}), gate_passed=True)
+        assert [(run.prompt_version, run.gate_passed) for run in history.runs()] == [
+            ("5", True), ("4", None)]
+        baseline = history.latest("orders", gate_passed=True)
+        assert baseline is not None and baseline.prompt_version == "5"

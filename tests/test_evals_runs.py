@@ -347,3 +347,26 @@ async def test_the_batch_path_refuses_a_streamed_call_and_other_endpoints() -> N
         await client.messages.count_tokens(model=MODEL,
                                            messages=[{"role": "user", "content": "hi"}])
     await client.close()
+
+
+@pytest.mark.e2e
+def test_rerunning_a_regressed_version_fails_the_gate_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    _app(tmp_path)
+    assert _eval(tmp_path, *_run_args(tmp_path, "1")) == 0
+    assert _eval(tmp_path, *_run_args(tmp_path, "2")) == 1
+    capsys.readouterr()
+    # A CI retry: the regressed run is stored, but it is no baseline; the case still regressed.
+    assert _eval(tmp_path, *_run_args(tmp_path, "2")) == 1
+    regression = "FAILED: case status passed with orders@1 and fails with orders@2"
+    assert regression in capsys.readouterr().out
+    # A run reported with --no-gate that would have failed is no baseline either.
+    assert _eval(tmp_path, *_run_args(tmp_path, "2"), "--no-gate") == 0
+    assert _eval(tmp_path, *_run_args(tmp_path, "2")) == 1
+    assert regression in capsys.readouterr().out
+    with EvalHistory(tmp_path / "evals.db") as history:
+        assert [run.gate_passed for run in history.runs()] == [False, False, False, False, True]
+    assert main(["eval", "history", "--history", str(tmp_path / "evals.db")]) == 0
+    assert capsys.readouterr().out.count("gate failed") == 4

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS eval_runs (
     cases INTEGER NOT NULL,
     passed INTEGER NOT NULL,
     cost_usd TEXT,
-    batch_ids TEXT NOT NULL
+    batch_ids TEXT NOT NULL,
+    gate_passed INTEGER
 );
 CREATE INDEX IF NOT EXISTS eval_runs_prompt ON eval_runs (prompt_name, prompt_version, seq);
 CREATE TABLE IF NOT EXISTS eval_cases (
@@ -98,6 +99,8 @@ class RunSummary:
     cases: int
     passed: int
     cost_usd: Decimal | None
+    gate_passed: bool | None = None
+    """Whether the run passed its CI gate (None when it was stored without one)."""
 
 
 class EvalHistory:
@@ -120,7 +123,7 @@ class EvalHistory:
         except (OSError, sqlite3.DatabaseError) as exc:
             raise ConfigurationError(f"cannot open eval history {str(path)!r}: {exc}") from exc
         try:
-            self._guarded(lambda: self._db.executescript(_SCHEMA))
+            self._guarded(self._create)
         except ConfigurationError:
             self._db.close()
             raise
@@ -149,20 +152,34 @@ class EvalHistory:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def record(self, run: EvalRun) -> None:
-        """Store ``run`` and its cases."""
-        self._guarded(lambda: self._record(run))
+    def _create(self) -> None:
+        self._db.executescript(_SCHEMA)
+        with closing(self._db.execute("PRAGMA table_info(eval_runs)")) as cursor:
+            columns = {row[1] for row in cursor.fetchall()}
+        if "gate_passed" not in columns:
+            # A file written before runs kept their gate's outcome.
+            with self._db:
+                self._db.execute("ALTER TABLE eval_runs ADD COLUMN gate_passed INTEGER")
 
-    def _record(self, run: EvalRun) -> None:
+    def record(self, run: EvalRun, *, gate_passed: bool | None = None) -> None:
+        """Store ``run`` and its cases, with whether it passed its CI gate (when it had one).
+
+        A run that failed its gate never becomes the baseline of a later one (see
+        :meth:`latest`), so rerunning a regressed version fails again.
+        """
+        self._guarded(lambda: self._record(run, gate_passed))
+
+    def _record(self, run: EvalRun, gate_passed: bool | None) -> None:
         cost = run.cost_usd
         with self._db:
             self._db.execute(
                 "INSERT INTO eval_runs (run_id, suite, prompt_name, prompt_version, model, path, "
-                "backend, started_at, duration_s, cases, passed, cost_usd, batch_ids) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "backend, started_at, duration_s, cases, passed, cost_usd, batch_ids, "
+                "gate_passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.run_id, run.suite, run.prompt_name, run.prompt_version, run.model,
                  run.path, run.backend, run.started_at, run.duration_s, len(run.cases),
-                 run.passed, None if cost is None else str(cost), json.dumps(run.batch_ids)),
+                 run.passed, None if cost is None else str(cost), json.dumps(run.batch_ids),
+                 None if gate_passed is None else int(gate_passed)),
             )
             self._db.executemany(
                 f"INSERT INTO eval_cases (run_id, position, {_CASE_COLUMNS}) "
@@ -183,7 +200,7 @@ class EvalHistory:
     def runs(self, prompt_name: str | None = None, *, limit: int = 50) -> list[RunSummary]:
         """Stored runs, newest first (of one prompt name when given)."""
         query = ("SELECT run_id, suite, prompt_name, prompt_version, model, path, started_at, "
-                 "cases, passed, cost_usd FROM eval_runs")
+                 "cases, passed, cost_usd, gate_passed FROM eval_runs")
         params: tuple[Any, ...] = ()
         if prompt_name is not None:
             query += " WHERE prompt_name = ?"
@@ -197,7 +214,9 @@ class EvalHistory:
                                None if row[4] is None else str(row[4]), str(row[5]),
                                str(row[6]), _int(row[7], f"run {row[0]} cases"),
                                _int(row[8], f"run {row[0]} passed"),
-                               _decimal(row[9], "eval_runs.cost_usd"))
+                               _decimal(row[9], "eval_runs.cost_usd"),
+                               None if row[10] is None
+                               else bool(_int(row[10], f"run {row[0]} gate_passed")))
                     for row in cursor.fetchall()
                 ]
 
@@ -205,13 +224,15 @@ class EvalHistory:
 
     def latest(
         self, prompt_name: str, prompt_version: str | None = None, *, suite: str | None = None,
-        before: str | None = None,
+        before: str | None = None, gate_passed: bool | None = None,
     ) -> EvalRun | None:
         """The newest run of ``prompt_name`` (at ``prompt_version`` when given), or None.
 
-        ``suite`` keeps to runs of that suite; ``before`` to runs stored before that run id.
+        ``suite`` keeps to runs of that suite; ``before`` to runs stored before that run id;
+        ``gate_passed=True`` to runs that passed their gate (the baseline of the next run).
         """
-        clauses, params = ["prompt_name = ?"], [prompt_name]
+        clauses: list[str] = ["prompt_name = ?"]
+        params: list[Any] = [prompt_name]
         if prompt_version is not None:
             clauses.append("prompt_version = ?")
             params.append(prompt_version)
@@ -221,6 +242,9 @@ class EvalHistory:
         if before is not None:
             clauses.append("seq < (SELECT seq FROM eval_runs WHERE run_id = ?)")
             params.append(before)
+        if gate_passed is not None:
+            clauses.append("gate_passed = ?")
+            params.append(int(gate_passed))
         query = (f"SELECT {_RUN_COLUMNS} FROM eval_runs WHERE {' AND '.join(clauses)} "
                  "ORDER BY seq DESC LIMIT 1")
 
