@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from agentcore import Agent, AsyncClient, ConfigurationError, EvalCaseError, SystemPrompt, tool
 from agentcore.evals import (
@@ -359,3 +360,33 @@ def test_a_history_written_before_runs_kept_their_gate_still_reads_and_records(
             ("5", True), ("4", None)]
         baseline = history.latest("orders", gate_passed=True)
         assert baseline is not None and baseline.prompt_version == "5"
+
+
+# --- tool names a case cannot mean --------------------------------------------------------
+
+
+def test_a_case_naming_a_tool_the_agent_lacks_fails_instead_of_passing_forever() -> None:
+    case = {"id": "typo", "input": "hi", "approvals": {"refund_ordr": "approve"},
+            "expect": {"tools_not_called": ["lookup_ordr"], "approvals_not_asked": ["refund"],
+                       "status": "completed"}}
+    result = _run([text_reply("Hello.")], case)
+    assert not result.passed
+    assert result.checks[0].kind == "tools_known"
+    assert result.checks[0].detail == (
+        "unknown: lookup_ordr, refund, refund_ordr; the agent has: lookup_order")
+    assert all(check.passed for check in result.checks[1:])
+
+
+def test_a_case_naming_the_agent_s_tools_and_its_output_tool_has_no_such_check() -> None:
+    class Answer(BaseModel):
+        text: str
+
+    case = parse_case({"id": "known", "input": "hi", "expect": {
+        "tools_called": ["final_result"], "tools_not_called": ["lookup_order"]}})
+    model = ScriptedModel([tool_reply(("final_result", {"text": "Hello."}))])
+    [result] = run_eval(EvalSuite("s", (case,)),
+                        prompt_agent(MODEL, [lookup_order], output_type=Answer),
+                        client=AsyncClient(api_key="test", transport=model),
+                        prompt=PROMPT).cases
+    assert result.passed
+    assert [check.kind for check in result.checks] == ["tool_called", "tool_not_called"]

@@ -30,7 +30,16 @@ from agentcore.client import AsyncClient, PollSchedule
 from agentcore.errors import ConfigurationError
 from agentcore.evals._batching import BatchedCalls
 from agentcore.evals.cases import EvalCase, EvalSuite
-from agentcore.evals.expectations import Check, Expectation, Observation, Rubric
+from agentcore.evals.expectations import (
+    ApprovalAsked,
+    ApprovalNotAsked,
+    Check,
+    Expectation,
+    Observation,
+    Rubric,
+    ToolCalled,
+    ToolNotCalled,
+)
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult
 from agentcore.tools import Tool
@@ -303,8 +312,10 @@ async def _run_case(
     approver = case.approvals.approver()
     setup = AgentSetup(case, prompt, client, approver)
     clock = time.perf_counter()
+    unknown: list[str] = []
     try:
         agent = factory(setup)
+        unknown = _unknown_tools(case, agent)
         state = agent.new_state(case.input)
         versions.append((state.prompt_name, state.prompt_version))
         try:
@@ -321,6 +332,11 @@ async def _run_case(
     latency = time.perf_counter() - clock
     seen = Observation.of(result, approver.seen)
     checks = [await _check(expectation, seen, judge) for expectation in case.expectations]
+    if unknown:
+        # A typo in a tool's name would make "never calls" or "asks no approval" pass forever.
+        checks.insert(0, Check("tools_known", "the case names only the agent's tools", False,
+                               f"unknown: {', '.join(unknown)}; the agent has: "
+                               f"{', '.join(sorted(agent.tools)) or 'no tools'}"))
     return CaseResult(
         case_id=case.id,
         passed=all(check.passed for check in checks),
@@ -341,6 +357,21 @@ async def _run_case(
         error=result.error,
         tags=case.tags,
     )
+
+
+def _unknown_tools(case: EvalCase, agent: Agent) -> list[str]:
+    """The tool names ``case`` expects or answers approvals for that ``agent`` lacks."""
+    named: list[str] = list(case.approvals.by_tool)
+    for expectation in case.expectations:
+        if isinstance(expectation, ToolCalled | ToolNotCalled):
+            named.append(expectation.name)
+        elif isinstance(expectation, ApprovalAsked | ApprovalNotAsked) and expectation.tool_name:
+            named.append(expectation.tool_name)
+    known = set(agent.tools)
+    output = agent._config.output
+    if output is not None:
+        known.add(output.tool_name)
+    return sorted({name for name in named if name not in known})
 
 
 async def _check(expectation: Expectation, seen: Observation, judge: Judge | None) -> Check:
