@@ -390,3 +390,25 @@ def test_a_case_naming_the_agent_s_tools_and_its_output_tool_has_no_such_check()
                         prompt=PROMPT).cases
     assert result.passed
     assert [check.kind for check in result.checks] == ["tool_called", "tool_not_called"]
+
+
+def test_a_batched_answer_is_billed_at_the_batch_rate_even_when_its_usage_omits_the_tier(
+) -> None:
+    from agentcore.client import BatchSucceeded
+    from agentcore.evals._batching import BatchedCalls
+    from agentcore.types import Message
+
+    message = Message.model_validate({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": MODEL,
+        "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1000, "output_tokens": 100}})
+    response = BatchedCalls._response(BatchSucceeded("call-0", message))
+    assert response.json()["usage"]["service_tier"] == "batch"
+
+
+def test_a_case_file_that_never_ends_is_refused_at_the_size_limit(tmp_path: Path) -> None:
+    # stat() says 0 bytes; reading would never end.
+    path = tmp_path / "cases.jsonl"
+    path.symlink_to("/dev/zero")
+    with pytest.raises(EvalCaseError, match="at most 16 MiB"):
+        load_cases(path)

@@ -171,9 +171,12 @@ def load_cases(
     """
     location = Path(path)
     try:
-        if location.stat().st_size > _MAX_CASE_FILE_BYTES:
+        # Read one byte past the limit rather than trust stat(): a device or a pipe says 0.
+        with location.open("rb") as stream:
+            raw = stream.read(_MAX_CASE_FILE_BYTES + 1)
+        if len(raw) > _MAX_CASE_FILE_BYTES:
             raise EvalCaseError(f"{location}: a case file holds at most 16 MiB")
-        text = location.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise EvalCaseError(f"cannot read case file {str(location)!r}: {exc}") from exc
     named = dict(predicates or {})
