@@ -412,3 +412,17 @@ def test_a_case_file_that_never_ends_is_refused_at_the_size_limit(tmp_path: Path
     path.symlink_to("/dev/zero")
     with pytest.raises(EvalCaseError, match="at most 16 MiB"):
         load_cases(path)
+
+
+def test_a_run_where_every_case_errored_fails_the_gate_even_without_a_baseline() -> None:
+    errored = [CaseResult(case_id, False, [Check("run", "the case runs", False, "refused")],
+                          "failed", "", 0, 0, 0, 0, None, 0.1, [],
+                          error="APIConnectionError: cannot reach the API")
+               for case_id in ("a", "b")]
+    run = EvalRun("run-x", "orders", "orders", "5", MODEL, "interactive", "api", "now", 1.0,
+                  errored)
+    assert gate(run) == ["every case errored; the first: APIConnectionError: cannot reach "
+                         "the API"]
+    # One case that ran to an end is an outcome, judged by the threshold and the baseline.
+    run.cases[1] = _result("b", False)
+    assert gate(run) == []
