@@ -426,3 +426,12 @@ def test_a_run_where_every_case_errored_fails_the_gate_even_without_a_baseline()
     # One case that ran to an end is an outcome, judged by the threshold and the baseline.
     run.cases[1] = _result("b", False)
     assert gate(run) == []
+
+
+def test_a_schema_that_refers_to_itself_without_end_fails_its_check_saying_so() -> None:
+    case = {"id": "loop", "input": "hi",
+            "expect": {"output_schema": {"allOf": [{"$ref": "#"}]}}}
+    result = _run([text_reply('{"a": 1}')], case)
+    [check] = result.checks
+    assert not check.passed
+    assert check.detail == "the schema refers to itself without end"

@@ -387,6 +387,8 @@ def _schema_errors(validator: jsonschema.Draft202012Validator, value: Any) -> st
         errors = sorted(validator.iter_errors(value), key=lambda error: list(error.path))
     except referencing.exceptions.Unresolvable as exc:
         return f"the schema cannot be resolved: {exc}"
+    except RecursionError:
+        return "the schema refers to itself without end"
     if not errors:
         return None
     first = errors[0]
