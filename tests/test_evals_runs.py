@@ -356,6 +356,7 @@ def test_rerunning_a_regressed_version_fails_the_gate_again(
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     _app(tmp_path)
     assert _eval(tmp_path, *_run_args(tmp_path, "1")) == 0
+    assert f"in {tmp_path / 'evals.db'} (agentcore eval history" in capsys.readouterr().out
     assert _eval(tmp_path, *_run_args(tmp_path, "2")) == 1
     capsys.readouterr()
     # A CI retry: the regressed run is stored, but it is no baseline; the case still regressed.

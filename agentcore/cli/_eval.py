@@ -191,6 +191,8 @@ def _run_checked(args: argparse.Namespace, out: TextIO) -> int:
         reasons = gate(run, min_pass_rate=args.min_pass_rate, baseline=baseline)
         history.record(run, gate_passed=not reasons)
     print(format_report(run, width=args.width), file=out)
+    print(terminal_safe(f"stored as run {run.run_id} in {args.history} (agentcore eval history "
+                        f"--history {args.history})"), file=out)
     if baseline is not None:
         print(file=out)
         print(format_comparison(baseline, width=args.width), file=out)
