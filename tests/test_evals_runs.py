@@ -155,7 +155,8 @@ def test_compare_says_which_cases_changed_and_the_gate_fails_a_regression() -> N
     text = format_comparison(comparison, width=100)
     assert "orders@4 → orders@5" in text and "regressed" in text and "+$0.0200" in text
     assert gate(new, baseline=comparison) == [
-        "case c passed with orders@4 and fails with orders@5"]
+        "case c passed with orders@4 and fails with orders@5",
+        "case gone passed with orders@4 and is missing from orders@5"]
     assert gate(new, min_pass_rate=0.8) == ["pass rate 75.0% is below 80.0%"]
     assert gate(new, min_pass_rate=0.75) == []
 
@@ -346,3 +347,27 @@ async def test_the_batch_path_refuses_a_streamed_call_and_other_endpoints() -> N
         await client.messages.count_tokens(model=MODEL,
                                            messages=[{"role": "user", "content": "hi"}])
     await client.close()
+
+
+@pytest.mark.e2e
+def test_rerunning_a_regressed_version_fails_the_gate_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    _app(tmp_path)
+    assert _eval(tmp_path, *_run_args(tmp_path, "1")) == 0
+    assert f"in {tmp_path / 'evals.db'} (agentcore eval history" in capsys.readouterr().out
+    assert _eval(tmp_path, *_run_args(tmp_path, "2")) == 1
+    capsys.readouterr()
+    # A CI retry: the regressed run is stored, but it is no baseline; the case still regressed.
+    assert _eval(tmp_path, *_run_args(tmp_path, "2")) == 1
+    regression = "FAILED: case status passed with orders@1 and fails with orders@2"
+    assert regression in capsys.readouterr().out
+    # A run reported with --no-gate that would have failed is no baseline either.
+    assert _eval(tmp_path, *_run_args(tmp_path, "2"), "--no-gate") == 0
+    assert _eval(tmp_path, *_run_args(tmp_path, "2")) == 1
+    assert regression in capsys.readouterr().out
+    with EvalHistory(tmp_path / "evals.db") as history:
+        assert [run.gate_passed for run in history.runs()] == [False, False, False, False, True]
+    assert main(["eval", "history", "--history", str(tmp_path / "evals.db")]) == 0
+    assert capsys.readouterr().out.count("gate failed") == 4

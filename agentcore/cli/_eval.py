@@ -8,7 +8,8 @@
 
 ``run`` prints the report, stores the run in the history file (``--history``, ``evals.db``
 by default) and exits 1 when the pass rate is under ``--min-pass-rate`` or a case that passed
-in the previous run of the same prompt name (or ``--baseline NAME@VERSION``) fails now.
+in the baseline fails now or is missing: the newest run of the same prompt name on the suite
+that passed its own gate (or ``--baseline NAME@VERSION``).
 ``compare`` prints which cases changed outcome with cost and latency deltas, and exits 1 on
 a regression or a pass rate under the threshold. ``--no-gate`` reports without failing.
 Without ``ANTHROPIC_API_KEY`` (or with ``--offline``) the calls go to the loopback emulator.
@@ -78,8 +79,8 @@ def register_eval(subparsers: _Subparsers) -> None:
     run.add_argument("--judge-prompt", metavar="FILE",
                      help="the judge's versioned prompt for rubrics (a SystemPrompt file)")
     run.add_argument("--baseline", metavar="NAME@VERSION",
-                     help="the run whose passing cases must still pass (default: the previous "
-                     "run of the same prompt name on this suite)")
+                     help="the run whose passing cases must still pass (default: the newest run "
+                     "of the same prompt name on this suite that passed its gate)")
     _gate_arguments(run)
     run.set_defaults(handler=_run)
 
@@ -181,15 +182,21 @@ def _run_checked(args: argparse.Namespace, out: TextIO) -> int:
                 raise ConfigurationError(f"no stored run of {args.baseline} on suite "
                                          f"{suite.name!r} in {args.history}")
         else:
-            previous = history.latest(run.prompt_name, suite=suite.name)
-        history.record(run)
+            # The newest run that passed its gate: a stored regression is never the baseline,
+            # so rerunning a regressed version fails again.
+            previous = history.latest(run.prompt_name, suite=suite.name, gate_passed=True)
+            if previous is None:
+                previous = history.latest(run.prompt_name, suite=suite.name)
+        baseline = compare(previous, run) if previous is not None else None
+        reasons = gate(run, min_pass_rate=args.min_pass_rate, baseline=baseline)
+        history.record(run, gate_passed=not reasons)
     print(format_report(run, width=args.width), file=out)
-    baseline = compare(previous, run) if previous is not None else None
+    print(terminal_safe(f"stored as run {run.run_id} in {args.history} (agentcore eval history "
+                        f"--history {args.history})"), file=out)
     if baseline is not None:
         print(file=out)
         print(format_comparison(baseline, width=args.width), file=out)
-    return _verdict(gate(run, min_pass_rate=args.min_pass_rate, baseline=baseline),
-                    args.no_gate, out)
+    return _verdict(reasons, args.no_gate, out)
 
 
 def _evaluate(args: argparse.Namespace, suite: Any, factory: AgentFactory,
@@ -253,5 +260,6 @@ def _history(args: argparse.Namespace, out: TextIO | None = None) -> int:
         cost = "?" if run.cost_usd is None else f"${run.cost_usd:.4f}"
         print(terminal_safe(f"{run.started_at}  {run.prompt_name}@{run.prompt_version}  "
                             f"{run.suite}  {run.passed}/{run.cases} passed  {cost}  {run.path}"
-                            f"  {run.run_id}"), file=out)
+                            f"  {run.run_id}"
+                            + ("  (gate failed)" if run.gate_passed is False else "")), file=out)
     return 0

@@ -282,13 +282,14 @@ def log_model_call(
     ``log`` carries the fields the caller asked for (see :meth:`Calls.log_for`).
     ``started`` is the ``time.perf_counter()`` reading taken when the request was sent.
     ``cost_usd`` is the exact cost as a decimal string (computed with ``prices``, or the
-    default table), or None when the model has no price.
+    default table; half price when ``usage.service_tier`` says the batch tier billed it), or
+    None when the model has no price.
     """
     if not log.is_enabled_for(logging.INFO):
         return
     latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
     usage = message.usage
-    cost = cost_of(usage, message.model, prices)
+    cost = cost_of(usage, message.model, prices, batch=usage.service_tier == "batch")
     log.info(
         "model.call",
         model=message.model,

@@ -3,8 +3,8 @@
 :class:`BatchedCalls` is an httpx transport for the agents' client: each ``POST
 /v1/messages`` waits until every active run has a call waiting (or ``window_s`` has passed
 since the first), then all of them go out as one batch through the real client; each run
-gets its message back as if it had been answered directly. Batch results carry
-``usage.service_tier: "batch"``, so the agent bills them at half price.
+gets its message back as if it had been answered directly, with ``usage.service_tier`` set
+to ``"batch"`` (whether or not the result said so), so the agent bills it at half price.
 """
 
 from __future__ import annotations
@@ -147,6 +147,11 @@ class BatchedCalls(httpx.AsyncBaseTransport):
     def _response(result: Any) -> httpx.Response:
         if isinstance(result, BatchSucceeded):
             body = result.message.model_dump(mode="json", exclude_none=True)
+            # Whatever the result says, a message answered through a batch is billed at the
+            # batch rate; the agent prices it by this field.
+            usage = body.get("usage")
+            if isinstance(usage, dict):
+                usage["service_tier"] = "batch"
             return httpx.Response(200, json=body)
         if isinstance(result, BatchErrored):
             error_type = result.error_type or "api_error"

@@ -55,12 +55,16 @@ from agentcore.evals.expectations import (
     StatusIs,
     ToolCalled,
     ToolNotCalled,
+    _schema_errors,
+    _schema_validator,
 )
 from agentcore.prompts import SystemPrompt
 
 __all__ = ["ApprovalScript", "CaseApprover", "EvalCase", "EvalSuite", "load_cases", "parse_case"]
 
 _MAX_CASE_FILE_BYTES = 16 * 1024 * 1024
+_MAX_YAML_NODES = 1_000_000
+"""The most values a YAML case file may hold once its aliases are expanded."""
 _CASE_KEYS = frozenset({"id", "input", "tags", "approvals", "expect", "metadata"})
 _EXPECT_KEYS = frozenset({
     "status", "tools_called", "tools_not_called", "approvals_asked", "approvals_not_asked",
@@ -167,9 +171,12 @@ def load_cases(
     """
     location = Path(path)
     try:
-        if location.stat().st_size > _MAX_CASE_FILE_BYTES:
+        # Read one byte past the limit rather than trust stat(): a device or a pipe says 0.
+        with location.open("rb") as stream:
+            raw = stream.read(_MAX_CASE_FILE_BYTES + 1)
+        if len(raw) > _MAX_CASE_FILE_BYTES:
             raise EvalCaseError(f"{location}: a case file holds at most 16 MiB")
-        text = location.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise EvalCaseError(f"cannot read case file {str(location)!r}: {exc}") from exc
     named = dict(predicates or {})
@@ -216,6 +223,7 @@ def _yaml_entries(text: str, location: Path) -> tuple[str | None, list[tuple[int
         ) from exc
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_expansion(root, location)
         data = yaml.load(text, Loader=yaml.SafeLoader)
     except RecursionError as exc:
         raise EvalCaseError(f"{location}: nested too deeply to be a case file") from exc
@@ -240,6 +248,36 @@ def _yaml_entries(text: str, location: Path) -> tuple[str | None, list[tuple[int
         raise EvalCaseError(f"{location}: expected a list of cases")
     lines = [item.start_mark.line + 1 for item in node.value]
     return suite_name, list(zip(lines, data, strict=True))
+
+
+def _check_expansion(root: Any, location: Path) -> None:
+    """Refuse a YAML document whose aliases expand past :data:`_MAX_YAML_NODES` values or
+    make a value contain itself: either would blow up whatever reads the cases later (a
+    report, a comparison, the history file)."""
+    budget = _MAX_YAML_NODES
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)] if root is not None else []
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            open_nodes.discard(id(node))
+            continue
+        if id(node) in open_nodes:
+            line = node.start_mark.line + 1
+            raise EvalCaseError(f"{location} line {line}: a YAML alias contains itself")
+        budget -= 1
+        if budget < 0:
+            raise EvalCaseError(f"{location}: the YAML aliases expand to more than "
+                                f"{_MAX_YAML_NODES} values")
+        children = node.value if isinstance(node.value, list) else []
+        if children:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            for child in reversed(children):
+                if isinstance(child, tuple):
+                    stack.extend(((child[1], False), (child[0], False)))
+                else:
+                    stack.append((child, False))
 
 
 def _fail(where: str, case_id: str | None, problem: str) -> EvalCaseError:
@@ -388,12 +426,10 @@ def _tool_called(item: Any, predicates: Mapping[str, Predicate]) -> ToolCalled:
 
 
 def _schema_predicate(schema: Mapping[str, Any]) -> Predicate:
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(dict(schema))
+    validator = _schema_validator(schema)
 
     def valid(arguments: dict[str, Any]) -> bool:
-        return bool(validator.is_valid(arguments))
+        return _schema_errors(validator, arguments) is None
 
     return valid
 

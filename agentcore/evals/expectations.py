@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 import jsonschema
+import referencing
+import referencing.exceptions
 
 from agentcore.errors import ConfigurationError
 from agentcore.prompts import SystemPrompt
@@ -263,16 +267,51 @@ class StatusIs(Expectation):
         return self._verdict(result.status == self.status, detail)
 
 
+_REGEX_TIMEOUT_S = 2.0
+"""The longest a case's regex may search the model's output before its check fails."""
+
+_SEARCH_SCRIPT = (
+    "import json, re, sys\n"
+    "pattern, text = json.load(sys.stdin)\n"
+    "found = re.search(pattern, text)\n"
+    "print(json.dumps(None if found is None else found.group(0)))\n"
+)
+
+
+class _RegexTimeout(Exception):
+    pass
+
+
+def _search(pattern: str, text: str, timeout_s: float) -> str | None:
+    """``re.search(pattern, text)``'s match, in a separate interpreter killed after
+    ``timeout_s``: the text is the model's output, and a pattern that backtracks
+    catastrophically on it must not stall the run."""
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _SEARCH_SCRIPT],
+            input=json.dumps([pattern, text]), capture_output=True, encoding="utf-8",
+            timeout=timeout_s, check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise _RegexTimeout from exc
+    if completed.returncode != 0:
+        raise RuntimeError(f"the regex search failed: {completed.stderr.strip()[-200:]}")
+    found: Any = json.loads(completed.stdout)
+    return found if isinstance(found, str) else None
+
+
 @dataclass(frozen=True)
 class OutputMatches(Expectation):
     """The final text holds ``pattern`` (``present=True``) or does not (``present=False``).
 
-    Plain text is matched ignoring case; a ``regex`` is searched as written (Python ``re``).
+    Plain text is matched ignoring case; a ``regex`` is searched as written (Python ``re``),
+    in a separate process given ``timeout_s``: a search that takes longer fails the check.
     """
 
     pattern: str
     regex: bool = False
     present: bool = True
+    timeout_s: float = _REGEX_TIMEOUT_S
     kind: ClassVar[str] = "output_text"
 
     def __post_init__(self) -> None:
@@ -291,14 +330,70 @@ class OutputMatches(Expectation):
     def check(self, seen: Observation) -> Check:
         text = seen.result.output
         if self.regex:
-            found = re.search(self.pattern, text)
-            hit = found.group(0) if found else None
+            try:
+                hit = _search(self.pattern, text, self.timeout_s)
+            except _RegexTimeout:
+                return self._verdict(False, f"the regex took longer than {self.timeout_s:g}s "
+                                     f"on the output (it backtracks catastrophically): {text}")
         else:
             index = text.lower().find(self.pattern.lower())
             hit = text[index : index + len(self.pattern)] if index >= 0 else None
         if self.present:
             return self._verdict(hit is not None, f"output: {text}")
         return self._verdict(hit is None, f"found {hit!r} in output: {text}")
+
+
+def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
+    raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+_OFFLINE = referencing.Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
+
+
+def _schema_validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+    """A validator for a case's JSON Schema that never leaves the schema.
+
+    Raises:
+        ConfigurationError: ``schema`` is not valid JSON Schema, or a ``$ref`` /
+            ``$dynamicRef`` in it points anywhere but inside it (``#...``): a case file is
+            never a reason to fetch a URL or read a file.
+    """
+    document = dict(schema)
+    try:
+        jsonschema.Draft202012Validator.check_schema(document)
+    except jsonschema.SchemaError as exc:
+        raise ConfigurationError(f"the schema is not valid JSON Schema: {exc.message}"
+                                 ) from exc
+    pending: list[Any] = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and isinstance(value, str) and (
+                    not value.startswith("#")
+                ):
+                    raise ConfigurationError(
+                        f"the schema refers outside itself ({key} {value!r}); a case's schema "
+                        "may only refer to its own parts ('#/$defs/...')")
+                pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return jsonschema.Draft202012Validator(document, registry=_OFFLINE)
+
+
+def _schema_errors(validator: jsonschema.Draft202012Validator, value: Any) -> str | None:
+    """The first validation error as ``where: message``, or None when ``value`` is valid."""
+    try:
+        errors = sorted(validator.iter_errors(value), key=lambda error: list(error.path))
+    except referencing.exceptions.Unresolvable as exc:
+        return f"the schema cannot be resolved: {exc}"
+    except RecursionError:
+        return "the schema refers to itself without end"
+    if not errors:
+        return None
+    first = errors[0]
+    where = "/".join(str(part) for part in first.path) or "(root)"
+    return f"{where}: {first.message}"
 
 
 @dataclass(frozen=True)
@@ -309,11 +404,7 @@ class OutputValidates(Expectation):
     kind: ClassVar[str] = "output_schema"
 
     def __post_init__(self) -> None:
-        try:
-            jsonschema.Draft202012Validator.check_schema(dict(self.schema))
-        except jsonschema.SchemaError as exc:
-            raise ConfigurationError(f"output schema is not valid JSON Schema: {exc.message}"
-                                     ) from exc
+        _schema_validator(self.schema)
 
     def describe(self) -> str:
         return "structured output validates"
@@ -328,13 +419,8 @@ class OutputValidates(Expectation):
             except ValueError:
                 return self._verdict(False, "no structured output and the text is not JSON: "
                                      + seen.result.output)
-        errors = sorted(jsonschema.Draft202012Validator(dict(self.schema)).iter_errors(value),
-                        key=lambda error: list(error.path))
-        if errors:
-            first = errors[0]
-            where = "/".join(str(part) for part in first.path) or "(root)"
-            return self._verdict(False, f"{where}: {first.message}")
-        return self._verdict(True)
+        problem = _schema_errors(_schema_validator(self.schema), value)
+        return self._verdict(problem is None, problem or "")
 
 
 Measure = Literal["turns", "tokens", "cost_usd"]

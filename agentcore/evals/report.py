@@ -134,15 +134,26 @@ def compare(old: EvalRun, new: EvalRun) -> Comparison:
 
 def gate(run: EvalRun, *, min_pass_rate: float | None = None,
          baseline: Comparison | None = None) -> list[str]:
-    """Why ``run`` should fail CI: a pass rate under ``min_pass_rate``, or a case that passed
-    in ``baseline.old`` and fails now. Empty when it passes."""
+    """Why ``run`` should fail CI: it has no cases, every case errored (nothing was evaluated),
+    its pass rate is under ``min_pass_rate``, or a case that passed in ``baseline.old`` fails
+    now or is missing (removed or renamed: a passing case never drops out of the gate
+    silently). Empty when it passes."""
+    if not run.cases:
+        return ["the run has no cases"]
     reasons = []
+    if all(case.status == "failed" and not case.passed for case in run.cases):
+        first = next((case.error for case in run.cases if case.error), "no error given")
+        reasons.append(f"every case errored; the first: {first}")
     if min_pass_rate is not None and run.pass_rate < min_pass_rate:
         reasons.append(f"pass rate {run.pass_rate:.1%} is below {min_pass_rate:.1%}")
     if baseline is not None:
-        for case in baseline.regressions:
-            reasons.append(f"case {case.case_id} passed with {baseline.old.label} and fails "
-                           f"with {baseline.new.label}")
+        old, new = baseline.old.label, baseline.new.label
+        for case in baseline.cases:
+            if case.change == "regressed":
+                reasons.append(f"case {case.case_id} passed with {old} and fails with {new}")
+            elif case.change == "removed" and case.old is not None and case.old.passed:
+                reasons.append(f"case {case.case_id} passed with {old} and is missing from "
+                               f"{new}")
     return reasons
 
 

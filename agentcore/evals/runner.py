@@ -12,6 +12,7 @@ cost, the latency and the transcript.
 from __future__ import annotations
 
 import asyncio
+import html
 import math
 import time
 import uuid
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from agentcore.agent import Agent
 from agentcore.approval import Approver
@@ -29,7 +30,16 @@ from agentcore.client import AsyncClient, PollSchedule
 from agentcore.errors import ConfigurationError
 from agentcore.evals._batching import BatchedCalls
 from agentcore.evals.cases import EvalCase, EvalSuite
-from agentcore.evals.expectations import Check, Observation, Rubric
+from agentcore.evals.expectations import (
+    ApprovalAsked,
+    ApprovalNotAsked,
+    Check,
+    Expectation,
+    Observation,
+    Rubric,
+    ToolCalled,
+    ToolNotCalled,
+)
 from agentcore.prompts import SystemPrompt
 from agentcore.state import RunResult
 from agentcore.tools import Tool
@@ -98,6 +108,11 @@ class Judge:
 
 
 class _Verdict(BaseModel):
+    """The judge's answer, read strictly: ``passed`` a JSON boolean (not ``"yes"`` or
+    ``1``), a reason, and nothing else."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     passed: bool
     reason: str
 
@@ -297,8 +312,10 @@ async def _run_case(
     approver = case.approvals.approver()
     setup = AgentSetup(case, prompt, client, approver)
     clock = time.perf_counter()
+    unknown: list[str] = []
     try:
         agent = factory(setup)
+        unknown = _unknown_tools(case, agent)
         state = agent.new_state(case.input)
         versions.append((state.prompt_name, state.prompt_version))
         try:
@@ -314,12 +331,12 @@ async def _run_case(
             cleanup()
     latency = time.perf_counter() - clock
     seen = Observation.of(result, approver.seen)
-    checks = []
-    for expectation in case.expectations:
-        if isinstance(expectation, Rubric):
-            checks.append(await _grade(expectation, seen, judge))
-        else:
-            checks.append(expectation.check(seen))
+    checks = [await _check(expectation, seen, judge) for expectation in case.expectations]
+    if unknown:
+        # A typo in a tool's name would make "never calls" or "asks no approval" pass forever.
+        checks.insert(0, Check("tools_known", "the case names only the agent's tools", False,
+                               f"unknown: {', '.join(unknown)}; the agent has: "
+                               f"{', '.join(sorted(agent.tools)) or 'no tools'}"))
     return CaseResult(
         case_id=case.id,
         passed=all(check.passed for check in checks),
@@ -342,6 +359,36 @@ async def _run_case(
     )
 
 
+def _unknown_tools(case: EvalCase, agent: Agent) -> list[str]:
+    """The tool names ``case`` expects or answers approvals for that ``agent`` lacks."""
+    named: list[str] = list(case.approvals.by_tool)
+    for expectation in case.expectations:
+        if isinstance(expectation, ToolCalled | ToolNotCalled):
+            named.append(expectation.name)
+        elif isinstance(expectation, ApprovalAsked | ApprovalNotAsked) and expectation.tool_name:
+            named.append(expectation.tool_name)
+    known = set(agent.tools)
+    output = agent._config.output
+    if output is not None:
+        known.add(output.tool_name)
+    return sorted({name for name in named if name not in known})
+
+
+async def _check(expectation: Expectation, seen: Observation, judge: Judge | None) -> Check:
+    """One expectation's verdict; one that raises fails alone, saying what it raised."""
+    try:
+        if isinstance(expectation, Rubric):
+            return await _grade(expectation, seen, judge)
+        return expectation.check(seen)
+    except Exception as exc:
+        try:
+            description = expectation.describe()
+        except Exception:
+            description = expectation.kind
+        return Check(expectation.kind, description, False,
+                     f"the check raised {type(exc).__name__}: {exc}"[:240])
+
+
 def _broken(case: EvalCase, error: str, latency: float) -> CaseResult:
     check = Check("run", "the case runs", False, error)
     return CaseResult(case.id, False, [check], "failed", "", 0, 0, 0, 0, None, latency, [],
@@ -349,6 +396,8 @@ def _broken(case: EvalCase, error: str, latency: float) -> CaseResult:
 
 
 def _transcript_text(result: RunResult) -> str:
+    """The run as lines the judge reads, every piece of it escaped (``<`` as ``&lt;``…): a
+    tool result or a reply cannot close the ``<conversation>`` block or open a criterion."""
     lines = []
     for message in result.messages:
         content = message.get("content")
@@ -361,7 +410,7 @@ def _transcript_text(result: RunResult) -> str:
                 lines.append(f"tool call {block.get('name')}: {block.get('input')}")
             elif kind == "tool_result":
                 lines.append(f"tool result: {block.get('content')}")
-    return "\n".join(lines)
+    return html.escape("\n".join(lines), quote=False)
 
 
 async def _grade(rubric: Rubric, seen: Observation, judge: Judge | None) -> Check:
