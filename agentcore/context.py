@@ -34,8 +34,11 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
+from pydantic import BaseModel
+
 from agentcore.caching import _estimated_chars
 from agentcore.errors import ConfigurationError
+from agentcore.types import to_wire
 
 __all__ = [
     "PLACEHOLDER_PREFIX",
@@ -181,9 +184,15 @@ def _after_last_compaction(messages: Sequence[Any]) -> tuple[int, int]:
     return 0, 0
 
 
-_TOO_LONG = re.compile(r"prompt is too long:\s*(\d+)\s*tokens\s*>\s*(\d+)", re.IGNORECASE)
+# A size is read only when it has at most 15 digits: a longer number is no window any model
+# has, and int() refuses numbers past 4,300 digits with a ValueError.
+_SIZE = r"(\d{1,15})(?!\d)"
+_TOO_LONG = re.compile(
+    rf"prompt is too long:\s*{_SIZE}\s*tokens\s*>\s*{_SIZE}", re.IGNORECASE
+)
 _EXCEED = re.compile(
-    r"input length and `?max_tokens`? exceed context limit:\s*(\d+)\s*\+\s*(\d+)\s*>\s*(\d+)",
+    rf"input length and `?max_tokens`? exceed context limit:\s*{_SIZE}\s*\+\s*{_SIZE}"
+    rf"\s*>\s*{_SIZE}",
     re.IGNORECASE,
 )
 
@@ -192,7 +201,8 @@ def context_overflow(message: str) -> tuple[int | None, int | None] | None:
     """Whether an API error message says the request does not fit the context window.
 
     Returns (tokens the prompt held, the window) as far as the message says them, or None
-    when the error is about something else.
+    when the error is about something else. A size of more than 15 digits is not believed:
+    a prompt too long with such numbers reads as (None, None).
     """
     found = _TOO_LONG.search(message)
     if found:
@@ -501,16 +511,24 @@ def check_compacted(
 ) -> str | None:
     """What is wrong with a compacted conversation, or None when it may be sent.
 
-    It must be a list of user/assistant messages starting with a user message, every
-    ``tool_use`` answered by a ``tool_result`` in the next message and every result answering
-    a call of the message before, and the latest assistant turn unchanged (its thinking
-    blocks and calls belong to the turn in progress).
+    It must be a list of user/assistant messages that JSON can carry (no NaN, no lone
+    surrogate, nothing but JSON's types), starting with a user message, every ``tool_use``
+    answered by a ``tool_result`` in the next message and every result answering a call of
+    the message before; it must end with the message ``before`` ends with (the latest user
+    message, or the assistant turn in progress), of which only the content of tool results
+    may be shortened; and the latest assistant turn must be unchanged (its thinking blocks
+    and calls belong to the turn in progress).
     """
     if not isinstance(after, list) or not after:
         return "the compacted conversation is not a non-empty list of messages"
     for index, message in enumerate(after):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             return f"message {index} is not a dict with role 'user' or 'assistant'"
+    try:
+        json.dumps(after, default=_wire_json, ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        # ValueError covers NaN, circular references and (as UnicodeEncodeError) surrogates.
+        return f"the compacted conversation cannot be sent as JSON ({type(exc).__name__})"
     if after[0].get("role") != "user":
         return "the compacted conversation does not start with a user message"
     for index, message in enumerate(after):
@@ -527,10 +545,50 @@ def check_compacted(
             previous = _ids(after[index - 1], "tool_use", "id") if index else set()
             if results - previous:
                 return f"tool_result {sorted(results - previous)[0]!r} lost its tool_use"
+    if before:
+        latest = before[-1]
+        if after[-1].get("role") != latest.get("role"):
+            return (
+                f"the compacted conversation must end as before, with a {latest.get('role')} "
+                "message"
+            )
+        if latest.get("role") == "user" and not _same_but_results(
+            latest.get("content"), after[-1].get("content")
+        ):
+            return "the latest user message was changed or dropped"
     last_before = _last_assistant(before)
     if last_before is not None and _last_assistant(after) != last_before:
         return "the latest assistant turn (its thinking and calls) was changed"
     return None
+
+
+def _wire_json(value: Any) -> Any:
+    """What the client's encoder sends for a value plain JSON does not know (else TypeError)."""
+    if isinstance(value, BaseModel):
+        return to_wire(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"a value of type {type(value).__name__} is not JSON")
+
+
+def _same_but_results(before: Any, after: Any) -> bool:
+    """Whether message content ``after`` is ``before`` with at most the content of its tool
+    results replaced."""
+    if not isinstance(before, list) or not isinstance(after, list):
+        return bool(before == after)
+    if len(before) != len(after):
+        return False
+    for old, new in zip(before, after, strict=True):
+        if old == new:
+            continue
+        if not (
+            isinstance(old, dict)
+            and isinstance(new, dict)
+            and old.get("type") == "tool_result"
+            and {**old, "content": None} == {**new, "content": None}
+        ):
+            return False
+    return True
 
 
 def _ids(message: Mapping[str, Any], kind: str, key: str) -> set[Any]:

@@ -27,6 +27,7 @@ decision and a paused run is only its state.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -302,7 +303,7 @@ class AgentLoop:
         if not isinstance(result, CompactionResult):
             problem: str | None = f"it returned {type(result).__name__}, not a CompactionResult"
         else:
-            problem = check_compacted(request.messages, result.messages)
+            problem = check_compacted(self.state.messages, result.messages)
         if problem is not None:
             return self._finish(
                 "failed",
@@ -312,7 +313,8 @@ class AgentLoop:
             )
         assert isinstance(result, CompactionResult)
         state = self.state
-        state.messages = list(result.messages)
+        # A copy of its own, so a policy that keeps the list it returned cannot change it.
+        state.messages = copy.deepcopy(list(result.messages))
         self._forced = None
         self._counted = None
         self._overflow_reply = None
@@ -510,7 +512,9 @@ class AgentLoop:
         policy = settings.policy
         if policy is not None and not self._compacted:
             request = CompactionRequest(
-                messages=state.messages,
+                # The policy gets its own copy: one that changes it in place cannot touch
+                # the conversation the run keeps, whatever it then returns.
+                messages=copy.deepcopy(state.messages),
                 model=model,
                 window=window,
                 tokens=tokens,

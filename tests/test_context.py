@@ -740,3 +740,127 @@ def test_the_async_driver_compacts_the_same_way() -> None:
         events = asyncio.run(main(emulator.base_url))
     assert events[-1].result.status == "completed"
     assert any(isinstance(event, ContextCompacted) for event in events)
+
+
+HISTORY: list[dict[str, Any]] = [
+    {"role": "user", "content": "Background: " + "old notes " * 1200},
+    {"role": "assistant", "content": "Understood."},
+    {"role": "user", "content": "What is 2 + 2?"},
+]
+
+
+def run_with_policy(policy: Any) -> tuple[Any, ScriptedModel]:
+    """A run whose first request is over the trigger of a 4,000-token window, so the policy
+    is asked before anything is sent."""
+    model = ScriptedModel([text_reply("4")])
+    agent = Agent(
+        MODEL,
+        client=Client(api_key="test", transport=model),
+        max_tokens=1024,
+        context=ContextSettings(window=4_000, compaction=policy),
+    )
+    return agent.run([dict(message) for message in HISTORY]), model
+
+
+class TestAPolicyThatMisbehaves:
+    def test_one_that_empties_the_conversation_in_place_changes_nothing_the_run_keeps(
+        self,
+    ) -> None:
+        class Wipe:
+            def compact(self, request: CompactionRequest) -> None:
+                request.messages.clear()  # type: ignore[attr-defined]
+
+        result, model = run_with_policy(Wipe())
+        # Nothing could be shortened: the run ends without sending, the history intact.
+        assert result.status == "context_exceeded"
+        assert model.requests == []
+        assert result.messages == HISTORY
+
+    def test_one_that_drops_the_latest_user_message_fails_the_run_before_sending(
+        self,
+    ) -> None:
+        class Reorder:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                _first, answer, _question = request.messages
+                return CompactionResult(
+                    [{"role": "user", "content": "Short."}, dict(answer),
+                     {"role": "user", "content": "Anything else?"}],
+                    1,
+                )  # fmt: skip
+
+        result, model = run_with_policy(Reorder())
+        assert result.status == "failed"
+        assert "latest user message" in result.error
+        assert model.requests == []
+        assert result.messages == HISTORY
+
+    def test_one_that_ends_on_its_own_assistant_message_fails_the_run_before_sending(
+        self,
+    ) -> None:
+        class Prefill:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                return CompactionResult(
+                    [{"role": "user", "content": "What is 2 + 2?"},
+                     {"role": "assistant", "content": "Understood."}],
+                    1,
+                )  # fmt: skip
+
+        result, model = run_with_policy(Prefill())
+        assert result.status == "failed"
+        assert model.requests == []
+        assert result.messages == HISTORY
+
+    @pytest.mark.parametrize(
+        "value", [object(), float("nan"), b"bytes", "lone \ud800 surrogate"],
+        ids=["object", "nan", "bytes", "surrogate"],
+    )
+    def test_one_that_returns_content_json_cannot_carry_fails_the_run_with_history_intact(
+        self, value: Any
+    ) -> None:
+        class Strange:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                summary = {"role": "user", "content": [{"type": "text", "text": value}]}
+                _background, answer, question = request.messages
+                return CompactionResult([summary, dict(answer), dict(question)], 1)
+
+        result, model = run_with_policy(Strange())
+        assert result.status == "failed"
+        assert "JSON" in result.error
+        assert model.requests == []
+        assert result.messages == HISTORY
+        assert json.loads(result.state.to_json())["state"]["messages"] == HISTORY
+
+
+class TestHostileContextErrors:
+    def test_a_prompt_too_long_with_absurdly_long_numbers_reads_as_sizes_unknown(
+        self,
+    ) -> None:
+        digits = "9" * 5000
+        assert context_overflow(f"prompt is too long: {digits} tokens > {digits}") == (
+            None, None
+        )
+        assert context_overflow(
+            f"input length and `max_tokens` exceed context limit: {digits} + 1 > {digits}"
+        ) is None
+
+    def test_a_prompt_too_long_400_with_absurd_numbers_compacts_like_any_other(self) -> None:
+        digits = "9" * 5000
+        refusal = httpx.Response(400, json={"type": "error", "error": {
+            "type": "invalid_request_error",
+            "message": f"prompt is too long: {digits} tokens > {digits} maximum"}})  # fmt: skip
+        model = ScriptedModel([
+            tool_reply(("fetch_page", {"page": 1})),
+            tool_reply(("fetch_page", {"page": 2})),
+            refusal,
+            text_reply("Both read."),
+        ])  # fmt: skip
+        agent = Agent(
+            MODEL,
+            tools=[fetch_page],
+            client=Client(api_key="test", transport=model, max_retries=0),
+            context=ContextSettings(compaction=ClearToolResults(keep_last=1)),
+        )
+        result = agent.run("Read pages 1 and 2.")
+        assert result.status == "completed", result.error
+        retried = model.requests[3]["messages"]
+        assert retried[2]["content"][0]["content"].startswith(PLACEHOLDER_PREFIX)
