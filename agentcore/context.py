@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from agentcore.caching import _estimated_chars
 from agentcore.errors import ConfigurationError
+from agentcore.redaction import REDACTED, redact_value
 from agentcore.types import to_wire
 
 __all__ = [
@@ -354,12 +355,19 @@ def _is_placeholder(content: Any) -> bool:
 
 
 def _placeholder(name: str, arguments: Any, size: int) -> str:
-    shown = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+    """What replaces a cleared result. The arguments are shown as a stored run may keep them
+    (credentials and key-shaped values masked, see :func:`~agentcore.redaction.redact_value`):
+    the placeholder is part of the conversation that is stored and logged, unlike the call's
+    own arguments, which stay in the assistant turn for the model to copy."""
+    shown = json.dumps(redact_value(arguments), ensure_ascii=False, sort_keys=True)
     if len(shown) > _ARGUMENTS_SHOWN:
         shown = shown[:_ARGUMENTS_SHOWN] + "…"
+    masked = (
+        f" ({REDACTED} stands for the value you gave in that call)" if REDACTED in shown else ""
+    )
     return (
         f"{PLACEHOLDER_PREFIX} {name} returned about {size:,} characters here. To see them "
-        f"again, call {name} again with these arguments: {shown}"
+        f"again, call {name} again with these arguments: {shown}{masked}"
     )
 
 

@@ -864,3 +864,51 @@ class TestHostileContextErrors:
         assert result.status == "completed", result.error
         retried = model.requests[3]["messages"]
         assert retried[2]["content"][0]["content"].startswith(PLACEHOLDER_PREFIX)
+
+
+class TestPlaceholdersKeepSecrets:
+    def test_a_cleared_result_names_no_credential_argument_in_the_state_or_the_store(
+        self, tmp_path: Any
+    ) -> None:
+        from agentcore.store import RunStore
+
+        @tool(secret_fields=["pin"])
+        def lookup(account: str, reset_token: str, pin: str) -> str:
+            """Look an account up.
+
+            Args:
+                account: Account id.
+                reset_token: The customer's reset token.
+                pin: The customer's PIN.
+            """
+            return "row " * 2000
+
+        arguments = {"account": "A-1", "reset_token": "rt_9f8e7d6c5b4a3", "pin": "8642-1357"}
+        model = ScriptedModel(
+            [tool_reply(("lookup", arguments)), tool_reply(("lookup", arguments)),
+             text_reply("Done.")]
+        )  # fmt: skip
+        store = RunStore(tmp_path / "runs.db")
+        agent = Agent(
+            MODEL,
+            tools=[lookup],
+            client=Client(api_key="test", transport=model),
+            max_tokens=1024,
+            context=ContextSettings(window=6_000, compaction=ClearToolResults(keep_last=1)),
+            store=store,
+        )
+        result = agent.run("Look up A-1.")
+        assert result.status == "completed", result.error
+        [placeholder] = [
+            block["content"]
+            for message in result.messages
+            if isinstance(message["content"], list)
+            for block in message["content"]
+            if block.get("type") == "tool_result"
+            and block["content"].startswith(PLACEHOLDER_PREFIX)
+        ]
+        # The call is still named, with what may be shown of its arguments.
+        assert '"account": "A-1"' in placeholder
+        assert "rt_9f8e7d6c5b4a3" not in placeholder and "8642-1357" not in placeholder
+        assert "rt_9f8e7d6c5b4a3" not in result.state.to_json()
+        assert "rt_9f8e7d6c5b4a3" not in store.load_run(result.state.run_id).state_json
