@@ -313,14 +313,22 @@ class AgentLoop:
             )
         assert isinstance(result, CompactionResult)
         state = self.state
+        estimator = self._estimator
+        fixed = self._fixed_chars or 0
         # A copy of its own, so a policy that keeps the list it returned cannot change it.
-        state.messages = copy.deepcopy(list(result.messages))
+        messages = copy.deepcopy(list(result.messages))
+        after = estimator.tokens(fixed + estimator.message_chars(messages))
+        if request.reason != "near_window" and after >= request.tokens:
+            # The API said the window is full: the same request again would be refused again.
+            return self._context_exceeded(
+                f"the API said the conversation does not fit the {request.window}-token "
+                f"context window and the compaction policy {name} did not shorten it "
+                f"(estimated at {request.tokens} tokens before, {after} after)"
+            )
+        state.messages = messages
         self._forced = None
         self._counted = None
         self._overflow_reply = None
-        estimator = self._estimator
-        fixed = self._fixed_chars or 0
-        after = estimator.tokens(fixed + estimator.message_chars(state.messages))
         self._compactions.append(
             Compaction(
                 request.reason,

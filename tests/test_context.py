@@ -912,3 +912,41 @@ class TestPlaceholdersKeepSecrets:
         assert "rt_9f8e7d6c5b4a3" not in placeholder and "8642-1357" not in placeholder
         assert "rt_9f8e7d6c5b4a3" not in result.state.to_json()
         assert "rt_9f8e7d6c5b4a3" not in store.load_run(result.state.run_id).state_json
+
+
+class TestAServerThatSaysTheWindowIsAlwaysFull:
+    def test_a_policy_that_shortens_nothing_ends_the_run_instead_of_asking_again(self) -> None:
+        class Unchanged:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                return CompactionResult([dict(m) for m in request.messages], 1, "kept all")
+
+        model = ScriptedModel(
+            [text_reply("cut", stop_reason="model_context_window_exceeded")] * 5
+        )
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=model),
+            context=ContextSettings(compaction=Unchanged()),
+        )
+        result = agent.run("Hello")
+        assert result.status == "context_exceeded"
+        assert "Unchanged did not shorten" in result.error
+        assert len(model.requests) == 1
+
+    def test_clear_tool_results_runs_out_of_results_and_then_ends_the_run(self) -> None:
+        model = ScriptedModel(
+            [tool_reply(("fetch_page", {"page": 1})), tool_reply(("fetch_page", {"page": 2}))]
+            + [text_reply("cut", stop_reason="model_context_window_exceeded")] * 10
+        )
+        agent = Agent(
+            MODEL,
+            tools=[fetch_page],
+            client=Client(api_key="test", transport=model),
+            context=ContextSettings(compaction=ClearToolResults(keep_last=0)),
+        )
+        result = agent.run("Read pages 1 and 2.")
+        assert result.status == "context_exceeded"
+        # One compaction cleared both results; the next refusal found nothing left to clear.
+        assert len(model.requests) == 4
+        assert result.messages[-1] == {"role": "assistant", "content": [
+            {"type": "text", "text": "cut"}]}  # fmt: skip
