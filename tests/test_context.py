@@ -394,23 +394,40 @@ class TestCompactionPolicies:
 
 class TestEstimates:
     def test_the_estimate_follows_the_usage_the_api_reports(self) -> None:
-        # A reply whose usage says the prompt held twice the tokens four chars per token gives.
-        def answer(body: dict[str, Any]) -> dict[str, Any]:
-            chars = len(json.dumps(body["messages"])) + len(json.dumps(body.get("tools", [])))
-            return reply([{"type": "text", "text": "ok"}], stop_reason="end_turn",
-                         usage={"input_tokens": chars // 2, "output_tokens": 1})  # fmt: skip
-
         estimator = TokenEstimator()
         assert estimator.tokens(4000) == 1000
         estimator.observe(4000, 2000)
         assert estimator.tokens(4000) == 2000
         estimator.observe(4000, 10**9)  # no tokenizer does this: ignored
         assert estimator.tokens(4000) == 2000
+
+        # In the run, two 20 KB results make a request of about 10,000 tokens at four
+        # characters a token, under the trigger (0.8 x 14,976); at the two characters a token
+        # the server reports, it is over, and only a corrected estimate compacts.
+        def answer(body: dict[str, Any]) -> dict[str, Any]:
+            chars = len(json.dumps(body["messages"])) + len(json.dumps(body.get("tools", [])))
+            done = results_in(body)
+            content = (
+                [{"type": "tool_use", "id": f"toolu_{done}", "name": "fetch_page",
+                  "input": {"page": done + 1}}]
+                if done < 2 else [{"type": "text", "text": "ok"}]
+            )  # fmt: skip
+            return reply(content, stop_reason="tool_use" if done < 2 else "end_turn",
+                         usage={"input_tokens": chars // 2, "output_tokens": 1})  # fmt: skip
+
         with Emulator(answer) as emulator:
-            agent = Agent(MODEL, client=Client(api_key="test", base_url=emulator.base_url),
-                          context=ContextSettings(window=100_000))  # fmt: skip
-            result = agent.run("Hello")
-        assert result.status == "completed"
+            agent = Agent(
+                MODEL,
+                tools=[fetch_page],
+                client=Client(api_key="test", base_url=emulator.base_url),
+                max_tokens=1024,
+                context=ContextSettings(window=16_000, compaction=ClearToolResults(keep_last=1)),
+            )
+            events = list(agent.stream("Read two pages."))
+        assert events[-1].result.status == "completed"
+        [compacted] = [event for event in events if isinstance(event, ContextCompacted)]
+        assert compacted.compaction.reason == "near_window"
+        assert compacted.compaction.tokens_before > 0.8 * (16_000 - 1024)
 
     def test_context_overflow_reads_the_api_error_messages(self) -> None:
         assert context_overflow("prompt is too long: 210000 tokens > 200000 maximum") == (
