@@ -144,9 +144,10 @@ class TokenEstimator:
         """``chars`` characters of request in tokens, by the current ratio."""
         return math.ceil(chars * self.tokens_per_char)
 
-    def observe(self, chars: int, reported_tokens: int) -> None:
+    def observe(self, chars: int, reported_tokens: int) -> bool:
         """Learn from a response: a request of ``chars`` characters held ``reported_tokens``
-        input tokens (uncached, written and read from the cache together).
+        input tokens (uncached, written and read from the cache together). Returns whether
+        the figure was believed.
 
         A ratio no tokenizer gives (under one token per 16 characters, over two per
         character) says the usage is not about this request (a fake, or a server that
@@ -156,6 +157,8 @@ class TokenEstimator:
             ratio = reported_tokens / chars
             if _MIN_RATIO <= ratio <= _MAX_RATIO:
                 self.tokens_per_char = ratio
+                return True
+        return False
 
 
 def _compaction_in(message: Any) -> int | None:

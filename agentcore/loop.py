@@ -344,9 +344,13 @@ class AgentLoop:
 
     def tokens_counted(self, count: int | BaseException) -> Action:
         """Take the answer to a :class:`CountTokens`: the exact input tokens of the request,
-        or the error that kept the API from counting them (the estimate then stands)."""
-        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
-            self._estimator.observe(self._sent_chars, count)
+        or the error that kept the API from counting them (the estimate then stands, as it
+        does for a count no tokenizer gives for a request of that size)."""
+        if (
+            isinstance(count, int)
+            and not isinstance(count, bool)
+            and self._estimator.observe(self._sent_chars, count)
+        ):
             self._counted = count
         else:
             self._counted = -1

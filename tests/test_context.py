@@ -613,6 +613,28 @@ class TestCountTokensWhenAsked:
         assert "no compaction is configured" in result.error
 
 
+    def test_a_count_no_tokenizer_gives_is_not_believed(self) -> None:
+        # 100,000 characters counted as 1 token: the count is not about this request, so
+        # the estimate decides, and a request it says cannot fit is not sent.
+        sent: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            sent.append(request.url.path)
+            if request.url.path.endswith("/count_tokens"):
+                return httpx.Response(200, json={"input_tokens": 1})
+            return httpx.Response(200, json=text_reply("never"))
+
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=httpx.MockTransport(handler)),
+            max_tokens=1024,
+            context=ContextSettings(window=20_000, count_tokens=True, compaction=None),
+        )
+        result = agent.run("z" * 100_000)
+        assert result.status == "context_exceeded"
+        assert [path.rsplit("/", 1)[-1] for path in sent] == ["count_tokens"]
+
+
 class TestEstimatesCorrectedByReportedUsage:
     def test_json_heavy_results_on_a_real_tokenizer_never_overflow_the_window(self) -> None:
         # JSON costs about twice the tokens per character that four-characters-per-token
