@@ -302,6 +302,13 @@ class AgentLoop:
             return self._call_model()
         if not isinstance(result, CompactionResult):
             problem: str | None = f"it returned {type(result).__name__}, not a CompactionResult"
+        elif (
+            isinstance(result.removed, bool)
+            or not isinstance(result.removed, int)
+            or result.removed < 0
+            or not isinstance(result.description, str)
+        ):
+            problem = "its removed is not a count or its description not a string"
         else:
             problem = check_compacted(self.state.messages, result.messages)
         if problem is not None:
@@ -337,7 +344,8 @@ class AgentLoop:
                 after,
                 request.window,
                 result.removed,
-                result.description,
+                # An account for a log line, not a copy of what was removed.
+                result.description[:_DESCRIPTION_CHARS],
             )
         )
         return self._call_model()
@@ -895,6 +903,9 @@ def _check_pending(state: RunState, tools: Mapping[str, object]) -> None:
                 "arguments, which no tool call can have; the stored state is corrupt"
             )
 
+
+_DESCRIPTION_CHARS = 500
+"""The most of a compaction policy's description that logs and events carry."""
 
 _COUNTABLE = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "thinking", "betas", "extra_body"}

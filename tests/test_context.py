@@ -870,6 +870,38 @@ class TestAPolicyThatMisbehaves:
         assert json.loads(result.state.to_json())["state"]["messages"] == HISTORY
 
 
+    def test_its_account_of_the_work_is_checked_and_kept_short(self) -> None:
+        class Wordy:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                _background, answer, question = request.messages
+                summary = {"role": "user", "content": "Background: notes."}
+                return CompactionResult([summary, dict(answer), dict(question)], 1, "w" * 10**6)
+
+        model = ScriptedModel([text_reply("4")])
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=model),
+            max_tokens=1024,
+            context=ContextSettings(window=4_000, compaction=Wordy()),
+        )
+        events = list(agent.stream([dict(message) for message in HISTORY]))
+        assert events[-1].result.status == "completed"
+        [compacted] = [event for event in events if isinstance(event, ContextCompacted)]
+        assert len(compacted.compaction.description) == 500
+
+        class Miscounted:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                _background, answer, question = request.messages
+                summary = {"role": "user", "content": "Background: notes."}
+                kept = [summary, dict(answer), dict(question)]
+                return CompactionResult(kept, "many")  # type: ignore[arg-type]
+
+        result, model = run_with_policy(Miscounted())
+        assert result.status == "failed"
+        assert "removed is not a count" in result.error
+        assert model.requests == []
+
+
 class TestHostileContextErrors:
     def test_a_prompt_too_long_with_absurdly_long_numbers_reads_as_sizes_unknown(
         self,
