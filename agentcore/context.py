@@ -14,7 +14,8 @@ take the same path.
 the oldest tool results with a short placeholder that names the call (tool and arguments) so
 the model can make it again, and leaves everything else as it was: every ``tool_use`` keeps
 its ``tool_result``, assistant turns (thinking blocks included) are untouched, the last
-``keep_last`` results stay whole, and a result once cleared reads the same on every later
+``keep_last`` results and those of tools that need approval stay whole, and a result once
+cleared reads the same on every later
 request, so the cached prefix stays stable and a compaction costs one cache write. A policy of
 your own (summarising old turns with a cheaper model, say) implements :class:`CompactionPolicy`;
 its ``compact`` may be a coroutine function, and the drivers run it, never the loop.
@@ -240,6 +241,10 @@ class CompactionRequest:
     tokens_per_char: float
     """The estimator's current ratio, for :meth:`estimate`."""
     reason: CompactionReason
+    kept_tools: frozenset[str] = frozenset()
+    """Tools whose calls need a person's approval (sensitive, or with an approval policy of
+    their own): their results are the record of an approved action, and calling the tool
+    again is no way to read one, so :class:`ClearToolResults` never clears them."""
 
     def estimate(self, messages: Sequence[Any]) -> int:
         """The estimated input tokens of the request with ``messages`` as its conversation."""
@@ -280,7 +285,8 @@ class ClearToolResults:
     """The default policy: replace the oldest tool results with a placeholder.
 
     Results are cleared oldest first until the request is estimated at the target; the
-    last ``keep_last`` results and results shorter than ``min_chars`` stay whole. The
+    last ``keep_last`` results, results shorter than ``min_chars`` and the results of the
+    request's ``kept_tools`` (actions a person approved) stay whole. The
     placeholder says what was removed (tool, arguments, size) and how to get it again (call
     the tool again with those arguments). Nothing else changes, so ``tool_use`` and
     ``tool_result`` pairs stay intact and thinking blocks are never touched.
@@ -322,6 +328,8 @@ class ClearToolResults:
             if size < self.min_chars:
                 continue
             name, arguments = calls.get(block.get("tool_use_id"), ("a tool", {}))
+            if name in request.kept_tools:
+                continue
             text = _placeholder(name, arguments, size)
             blocks = changed.setdefault(index, list(messages[index]["content"]))
             blocks[position] = {**block, "content": text}

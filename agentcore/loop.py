@@ -546,6 +546,11 @@ class AgentLoop:
                 fixed_tokens=estimator.tokens(fixed),
                 tokens_per_char=estimator.tokens_per_char,
                 reason=forced or "near_window",
+                kept_tools=frozenset(
+                    name
+                    for name, tool in self.config.tools.items()
+                    if tool.sensitive or tool.requires_approval is not None
+                ),
             )
             self._compacting = request
             return CompactContext(policy, request)

@@ -1021,3 +1021,49 @@ class TestAServerThatSaysTheWindowIsAlwaysFull:
         assert len(model.requests) == 4
         assert result.messages[-1] == {"role": "assistant", "content": [
             {"type": "text", "text": "cut"}]}  # fmt: skip
+
+
+class TestResultsOfApprovedActions:
+    def test_a_result_of_a_tool_that_needs_approval_is_never_cleared(self) -> None:
+        from agentcore import Approve
+        from agentcore.approval.approvers import ScriptedApprover
+
+        receipt = "Refund R-77 of 50.00 EUR issued to card ending 4242. " * 20  # ~1 KB
+
+        @tool(sensitive=True)
+        def issue_refund(order: str) -> str:
+            """Refund an order.
+
+            Args:
+                order: Order id.
+            """
+            return receipt
+
+        model = ScriptedModel([
+            tool_reply(("issue_refund", {"order": "A-1"})),
+            *(tool_reply(("fetch_page", {"page": page})) for page in range(1, 5)),
+            text_reply("Refunded, and the log is read."),
+        ])  # fmt: skip
+        agent = Agent(
+            MODEL,
+            tools=[issue_refund, fetch_page],
+            client=Client(api_key="test", transport=model),
+            max_tokens=1024,
+            approver=ScriptedApprover([Approve()]),
+            context=ContextSettings(window=20_000, compaction=ClearToolResults(keep_last=1)),
+        )
+        events = list(agent.stream("Refund A-1, then read the log."))
+        assert events[-1].result.status == "completed", events[-1].result.error
+        assert any(isinstance(event, ContextCompacted) for event in events)
+        last = model.requests[-1]["messages"]
+        contents = [
+            block["content"]
+            for message in last
+            if isinstance(message["content"], list)
+            for block in message["content"]
+            if block.get("type") == "tool_result"
+        ]
+        # The receipt is the record of what a person approved: no placeholder invites the
+        # model to issue the refund again "to see" it; the pages it read are cleared.
+        assert contents[0] == receipt
+        assert contents[1].startswith(PLACEHOLDER_PREFIX)
