@@ -1067,3 +1067,28 @@ class TestResultsOfApprovedActions:
         # model to issue the refund again "to see" it; the pages it read are cleared.
         assert contents[0] == receipt
         assert contents[1].startswith(PLACEHOLDER_PREFIX)
+
+
+class TestTheEmulatorRefusesMalformedContextManagement:
+    @pytest.mark.parametrize(
+        "management",
+        [
+            "compact",
+            {"edits": 5},
+            {"edits": ["compact_20260112"]},
+            {"edits": [{"type": "compact_20260112", "trigger": {"type": "input_tokens",
+                                                                 "value": True}}]},
+            {"edits": [{"type": "compact_20260112", "trigger": {"type": "input_tokens",
+                                                                 "value": 1000}}]},
+        ],
+        ids=["not-an-object", "edits-not-a-list", "edit-not-an-object", "bool-trigger",
+             "trigger-under-50000"],
+    )  # fmt: skip
+    def test_as_the_api_does_with_a_400_naming_the_field(self, management: Any) -> None:
+        with Emulator(lambda body: text_reply("never")) as emulator:
+            client = Client(api_key="test", base_url=emulator.base_url, max_retries=0)
+            with pytest.raises(InvalidRequestError, match="context_management"):
+                client.messages.create(
+                    model=MODEL, max_tokens=16, messages=[{"role": "user", "content": "hi"}],
+                    extra_body={"context_management": management},
+                )  # fmt: skip
