@@ -14,7 +14,8 @@ take the same path.
 the oldest tool results with a short placeholder that names the call (tool and arguments) so
 the model can make it again, and leaves everything else as it was: every ``tool_use`` keeps
 its ``tool_result``, assistant turns (thinking blocks included) are untouched, the last
-``keep_last`` results stay whole, and a result once cleared reads the same on every later
+``keep_last`` results and those of tools that need approval stay whole, and a result once
+cleared reads the same on every later
 request, so the cached prefix stays stable and a compaction costs one cache write. A policy of
 your own (summarising old turns with a cheaper model, say) implements :class:`CompactionPolicy`;
 its ``compact`` may be a coroutine function, and the drivers run it, never the loop.
@@ -34,8 +35,12 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
+from pydantic import BaseModel
+
 from agentcore.caching import _estimated_chars
 from agentcore.errors import ConfigurationError
+from agentcore.redaction import REDACTED, redact_value
+from agentcore.types import to_wire
 
 __all__ = [
     "PLACEHOLDER_PREFIX",
@@ -140,9 +145,10 @@ class TokenEstimator:
         """``chars`` characters of request in tokens, by the current ratio."""
         return math.ceil(chars * self.tokens_per_char)
 
-    def observe(self, chars: int, reported_tokens: int) -> None:
+    def observe(self, chars: int, reported_tokens: int) -> bool:
         """Learn from a response: a request of ``chars`` characters held ``reported_tokens``
-        input tokens (uncached, written and read from the cache together).
+        input tokens (uncached, written and read from the cache together). Returns whether
+        the figure was believed.
 
         A ratio no tokenizer gives (under one token per 16 characters, over two per
         character) says the usage is not about this request (a fake, or a server that
@@ -152,6 +158,8 @@ class TokenEstimator:
             ratio = reported_tokens / chars
             if _MIN_RATIO <= ratio <= _MAX_RATIO:
                 self.tokens_per_char = ratio
+                return True
+        return False
 
 
 def _compaction_in(message: Any) -> int | None:
@@ -181,9 +189,15 @@ def _after_last_compaction(messages: Sequence[Any]) -> tuple[int, int]:
     return 0, 0
 
 
-_TOO_LONG = re.compile(r"prompt is too long:\s*(\d+)\s*tokens\s*>\s*(\d+)", re.IGNORECASE)
+# A size is read only when it has at most 15 digits: a longer number is no window any model
+# has, and int() refuses numbers past 4,300 digits with a ValueError.
+_SIZE = r"(\d{1,15})(?!\d)"
+_TOO_LONG = re.compile(
+    rf"prompt is too long:\s*{_SIZE}\s*tokens\s*>\s*{_SIZE}", re.IGNORECASE
+)
 _EXCEED = re.compile(
-    r"input length and `?max_tokens`? exceed context limit:\s*(\d+)\s*\+\s*(\d+)\s*>\s*(\d+)",
+    rf"input length and `?max_tokens`? exceed context limit:\s*{_SIZE}\s*\+\s*{_SIZE}"
+    rf"\s*>\s*{_SIZE}",
     re.IGNORECASE,
 )
 
@@ -192,7 +206,8 @@ def context_overflow(message: str) -> tuple[int | None, int | None] | None:
     """Whether an API error message says the request does not fit the context window.
 
     Returns (tokens the prompt held, the window) as far as the message says them, or None
-    when the error is about something else.
+    when the error is about something else. A size of more than 15 digits is not believed:
+    a prompt too long with such numbers reads as (None, None).
     """
     found = _TOO_LONG.search(message)
     if found:
@@ -226,6 +241,10 @@ class CompactionRequest:
     tokens_per_char: float
     """The estimator's current ratio, for :meth:`estimate`."""
     reason: CompactionReason
+    kept_tools: frozenset[str] = frozenset()
+    """Tools whose calls need a person's approval (sensitive, or with an approval policy of
+    their own): their results are the record of an approved action, and calling the tool
+    again is no way to read one, so :class:`ClearToolResults` never clears them."""
 
     def estimate(self, messages: Sequence[Any]) -> int:
         """The estimated input tokens of the request with ``messages`` as its conversation."""
@@ -266,7 +285,8 @@ class ClearToolResults:
     """The default policy: replace the oldest tool results with a placeholder.
 
     Results are cleared oldest first until the request is estimated at the target; the
-    last ``keep_last`` results and results shorter than ``min_chars`` stay whole. The
+    last ``keep_last`` results, results shorter than ``min_chars`` and the results of the
+    request's ``kept_tools`` (actions a person approved) stay whole. The
     placeholder says what was removed (tool, arguments, size) and how to get it again (call
     the tool again with those arguments). Nothing else changes, so ``tool_use`` and
     ``tool_result`` pairs stay intact and thinking blocks are never touched.
@@ -308,6 +328,8 @@ class ClearToolResults:
             if size < self.min_chars:
                 continue
             name, arguments = calls.get(block.get("tool_use_id"), ("a tool", {}))
+            if name in request.kept_tools:
+                continue
             text = _placeholder(name, arguments, size)
             blocks = changed.setdefault(index, list(messages[index]["content"]))
             blocks[position] = {**block, "content": text}
@@ -344,12 +366,19 @@ def _is_placeholder(content: Any) -> bool:
 
 
 def _placeholder(name: str, arguments: Any, size: int) -> str:
-    shown = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+    """What replaces a cleared result. The arguments are shown as a stored run may keep them
+    (credentials and key-shaped values masked, see :func:`~agentcore.redaction.redact_value`):
+    the placeholder is part of the conversation that is stored and logged, unlike the call's
+    own arguments, which stay in the assistant turn for the model to copy."""
+    shown = json.dumps(redact_value(arguments), ensure_ascii=False, sort_keys=True)
     if len(shown) > _ARGUMENTS_SHOWN:
         shown = shown[:_ARGUMENTS_SHOWN] + "…"
+    masked = (
+        f" ({REDACTED} stands for the value you gave in that call)" if REDACTED in shown else ""
+    )
     return (
         f"{PLACEHOLDER_PREFIX} {name} returned about {size:,} characters here. To see them "
-        f"again, call {name} again with these arguments: {shown}"
+        f"again, call {name} again with these arguments: {shown}{masked}"
     )
 
 
@@ -501,16 +530,24 @@ def check_compacted(
 ) -> str | None:
     """What is wrong with a compacted conversation, or None when it may be sent.
 
-    It must be a list of user/assistant messages starting with a user message, every
-    ``tool_use`` answered by a ``tool_result`` in the next message and every result answering
-    a call of the message before, and the latest assistant turn unchanged (its thinking
-    blocks and calls belong to the turn in progress).
+    It must be a list of user/assistant messages that JSON can carry (no NaN, no lone
+    surrogate, nothing but JSON's types), starting with a user message, every ``tool_use``
+    answered by a ``tool_result`` in the next message and every result answering a call of
+    the message before; it must end with the message ``before`` ends with (the latest user
+    message, or the assistant turn in progress), of which only the content of tool results
+    may be shortened; and the latest assistant turn must be unchanged (its thinking blocks
+    and calls belong to the turn in progress).
     """
     if not isinstance(after, list) or not after:
         return "the compacted conversation is not a non-empty list of messages"
     for index, message in enumerate(after):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             return f"message {index} is not a dict with role 'user' or 'assistant'"
+    try:
+        json.dumps(after, default=_wire_json, ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        # ValueError covers NaN, circular references and (as UnicodeEncodeError) surrogates.
+        return f"the compacted conversation cannot be sent as JSON ({type(exc).__name__})"
     if after[0].get("role") != "user":
         return "the compacted conversation does not start with a user message"
     for index, message in enumerate(after):
@@ -527,10 +564,50 @@ def check_compacted(
             previous = _ids(after[index - 1], "tool_use", "id") if index else set()
             if results - previous:
                 return f"tool_result {sorted(results - previous)[0]!r} lost its tool_use"
+    if before:
+        latest = before[-1]
+        if after[-1].get("role") != latest.get("role"):
+            return (
+                f"the compacted conversation must end as before, with a {latest.get('role')} "
+                "message"
+            )
+        if latest.get("role") == "user" and not _same_but_results(
+            latest.get("content"), after[-1].get("content")
+        ):
+            return "the latest user message was changed or dropped"
     last_before = _last_assistant(before)
     if last_before is not None and _last_assistant(after) != last_before:
         return "the latest assistant turn (its thinking and calls) was changed"
     return None
+
+
+def _wire_json(value: Any) -> Any:
+    """What the client's encoder sends for a value plain JSON does not know (else TypeError)."""
+    if isinstance(value, BaseModel):
+        return to_wire(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"a value of type {type(value).__name__} is not JSON")
+
+
+def _same_but_results(before: Any, after: Any) -> bool:
+    """Whether message content ``after`` is ``before`` with at most the content of its tool
+    results replaced."""
+    if not isinstance(before, list) or not isinstance(after, list):
+        return bool(before == after)
+    if len(before) != len(after):
+        return False
+    for old, new in zip(before, after, strict=True):
+        if old == new:
+            continue
+        if not (
+            isinstance(old, dict)
+            and isinstance(new, dict)
+            and old.get("type") == "tool_result"
+            and {**old, "content": None} == {**new, "content": None}
+        ):
+            return False
+    return True
 
 
 def _ids(message: Mapping[str, Any], kind: str, key: str) -> set[Any]:

@@ -27,6 +27,7 @@ decision and a paused run is only its state.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -310,8 +311,15 @@ class AgentLoop:
             return self._call_model()
         if not isinstance(result, CompactionResult):
             problem: str | None = f"it returned {type(result).__name__}, not a CompactionResult"
+        elif (
+            isinstance(result.removed, bool)
+            or not isinstance(result.removed, int)
+            or result.removed < 0
+            or not isinstance(result.description, str)
+        ):
+            problem = "its removed is not a count or its description not a string"
         else:
-            problem = check_compacted(request.messages, result.messages)
+            problem = check_compacted(self.state.messages, result.messages)
         if problem is not None:
             return self._finish(
                 "failed",
@@ -321,13 +329,22 @@ class AgentLoop:
             )
         assert isinstance(result, CompactionResult)
         state = self.state
-        state.messages = list(result.messages)
+        estimator = self._estimator
+        fixed = self._fixed_chars or 0
+        # A copy of its own, so a policy that keeps the list it returned cannot change it.
+        messages = copy.deepcopy(list(result.messages))
+        after = estimator.tokens(fixed + estimator.message_chars(messages))
+        if request.reason != "near_window" and after >= request.tokens:
+            # The API said the window is full: the same request again would be refused again.
+            return self._context_exceeded(
+                f"the API said the conversation does not fit the {request.window}-token "
+                f"context window and the compaction policy {name} did not shorten it "
+                f"(estimated at {request.tokens} tokens before, {after} after)"
+            )
+        state.messages = messages
         self._forced = None
         self._counted = None
         self._overflow_reply = None
-        estimator = self._estimator
-        fixed = self._fixed_chars or 0
-        after = estimator.tokens(fixed + estimator.message_chars(state.messages))
         self._compactions.append(
             Compaction(
                 request.reason,
@@ -336,16 +353,21 @@ class AgentLoop:
                 after,
                 request.window,
                 result.removed,
-                result.description,
+                # An account for a log line, not a copy of what was removed.
+                result.description[:_DESCRIPTION_CHARS],
             )
         )
         return self._call_model()
 
     def tokens_counted(self, count: int | BaseException) -> Action:
         """Take the answer to a :class:`CountTokens`: the exact input tokens of the request,
-        or the error that kept the API from counting them (the estimate then stands)."""
-        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
-            self._estimator.observe(self._sent_chars, count)
+        or the error that kept the API from counting them (the estimate then stands, as it
+        does for a count no tokenizer gives for a request of that size)."""
+        if (
+            isinstance(count, int)
+            and not isinstance(count, bool)
+            and self._estimator.observe(self._sent_chars, count)
+        ):
             self._counted = count
         else:
             self._counted = -1
@@ -524,7 +546,9 @@ class AgentLoop:
         policy = settings.policy
         if policy is not None and not self._compacted:
             request = CompactionRequest(
-                messages=state.messages,
+                # The policy gets its own copy: one that changes it in place cannot touch
+                # the conversation the run keeps, whatever it then returns.
+                messages=copy.deepcopy(state.messages),
                 model=model,
                 window=window,
                 tokens=tokens,
@@ -536,6 +560,11 @@ class AgentLoop:
                 fixed_tokens=estimator.tokens(fixed),
                 tokens_per_char=estimator.tokens_per_char,
                 reason=forced or "near_window",
+                kept_tools=frozenset(
+                    name
+                    for name, tool in self.config.tools.items()
+                    if tool.sensitive or tool.requires_approval is not None
+                ),
             )
             self._compacting = request
             return CompactContext(policy, request)
@@ -927,6 +956,9 @@ def _check_pending(state: RunState, tools: Mapping[str, object]) -> None:
                 "arguments, which no tool call can have; the stored state is corrupt"
             )
 
+
+_DESCRIPTION_CHARS = 500
+"""The most of a compaction policy's description that logs and events carry."""
 
 _COUNTABLE = frozenset(
     {"model", "messages", "system", "tools", "tool_choice", "thinking", "betas", "extra_body"}

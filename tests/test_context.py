@@ -394,23 +394,40 @@ class TestCompactionPolicies:
 
 class TestEstimates:
     def test_the_estimate_follows_the_usage_the_api_reports(self) -> None:
-        # A reply whose usage says the prompt held twice the tokens four chars per token gives.
-        def answer(body: dict[str, Any]) -> dict[str, Any]:
-            chars = len(json.dumps(body["messages"])) + len(json.dumps(body.get("tools", [])))
-            return reply([{"type": "text", "text": "ok"}], stop_reason="end_turn",
-                         usage={"input_tokens": chars // 2, "output_tokens": 1})  # fmt: skip
-
         estimator = TokenEstimator()
         assert estimator.tokens(4000) == 1000
         estimator.observe(4000, 2000)
         assert estimator.tokens(4000) == 2000
         estimator.observe(4000, 10**9)  # no tokenizer does this: ignored
         assert estimator.tokens(4000) == 2000
+
+        # In the run, two 20 KB results make a request of about 10,000 tokens at four
+        # characters a token, under the trigger (0.8 x 14,976); at the two characters a token
+        # the server reports, it is over, and only a corrected estimate compacts.
+        def answer(body: dict[str, Any]) -> dict[str, Any]:
+            chars = len(json.dumps(body["messages"])) + len(json.dumps(body.get("tools", [])))
+            done = results_in(body)
+            content = (
+                [{"type": "tool_use", "id": f"toolu_{done}", "name": "fetch_page",
+                  "input": {"page": done + 1}}]
+                if done < 2 else [{"type": "text", "text": "ok"}]
+            )  # fmt: skip
+            return reply(content, stop_reason="tool_use" if done < 2 else "end_turn",
+                         usage={"input_tokens": chars // 2, "output_tokens": 1})  # fmt: skip
+
         with Emulator(answer) as emulator:
-            agent = Agent(MODEL, client=Client(api_key="test", base_url=emulator.base_url),
-                          context=ContextSettings(window=100_000))  # fmt: skip
-            result = agent.run("Hello")
-        assert result.status == "completed"
+            agent = Agent(
+                MODEL,
+                tools=[fetch_page],
+                client=Client(api_key="test", base_url=emulator.base_url),
+                max_tokens=1024,
+                context=ContextSettings(window=16_000, compaction=ClearToolResults(keep_last=1)),
+            )
+            events = list(agent.stream("Read two pages."))
+        assert events[-1].result.status == "completed"
+        [compacted] = [event for event in events if isinstance(event, ContextCompacted)]
+        assert compacted.compaction.reason == "near_window"
+        assert compacted.compaction.tokens_before > 0.8 * (16_000 - 1024)
 
     def test_context_overflow_reads_the_api_error_messages(self) -> None:
         assert context_overflow("prompt is too long: 210000 tokens > 200000 maximum") == (
@@ -596,6 +613,28 @@ class TestCountTokensWhenAsked:
         assert "no compaction is configured" in result.error
 
 
+    def test_a_count_no_tokenizer_gives_is_not_believed(self) -> None:
+        # 100,000 characters counted as 1 token: the count is not about this request, so
+        # the estimate decides, and a request it says cannot fit is not sent.
+        sent: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            sent.append(request.url.path)
+            if request.url.path.endswith("/count_tokens"):
+                return httpx.Response(200, json={"input_tokens": 1})
+            return httpx.Response(200, json=text_reply("never"))
+
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=httpx.MockTransport(handler)),
+            max_tokens=1024,
+            context=ContextSettings(window=20_000, count_tokens=True, compaction=None),
+        )
+        result = agent.run("z" * 100_000)
+        assert result.status == "context_exceeded"
+        assert [path.rsplit("/", 1)[-1] for path in sent] == ["count_tokens"]
+
+
 class TestEstimatesCorrectedByReportedUsage:
     def test_json_heavy_results_on_a_real_tokenizer_never_overflow_the_window(self) -> None:
         # JSON costs about twice the tokens per character that four-characters-per-token
@@ -740,3 +779,316 @@ def test_the_async_driver_compacts_the_same_way() -> None:
         events = asyncio.run(main(emulator.base_url))
     assert events[-1].result.status == "completed"
     assert any(isinstance(event, ContextCompacted) for event in events)
+
+
+HISTORY: list[dict[str, Any]] = [
+    {"role": "user", "content": "Background: " + "old notes " * 1200},
+    {"role": "assistant", "content": "Understood."},
+    {"role": "user", "content": "What is 2 + 2?"},
+]
+
+
+def run_with_policy(policy: Any) -> tuple[Any, ScriptedModel]:
+    """A run whose first request is over the trigger of a 4,000-token window, so the policy
+    is asked before anything is sent."""
+    model = ScriptedModel([text_reply("4")])
+    agent = Agent(
+        MODEL,
+        client=Client(api_key="test", transport=model),
+        max_tokens=1024,
+        context=ContextSettings(window=4_000, compaction=policy),
+    )
+    return agent.run([dict(message) for message in HISTORY]), model
+
+
+class TestAPolicyThatMisbehaves:
+    def test_one_that_empties_the_conversation_in_place_changes_nothing_the_run_keeps(
+        self,
+    ) -> None:
+        class Wipe:
+            def compact(self, request: CompactionRequest) -> None:
+                request.messages.clear()  # type: ignore[attr-defined]
+
+        result, model = run_with_policy(Wipe())
+        # Nothing could be shortened: the run ends without sending, the history intact.
+        assert result.status == "context_exceeded"
+        assert model.requests == []
+        assert result.messages == HISTORY
+
+    def test_one_that_drops_the_latest_user_message_fails_the_run_before_sending(
+        self,
+    ) -> None:
+        class Reorder:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                _first, answer, _question = request.messages
+                return CompactionResult(
+                    [{"role": "user", "content": "Short."}, dict(answer),
+                     {"role": "user", "content": "Anything else?"}],
+                    1,
+                )  # fmt: skip
+
+        result, model = run_with_policy(Reorder())
+        assert result.status == "failed"
+        assert "latest user message" in result.error
+        assert model.requests == []
+        assert result.messages == HISTORY
+
+    def test_one_that_ends_on_its_own_assistant_message_fails_the_run_before_sending(
+        self,
+    ) -> None:
+        class Prefill:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                return CompactionResult(
+                    [{"role": "user", "content": "What is 2 + 2?"},
+                     {"role": "assistant", "content": "Understood."}],
+                    1,
+                )  # fmt: skip
+
+        result, model = run_with_policy(Prefill())
+        assert result.status == "failed"
+        assert model.requests == []
+        assert result.messages == HISTORY
+
+    @pytest.mark.parametrize(
+        "value", [object(), float("nan"), b"bytes", "lone \ud800 surrogate"],
+        ids=["object", "nan", "bytes", "surrogate"],
+    )
+    def test_one_that_returns_content_json_cannot_carry_fails_the_run_with_history_intact(
+        self, value: Any
+    ) -> None:
+        class Strange:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                summary = {"role": "user", "content": [{"type": "text", "text": value}]}
+                _background, answer, question = request.messages
+                return CompactionResult([summary, dict(answer), dict(question)], 1)
+
+        result, model = run_with_policy(Strange())
+        assert result.status == "failed"
+        assert "JSON" in result.error
+        assert model.requests == []
+        assert result.messages == HISTORY
+        assert json.loads(result.state.to_json())["state"]["messages"] == HISTORY
+
+
+    def test_its_account_of_the_work_is_checked_and_kept_short(self) -> None:
+        class Wordy:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                _background, answer, question = request.messages
+                summary = {"role": "user", "content": "Background: notes."}
+                return CompactionResult([summary, dict(answer), dict(question)], 1, "w" * 10**6)
+
+        model = ScriptedModel([text_reply("4")])
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=model),
+            max_tokens=1024,
+            context=ContextSettings(window=4_000, compaction=Wordy()),
+        )
+        events = list(agent.stream([dict(message) for message in HISTORY]))
+        assert events[-1].result.status == "completed"
+        [compacted] = [event for event in events if isinstance(event, ContextCompacted)]
+        assert len(compacted.compaction.description) == 500
+
+        class Miscounted:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                _background, answer, question = request.messages
+                summary = {"role": "user", "content": "Background: notes."}
+                kept = [summary, dict(answer), dict(question)]
+                return CompactionResult(kept, "many")  # type: ignore[arg-type]
+
+        result, model = run_with_policy(Miscounted())
+        assert result.status == "failed"
+        assert "removed is not a count" in result.error
+        assert model.requests == []
+
+
+class TestHostileContextErrors:
+    def test_a_prompt_too_long_with_absurdly_long_numbers_reads_as_sizes_unknown(
+        self,
+    ) -> None:
+        digits = "9" * 5000
+        assert context_overflow(f"prompt is too long: {digits} tokens > {digits}") == (
+            None, None
+        )
+        assert context_overflow(
+            f"input length and `max_tokens` exceed context limit: {digits} + 1 > {digits}"
+        ) is None
+
+    def test_a_prompt_too_long_400_with_absurd_numbers_compacts_like_any_other(self) -> None:
+        digits = "9" * 5000
+        refusal = httpx.Response(400, json={"type": "error", "error": {
+            "type": "invalid_request_error",
+            "message": f"prompt is too long: {digits} tokens > {digits} maximum"}})  # fmt: skip
+        model = ScriptedModel([
+            tool_reply(("fetch_page", {"page": 1})),
+            tool_reply(("fetch_page", {"page": 2})),
+            refusal,
+            text_reply("Both read."),
+        ])  # fmt: skip
+        agent = Agent(
+            MODEL,
+            tools=[fetch_page],
+            client=Client(api_key="test", transport=model, max_retries=0),
+            context=ContextSettings(compaction=ClearToolResults(keep_last=1)),
+        )
+        result = agent.run("Read pages 1 and 2.")
+        assert result.status == "completed", result.error
+        retried = model.requests[3]["messages"]
+        assert retried[2]["content"][0]["content"].startswith(PLACEHOLDER_PREFIX)
+
+
+class TestPlaceholdersKeepSecrets:
+    def test_a_cleared_result_names_no_credential_argument_in_the_state_or_the_store(
+        self, tmp_path: Any
+    ) -> None:
+        from agentcore.store import RunStore
+
+        @tool(secret_fields=["pin"])
+        def lookup(account: str, reset_token: str, pin: str) -> str:
+            """Look an account up.
+
+            Args:
+                account: Account id.
+                reset_token: The customer's reset token.
+                pin: The customer's PIN.
+            """
+            return "row " * 2000
+
+        arguments = {"account": "A-1", "reset_token": "rt_9f8e7d6c5b4a3", "pin": "8642-1357"}
+        model = ScriptedModel(
+            [tool_reply(("lookup", arguments)), tool_reply(("lookup", arguments)),
+             text_reply("Done.")]
+        )  # fmt: skip
+        store = RunStore(tmp_path / "runs.db")
+        agent = Agent(
+            MODEL,
+            tools=[lookup],
+            client=Client(api_key="test", transport=model),
+            max_tokens=1024,
+            context=ContextSettings(window=6_000, compaction=ClearToolResults(keep_last=1)),
+            store=store,
+        )
+        result = agent.run("Look up A-1.")
+        assert result.status == "completed", result.error
+        [placeholder] = [
+            block["content"]
+            for message in result.messages
+            if isinstance(message["content"], list)
+            for block in message["content"]
+            if block.get("type") == "tool_result"
+            and block["content"].startswith(PLACEHOLDER_PREFIX)
+        ]
+        # The call is still named, with what may be shown of its arguments.
+        assert '"account": "A-1"' in placeholder
+        assert "rt_9f8e7d6c5b4a3" not in placeholder and "8642-1357" not in placeholder
+        assert "rt_9f8e7d6c5b4a3" not in result.state.to_json()
+        assert "rt_9f8e7d6c5b4a3" not in store.load_run(result.state.run_id).state_json
+
+
+class TestAServerThatSaysTheWindowIsAlwaysFull:
+    def test_a_policy_that_shortens_nothing_ends_the_run_instead_of_asking_again(self) -> None:
+        class Unchanged:
+            def compact(self, request: CompactionRequest) -> CompactionResult:
+                return CompactionResult([dict(m) for m in request.messages], 1, "kept all")
+
+        model = ScriptedModel(
+            [text_reply("cut", stop_reason="model_context_window_exceeded")] * 5
+        )
+        agent = Agent(
+            MODEL,
+            client=Client(api_key="test", transport=model),
+            context=ContextSettings(compaction=Unchanged()),
+        )
+        result = agent.run("Hello")
+        assert result.status == "context_exceeded"
+        assert "Unchanged did not shorten" in result.error
+        assert len(model.requests) == 1
+
+    def test_clear_tool_results_runs_out_of_results_and_then_ends_the_run(self) -> None:
+        model = ScriptedModel(
+            [tool_reply(("fetch_page", {"page": 1})), tool_reply(("fetch_page", {"page": 2}))]
+            + [text_reply("cut", stop_reason="model_context_window_exceeded")] * 10
+        )
+        agent = Agent(
+            MODEL,
+            tools=[fetch_page],
+            client=Client(api_key="test", transport=model),
+            context=ContextSettings(compaction=ClearToolResults(keep_last=0)),
+        )
+        result = agent.run("Read pages 1 and 2.")
+        assert result.status == "context_exceeded"
+        # One compaction cleared both results; the next refusal found nothing left to clear.
+        assert len(model.requests) == 4
+        assert result.messages[-1] == {"role": "assistant", "content": [
+            {"type": "text", "text": "cut"}]}  # fmt: skip
+
+
+class TestResultsOfApprovedActions:
+    def test_a_result_of_a_tool_that_needs_approval_is_never_cleared(self) -> None:
+        from agentcore import Approve
+        from agentcore.approval.approvers import ScriptedApprover
+
+        receipt = "Refund R-77 of 50.00 EUR issued to card ending 4242. " * 20  # ~1 KB
+
+        @tool(sensitive=True)
+        def issue_refund(order: str) -> str:
+            """Refund an order.
+
+            Args:
+                order: Order id.
+            """
+            return receipt
+
+        model = ScriptedModel([
+            tool_reply(("issue_refund", {"order": "A-1"})),
+            *(tool_reply(("fetch_page", {"page": page})) for page in range(1, 5)),
+            text_reply("Refunded, and the log is read."),
+        ])  # fmt: skip
+        agent = Agent(
+            MODEL,
+            tools=[issue_refund, fetch_page],
+            client=Client(api_key="test", transport=model),
+            max_tokens=1024,
+            approver=ScriptedApprover([Approve()]),
+            context=ContextSettings(window=20_000, compaction=ClearToolResults(keep_last=1)),
+        )
+        events = list(agent.stream("Refund A-1, then read the log."))
+        assert events[-1].result.status == "completed", events[-1].result.error
+        assert any(isinstance(event, ContextCompacted) for event in events)
+        last = model.requests[-1]["messages"]
+        contents = [
+            block["content"]
+            for message in last
+            if isinstance(message["content"], list)
+            for block in message["content"]
+            if block.get("type") == "tool_result"
+        ]
+        # The receipt is the record of what a person approved: no placeholder invites the
+        # model to issue the refund again "to see" it; the pages it read are cleared.
+        assert contents[0] == receipt
+        assert contents[1].startswith(PLACEHOLDER_PREFIX)
+
+
+class TestTheEmulatorRefusesMalformedContextManagement:
+    @pytest.mark.parametrize(
+        "management",
+        [
+            "compact",
+            {"edits": 5},
+            {"edits": ["compact_20260112"]},
+            {"edits": [{"type": "compact_20260112", "trigger": {"type": "input_tokens",
+                                                                 "value": True}}]},
+            {"edits": [{"type": "compact_20260112", "trigger": {"type": "input_tokens",
+                                                                 "value": 1000}}]},
+        ],
+        ids=["not-an-object", "edits-not-a-list", "edit-not-an-object", "bool-trigger",
+             "trigger-under-50000"],
+    )  # fmt: skip
+    def test_as_the_api_does_with_a_400_naming_the_field(self, management: Any) -> None:
+        with Emulator(lambda body: text_reply("never")) as emulator:
+            client = Client(api_key="test", base_url=emulator.base_url, max_retries=0)
+            with pytest.raises(InvalidRequestError, match="context_management"):
+                client.messages.create(
+                    model=MODEL, max_tokens=16, messages=[{"role": "user", "content": "hi"}],
+                    extra_body={"context_management": management},
+                )  # fmt: skip

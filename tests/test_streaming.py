@@ -258,6 +258,27 @@ class TestForwardCompatibility:
             "stream.unknown_event",
         ]
 
+    def test_unknown_deltas_append_strings_and_let_anything_else_replace_in_order(
+        self,
+    ) -> None:
+        events = stream_events(TEXT)
+        events[3:3] = [
+            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+            for delta in (
+                {"type": "glow_delta", "glow": "a", "level": 1},
+                {"type": "glow_delta", "glow": "b", "level": None},
+                {"type": "glow_delta", "glow": "c"},
+                {"type": "glow_delta", "glow": None},
+                {"type": "glow_delta", "glow": "d"},
+                {"type": "glow_delta", "glow": "e", "level": 2},
+            )
+        ]
+        [block] = decode(encode(events)).content
+        # "a" + "b" + "c" was replaced by null, then "d" + "e" built it again.
+        assert to_wire(block) == {**to_wire(parse_message(TEXT).content[0]),
+                                  "glow": "de", "level": 2}  # fmt: skip
+        assert block.raw_deltas is not None and len(block.raw_deltas) == 6
+
     def test_events_after_message_stop_leave_the_message_unchanged(self) -> None:
         events = stream_events(TEXT)
         overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "x"}}

@@ -410,19 +410,34 @@ def _server_compaction(
     compaction and its prompt passed the trigger, and whether to pause after it; else None.
 
     The summary is labelled as the emulator's: it names what it stands for, not its content.
+    A ``context_management`` of the wrong shape is a 400 naming the field, as on the API.
     """
-    management = body.get("context_management")
-    edits = management.get("edits") if isinstance(management, dict) else None
-    edit = next(
-        (item for item in edits or () if isinstance(item, dict)
-         and item.get("type") == _COMPACTION_EDIT),
-        None,
-    )
+    if "context_management" not in body:
+        return None
+    management = body["context_management"]
+    if not isinstance(management, dict):
+        raise _invalid("context_management: Input should be an object")
+    edits = management.get("edits", [])
+    if not isinstance(edits, list):
+        raise _invalid("context_management.edits: Input should be a list")
+    edit = None
+    for position, item in enumerate(edits):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise _invalid(f"context_management.edits.{position}: Input should be an object "
+                           "with a type")
+        if item["type"] == _COMPACTION_EDIT and edit is None:
+            edit = item
+            trigger = item.get("trigger")
+            if trigger is None:
+                continue
+            value = trigger.get("value") if isinstance(trigger, dict) else None
+            if isinstance(value, bool) or not isinstance(value, int) or value < 50_000:
+                raise _invalid(f"context_management.edits.{position}.trigger.value: Input "
+                               "should be a whole number of input tokens of at least 50000")
     if edit is None:
         return None
     trigger = edit.get("trigger")
-    value = trigger.get("value") if isinstance(trigger, dict) else None
-    threshold = value if isinstance(value, int) else _DEFAULT_COMPACTION_TRIGGER
+    threshold = trigger["value"] if isinstance(trigger, dict) else _DEFAULT_COMPACTION_TRIGGER
     if prompt_tokens <= threshold:
         return None
     messages = body.get("messages") or []
@@ -436,6 +451,10 @@ def _server_compaction(
 def _count(value: Any) -> int:
     """A token count from a reply's usage; anything but a non-negative integer counts 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _invalid(message: str) -> RequestRejected:
+    return RequestRejected(400, "invalid_request_error", message)
 
 
 def _limit(query: dict[str, str]) -> int:

@@ -109,8 +109,7 @@ class _OpenBlock:
         if self.citations:
             fields["citations"] = [*(fields.get("citations") or ()), *self.citations]
         if self.raw_deltas is not None:
-            for delta in self.raw_deltas:
-                _fold(fields, delta)
+            _fold(fields, self.raw_deltas)
         if self.json_parts:
             source = "".join(self.json_parts)
             # Per the protocol an empty total means "no arguments".
@@ -470,26 +469,37 @@ class MessageAccumulator:
         )
 
 
-def _fold(fields: dict[str, Any], delta: dict[str, Any]) -> None:
-    """Fold a ``compaction_delta`` or a delta of an unknown type into its block's fields.
+def _fold(fields: dict[str, Any], deltas: list[dict[str, Any]]) -> None:
+    """Fold ``compaction_delta`` deltas, or deltas of an unknown type, into a block's fields.
 
-    Every field of the delta but ``type`` goes to the block field of the same name: a string
+    Every field of a delta but ``type`` goes to the block field of the same name: a string
     is appended to a string already there (as ``text_delta`` builds ``text`` and
     ``compaction_delta`` builds ``content``), anything else (a null included) replaces what
     was there, except that a compaction's ``encrypted_content`` is never replaced by null
-    (the API sends it once, whole).
+    (the API sends it once, whole). The strings of a field are joined once at the end, so
+    folding takes time in proportion to what the deltas hold, however many there are.
     """
-    compaction = delta.get("type") == "compaction_delta"
-    for key, value in delta.items():
-        if key == "type":
-            continue
-        current = fields.get(key)
-        if isinstance(value, str) and isinstance(current, str) and not (
-            compaction and key == "encrypted_content"
-        ):
-            fields[key] = current + value
-        elif value is not None or not compaction:
-            fields[key] = value
+    parts: dict[str, list[str]] = {}
+    """Per field being appended to, its pieces so far (the field's value is their join)."""
+    for delta in deltas:
+        compaction = delta.get("type") == "compaction_delta"
+        for key, value in delta.items():
+            if key == "type":
+                continue
+            pieces = parts.get(key)
+            if isinstance(value, str) and not (compaction and key == "encrypted_content"):
+                if pieces is not None:
+                    pieces.append(value)
+                    continue
+                current = fields.get(key)
+                if isinstance(current, str):
+                    parts[key] = [current, value]
+                    continue
+            if value is not None or not compaction:
+                parts.pop(key, None)
+                fields[key] = value
+    for key, pieces in parts.items():
+        fields[key] = "".join(pieces)
 
 
 def _fallback_model(fields: dict[str, Any]) -> str | None:

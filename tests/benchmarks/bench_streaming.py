@@ -149,6 +149,38 @@ def test_input_json_deltas_grow_linearly() -> None:
     assert growth < 3
 
 
+def folded_stream(deltas: int, kind: str) -> tuple[bytes, str]:
+    """A compaction block whose summary arrives in ``deltas`` deltas of type ``kind`` (a
+    ``compaction_delta``, or a type this version does not know), and the summary."""
+    pieces = [f"turn {n:06d} summarised. " for n in range(deltas)]
+    source = message([{"type": "compaction", "content": "", "encrypted_content": "opaque"}])
+    events = stream_events(source, chunk=10**9)
+    end = next(i for i, (name, _) in enumerate(events) if name == "content_block_stop")
+    events[end:end] = [
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": kind, "content": piece}})
+        for piece in pieces
+    ]
+    return encode(events), "".join(pieces)
+
+
+@pytest.mark.parametrize("kind", ["compaction_delta", "x_future_delta"])
+def test_generically_folded_deltas_grow_linearly(kind: str) -> None:
+    print(f"\n{kind}s: time per delta must stay flat (linear total)")
+    per_delta: dict[int, float] = {}
+    for count in (1_000, 8_000, 40_000):
+        payload, summary = folded_stream(count, kind)
+        chunks = chunks_of(payload)
+        block = decode_stream(chunks).content[0]
+        assert getattr(block, "content", None) == summary
+        (seconds,) = best_seconds(lambda chunks=chunks: decode_stream(chunks), repeat=3)
+        per_delta[count] = seconds / count * 1e6
+        print(f"  N = {count:>7,}: {seconds * 1e3:8.1f} ms  {per_delta[count]:6.2f} µs per delta")
+    growth = per_delta[40_000] / per_delta[1_000]
+    print(f"  µs per delta, N=40k vs N=1k: {growth:.2f}x (1.0 = perfectly linear)")
+    assert growth < 3
+
+
 def httpx_sse_events(chunks: list[bytes]) -> int:
     from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
