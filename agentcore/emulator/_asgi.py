@@ -3,7 +3,8 @@
 :class:`EmulatorASGI` turns each HTTP request into an :class:`~agentcore.emulator._http.HTTPRequest`
 for :meth:`EmulatorApp.handle <agentcore.emulator._app.EmulatorApp.handle>` and writes the
 :class:`~agentcore.emulator._app.Outcome` back: a JSON body, an SSE stream (with its fault
-applied mid-stream), or a dropped connection. Bodies over 32 MB get 413 without being read.
+applied mid-stream), or a dropped connection. Bodies over 32 MB get 413 without being read;
+over TCP, heads over 64 KB get 431 and requests that stop arriving get 408.
 
 Dropping a connection needs the socket, which ASGI does not expose: the uvicorn protocol here
 adds a scope extension, ``"agentcore.reset"``, that resets the TCP connection. Without it
@@ -48,6 +49,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RESET_EXTENSION = "agentcore.reset"
 _log = get_logger("agentcore.emulator")
 _BACKLOG = 4096
+
+MAX_HEAD_BYTES = 64 * 1024
+"""The largest request head (request line and headers) served; a larger one is answered 431."""
+STALL_SECONDS = 30.0
+"""How long a request's head or body may stop arriving (and a new connection may stay silent)
+before it is answered 408 and the connection closed."""
 
 
 class ConnectionDropped(Exception):
@@ -229,17 +236,87 @@ class _CoalescingTransport:
 
 
 class _EmulatorProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, plus a way to reset the connection, API-shaped 400s and
-    one ``send`` per response."""
+    """uvicorn's httptools protocol, plus a way to reset the connection, API-shaped errors for
+    requests the parser refuses, one ``send`` per response, and bounds on what a client may
+    hold: a request head (request line and headers) larger than :data:`MAX_HEAD_BYTES` is
+    answered 431, and a head or body that stops arriving for :data:`STALL_SECONDS` is
+    answered 408; either way the connection is closed."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = _CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
+        self._in_head = False
+        self._head_bytes = 0
+        self._stall: asyncio.TimerHandle | None = None
+        self._arm_stall()  # a connection that never sends a request is closed too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_stall()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        head_in_progress = self._in_head
+        super().data_received(data)
+        if not (head_in_progress and self._in_head) or self.transport.is_closing():
+            return
+        # Only whole reads inside one head are counted: the read that starts a head may also
+        # hold the previous request's body, and the parser holds at most one read beyond.
+        self._head_bytes += len(data)
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._send_error(431, b"Request Header Fields Too Large", "invalid_request_error",
+                             f"the request line and headers exceed {MAX_HEAD_BYTES} bytes")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         extensions: dict[str, Any] = {RESET_EXTENSION: self._reset_connection}
         self.scope["extensions"] = extensions
+        self._in_head = True
+        self._head_bytes = 0
+        if self._stall is None:
+            self._arm_stall()
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+        self._arm_stall()  # for the body; a request without one completes right away
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._arm_stall()
+
+    def on_message_complete(self) -> None:
+        self._disarm_stall()
+        super().on_message_complete()
+
+    def _arm_stall(self) -> None:
+        self._disarm_stall()
+        self._stall = self.loop.call_later(STALL_SECONDS, self._stalled)
+
+    def _disarm_stall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        """Nothing arrived for :data:`STALL_SECONDS` while a request was incomplete (or
+        before the first one)."""
+        self._stall = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is None and not self._in_head:
+            self.transport.close()  # connected and never sent a request
+            return
+        if self.pipeline or self.flow.read_paused or (
+                cycle is not None and not cycle.response_complete
+                and (self._in_head or cycle.response_started)):
+            # An earlier answer is still being written, or the server itself stopped
+            # reading: the client is not the one stalling.
+            self._arm_stall()
+            return
+        self._send_error(408, b"Request Timeout", "invalid_request_error",
+                         f"the request stopped arriving: nothing was received for "
+                         f"{STALL_SECONDS:g} s")
 
     def _reset_connection(self) -> None:
         """Drop the connection with a TCP reset, as a crashed server or proxy would."""
@@ -250,10 +327,16 @@ class _EmulatorProtocol(HttpToolsProtocol):
         self.transport.abort()
 
     def send_400_response(self, msg: str) -> None:
+        self._send_error(400, b"Bad Request", "invalid_request_error",
+                         "malformed HTTP/1.1 request")
+
+    def _send_error(self, status: int, reason: bytes, error_type: str, message: str) -> None:
+        """Answer with an API-shaped error and close the connection (the request is not
+        handed to the app, or its app will see the client gone)."""
+        self._disarm_stall()
         request_id = new_id("req")
-        body = json.dumps(error_body("invalid_request_error", "malformed HTTP/1.1 request",
-                                     request_id)).encode()
-        head = [b"HTTP/1.1 400 Bad Request"]
+        body = json.dumps(error_body(error_type, message, request_id)).encode()
+        head = [b"HTTP/1.1 %d %s" % (status, reason)]
         head.extend(name + b": " + value for name, value in self.server_state.default_headers)
         head += [b"content-type: application/json", b"request-id: " + request_id.encode(),
                  b"content-length: " + str(len(body)).encode(), b"connection: close"]
