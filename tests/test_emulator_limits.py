@@ -186,6 +186,58 @@ class TestHeadersAndBucketArithmetic:
         assert account.headers(MODEL)["anthropic-ratelimit-input-tokens-reset"] == (
             "2026-11-30T12:00:41Z")
 
+    def test_a_request_due_exactly_when_the_bucket_holds_it_again_is_admitted(self) -> None:
+        clock = FakeClock()
+        clock.now = 987654.321  # a monotonic clock's magnitude after days of uptime
+        account = AccountLimits({MODEL: RateLimits(requests_per_minute=7)}, clock)
+        for _ in range(7):
+            account.admit(MODEL, input_tokens=0, max_tokens=1)
+        start = clock.now
+        for n in range(1, 400):  # about an hour at one request per 60/7 s
+            due = start + n * 60 / 7
+            clock.now = (clock.now + due) / 2  # headers read in between refill the bucket
+            account.usage(MODEL)
+            clock.now = due
+            account.admit(MODEL, input_tokens=0, max_tokens=1)  # no 429 for a rounding error
+        assert account.usage(MODEL).admitted == 7 + 399
+
+    def test_a_scripted_usage_beyond_reason_leaves_the_emulator_answering(
+        self, clock: FakeClock
+    ) -> None:
+        absurd = text_reply("x", usage={"input_tokens": 1, "output_tokens": 10**20})
+        with serve(clock, RateLimits(output_tokens_per_minute=8000),
+                   [absurd, text_reply("y")]) as emulator, httpx.Client(
+            base_url=emulator.base_url, headers=HEADERS
+        ) as http:
+            first = http.post("/v1/messages", json=body())
+            second = http.post("/v1/messages", json=body())
+        assert first.status_code == 200
+        assert first.headers["anthropic-ratelimit-output-tokens-remaining"] == "0"
+        assert second.status_code == 429
+        # the bucket is empty for longer than anyone waits: a year is what is announced
+        assert second.headers["retry-after"] == str(365 * 86400)
+        reset = datetime.fromisoformat(second.headers["anthropic-ratelimit-output-tokens-reset"])
+        assert 364 < (reset - datetime.now(UTC)).days <= 365
+        assert emulator.rate_limit_usage(MODEL).output_tokens == 10**20
+
+    def test_an_answer_that_fails_inside_the_emulator_gives_its_reservation_back(
+        self, clock: FakeClock
+    ) -> None:
+        def reply(request: dict[str, Any]) -> Any:
+            raise ValueError("the reply function has a bug")
+
+        with serve(clock, RateLimits(output_tokens_per_minute=1000), reply) as emulator, \
+                httpx.Client(base_url=emulator.base_url, headers=HEADERS) as http:
+            response = http.post("/v1/messages", json=body(max_tokens=700))
+        assert response.status_code == 500
+        error = response.json()["error"]
+        assert error["type"] == "api_error"
+        assert "ValueError: the reply function has a bug" in error["message"]
+        assert response.headers["x-should-retry"] == "false"
+        usage = emulator.rate_limit_usage(MODEL)
+        assert (usage.admitted, usage.output_tokens, usage.output_tokens_remaining) == (
+            1, 0, 1000)
+
 
 class TestOverTheLimit:
     def test_a_request_over_the_limit_is_429_with_retry_after_and_takes_nothing(
@@ -237,6 +289,8 @@ class TestOverTheLimit:
                 {"role": "user", "content": "y" * 400}]))
         assert response.status_code == 429
         assert "more than the whole limit" in response.json()["error"]["message"]
+        # waiting cannot help: the server's verdict is not to retry
+        assert response.headers["x-should-retry"] == "false"
         assert emulator.rate_limit_usage(MODEL).limited == 1
 
     def test_the_agentcore_client_sees_a_rate_limit_error_with_the_servers_wait(

@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import json
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,6 +34,7 @@ from agentcore.emulator._policy import (
 )
 from agentcore.emulator._server_tools import add_server_tool_usage, check_server_tool_betas
 from agentcore.emulator._validation import RequestRejected, validate_message_request
+from agentcore.log import get_logger
 from agentcore.testing._models import ModelEntry, model_page
 from agentcore.testing._replies import (
     ErrorReply,
@@ -49,6 +51,7 @@ ReplyFunction = Callable[[dict[str, Any]], "Reply | Awaitable[Reply]"]
 """Answers one valid MessageCreate body; may be a coroutine function."""
 
 _JSON = "application/json"
+_log = get_logger("agentcore.emulator")
 
 
 @dataclass(slots=True)
@@ -137,12 +140,22 @@ class EmulatorApp:
     # -- request handling -------------------------------------------------------------
 
     async def handle(self, request: HTTPRequest) -> Outcome:
-        """Answer one request."""
+        """Answer one request. An exception from the reply source (or the emulator itself)
+        is answered 500 ``api_error`` naming it, with ``x-should-retry: false``, and logged
+        as ``emulator.failed`` with its traceback."""
         try:
             key = self._authenticate(request)
             return await self._route(request, key)
         except RequestRejected as rejected:
             return self._error(rejected)
+        except Exception as error:
+            _log.error("emulator.failed", method=request.method, path=request.path,
+                       error=f"{type(error).__name__}: {error}",
+                       traceback=traceback.format_exc())
+            return self._error(RequestRejected(
+                500, "api_error",
+                f"The emulator could not answer: {type(error).__name__}: {error}",
+                {"x-should-retry": "false"}))
 
     def _authenticate(self, request: HTTPRequest) -> str:
         key = request.headers.get("x-api-key", "")
@@ -246,7 +259,7 @@ class EmulatorApp:
         except _ConnectionDrop:
             self._settle(admission, None)
             return Outcome(0, {}, reset=True)
-        except RequestRejected:
+        except BaseException:
             self._settle(admission, None)
             raise
         self._settle(admission, message.get("usage"))
