@@ -9,7 +9,9 @@ nothing; every answer carries ``anthropic-ratelimit-*`` headers. The clock is in
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -433,3 +435,34 @@ class TestSpecs:
         args = parser.parse_args(["--port", "0", "--limits", "m=1rpm", "--limits", "m=2rpm"])
         assert run(args) == 2
         assert "--limits given more than once for m" in capsys.readouterr().err
+
+
+class TestConcurrency:
+    async def test_many_requests_at_once_are_charged_exactly_what_their_answers_report(
+        self,
+    ) -> None:
+        now = [100.0]
+        chance = random.Random(7)
+
+        async def reply(request: dict[str, Any]) -> Any:
+            await asyncio.sleep(chance.random() * 0.005)  # answers finish out of order
+            return text_reply("ok " * chance.randint(1, 50))
+
+        emulator = Emulator(reply, clock=lambda: now[0], limits={MODEL: RateLimits(
+            requests_per_minute=500, input_tokens_per_minute=5000,
+            output_tokens_per_minute=3000)})
+        async with httpx.AsyncClient(transport=emulator.asgi_transport(),
+                                     base_url="http://emulator", headers=HEADERS) as http:
+            responses = await asyncio.gather(*(
+                http.post("/v1/messages", json=body(max_tokens=chance.randint(1, 400)))
+                for _ in range(300)))
+        answered = [r.json()["usage"] for r in responses if r.status_code == 200]
+        refused = [r for r in responses if r.status_code == 429]
+        assert answered and refused and len(answered) + len(refused) == 300
+        output = sum(usage["output_tokens"] for usage in answered)
+        charged = sum(usage["input_tokens"] + usage["cache_creation_input_tokens"]
+                      for usage in answered)
+        assert emulator.rate_limit_usage(MODEL) == RateLimitUsage(
+            MODEL, admitted=len(answered), limited=len(refused), input_tokens=charged,
+            output_tokens=output, requests_remaining=500.0 - len(answered),
+            input_tokens_remaining=5000.0 - charged, output_tokens_remaining=3000.0 - output)

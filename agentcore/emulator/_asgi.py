@@ -68,7 +68,8 @@ def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 class EmulatorASGI:
     """Serves an :class:`EmulatorApp` to an ASGI server (or :class:`httpx.ASGITransport`).
 
-    Handles ``http`` and ``lifespan`` scopes; lifespan shutdown stops batch processing.
+    Handles ``http`` and ``lifespan`` scopes; lifespan shutdown stops batch processing. A
+    request still unanswered when the server stops waiting for it has its connection reset.
     """
 
     def __init__(self, app: EmulatorApp) -> None:
@@ -77,7 +78,14 @@ class EmulatorASGI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            try:
+                await self._http(scope, receive, send)
+            except asyncio.CancelledError:
+                # The server is stopping and gave up waiting for this answer: drop the
+                # connection as a server going down would (not a 500 and a logged traceback).
+                if RESET_EXTENSION not in scope.get("extensions", {}):
+                    raise
+                await _reset(scope)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
