@@ -386,6 +386,24 @@ class TestSpecs:
             RateLimits(requests_per_minute=0)
         with pytest.raises(ValueError, match="input_tokens_per_minute"):
             RateLimits(input_tokens_per_minute=1.5)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"output_tokens_per_minute must be .* below 10"):
+            RateLimits(output_tokens_per_minute=10**400)  # float() of it would overflow
+
+    def test_limits_for_a_model_the_emulator_does_not_serve_are_refused(self) -> None:
+        # a typo would otherwise leave the intended model silently unlimited
+        with pytest.raises(RateLimitSpecError, match=r"'claude-sonet-4-6'.*not a model.*"
+                                                     r"claude-sonnet-4-6"):
+            Emulator(limits={"claude-sonet-4-6": RateLimits(requests_per_minute=5)})
+
+    def test_the_command_line_refuses_limits_for_an_unknown_model(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        args = parser.parse_args(["--port", "0", "--limits", "claude-sonet-4-6=50rpm"])
+        assert run(args) == 2
+        assert "limits for 'claude-sonet-4-6': it is not a model the emulator serves" in (
+            capsys.readouterr().err)
 
     def test_command_line_limits_are_repeatable_per_model(self) -> None:
         parser = argparse.ArgumentParser()
@@ -432,9 +450,10 @@ class TestSpecs:
     def test_the_same_model_twice_is_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
         parser = argparse.ArgumentParser()
         add_arguments(parser)
-        args = parser.parse_args(["--port", "0", "--limits", "m=1rpm", "--limits", "m=2rpm"])
+        args = parser.parse_args(["--port", "0", "--limits", f"{MODEL}=1rpm",
+                                  "--limits", f"{MODEL}=2rpm"])
         assert run(args) == 2
-        assert "--limits given more than once for m" in capsys.readouterr().err
+        assert f"--limits given more than once for {MODEL}" in capsys.readouterr().err
 
 
 class TestConcurrency:

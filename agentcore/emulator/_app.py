@@ -24,7 +24,7 @@ from agentcore.emulator._cache import PromptCache, count_input_tokens
 from agentcore.emulator._faults import Fault, FaultPlan
 from agentcore.emulator._files import FileStore, SourceDocument
 from agentcore.emulator._http import HTTPRequest
-from agentcore.emulator._limits import AccountLimits, Admission, RateLimits
+from agentcore.emulator._limits import AccountLimits, Admission, RateLimits, RateLimitSpecError
 from agentcore.emulator._policy import (
     add_thinking,
     apply_stop_sequences,
@@ -102,6 +102,9 @@ class EmulatorApp:
         models: The catalog; requests for other models get 404.
         limits: Per-model account limits enforced on ``POST /v1/messages`` (see
             :mod:`agentcore.emulator._limits`); models not named are never limited.
+
+    Raises:
+        RateLimitSpecError: ``limits`` names a model that is not in ``models``.
     """
 
     replies: Sequence[Reply] | ReplyFunction | None = None
@@ -127,6 +130,12 @@ class EmulatorApp:
         if self.replies is not None and not callable(self.replies):
             self._script = _Script(list(self.replies))
         self._models_by_id = {model.id: model for model in self.models}
+        unknown = sorted(set(self.limits) - set(self._models_by_id))
+        if unknown:
+            raise RateLimitSpecError(
+                f"limits for {', '.join(repr(model) for model in unknown)}: "
+                f"{'it is' if len(unknown) == 1 else 'they are'} not a model the emulator "
+                f"serves (its models: {', '.join(sorted(self._models_by_id))})")
         self._cache = PromptCache(clock=self.clock)
         self.account = AccountLimits(dict(self.limits), self.clock)
         self._batches = BatchStore(self._batch_answer, delay_seconds=self.batch_delay_seconds,

@@ -37,6 +37,7 @@ DEFAULT_HEADERS_LIMITS = {"requests": 4000, "tokens": 2_000_000, "input-tokens":
 _UNITS = {"rpm": "requests_per_minute", "itpm": "input_tokens_per_minute",
           "otpm": "output_tokens_per_minute"}
 _SPEC_PART = re.compile(r"^([0-9]{1,15})([a-z]+)$")
+_MAX_LIMIT = 10**15
 _SLACK = 1e-9
 """A bucket holding ``amount`` less this fraction of its capacity holds it: what continuous
 refill computed in floating point falls short by when a request arrives exactly on time."""
@@ -45,12 +46,15 @@ _MAX_WAIT_SECONDS = 365 * 86400.0
 
 
 class RateLimitSpecError(ValueError):
-    """A command-line limits spec that cannot be understood."""
+    """Limits that cannot be used: a command-line spec that cannot be understood, or limits
+    for a model the emulator does not serve."""
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
     """One model's limits per minute; None leaves that dimension unlimited.
+
+    Each limit is a whole number from 1 to 10**15 - 1.
 
     Args:
         requests_per_minute: Admitted requests per minute (RPM).
@@ -67,9 +71,11 @@ class RateLimits:
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number or None, "
-                                 f"not {value!r}")
+            if (isinstance(value, bool) or not isinstance(value, int) or value < 1
+                    or value >= _MAX_LIMIT):
+                shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:40]}…"
+                raise ValueError(f"{name} must be a positive whole number below 10**15 or "
+                                 f"None, not {shown}")
 
     @classmethod
     def parse(cls, spec: str) -> tuple[str, RateLimits]:

@@ -80,6 +80,10 @@ class Emulator:
             models when None) are not limited and announce generous limits.
         files_dir: Where the Files API keeps uploads (read back on start); None keeps them
             in memory.
+
+    Raises:
+        RateLimitSpecError: ``limits`` names a model that is not in ``models`` (a typo would
+            otherwise leave the intended model unlimited).
     """
 
     def __init__(
@@ -349,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
         emulator = Emulator(args.script, host=args.host, port=args.port,
                             api_keys=args.api_keys, batch_delay_seconds=args.batch_delay,
                             files_dir=args.files_dir, limits=dict(args.limits))
-    except (FaultSpecError, ScriptFileError) as error:
+    except (FaultSpecError, ScriptFileError, RateLimitSpecError) as error:
         print(f"agentcore emulator: {error}", file=sys.stderr)
         return 2
     for fault, times in faults:
