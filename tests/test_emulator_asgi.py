@@ -157,7 +157,7 @@ class TestOverTCP:
                     assert response.status_code == 200
                     peers.add(response.extensions["network_stream"].get_extra_info(
                         "client_addr"))
-        assert len(peers) == 1
+        assert len(peers) == 1 and None not in peers
 
     def test_stopping_with_a_slow_request_in_flight_ends_promptly(
         self, caplog: pytest.LogCaptureFixture
@@ -187,6 +187,16 @@ class TestOverTCP:
         [dropped] = outcome
         assert isinstance(dropped, httpx.TransportError)
         assert not [record for record in caplog.records if record.exc_info]
+
+    def test_an_ipv6_loopback_host_gives_a_usable_base_url(self) -> None:
+        try:
+            socket.socket(socket.AF_INET6).close()
+        except OSError:
+            pytest.skip("no IPv6 on this machine")
+        with Emulator(host="::1") as emulator, httpx.Client(base_url=emulator.base_url,
+                                                            headers=HEADERS) as http:
+            assert emulator.base_url.startswith("http://[::1]:")
+            assert http.get("/v1/models").status_code == 200
 
     async def test_serving_leaves_logging_and_signal_handlers_alone(self) -> None:
         handlers = list(logging.getLogger().handlers)

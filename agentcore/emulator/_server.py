@@ -165,10 +165,11 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``, once started."""
+        """``http://127.0.0.1:<port>`` (an IPv6 host in brackets), once started."""
         if self._port is None:
             raise RuntimeError("the emulator is not running; start() it first")
-        return f"http://{self._host}:{self._port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
 
     # -- running inside the caller's event loop ----------------------------------------
 
