@@ -20,7 +20,13 @@ from typing import Any
 import httpx
 
 from agentcore.emulator._batches import BatchStore
-from agentcore.emulator._cache import PromptCache, count_input_tokens
+from agentcore.emulator._cache import (
+    PromptBlock,
+    PromptCache,
+    count_input_tokens,
+    prompt_blocks,
+    prompt_tokens,
+)
 from agentcore.emulator._faults import Fault, FaultPlan
 from agentcore.emulator._files import FileStore, SourceDocument
 from agentcore.emulator._http import HTTPRequest
@@ -261,10 +267,12 @@ class EmulatorApp:
         model = validate_message_request(body, known_models=set(self._models_by_id))
         check_server_tool_betas(body, request.headers)
         documents = self.files.resolve_sources(body)
-        admission = self._admit(body, key, model)
+        sources = self.files.inline_sources(body)
+        blocks = prompt_blocks(sources, self._models_by_id[model].tokenizer)
+        admission = self._admit(body, sources, blocks, key, model)
         self.requests.append(body)
         try:
-            message = await self._answer(body, key, model, documents)
+            message = await self._answer(body, key, model, documents, (sources, blocks))
         except _ConnectionDrop:
             self._settle(admission, None)
             return Outcome(0, {}, reset=True)
@@ -280,15 +288,17 @@ class EmulatorApp:
         headers["content-type"] = _JSON
         return Outcome(200, headers, json.dumps(message).encode(), fault=fault)
 
-    def _admit(self, body: dict[str, Any], key: str, model: str) -> Admission | None:
-        """Charge a request to its model's rate limits, if it has any (429 when over)."""
+    def _admit(self, body: dict[str, Any], sources: Mapping[str, Any],
+               blocks: list[PromptBlock], key: str, model: str) -> Admission | None:
+        """Charge a request to its model's rate limits, if it has any (429 when over).
+        ``sources`` is ``body`` with its files inline, ``blocks`` their prompt blocks."""
         if not self.account.limits_model(model):
             return None
         assert self._cache is not None
         entry = self._models_by_id[model]
-        estimate = self._cache.account(self.files.inline_sources(body), key=key, model=model,
+        estimate = self._cache.account(sources, key=key, model=model,
                                        min_tokens=entry.min_cacheable_tokens,
-                                       tokenizer=entry.tokenizer, commit=False)
+                                       tokenizer=entry.tokenizer, commit=False, blocks=blocks)
         charged = estimate.input_tokens + estimate.cache_creation_input_tokens
         try:
             return self.account.admit(model, input_tokens=charged,
@@ -335,20 +345,27 @@ class EmulatorApp:
         return produced  # type: ignore[no-any-return]
 
     async def _answer(
-        self, body: dict[str, Any], key: str, model: str, documents: list[SourceDocument]
+        self, body: dict[str, Any], key: str, model: str, documents: list[SourceDocument],
+        prompt: tuple[Mapping[str, Any], list[PromptBlock]] | None = None,
     ) -> dict[str, Any]:
+        """The message answering ``body``; ``prompt`` is its files-inline form and prompt
+        blocks when the caller has them already."""
         entry = self._models_by_id[model]
         window = entry.window
-        prompt_tokens = count_input_tokens(self.files.inline_sources(body), entry.tokenizer)
-        if prompt_tokens > window:
+        if prompt is None:
+            sources = self.files.inline_sources(body)
+            prompt = sources, prompt_blocks(sources, entry.tokenizer)
+        sources, blocks = prompt
+        prompt_size = prompt_tokens(blocks)
+        if prompt_size > window:
             raise RequestRejected(400, "invalid_request_error",
-                                  f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
-        compaction = _server_compaction(body, prompt_tokens)
+                                  f"prompt is too long: {prompt_size} tokens > {window} maximum")
+        compaction = _server_compaction(body, prompt_size)
         if compaction is not None and compaction[1]:
             return {"id": new_id("msg"), "type": "message", "role": "assistant", "model": model,
                     "content": [compaction[0]], "stop_reason": "compaction",
                     "stop_sequence": None,
-                    "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}
+                    "usage": {"input_tokens": prompt_size, "output_tokens": 1}}
         produced = await self._produce(body, documents)
         if isinstance(produced, ErrorReply):
             raise RequestRejected(produced.status, produced.error_type, produced.message,
@@ -366,13 +383,13 @@ class EmulatorApp:
         message.setdefault("model", model)
         if "usage" not in message:
             assert self._cache is not None
-            usage = self._cache.account(self.files.inline_sources(body), key=key, model=model,
+            usage = self._cache.account(sources, key=key, model=model,
                                         min_tokens=entry.min_cacheable_tokens,
-                                        tokenizer=entry.tokenizer).to_wire()
+                                        tokenizer=entry.tokenizer, blocks=blocks).to_wire()
             output_tokens = max(1, estimate_tokens(message.get("content") or []))
-            if prompt_tokens + output_tokens > window:
+            if prompt_size + output_tokens > window:
                 # The answer ran into the end of the window: cut there, as the API does.
-                output_tokens = max(1, window - prompt_tokens)
+                output_tokens = max(1, window - prompt_size)
                 message["stop_reason"] = "model_context_window_exceeded"
             usage["output_tokens"] = output_tokens
             add_server_tool_usage(usage, message.get("content"))
