@@ -254,15 +254,18 @@ class _EmulatorProtocol(HttpToolsProtocol):
         coalescing = _CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
         self._in_head = False
+        self._in_body = False
         self._head_bytes = 0
+        self._last_data = self.loop.time()
         self._stall: asyncio.TimerHandle | None = None
-        self._arm_stall()  # a connection that never sends a request is closed too
+        self._arm_stall(STALL_SECONDS)  # one timer for the connection's life, not per request
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_stall()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self._last_data = self.loop.time()
         head_in_progress = self._in_head
         super().data_received(data)
         if not (head_in_progress and self._in_head) or self.transport.is_closing():
@@ -280,47 +283,45 @@ class _EmulatorProtocol(HttpToolsProtocol):
         self.scope["extensions"] = extensions
         self._in_head = True
         self._head_bytes = 0
-        if self._stall is None:
-            self._arm_stall()
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._in_body = True  # until the message completes, at once when it has no body
         super().on_headers_complete()
-        self._arm_stall()  # for the body; a request without one completes right away
-
-    def on_body(self, body: bytes) -> None:
-        super().on_body(body)
-        self._arm_stall()
 
     def on_message_complete(self) -> None:
-        self._disarm_stall()
+        self._in_body = False
         super().on_message_complete()
 
-    def _arm_stall(self) -> None:
-        self._disarm_stall()
-        self._stall = self.loop.call_later(STALL_SECONDS, self._stalled)
+    def _arm_stall(self, delay: float) -> None:
+        self._stall = self.loop.call_later(delay, self._check_stall)
 
     def _disarm_stall(self) -> None:
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
 
-    def _stalled(self) -> None:
-        """Nothing arrived for :data:`STALL_SECONDS` while a request was incomplete (or
-        before the first one)."""
+    def _check_stall(self) -> None:
+        """Answer 408 (or close a connection that never sent a request) when nothing arrived
+        for :data:`STALL_SECONDS` while a request was incomplete; otherwise look again."""
         self._stall = None
         if self.transport.is_closing():
             return
+        remaining = STALL_SECONDS - (self.loop.time() - self._last_data)
         cycle = self.cycle
-        if cycle is None and not self._in_head:
-            self.transport.close()  # connected and never sent a request
+        never_sent = cycle is None and not self._in_head
+        if remaining > 0 or not (never_sent or self._in_head or self._in_body):
+            self._arm_stall(remaining if remaining > 0 else STALL_SECONDS)
+            return
+        if never_sent:
+            self.transport.close()
             return
         if self.pipeline or self.flow.read_paused or (
                 cycle is not None and not cycle.response_complete
                 and (self._in_head or cycle.response_started)):
             # An earlier answer is still being written, or the server itself stopped
             # reading: the client is not the one stalling.
-            self._arm_stall()
+            self._arm_stall(STALL_SECONDS)
             return
         self._send_error(408, b"Request Timeout", "invalid_request_error",
                          f"the request stopped arriving: nothing was received for "
