@@ -8,6 +8,7 @@ event loop; a reset fault, which over TCP drops the connection, surfaces as the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -156,9 +157,11 @@ class TestOverTCP:
                     assert response.status_code == 200
                     peers.add(response.extensions["network_stream"].get_extra_info(
                         "client_addr"))
-        assert len(peers) == 1
+        assert len(peers) == 1 and None not in peers
 
-    def test_stopping_with_a_slow_request_in_flight_ends_promptly(self) -> None:
+    def test_stopping_with_a_slow_request_in_flight_ends_promptly(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
         emulator = Emulator([text_reply("late")]).start()
         emulator.faults.add(Fault.slow(30))
         outcome: list[Any] = []
@@ -180,7 +183,20 @@ class TestOverTCP:
 
         took = asyncio.run(scenario())
         assert took < 6  # graceful shutdown gives in-flight requests 2 s, then cancels them
-        assert len(outcome) == 1
+        # the unfinished answer is dropped, as by a server going down: no 500, no traceback
+        [dropped] = outcome
+        assert isinstance(dropped, httpx.TransportError)
+        assert not [record for record in caplog.records if record.exc_info]
+
+    def test_an_ipv6_loopback_host_gives_a_usable_base_url(self) -> None:
+        try:
+            socket.socket(socket.AF_INET6).close()
+        except OSError:
+            pytest.skip("no IPv6 on this machine")
+        with Emulator(host="::1") as emulator, httpx.Client(base_url=emulator.base_url,
+                                                            headers=HEADERS) as http:
+            assert emulator.base_url.startswith("http://[::1]:")
+            assert http.get("/v1/models").status_code == 200
 
     async def test_serving_leaves_logging_and_signal_handlers_alone(self) -> None:
         handlers = list(logging.getLogger().handlers)
@@ -191,3 +207,110 @@ class TestOverTCP:
             assert (await http.post("/v1/messages", json=body())).status_code == 200
             assert signal.getsignal(signal.SIGINT) is sigint
         assert logging.getLogger().handlers == handlers
+
+
+def _address(emulator: Emulator) -> tuple[str, int]:
+    host, port = emulator.base_url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def _read_until_closed(connection: socket.socket) -> bytes:
+    reply = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := connection.recv(65536):
+            reply += chunk
+    return reply
+
+
+def _request(payload: bytes = b"") -> bytes:
+    head = (b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: k\r\n"
+            b"anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n")
+    return head + b"content-length: %d\r\n\r\n" % len(payload) + payload
+
+
+class TestHostileClients:
+    """What a client can make the server hold is bounded: head size, and time."""
+
+    def test_a_request_head_over_64_kb_is_431_and_reading_stops_there(self) -> None:
+        piece = b"a" * 16384
+        sent = 0
+        with Emulator() as emulator, socket.create_connection(_address(emulator),
+                                                              timeout=5) as connection:
+            connection.sendall(b"GET /v1/models HTTP/1.1\r\nhost: x\r\nx-padding: ")
+            connection.settimeout(0.05)
+            reply = b""
+            while not reply and sent < 64 * len(piece):
+                connection.sendall(piece)
+                sent += len(piece)
+                with contextlib.suppress(TimeoutError):
+                    reply = connection.recv(65536)
+            connection.settimeout(5)
+            reply += _read_until_closed(connection)
+            with httpx.Client(base_url=emulator.base_url, headers=HEADERS) as http:
+                after = http.post("/v1/messages", json=body())
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431 ")
+        assert b"connection: close" in head
+        assert "exceed 65536 bytes" in json.loads(payload)["error"]["message"]
+        assert sent <= 64 * 1024 + 256 * 1024 + len(piece)  # one read beyond the limit at most
+        assert after.status_code == 200
+
+    def test_large_heads_under_the_limit_and_pipelined_requests_are_served(self) -> None:
+        padding = b"".join(b"x-pad-%d: %s\r\n" % (n, b"p" * 900) for n in range(50))
+        request = _request(json.dumps(body(max_tokens=16)).encode())
+        padded = request.replace(b"host: x\r\n", b"host: x\r\n" + padding)
+        big_body = json.dumps(body(metadata={"user_id": "u" * 300_000})).encode()
+        last = _request(json.dumps(body()).encode()).replace(
+            b"host: x\r\n", b"host: x\r\nconnection: close\r\n")
+        with Emulator() as emulator, socket.create_connection(_address(emulator),
+                                                              timeout=5) as connection:
+            connection.sendall(padded + _request(big_body) + padded + last)
+            reply = _read_until_closed(connection)
+        assert reply.count(b"HTTP/1.1 200 OK") == 4
+        assert len(emulator.requests) == 4
+
+    def test_a_head_that_stops_arriving_is_408(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr("agentcore.emulator._asgi.STALL_SECONDS", 0.3)
+        with Emulator() as emulator, socket.create_connection(_address(emulator),
+                                                              timeout=5) as connection:
+            connection.sendall(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api")
+            reply = _read_until_closed(connection)
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert json.loads(payload)["error"]["type"] == "invalid_request_error"
+
+    def test_a_body_that_stops_arriving_is_408_and_nothing_is_answered(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("agentcore.emulator._asgi.STALL_SECONDS", 0.3)
+        whole = _request(json.dumps(body()).encode())
+        with Emulator() as emulator, socket.create_connection(_address(emulator),
+                                                              timeout=5) as connection:
+            connection.sendall(whole[:-10])
+            reply = _read_until_closed(connection)
+            assert emulator.requests == []
+        assert reply.startswith(b"HTTP/1.1 408 ")
+        assert b"nothing was received for 0.3 s" in reply
+
+    def test_a_connection_that_never_sends_a_request_is_closed(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("agentcore.emulator._asgi.STALL_SECONDS", 0.3)
+        with Emulator() as emulator, socket.create_connection(_address(emulator),
+                                                              timeout=5) as connection:
+            started = time.perf_counter()
+            assert _read_until_closed(connection) == b""
+            assert time.perf_counter() - started < 4
+
+    def test_a_slow_answer_is_not_mistaken_for_a_stalled_client(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("agentcore.emulator._asgi.STALL_SECONDS", 0.2)
+        with Emulator([text_reply("slow"), text_reply("next")]) as emulator, httpx.Client(
+            base_url=emulator.base_url, headers=HEADERS
+        ) as http:
+            emulator.faults.add(Fault.slow(0.8))
+            first = http.post("/v1/messages", json=body())
+            second = http.post("/v1/messages", json=body())
+        assert [first.status_code, second.status_code] == [200, 200]
+        assert first.json()["content"][0]["text"] == "slow"

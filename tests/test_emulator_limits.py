@@ -9,7 +9,9 @@ nothing; every answer carries ``anthropic-ratelimit-*`` headers. The clock is in
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -186,6 +188,59 @@ class TestHeadersAndBucketArithmetic:
         assert account.headers(MODEL)["anthropic-ratelimit-input-tokens-reset"] == (
             "2026-11-30T12:00:41Z")
 
+    def test_a_request_due_exactly_when_the_bucket_holds_it_again_is_admitted(self) -> None:
+        clock = FakeClock()
+        clock.now = 987654.321  # a monotonic clock's magnitude after days of uptime
+        account = AccountLimits({MODEL: RateLimits(requests_per_minute=7)}, clock)
+        for _ in range(7):
+            account.admit(MODEL, input_tokens=0, max_tokens=1)
+        start = clock.now
+        for n in range(1, 400):  # about an hour at one request per 60/7 s
+            due = start + n * 60 / 7
+            clock.now = (clock.now + due) / 2  # headers read in between refill the bucket
+            account.usage(MODEL)
+            clock.now = due
+            account.admit(MODEL, input_tokens=0, max_tokens=1)  # no 429 for a rounding error
+        assert account.usage(MODEL).admitted == 7 + 399
+
+    def test_a_scripted_usage_beyond_reason_leaves_the_emulator_answering(
+        self, clock: FakeClock
+    ) -> None:
+        absurd = text_reply("x", usage={"input_tokens": 1, "output_tokens": 10**20})
+        with serve(clock, RateLimits(output_tokens_per_minute=8000),
+                   [absurd, text_reply("y")]) as emulator, httpx.Client(
+            base_url=emulator.base_url, headers=HEADERS
+        ) as http:
+            first = http.post("/v1/messages", json=body())
+            second = http.post("/v1/messages", json=body())
+        assert first.status_code == 200
+        assert first.headers["anthropic-ratelimit-output-tokens-remaining"] == "0"
+        assert second.status_code == 429
+        # the bucket is empty for longer than anyone waits: a year is what is announced
+        assert second.headers["retry-after"] == str(365 * 86400)
+        reset = datetime.fromisoformat(second.headers["anthropic-ratelimit-output-tokens-reset"])
+        # (the header is in whole seconds and read a moment later: allow a minute either way)
+    assert abs((reset - datetime.now(UTC)).total_seconds() - 365 * 86400) < 60
+        assert emulator.rate_limit_usage(MODEL).output_tokens == 10**20
+
+    def test_an_answer_that_fails_inside_the_emulator_gives_its_reservation_back(
+        self, clock: FakeClock
+    ) -> None:
+        def reply(request: dict[str, Any]) -> Any:
+            raise ValueError("the reply function has a bug")
+
+        with serve(clock, RateLimits(output_tokens_per_minute=1000), reply) as emulator, \
+                httpx.Client(base_url=emulator.base_url, headers=HEADERS) as http:
+            response = http.post("/v1/messages", json=body(max_tokens=700))
+        assert response.status_code == 500
+        error = response.json()["error"]
+        assert error["type"] == "api_error"
+        assert "ValueError: the reply function has a bug" in error["message"]
+        assert response.headers["x-should-retry"] == "false"
+        usage = emulator.rate_limit_usage(MODEL)
+        assert (usage.admitted, usage.output_tokens, usage.output_tokens_remaining) == (
+            1, 0, 1000)
+
 
 class TestOverTheLimit:
     def test_a_request_over_the_limit_is_429_with_retry_after_and_takes_nothing(
@@ -237,6 +292,8 @@ class TestOverTheLimit:
                 {"role": "user", "content": "y" * 400}]))
         assert response.status_code == 429
         assert "more than the whole limit" in response.json()["error"]["message"]
+        # waiting cannot help: the server's verdict is not to retry
+        assert response.headers["x-should-retry"] == "false"
         assert emulator.rate_limit_usage(MODEL).limited == 1
 
     def test_the_agentcore_client_sees_a_rate_limit_error_with_the_servers_wait(
@@ -330,6 +387,24 @@ class TestSpecs:
             RateLimits(requests_per_minute=0)
         with pytest.raises(ValueError, match="input_tokens_per_minute"):
             RateLimits(input_tokens_per_minute=1.5)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"output_tokens_per_minute must be .* below 10"):
+            RateLimits(output_tokens_per_minute=10**400)  # float() of it would overflow
+
+    def test_limits_for_a_model_the_emulator_does_not_serve_are_refused(self) -> None:
+        # a typo would otherwise leave the intended model silently unlimited
+        with pytest.raises(RateLimitSpecError, match=r"'claude-sonet-4-6'.*not a model.*"
+                                                     r"claude-sonnet-4-6"):
+            Emulator(limits={"claude-sonet-4-6": RateLimits(requests_per_minute=5)})
+
+    def test_the_command_line_refuses_limits_for_an_unknown_model(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        args = parser.parse_args(["--port", "0", "--limits", "claude-sonet-4-6=50rpm"])
+        assert run(args) == 2
+        assert "limits for 'claude-sonet-4-6': it is not a model the emulator serves" in (
+            capsys.readouterr().err)
 
     def test_command_line_limits_are_repeatable_per_model(self) -> None:
         parser = argparse.ArgumentParser()
@@ -376,6 +451,38 @@ class TestSpecs:
     def test_the_same_model_twice_is_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
         parser = argparse.ArgumentParser()
         add_arguments(parser)
-        args = parser.parse_args(["--port", "0", "--limits", "m=1rpm", "--limits", "m=2rpm"])
+        args = parser.parse_args(["--port", "0", "--limits", f"{MODEL}=1rpm",
+                                  "--limits", f"{MODEL}=2rpm"])
         assert run(args) == 2
-        assert "--limits given more than once for m" in capsys.readouterr().err
+        assert f"--limits given more than once for {MODEL}" in capsys.readouterr().err
+
+
+class TestConcurrency:
+    async def test_many_requests_at_once_are_charged_exactly_what_their_answers_report(
+        self,
+    ) -> None:
+        now = [100.0]
+        chance = random.Random(7)
+
+        async def reply(request: dict[str, Any]) -> Any:
+            await asyncio.sleep(chance.random() * 0.005)  # answers finish out of order
+            return text_reply("ok " * chance.randint(1, 50))
+
+        emulator = Emulator(reply, clock=lambda: now[0], limits={MODEL: RateLimits(
+            requests_per_minute=500, input_tokens_per_minute=5000,
+            output_tokens_per_minute=3000)})
+        async with httpx.AsyncClient(transport=emulator.asgi_transport(),
+                                     base_url="http://emulator", headers=HEADERS) as http:
+            responses = await asyncio.gather(*(
+                http.post("/v1/messages", json=body(max_tokens=chance.randint(1, 400)))
+                for _ in range(300)))
+        answered = [r.json()["usage"] for r in responses if r.status_code == 200]
+        refused = [r for r in responses if r.status_code == 429]
+        assert answered and refused and len(answered) + len(refused) == 300
+        output = sum(usage["output_tokens"] for usage in answered)
+        charged = sum(usage["input_tokens"] + usage["cache_creation_input_tokens"]
+                      for usage in answered)
+        assert emulator.rate_limit_usage(MODEL) == RateLimitUsage(
+            MODEL, admitted=len(answered), limited=len(refused), input_tokens=charged,
+            output_tokens=output, requests_remaining=500.0 - len(answered),
+            input_tokens_remaining=5000.0 - charged, output_tokens_remaining=3000.0 - output)

@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import json
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,11 +20,17 @@ from typing import Any
 import httpx
 
 from agentcore.emulator._batches import BatchStore
-from agentcore.emulator._cache import PromptCache, count_input_tokens
+from agentcore.emulator._cache import (
+    PromptBlock,
+    PromptCache,
+    count_input_tokens,
+    prompt_blocks,
+    prompt_tokens,
+)
 from agentcore.emulator._faults import Fault, FaultPlan
 from agentcore.emulator._files import FileStore, SourceDocument
 from agentcore.emulator._http import HTTPRequest
-from agentcore.emulator._limits import AccountLimits, Admission, RateLimits
+from agentcore.emulator._limits import AccountLimits, Admission, RateLimits, RateLimitSpecError
 from agentcore.emulator._policy import (
     add_thinking,
     apply_stop_sequences,
@@ -33,6 +40,7 @@ from agentcore.emulator._policy import (
 )
 from agentcore.emulator._server_tools import add_server_tool_usage, check_server_tool_betas
 from agentcore.emulator._validation import RequestRejected, validate_message_request
+from agentcore.log import get_logger
 from agentcore.testing._models import ModelEntry, model_page
 from agentcore.testing._replies import (
     ErrorReply,
@@ -49,6 +57,7 @@ ReplyFunction = Callable[[dict[str, Any]], "Reply | Awaitable[Reply]"]
 """Answers one valid MessageCreate body; may be a coroutine function."""
 
 _JSON = "application/json"
+_log = get_logger("agentcore.emulator")
 
 
 @dataclass(slots=True)
@@ -102,6 +111,9 @@ class EmulatorApp:
         models: The catalog; requests for other models get 404.
         limits: Per-model account limits enforced on ``POST /v1/messages`` (see
             :mod:`agentcore.emulator._limits`); models not named are never limited.
+
+    Raises:
+        RateLimitSpecError: ``limits`` names a model that is not in ``models``.
     """
 
     replies: Sequence[Reply] | ReplyFunction | None = None
@@ -127,6 +139,12 @@ class EmulatorApp:
         if self.replies is not None and not callable(self.replies):
             self._script = _Script(list(self.replies))
         self._models_by_id = {model.id: model for model in self.models}
+        unknown = sorted(set(self.limits) - set(self._models_by_id))
+        if unknown:
+            raise RateLimitSpecError(
+                f"limits for {', '.join(repr(model) for model in unknown)}: "
+                f"{'it is' if len(unknown) == 1 else 'they are'} not a model the emulator "
+                f"serves (its models: {', '.join(sorted(self._models_by_id))})")
         self._cache = PromptCache(clock=self.clock)
         self.account = AccountLimits(dict(self.limits), self.clock)
         self._batches = BatchStore(self._batch_answer, delay_seconds=self.batch_delay_seconds,
@@ -140,12 +158,22 @@ class EmulatorApp:
     # -- request handling -------------------------------------------------------------
 
     async def handle(self, request: HTTPRequest) -> Outcome:
-        """Answer one request."""
+        """Answer one request. An exception from the reply source (or the emulator itself)
+        is answered 500 ``api_error`` naming it, with ``x-should-retry: false``, and logged
+        as ``emulator.failed`` with its traceback."""
         try:
             key = self._authenticate(request)
             return await self._route(request, key)
         except RequestRejected as rejected:
             return self._error(rejected)
+        except Exception as error:
+            _log.error("emulator.failed", method=request.method, path=request.path,
+                       error=f"{type(error).__name__}: {error}",
+                       traceback=traceback.format_exc())
+            return self._error(RequestRejected(
+                500, "api_error",
+                f"The emulator could not answer: {type(error).__name__}: {error}",
+                {"x-should-retry": "false"}))
 
     def _authenticate(self, request: HTTPRequest) -> str:
         key = request.headers.get("x-api-key", "")
@@ -245,14 +273,16 @@ class EmulatorApp:
         model = validate_message_request(body, known_models=set(self._models_by_id))
         check_server_tool_betas(body, request.headers)
         documents = self.files.resolve_sources(body)
-        admission = self._admit(body, key, model)
+        sources = self.files.inline_sources(body)
+        blocks = prompt_blocks(sources, self._models_by_id[model].tokenizer)
+        admission = self._admit(body, sources, blocks, key, model)
         self.requests.append(body)
         try:
-            message = await self._answer(body, key, model, documents)
+            message = await self._answer(body, key, model, documents, (sources, blocks))
         except _ConnectionDrop:
             self._settle(admission, None)
             return Outcome(0, {}, reset=True)
-        except RequestRejected:
+        except BaseException:
             self._settle(admission, None)
             raise
         self._settle(admission, message.get("usage"))
@@ -266,15 +296,17 @@ class EmulatorApp:
         return Outcome(200, headers, json.dumps(message).encode(), fault=fault,
                        injected=injected)
 
-    def _admit(self, body: dict[str, Any], key: str, model: str) -> Admission | None:
-        """Charge a request to its model's rate limits, if it has any (429 when over)."""
+    def _admit(self, body: dict[str, Any], sources: Mapping[str, Any],
+               blocks: list[PromptBlock], key: str, model: str) -> Admission | None:
+        """Charge a request to its model's rate limits, if it has any (429 when over).
+        ``sources`` is ``body`` with its files inline, ``blocks`` their prompt blocks."""
         if not self.account.limits_model(model):
             return None
         assert self._cache is not None
         entry = self._models_by_id[model]
-        estimate = self._cache.account(self.files.inline_sources(body), key=key, model=model,
+        estimate = self._cache.account(sources, key=key, model=model,
                                        min_tokens=entry.min_cacheable_tokens,
-                                       tokenizer=entry.tokenizer, commit=False)
+                                       tokenizer=entry.tokenizer, commit=False, blocks=blocks)
         charged = estimate.input_tokens + estimate.cache_creation_input_tokens
         try:
             return self.account.admit(model, input_tokens=charged,
@@ -321,20 +353,27 @@ class EmulatorApp:
         return produced  # type: ignore[no-any-return]
 
     async def _answer(
-        self, body: dict[str, Any], key: str, model: str, documents: list[SourceDocument]
+        self, body: dict[str, Any], key: str, model: str, documents: list[SourceDocument],
+        prompt: tuple[Mapping[str, Any], list[PromptBlock]] | None = None,
     ) -> dict[str, Any]:
+        """The message answering ``body``; ``prompt`` is its files-inline form and prompt
+        blocks when the caller has them already."""
         entry = self._models_by_id[model]
         window = entry.window
-        prompt_tokens = count_input_tokens(self.files.inline_sources(body), entry.tokenizer)
-        if prompt_tokens > window:
+        if prompt is None:
+            sources = self.files.inline_sources(body)
+            prompt = sources, prompt_blocks(sources, entry.tokenizer)
+        sources, blocks = prompt
+        prompt_size = prompt_tokens(blocks)
+        if prompt_size > window:
             raise RequestRejected(400, "invalid_request_error",
-                                  f"prompt is too long: {prompt_tokens} tokens > {window} maximum")
-        compaction = _server_compaction(body, prompt_tokens)
+                                  f"prompt is too long: {prompt_size} tokens > {window} maximum")
+        compaction = _server_compaction(body, prompt_size)
         if compaction is not None and compaction[1]:
             return {"id": new_id("msg"), "type": "message", "role": "assistant", "model": model,
                     "content": [compaction[0]], "stop_reason": "compaction",
                     "stop_sequence": None,
-                    "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}
+                    "usage": {"input_tokens": prompt_size, "output_tokens": 1}}
         produced = await self._produce(body, documents)
         if isinstance(produced, ErrorReply):
             raise RequestRejected(produced.status, produced.error_type, produced.message,
@@ -352,13 +391,13 @@ class EmulatorApp:
         message.setdefault("model", model)
         if "usage" not in message:
             assert self._cache is not None
-            usage = self._cache.account(self.files.inline_sources(body), key=key, model=model,
+            usage = self._cache.account(sources, key=key, model=model,
                                         min_tokens=entry.min_cacheable_tokens,
-                                        tokenizer=entry.tokenizer).to_wire()
+                                        tokenizer=entry.tokenizer, blocks=blocks).to_wire()
             output_tokens = max(1, estimate_tokens(message.get("content") or []))
-            if prompt_tokens + output_tokens > window:
+            if prompt_size + output_tokens > window:
                 # The answer ran into the end of the window: cut there, as the API does.
-                output_tokens = max(1, window - prompt_tokens)
+                output_tokens = max(1, window - prompt_size)
                 message["stop_reason"] = "model_context_window_exceeded"
             usage["output_tokens"] = output_tokens
             add_server_tool_usage(usage, message.get("content"))

@@ -4,7 +4,8 @@
 for :meth:`EmulatorApp.handle <agentcore.emulator._app.EmulatorApp.handle>` and writes the
 :class:`~agentcore.emulator._app.Outcome` back: a JSON body, an SSE stream (with its fault
 applied mid-stream), or a dropped connection. Bodies over the API's limit (32 MB; 500 MB for a
-file upload) get 413 without being read.
+file upload) get 413 without being read; over TCP, heads over 64 KB get 431 and requests that
+stop arriving get 408.
 
 Dropping a connection needs the socket, which ASGI does not expose: the uvicorn protocol here
 adds a scope extension, ``"agentcore.reset"``, that resets the TCP connection. Without it
@@ -52,6 +53,12 @@ _log = get_logger("agentcore.emulator")
 _BACKLOG = 4096
 _MULTIPART_FRAMING_BYTES = 64 * 1024
 
+MAX_HEAD_BYTES = 64 * 1024
+"""The largest request head (request line and headers) served; a larger one is answered 431."""
+STALL_SECONDS = 30.0
+"""How long a request's head or body may stop arriving (and a new connection may stay silent)
+before it is answered 408 and the connection closed."""
+
 
 class ConnectionDropped(Exception):
     """The emulator dropped the connection (a reset fault) where it has no socket to reset."""
@@ -64,7 +71,8 @@ def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 class EmulatorASGI:
     """Serves an :class:`EmulatorApp` to an ASGI server (or :class:`httpx.ASGITransport`).
 
-    Handles ``http`` and ``lifespan`` scopes; lifespan shutdown stops batch processing.
+    Handles ``http`` and ``lifespan`` scopes; lifespan shutdown stops batch processing. A
+    request still unanswered when the server stops waiting for it has its connection reset.
     """
 
     def __init__(self, app: EmulatorApp) -> None:
@@ -73,7 +81,14 @@ class EmulatorASGI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            try:
+                await self._http(scope, receive, send)
+            except asyncio.CancelledError:
+                # The server is stopping and gave up waiting for this answer: drop the
+                # connection as a server going down would (not a 500 and a logged traceback).
+                if RESET_EXTENSION not in scope.get("extensions", {}):
+                    raise
+                await _reset(scope)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -242,17 +257,88 @@ class _CoalescingTransport:
 
 
 class _EmulatorProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, plus a way to reset the connection, API-shaped 400s and
-    one ``send`` per response."""
+    """uvicorn's httptools protocol, plus a way to reset the connection, API-shaped errors for
+    requests the parser refuses, one ``send`` per response, and bounds on what a client may
+    hold: a request head (request line and headers) larger than :data:`MAX_HEAD_BYTES` is
+    answered 431, and a head or body that stops arriving for :data:`STALL_SECONDS` is
+    answered 408; either way the connection is closed."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = _CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
+        self._in_head = False
+        self._in_body = False
+        self._head_bytes = 0
+        self._last_data = self.loop.time()
+        self._stall: asyncio.TimerHandle | None = None
+        self._arm_stall(STALL_SECONDS)  # one timer for the connection's life, not per request
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_stall()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_data = self.loop.time()
+        head_in_progress = self._in_head
+        super().data_received(data)
+        if not (head_in_progress and self._in_head) or self.transport.is_closing():
+            return
+        # Only whole reads inside one head are counted: the read that starts a head may also
+        # hold the previous request's body, and the parser holds at most one read beyond.
+        self._head_bytes += len(data)
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._send_error(431, b"Request Header Fields Too Large", "invalid_request_error",
+                             f"the request line and headers exceed {MAX_HEAD_BYTES} bytes")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         extensions: dict[str, Any] = {RESET_EXTENSION: self._reset_connection}
         self.scope["extensions"] = extensions
+        self._in_head = True
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._in_body = True  # until the message completes, at once when it has no body
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        super().on_message_complete()
+
+    def _arm_stall(self, delay: float) -> None:
+        self._stall = self.loop.call_later(delay, self._check_stall)
+
+    def _disarm_stall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _check_stall(self) -> None:
+        """Answer 408 (or close a connection that never sent a request) when nothing arrived
+        for :data:`STALL_SECONDS` while a request was incomplete; otherwise look again."""
+        self._stall = None
+        if self.transport.is_closing():
+            return
+        remaining = STALL_SECONDS - (self.loop.time() - self._last_data)
+        cycle = self.cycle
+        never_sent = cycle is None and not self._in_head
+        if remaining > 0 or not (never_sent or self._in_head or self._in_body):
+            self._arm_stall(remaining if remaining > 0 else STALL_SECONDS)
+            return
+        if never_sent:
+            self.transport.close()
+            return
+        if self.pipeline or self.flow.read_paused or (
+                cycle is not None and not cycle.response_complete
+                and (self._in_head or cycle.response_started)):
+            # An earlier answer is still being written, or the server itself stopped
+            # reading: the client is not the one stalling.
+            self._arm_stall(STALL_SECONDS)
+            return
+        self._send_error(408, b"Request Timeout", "invalid_request_error",
+                         f"the request stopped arriving: nothing was received for "
+                         f"{STALL_SECONDS:g} s")
 
     def _reset_connection(self) -> None:
         """Drop the connection with a TCP reset, as a crashed server or proxy would."""
@@ -263,10 +349,16 @@ class _EmulatorProtocol(HttpToolsProtocol):
         self.transport.abort()
 
     def send_400_response(self, msg: str) -> None:
+        self._send_error(400, b"Bad Request", "invalid_request_error",
+                         "malformed HTTP/1.1 request")
+
+    def _send_error(self, status: int, reason: bytes, error_type: str, message: str) -> None:
+        """Answer with an API-shaped error and close the connection (the request is not
+        handed to the app, or its app will see the client gone)."""
+        self._disarm_stall()
         request_id = new_id("req")
-        body = json.dumps(error_body("invalid_request_error", "malformed HTTP/1.1 request",
-                                     request_id)).encode()
-        head = [b"HTTP/1.1 400 Bad Request"]
+        body = json.dumps(error_body(error_type, message, request_id)).encode()
+        head = [b"HTTP/1.1 %d %s" % (status, reason)]
         head.extend(name + b": " + value for name, value in self.server_state.default_headers)
         head += [b"content-type: application/json", b"request-id: " + request_id.encode(),
                  b"content-length: " + str(len(body)).encode(), b"connection: close"]

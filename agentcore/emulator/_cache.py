@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +29,11 @@ __all__ = [
     "LOOKBACK_BLOCKS",
     "TOKENIZERS",
     "InputUsage",
+    "PromptBlock",
     "PromptCache",
     "count_input_tokens",
+    "prompt_blocks",
+    "prompt_tokens",
     "varied_tokens",
 ]
 
@@ -70,7 +73,10 @@ class InputUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class _Block:
+class PromptBlock:
+    """One block of a prompt: its canonical bytes (what a cache prefix hashes), its tokens,
+    and its ``cache_control`` TTL (None when it is not a breakpoint)."""
+
     canonical: bytes
     tokens: int
     ttl: str | None
@@ -105,7 +111,7 @@ TOKENIZERS: dict[str, Callable[[bytes], int]] = {"chars": _chars_tokens, "varied
 
 def _block(
     value: Mapping[str, Any], prefix: str, tokenize: Callable[[bytes], int] = _chars_tokens
-) -> _Block:
+) -> PromptBlock:
     control = value.get("cache_control")
     plain = value if control is None else {
         key: item for key, item in value.items() if key != "cache_control"
@@ -115,10 +121,13 @@ def _block(
     if isinstance(control, dict):
         raw_ttl = control.get("ttl")
         ttl = raw_ttl if raw_ttl in _TTL_SECONDS else "5m"
-    return _Block(canonical, tokenize(canonical), ttl)
+    return PromptBlock(canonical, tokenize(canonical), ttl)
 
 
-def _prompt_blocks(body: Mapping[str, Any], tokenizer: str = "chars") -> list[_Block]:
+def prompt_blocks(body: Mapping[str, Any], tokenizer: str = "chars") -> list[PromptBlock]:
+    """The prompt's blocks in cache order, each with its tokens and cache TTL: what
+    :func:`count_input_tokens` sums and :meth:`PromptCache.account` bills, computed once for
+    a request that needs both."""
     tokenize = TOKENIZERS[tokenizer]
     blocks = [
         _block(definition, "tool:", tokenize) for definition in body.get("tools") or []
@@ -148,7 +157,7 @@ def _prompt_blocks(body: Mapping[str, Any], tokenizer: str = "chars") -> list[_B
     if isinstance(top_level, dict) and blocks and blocks[-1].ttl is None:
         last = blocks[-1]
         ttl = top_level.get("ttl")
-        blocks[-1] = _Block(last.canonical, last.tokens, ttl if ttl in _TTL_SECONDS else "5m")
+        blocks[-1] = PromptBlock(last.canonical, last.tokens, ttl if ttl in _TTL_SECONDS else "5m")
     return blocks
 
 
@@ -173,7 +182,12 @@ def _after_compaction(messages: list[Any]) -> tuple[int, int]:
 
 def count_input_tokens(body: Mapping[str, Any], tokenizer: str = "chars") -> int:
     """The prompt's size in tokens, as ``count_tokens`` reports it (cache ignored)."""
-    return max(1, sum(block.tokens for block in _prompt_blocks(body, tokenizer)))
+    return prompt_tokens(prompt_blocks(body, tokenizer))
+
+
+def prompt_tokens(blocks: Sequence[PromptBlock]) -> int:
+    """The size in tokens of a prompt made of ``blocks`` (at least 1)."""
+    return max(1, sum(block.tokens for block in blocks))
 
 
 class PromptCache:
@@ -196,14 +210,17 @@ class PromptCache:
         min_tokens: int,
         tokenizer: str = "chars",
         commit: bool = True,
+        blocks: Sequence[PromptBlock] | None = None,
     ) -> InputUsage:
         """Bill one request's input, reading and writing cache entries as the API would.
 
         With ``commit=False`` the bill is computed and the cache left unchanged (no writes,
         no refreshed expiry), to know a request's charges before deciding to answer it.
+        ``blocks`` are ``body``'s :func:`prompt_blocks` when the caller has them already.
         """
-        blocks = _prompt_blocks(body, tokenizer)
-        total = max(1, sum(block.tokens for block in blocks))
+        if blocks is None:
+            blocks = prompt_blocks(body, tokenizer)
+        total = prompt_tokens(blocks)
         breakpoints = [index for index, block in enumerate(blocks) if block.ttl is not None]
         if not breakpoints:
             return InputUsage(input_tokens=total)

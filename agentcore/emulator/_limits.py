@@ -10,9 +10,10 @@ continuously at ``limit / 60`` per second (it is never reset at minute boundarie
   reservation flows back and a longer reply takes the difference.
 
 A request is admitted only if every configured bucket holds its share; otherwise it is answered
-429 ``rate_limit_error`` with ``retry-after`` (whole seconds until the buckets would hold it) and
-nothing is taken. Every answer to a limited model carries the buckets' state in the
-``anthropic-ratelimit-*`` headers.
+429 ``rate_limit_error`` with ``retry-after`` (whole seconds until the buckets would hold it, at
+most a year) and nothing is taken; a request wanting more than a whole limit also gets
+``x-should-retry: false``, since no wait lets it through. Every answer to a limited model
+carries the buckets' state in the ``anthropic-ratelimit-*`` headers.
 """
 
 from __future__ import annotations
@@ -36,15 +37,24 @@ DEFAULT_HEADERS_LIMITS = {"requests": 4000, "tokens": 2_000_000, "input-tokens":
 _UNITS = {"rpm": "requests_per_minute", "itpm": "input_tokens_per_minute",
           "otpm": "output_tokens_per_minute"}
 _SPEC_PART = re.compile(r"^([0-9]{1,15})([a-z]+)$")
+_MAX_LIMIT = 10**15
+_SLACK = 1e-9
+"""A bucket holding ``amount`` less this fraction of its capacity holds it: what continuous
+refill computed in floating point falls short by when a request arrives exactly on time."""
+_MAX_WAIT_SECONDS = 365 * 86400.0
+"""The longest wait announced (``retry-after``, ``*-reset``), however deep a bucket's debt."""
 
 
 class RateLimitSpecError(ValueError):
-    """A command-line limits spec that cannot be understood."""
+    """Limits that cannot be used: a command-line spec that cannot be understood, or limits
+    for a model the emulator does not serve."""
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
     """One model's limits per minute; None leaves that dimension unlimited.
+
+    Each limit is a whole number from 1 to 10**15 - 1.
 
     Args:
         requests_per_minute: Admitted requests per minute (RPM).
@@ -61,9 +71,11 @@ class RateLimits:
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number or None, "
-                                 f"not {value!r}")
+            if (isinstance(value, bool) or not isinstance(value, int) or value < 1
+                    or value >= _MAX_LIMIT):
+                shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:40]}…"
+                raise ValueError(f"{name} must be a positive whole number below 10**15 or "
+                                 f"None, not {shown}")
 
     @classmethod
     def parse(cls, spec: str) -> tuple[str, RateLimits]:
@@ -130,12 +142,16 @@ class _Bucket:
             self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
         self.updated = max(self.updated, now)
 
+    def holds(self, amount: float) -> bool:
+        """Whether ``amount`` can be taken now (after :meth:`refill`)."""
+        return self.level + self.capacity * _SLACK >= amount
+
     def wait_for(self, amount: float) -> float:
-        """Seconds until the bucket holds ``amount`` (after :meth:`refill`)."""
-        return max(0.0, (amount - self.level) / self.rate)
+        """Seconds until the bucket holds ``amount`` (after :meth:`refill`), at most a year."""
+        return min(_MAX_WAIT_SECONDS, max(0.0, (amount - self.level) / self.rate))
 
     def full_in(self) -> float:
-        return max(0.0, (self.capacity - self.level) / self.rate)
+        return self.wait_for(self.capacity)
 
 
 @dataclass(slots=True)
@@ -224,7 +240,7 @@ class AccountLimits:
                 if bucket is None:
                     continue
                 bucket.refill(now)
-                if bucket.level < wanted[kind]:
+                if not bucket.holds(wanted[kind]):
                     short.append((kind, bucket.wait_for(min(wanted[kind], bucket.capacity))))
             if short:
                 account.limited += 1
@@ -312,15 +328,21 @@ class AccountLimits:
         names = {"requests": "requests", "input-tokens": "input tokens",
                  "output-tokens": "output tokens"}
         parts = []
+        never = False
         for kind, _ in short:
             bucket = dict(account.buckets())[kind]
             assert bucket is not None
-            over = " (more than the whole limit)" if wanted[kind] > bucket.capacity else ""
+            over = ""
+            if wanted[kind] > bucket.capacity:
+                over, never = " (more than the whole limit)", True
             parts.append(f"{int(bucket.capacity)} {names[kind]} per minute{over}")
+        advice = ("make the request smaller: waiting cannot help" if never else
+                  "retry after the retry-after seconds")
         message = (f"This request would exceed the rate limit for {account.model}: "
                    f"{', '.join(parts)}. The anthropic-ratelimit-* response headers show "
-                   "the current usage; retry after the retry-after seconds.")
-        headers = {"retry-after": str(max(1, math.ceil(wait))), "x-should-retry": "true"}
+                   f"the current usage; {advice}.")
+        headers = {"retry-after": str(max(1, math.ceil(wait))),
+                   "x-should-retry": "false" if never else "true"}
         return RequestRejected(429, "rate_limit_error", message, headers)
 
 

@@ -85,6 +85,12 @@ def _keywords(text: str) -> set[str]:
     return {_stem(word) for word in _plain_words(text)}
 
 
+def _blocks_of(message: Mapping[str, Any]) -> list[Any]:
+    """A message's content blocks (none when its content is a plain string)."""
+    content = message.get("content")
+    return content if isinstance(content, list) else []
+
+
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -239,15 +245,14 @@ def demo_reply(body: Mapping[str, Any]) -> dict[str, Any]:
     used = {
         str(block.get("name"))
         for message in later if message.get("role") == "assistant"
-        for block in message.get("content") or [] if isinstance(block, dict)
+        for block in _blocks_of(message) if isinstance(block, dict)
         and block.get("type") == "tool_use"
     }
     last = messages[-1] if messages else {}
     results = [
-        block for block in last.get("content") or []
-        if last.get("role") == "user" and isinstance(block, dict)
-        and block.get("type") == "tool_result"
-    ]
+        block for block in _blocks_of(last)
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+    ] if last.get("role") == "user" else []
     if choice.get("type") == "none":
         tools = []
     if results:

@@ -80,6 +80,10 @@ class Emulator:
             models when None) are not limited and announce generous limits.
         files_dir: Where the Files API keeps uploads (read back on start); None keeps them
             in memory.
+
+    Raises:
+        RateLimitSpecError: ``limits`` names a model that is not in ``models`` (a typo would
+            otherwise leave the intended model unlimited).
     """
 
     def __init__(
@@ -161,10 +165,11 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``, once started."""
+        """``http://127.0.0.1:<port>`` (an IPv6 host in brackets), once started."""
         if self._port is None:
             raise RuntimeError("the emulator is not running; start() it first")
-        return f"http://{self._host}:{self._port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
 
     # -- running inside the caller's event loop ----------------------------------------
 
@@ -349,7 +354,7 @@ def run(args: argparse.Namespace) -> int:
         emulator = Emulator(args.script, host=args.host, port=args.port,
                             api_keys=args.api_keys, batch_delay_seconds=args.batch_delay,
                             files_dir=args.files_dir, limits=dict(args.limits))
-    except (FaultSpecError, ScriptFileError) as error:
+    except (FaultSpecError, ScriptFileError, RateLimitSpecError) as error:
         print(f"agentcore emulator: {error}", file=sys.stderr)
         return 2
     for fault, times in faults:
