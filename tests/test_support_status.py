@@ -10,8 +10,21 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-from agentcore import ModelWait, ModelWaiting, TextDelta, ToolCallStarted, ToolResultEvent
+import pytest
+
+from agentcore import (
+    Agent,
+    Client,
+    ModelWait,
+    ModelWaiting,
+    TextDelta,
+    ToolCallStarted,
+    ToolResultEvent,
+    tool,
+)
+from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.usage import PriceTable
+from examples.support_agent.console import ChatConsole
 from examples.support_agent.render import Style, TurnPrinter, wait_text
 from examples.support_agent.status import StatusLine
 
@@ -83,3 +96,36 @@ def test_without_a_live_line_a_wait_is_a_line_of_its_own() -> None:
     printer(TextDelta("Done."))
     printer.end_text()
     assert out.getvalue() == "  … rate limited, retrying in 4 s (1/2)\nassistant> Done.\n"
+
+
+def test_an_unexpected_error_ending_the_run_clears_the_status_line_first() -> None:
+    """Given a run that fails with an error no one handles (a before_tool hook's bug) while
+    the status line says "running order_status…", the console erases the line (which gives
+    the terminal its cursor back) before the error leaves it."""
+
+    @tool
+    def order_status(order_id: str) -> str:
+        """The status of an order."""
+        return "shipped"
+
+    def broken_hook(call: object) -> None:
+        raise RuntimeError("the hook's database went away")
+
+    script = ScriptedModel([tool_reply(("order_status", {"order_id": "A-1001"})), text_reply("-")])
+    agent = Agent(
+        "claude-sonnet-4-6",
+        tools=[order_status],
+        client=Client(api_key="test", transport=script),
+        before_tool=[broken_hook],
+    )
+    out = io.StringIO()
+    console = ChatConsole(agent, "console", out, Style(False))
+    status = RecordingStatus(out)
+    console.printer.status = status
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        console.send("Where is A-1001?")
+
+    assert status.shown[-1] == "running order_status… 0 s"
+    assert status.current is None
+    assert out.getvalue().endswith("<cleared>")
