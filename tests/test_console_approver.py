@@ -405,3 +405,46 @@ class TestInProcess:
         out = shown.getvalue()
         assert "Edit cancelled.\n" in out
         assert out.count(PROMPT.replace("\\", "")) == 2
+
+    @pytest.mark.parametrize("color", [False, True], ids=["plain", "panel"])
+    def test_a_megabyte_argument_is_shortened_but_every_key_stays_on_screen(
+        self, color: bool
+    ) -> None:
+        """Given arguments whose first value is 1 MB of text and whose amount comes last,
+        the request fits on a screen: the long value is shown as its length and its start
+        (in a form no JSON value takes, so a model cannot fake it), the amount is shown, and
+        [d]etails shows the arguments in full."""
+        padding = "word " * 200_000
+        arguments = {"note": padding, "order_id": "A-1", "amount_cents": 999_999}
+        request = ApprovalRequest.for_call(refund_order, "toolu_1", arguments, "sensitive")
+        shown = io.StringIO()
+        approver = ConsoleApprover(io.StringIO("y\n"), shown, require_tty=False, color=color)
+        assert approver.decide(request) == Approve(arguments_hash=request.arguments_hash)
+        out = re.sub(r"\x1b\[[0-9;]*m", "", shown.getvalue())
+        assert len(out.splitlines()) < 40
+        assert "<text of 1,000,000 characters: \"word word word" in out
+        assert '"amount_cents": 999999' in out
+        assert "answer d to see them in full" in " ".join(out.split())
+
+        shown = io.StringIO()
+        approver = ConsoleApprover(io.StringIO("d\ny\n"), shown, require_tty=False)
+        approver.decide(request)
+        assert padding.strip() in " ".join(shown.getvalue().split())
+
+    def test_many_items_are_shortened_with_their_count(self) -> None:
+        arguments = {"order_id": "A-1", "amount_cents": 5, "note": "x", "lines": list(range(500))}
+        request = ApprovalRequest.for_call(refund_order, "toolu_1", arguments, "sensitive")
+        shown = io.StringIO()
+        ConsoleApprover(io.StringIO("n\n\n"), shown, require_tty=False).decide(request)
+        out = shown.getvalue()
+        assert len(out.splitlines()) < 80
+        assert "<480 more items>" in out
+
+    def test_short_arguments_are_shown_as_plain_pretty_json(self) -> None:
+        request = self.request()
+        shown = io.StringIO()
+        ConsoleApprover(io.StringIO("y\n"), shown, require_tty=False).decide(request)
+        out = shown.getvalue()
+        pretty = json.dumps(request.arguments, indent=2)
+        assert "\n".join("    " + line for line in pretty.split("\n")) in out
+        assert "in full" not in out
