@@ -91,6 +91,7 @@ def color_wanted(stream: object) -> bool:
 def terminal_width(stream: object) -> int:
     """The columns ``stream`` shows: the terminal's width, else ``$COLUMNS``, else 80.
 
+    A width of 0 (a terminal that does not know its size, ``COLUMNS=0``) counts as none.
     Never less than 20, so a wrapped line always has room for a few words.
     """
     width = 0
@@ -101,7 +102,9 @@ def terminal_width(stream: object) -> int:
             width = 0
     if width <= 0:
         columns = os.environ.get("COLUMNS", "")
-        width = int(columns) if columns.isascii() and columns.isdigit() else _DEFAULT_WIDTH
+        width = int(columns) if columns.isascii() and columns.isdigit() else 0
+    if width <= 0:
+        width = _DEFAULT_WIDTH
     return max(width, _MIN_WIDTH)
 
 

@@ -80,3 +80,25 @@ def test_a_pipe_is_as_wide_as_COLUMNS_or_80(monkeypatch: pytest.MonkeyPatch) -> 
     assert terminal_width(io.StringIO()) == 120
     monkeypatch.setenv("COLUMNS", "wide")
     assert terminal_width(io.StringIO()) == 80
+
+
+def test_a_COLUMNS_of_zero_says_nothing_and_a_tiny_one_gets_the_minimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``COLUMNS=0`` (as some CI runners export it) is no width at all: 80, not the 20-column
+    minimum; a terminal that reports 0 columns is treated the same way."""
+    monkeypatch.setenv("COLUMNS", "0")
+    assert terminal_width(io.StringIO()) == 80
+    monkeypatch.setenv("COLUMNS", "5")
+    assert terminal_width(io.StringIO()) == 20
+    monkeypatch.setenv("COLUMNS", "-3")
+    assert terminal_width(io.StringIO()) == 80
+    monkeypatch.delenv("COLUMNS")
+    leader, follower = pty.openpty()
+    try:
+        with open(follower, "w", closefd=False) as tty:
+            assert os.get_terminal_size(tty.fileno()).columns == 0
+            assert terminal_width(tty) == 80
+    finally:
+        os.close(leader)
+        os.close(follower)
