@@ -422,7 +422,7 @@ class TestInProcess:
         assert approver.decide(request) == Approve(arguments_hash=request.arguments_hash)
         out = re.sub(r"\x1b\[[0-9;]*m", "", shown.getvalue())
         assert len(out.splitlines()) < 40
-        assert "<text of 1,000,000 characters: \"word word word" in out
+        assert '<text of 1,000,000 characters: "word word word' in out
         assert '"amount_cents": 999999' in out
         assert "answer d to see them in full" in " ".join(out.split())
 
@@ -448,3 +448,40 @@ class TestInProcess:
         pretty = json.dumps(request.arguments, indent=2)
         assert "\n".join("    " + line for line in pretty.split("\n")) in out
         assert "in full" not in out
+
+    def test_always_for_the_conversation_covers_that_tool_only_until_a_new_one(self) -> None:
+        """[a]lways with the conversation scope allows later calls of the same tool without
+        asking, whatever their arguments (as the gate treats a tool allowed for a run); a
+        different tool still asks, and new_conversation() forgets."""
+        first = self.request()
+        later = ApprovalRequest.for_call(
+            refund_order, "toolu_2", {"order_id": "A-2", "amount_cents": 90_000}, "sensitive"
+        )
+        other = ApprovalRequest(
+            "toolu_3", "send_email", "Send an email.", {"to": "x@example.com"}, "sensitive"
+        )
+        answers, shown = io.StringIO("a\nn\n\nn\n\n"), io.StringIO()
+        approver = ConsoleApprover(answers, shown, require_tty=False, always_scope="conversation")
+        assert "[a]lways in this conversation" in approver.prompt
+
+        assert approver.decide(first) == AlwaysAllow(arguments_hash=first.arguments_hash)
+        assert approver.allowed_tools == {"refund_order"}
+        before = answers.tell()
+        assert approver.decide(later) == AlwaysAllow(arguments_hash=later.arguments_hash)
+        assert answers.tell() == before  # not asked
+        assert "refund_order: allowed in this conversation (you answered always)." in (
+            shown.getvalue()
+        )
+        assert isinstance(approver.decide(other), Deny)  # asked, and answered no
+
+        approver.new_conversation()
+        assert approver.allowed_tools == frozenset()
+        assert isinstance(approver.decide(later), Deny)  # asked again
+        assert answers.read() == ""
+
+    def test_always_for_the_run_is_not_remembered_by_the_approver(self) -> None:
+        request = self.request()
+        approver = ConsoleApprover(io.StringIO("a\nn\n\n"), io.StringIO(), require_tty=False)
+        assert approver.decide(request) == AlwaysAllow(arguments_hash=request.arguments_hash)
+        assert approver.allowed_tools == frozenset()
+        assert isinstance(approver.decide(request), Deny)  # the next run asks again
