@@ -217,7 +217,9 @@ class Ledger:
             f"output {usage.output_tokens:,}",
         ]
         if self.unpriced_models:
-            parts.append(f"cost unknown (no price for {', '.join(sorted(self.unpriced_models))})")
+            # The model names come from the replies: a server or proxy chooses them.
+            names = ", ".join(terminal_safe(name) for name in sorted(self.unpriced_models))
+            parts.append(f"cost unknown (no price for {names})")
             return " · ".join(parts)
         saved = self.uncached_cost_usd - self.cost_usd
         cost = f"${self.cost_usd:.4f}"
