@@ -8,7 +8,10 @@ without a live line the waits are printed as lines of their own.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -22,6 +25,9 @@ from agentcore import (
     ToolResultEvent,
     tool,
 )
+from agentcore.citations import CharLocationCitation
+from agentcore.events import RunFinished
+from agentcore.state import RunResult
 from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.usage import PriceTable
 from examples.support_agent.console import ChatConsole
@@ -129,3 +135,27 @@ def test_an_unexpected_error_ending_the_run_clears_the_status_line_first() -> No
     assert status.shown[-1] == "running order_status… 0 s"
     assert status.current is None
     assert out.getvalue().endswith("<cleared>")
+
+
+def test_a_cited_source_wraps_the_same_with_colours_as_without() -> None:
+    """Given an answer citing a long passage, the source line is wrapped to the width by
+    its visible text: colour codes take no columns, so the coloured lines, once the codes
+    are removed, are exactly the plain ones."""
+    citation = CharLocationCitation(
+        cited_text="Refunds above twenty dollars need a supervisor's approval before they run",
+        document_index=0,
+        document_title="Northwind Devices customer policy manual, section 4 (refunds)",
+        start_char_index=0,
+        end_char_index=10,
+    )
+    finished = RunFinished(cast(RunResult, SimpleNamespace(citations=[citation])))
+    shown = []
+    for style in (Style(False), Style(True)):
+        out = io.StringIO()
+        printer = TurnPrinter(out, style, PriceTable(), status=StatusLine())
+        printer.width = 64
+        printer(finished)
+        shown.append(re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()))
+    plain, coloured = shown
+    assert coloured == plain
+    assert plain.startswith('  [1] "Refunds above twenty dollars need a supervisor\'s approval\n')

@@ -346,7 +346,7 @@ class TurnPrinter:
             self.ledger.add_turn(event.turn, self.prices)
         elif isinstance(event, RunFinished):
             for number, citation in enumerate(event.result.citations, start=1):
-                self._line(self.style(f"  {source_line(number, citation)}", "dim"))
+                self._line(f"  {source_line(number, citation)}", "dim")
 
     def _decision_text(self, event: ApprovalDecided) -> tuple[str, str]:
         decision = event.decision
