@@ -91,6 +91,7 @@ def color_wanted(stream: object) -> bool:
 def terminal_width(stream: object) -> int:
     """The columns ``stream`` shows: the terminal's width, else ``$COLUMNS``, else 80.
 
+    A width of 0 (a terminal that does not know its size, ``COLUMNS=0``) counts as none.
     Never less than 20, so a wrapped line always has room for a few words.
     """
     width = 0
@@ -101,7 +102,9 @@ def terminal_width(stream: object) -> int:
             width = 0
     if width <= 0:
         columns = os.environ.get("COLUMNS", "")
-        width = int(columns) if columns.isascii() and columns.isdigit() else _DEFAULT_WIDTH
+        width = int(columns) if columns.isascii() and columns.isdigit() else 0
+    if width <= 0:
+        width = _DEFAULT_WIDTH
     return max(width, _MIN_WIDTH)
 
 
@@ -119,13 +122,13 @@ def cell_width(text: str) -> int:
 
 
 def _split_to_fit(word: str, room: int) -> tuple[str, str]:
-    """The longest head of ``word`` that fits in ``room`` columns (at least one character),
-    and the rest."""
+    """The longest head of ``word`` that fits in ``room`` columns (empty when not even its
+    first character does), and the rest."""
     used = 0
     for index, char in enumerate(word):
         used += cell_width(char)
         if used > room:
-            return (word[:index], word[index:]) if index else (word[:1], word[1:])
+            return word[:index], word[index:]
     return word, ""
 
 
@@ -146,7 +149,9 @@ class StreamWrapper:
     """Wraps text that arrives in pieces (a streamed answer) to ``width`` columns.
 
     :meth:`feed` returns what can be printed now: a word is held back until the space or
-    newline after it arrives, since only then is it known whether it fits on the line.
+    newline after it arrives, since only then is it known whether it fits on the line; a word
+    already wider than a line (a paragraph in a script written without spaces, a long URL)
+    is cut anyway, so each of its lines is printed as soon as it is full.
     :meth:`end` returns the held word. Lines the wrapping adds start with ``indent`` (and
     drop the spaces at the break); ``column`` is where the cursor stands when the first piece
     arrives (after an ``assistant>`` prompt, say).
@@ -157,6 +162,9 @@ class StreamWrapper:
         self.indent = indent
         self.column = column
         self._word: list[str] = []
+        self._word_width = 0
+        self._continues = False
+        """The held characters continue a word whose start is printed: no break before them."""
         self._spaces = 0
         self._broken = False
         """The line was just broken by the wrapping: its leading spaces are dropped."""
@@ -175,6 +183,10 @@ class StreamWrapper:
                     self._spaces += 1
             else:
                 self._word.append(char)
+                self._word_width += cell_width(char)
+                if self._word_width > self.width - cell_width(self.indent):
+                    out.append(self._flush())
+                    self._continues = True
         return "".join(out)
 
     def end(self) -> str:
@@ -185,18 +197,23 @@ class StreamWrapper:
         if not self._word:
             return ""
         word = "".join(self._word)
-        self._word = []
+        self._word, self._word_width = [], 0
+        continues, self._continues = self._continues, False
         out: list[str] = []
         margin = cell_width(self.indent)
         size = cell_width(word)
-        if self.column + self._spaces + size > self.width and self.column > margin:
+        fits = self.column + self._spaces + size <= self.width
+        if not fits and not continues and self.column > margin:
             out.append("\n" + self.indent)
             self.column, self._spaces = margin, 0
         out.append(" " * self._spaces)
         self.column += self._spaces
         self._spaces, self._broken = 0, False
         while self.column + size > self.width:
-            head, word = _split_to_fit(word, max(self.width - self.column, 1))
+            head, word = _split_to_fit(word, self.width - self.column)
+            if not head and self.column <= margin:
+                # Not one character fits even a fresh line: it goes on one of its own.
+                head, word = word[:1], word[1:]
             out.append(head + "\n" + self.indent)
             self.column = margin
             size = cell_width(word)

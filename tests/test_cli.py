@@ -26,6 +26,7 @@ from agentcore.cli import main
 from agentcore.client import Client
 from agentcore.store import RunStore
 from agentcore.store.durable import run_stored
+from agentcore.terminal import cell_width
 from agentcore.testing import ScriptedModel, tool_reply
 from tests.approval_flow_app import refund_order
 
@@ -175,6 +176,32 @@ class TestListing:
             '1   pending  refund_order  {"order_id": "A-1001", "amount_cents": 2500}  ' + run_id
         )
         assert header.index("RUN") == row.index(run_id)
+
+    @pytest.mark.parametrize(
+        "order_id", ["注文の商品", "注文の商品は発送済みです注文の商品は発送済みです"]
+    )
+    def test_wide_characters_are_measured_in_columns(
+        self,
+        order_id: str,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Given arguments in Japanese (two columns a character), the plain table stays
+        aligned and within the terminal's width: cells are measured in columns, not
+        characters."""
+        monkeypatch.setenv("COLUMNS", "100")
+        store_path = tmp_path / "runs.db"
+        model = ScriptedModel(
+            [tool_reply(("refund_order", {"order_id": order_id, "amount_cents": 1}))]
+        )
+        agent = Agent(MODEL, tools=[refund_order], client=Client(api_key="test", transport=model))
+        with RunStore(store_path) as store:
+            run_id = run_stored(agent, store, "Refund it").state.run_id
+        assert main(["approvals", "list", "--store", str(store_path)]) == 0
+        header, row = capsys.readouterr().out.splitlines()
+        assert max(cell_width(header), cell_width(row)) <= 100
+        assert cell_width(header[: header.index("RUN")]) == cell_width(row[: row.index(run_id)])
 
 
 class TestDecisions:

@@ -405,3 +405,83 @@ class TestInProcess:
         out = shown.getvalue()
         assert "Edit cancelled.\n" in out
         assert out.count(PROMPT.replace("\\", "")) == 2
+
+    @pytest.mark.parametrize("color", [False, True], ids=["plain", "panel"])
+    def test_a_megabyte_argument_is_shortened_but_every_key_stays_on_screen(
+        self, color: bool
+    ) -> None:
+        """Given arguments whose first value is 1 MB of text and whose amount comes last,
+        the request fits on a screen: the long value is shown as its length and its start
+        (in a form no JSON value takes, so a model cannot fake it), the amount is shown, and
+        [d]etails shows the arguments in full."""
+        padding = "word " * 200_000
+        arguments = {"note": padding, "order_id": "A-1", "amount_cents": 999_999}
+        request = ApprovalRequest.for_call(refund_order, "toolu_1", arguments, "sensitive")
+        shown = io.StringIO()
+        approver = ConsoleApprover(io.StringIO("y\n"), shown, require_tty=False, color=color)
+        assert approver.decide(request) == Approve(arguments_hash=request.arguments_hash)
+        out = re.sub(r"\x1b\[[0-9;]*m", "", shown.getvalue())
+        assert len(out.splitlines()) < 40
+        assert '<text of 1,000,000 characters: "word word word' in out
+        assert '"amount_cents": 999999' in out
+        assert "answer d to see them in full" in " ".join(out.split())
+
+        shown = io.StringIO()
+        approver = ConsoleApprover(io.StringIO("d\ny\n"), shown, require_tty=False)
+        approver.decide(request)
+        assert padding.strip() in " ".join(shown.getvalue().split())
+
+    def test_many_items_are_shortened_with_their_count(self) -> None:
+        arguments = {"order_id": "A-1", "amount_cents": 5, "note": "x", "lines": list(range(500))}
+        request = ApprovalRequest.for_call(refund_order, "toolu_1", arguments, "sensitive")
+        shown = io.StringIO()
+        ConsoleApprover(io.StringIO("n\n\n"), shown, require_tty=False).decide(request)
+        out = shown.getvalue()
+        assert len(out.splitlines()) < 80
+        assert "<480 more items>" in out
+
+    def test_short_arguments_are_shown_as_plain_pretty_json(self) -> None:
+        request = self.request()
+        shown = io.StringIO()
+        ConsoleApprover(io.StringIO("y\n"), shown, require_tty=False).decide(request)
+        out = shown.getvalue()
+        pretty = json.dumps(request.arguments, indent=2)
+        assert "\n".join("    " + line for line in pretty.split("\n")) in out
+        assert "in full" not in out
+
+    def test_always_for_the_conversation_covers_that_tool_only_until_a_new_one(self) -> None:
+        """[a]lways with the conversation scope allows later calls of the same tool without
+        asking, whatever their arguments (as the gate treats a tool allowed for a run); a
+        different tool still asks, and new_conversation() forgets."""
+        first = self.request()
+        later = ApprovalRequest.for_call(
+            refund_order, "toolu_2", {"order_id": "A-2", "amount_cents": 90_000}, "sensitive"
+        )
+        other = ApprovalRequest(
+            "toolu_3", "send_email", "Send an email.", {"to": "x@example.com"}, "sensitive"
+        )
+        answers, shown = io.StringIO("a\nn\n\nn\n\n"), io.StringIO()
+        approver = ConsoleApprover(answers, shown, require_tty=False, always_scope="conversation")
+        assert "[a]lways in this conversation" in approver.prompt
+
+        assert approver.decide(first) == AlwaysAllow(arguments_hash=first.arguments_hash)
+        assert approver.allowed_tools == {"refund_order"}
+        before = answers.tell()
+        assert approver.decide(later) == AlwaysAllow(arguments_hash=later.arguments_hash)
+        assert answers.tell() == before  # not asked
+        assert "refund_order: allowed in this conversation (you answered always)." in (
+            shown.getvalue()
+        )
+        assert isinstance(approver.decide(other), Deny)  # asked, and answered no
+
+        approver.new_conversation()
+        assert approver.allowed_tools == frozenset()
+        assert isinstance(approver.decide(later), Deny)  # asked again
+        assert answers.read() == ""
+
+    def test_always_for_the_run_is_not_remembered_by_the_approver(self) -> None:
+        request = self.request()
+        approver = ConsoleApprover(io.StringIO("a\nn\n\n"), io.StringIO(), require_tty=False)
+        assert approver.decide(request) == AlwaysAllow(arguments_hash=request.arguments_hash)
+        assert approver.allowed_tools == frozenset()
+        assert isinstance(approver.decide(request), Deny)  # the next run asks again

@@ -34,10 +34,10 @@ from agentcore.events import (
 from agentcore.store import RunStore
 from agentcore.store.durable import run_stored
 from agentcore.terminal import terminal_safe
-from agentcore.testing import ScriptedModel, tool_reply
+from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.tools import tool
 from agentcore.usage import PriceTable
-from examples.support_agent.render import Style, TurnPrinter
+from examples.support_agent.render import Ledger, Style, TurnPrinter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -149,6 +149,25 @@ class TestSupportConsoleRenderer:
         assert_terminal_safe(shown)
         assert "assistant> Done.\\u001b[2J\\u001b]0;owned\\u0007" in shown
         assert "denied: no\\u009b31m" in shown
+
+    def test_a_model_name_from_the_server_prints_escaped_in_the_cost_footer(self) -> None:
+        """Given a reply whose ``model`` field carries escape sequences (a hostile server or
+        proxy), the footer's "no price for …" names it escaped."""
+        script = ScriptedModel([text_reply("Hi.", model="claude-x" + TITLE + CLEAR_SCREEN)])
+        agent = Agent("claude-sonnet-4-6", client=Client(api_key="test", transport=script))
+        out = io.StringIO()
+        printer = TurnPrinter(out, Style(enabled=False), PriceTable())
+        printer.start_turn()
+        for event in agent.stream("Hi"):
+            printer(event)
+        printer.end_text()
+        session = Ledger()
+        session.add(printer.ledger)
+        printer.footer(session)
+
+        shown = out.getvalue()
+        assert_terminal_safe(shown)
+        assert "no price for claude-x\\u001b]0;owned\\u0007\\u001b[2J)" in " ".join(shown.split())
 
 
 # --- the agentcore command --------------------------------------------------------------------

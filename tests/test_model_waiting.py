@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from agentcore import Agent, AsyncClient, Client, ModelSettings
+from agentcore import Agent, AsyncClient, Client, ModelSettings, RateLimit
+from agentcore.client import RateLimiter
 from agentcore.client._flow import Sleep
+from agentcore.client._rate_limit import parse_rate_limit_headers
 from agentcore.events import ModelWaiting, RunEvent, RunFinished, TextDelta
 from agentcore.testing import ScriptedModel, error_reply, text_reply
 from agentcore.types import ModelWait
@@ -137,3 +139,78 @@ def test_a_wait_from_any_flow_sleep_is_carried_the_same_way() -> None:
         next(steps)
     assert stop.value.value == "sent"
     assert slept == [4.0, 0.5]
+
+
+class LimiterClock(Clock):
+    """A clock the rate limiter reads, moved forward by each sleep."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.now += seconds
+
+
+def _drained_limiter(clock: LimiterClock) -> RateLimiter:
+    """A limiter allowing one request a minute, whose last response said none are left."""
+    limiter = RateLimiter(RateLimit(requests_per_minute=1), clock=clock)
+    earlier = limiter.reserve(MODEL, b"", 0)
+    assert earlier.ticket is not None
+    limiter.settle(
+        earlier.ticket,
+        headers=parse_rate_limit_headers(
+            {
+                "anthropic-ratelimit-requests-limit": "1",
+                "anthropic-ratelimit-requests-remaining": "0",
+            }
+        ),
+    )
+    return limiter
+
+
+@pytest.mark.parametrize("driver", ["stream", "astream", "drive", "adrive"])
+def test_a_rate_limiter_wait_is_announced_before_its_sleep(driver: str) -> None:
+    """Given a client whose limiter has no request left this minute, every driver yields the
+    limiter's ModelWaiting ("requests per minute", 60 s) before sleeping through it."""
+    clock = LimiterClock()
+    script = ScriptedModel([text_reply("Order A-1 has shipped.")])
+    agent = Agent(
+        MODEL,
+        "You help customers.",
+        client=Client(
+            api_key="test",
+            transport=script,
+            rate_limit=_drained_limiter(clock),
+            sleep=clock.sleep,
+        ),
+        async_client=AsyncClient(
+            api_key="test",
+            transport=script,
+            rate_limit=_drained_limiter(clock),
+            sleep=clock.asleep,
+        ),
+        model_settings=ModelSettings(cache=False),
+    )
+    state = agent.new_state("Where is A-1?")
+    if driver == "stream":
+        events = _collect(agent.stream("Where is A-1?"), clock)
+    elif driver == "astream":
+        events = asyncio.run(_acollect(agent.astream("Where is A-1?"), clock))
+    elif driver == "drive":
+        events = _collect(agent._events(state, None, resumed=False, streaming=False), clock)
+    else:
+        stream = agent._aevents(state, None, resumed=False, streaming=False)
+        events = asyncio.run(_acollect(stream, clock))
+
+    waits = [event for event in events if isinstance(event, ModelWaiting)]
+    assert [(w.wait.reason, w.wait.detail, w.wait.seconds) for w in waits] == [
+        ("rate_limit", "requests per minute", 60.0)
+    ]
+    assert clock.sleeps == [(60.0, events.index(waits[0]) + 1)]
+    assert isinstance(events[-1], RunFinished)
+    assert events[-1].result.output == "Order A-1 has shipped."

@@ -8,10 +8,29 @@ without a live line the waits are printed as lines of their own.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import cast
 
-from agentcore import ModelWait, ModelWaiting, TextDelta, ToolCallStarted, ToolResultEvent
+import pytest
+
+from agentcore import (
+    Agent,
+    Client,
+    ModelWait,
+    ModelWaiting,
+    TextDelta,
+    ToolCallStarted,
+    ToolResultEvent,
+    tool,
+)
+from agentcore.citations import CharLocationCitation
+from agentcore.events import RunFinished
+from agentcore.state import RunResult
+from agentcore.testing import ScriptedModel, text_reply, tool_reply
 from agentcore.usage import PriceTable
+from examples.support_agent.console import ChatConsole
 from examples.support_agent.render import Style, TurnPrinter, wait_text
 from examples.support_agent.status import StatusLine
 
@@ -83,3 +102,60 @@ def test_without_a_live_line_a_wait_is_a_line_of_its_own() -> None:
     printer(TextDelta("Done."))
     printer.end_text()
     assert out.getvalue() == "  … rate limited, retrying in 4 s (1/2)\nassistant> Done.\n"
+
+
+def test_an_unexpected_error_ending_the_run_clears_the_status_line_first() -> None:
+    """Given a run that fails with an error no one handles (a before_tool hook's bug) while
+    the status line says "running order_status…", the console erases the line (which gives
+    the terminal its cursor back) before the error leaves it."""
+
+    @tool
+    def order_status(order_id: str) -> str:
+        """The status of an order."""
+        return "shipped"
+
+    def broken_hook(call: object) -> None:
+        raise RuntimeError("the hook's database went away")
+
+    script = ScriptedModel([tool_reply(("order_status", {"order_id": "A-1001"})), text_reply("-")])
+    agent = Agent(
+        "claude-sonnet-4-6",
+        tools=[order_status],
+        client=Client(api_key="test", transport=script),
+        before_tool=[broken_hook],
+    )
+    out = io.StringIO()
+    console = ChatConsole(agent, "console", out, Style(False))
+    status = RecordingStatus(out)
+    console.printer.status = status
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        console.send("Where is A-1001?")
+
+    assert status.shown[-1] == "running order_status… 0 s"
+    assert status.current is None
+    assert out.getvalue().endswith("<cleared>")
+
+
+def test_a_cited_source_wraps_the_same_with_colours_as_without() -> None:
+    """Given an answer citing a long passage, the source line is wrapped to the width by
+    its visible text: colour codes take no columns, so the coloured lines, once the codes
+    are removed, are exactly the plain ones."""
+    citation = CharLocationCitation(
+        cited_text="Refunds above twenty dollars need a supervisor's approval before they run",
+        document_index=0,
+        document_title="Northwind Devices customer policy manual, section 4 (refunds)",
+        start_char_index=0,
+        end_char_index=10,
+    )
+    finished = RunFinished(cast(RunResult, SimpleNamespace(citations=[citation])))
+    shown = []
+    for style in (Style(False), Style(True)):
+        out = io.StringIO()
+        printer = TurnPrinter(out, style, PriceTable(), status=StatusLine())
+        printer.width = 64
+        printer(finished)
+        shown.append(re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()))
+    plain, coloured = shown
+    assert coloured == plain
+    assert plain.startswith('  [1] "Refunds above twenty dollars need a supervisor\'s approval\n')

@@ -1,7 +1,9 @@
 """ConsoleApprover: a person approves tool calls at a terminal.
 
 The approver shows the tool, its description, why approval is needed and the arguments as
-pretty JSON (secret fields masked), then asks::
+pretty JSON (secret fields masked; a string over 300 characters or an array or object past
+20 items is shortened, in a form no JSON value takes, and ``[d]etails`` shows them in full),
+then asks::
 
     Approve? [y]es / [n]o / [a]lways for this run / [e]dit / [d]etails:
 
@@ -280,9 +282,13 @@ class _Session:
         if summary:
             rows.append(("Purpose", terminal_safe(summary)))
         rows.append(("Why asked", terminal_safe(request.reason)))
-        arguments = terminal_safe(_pretty(request.display_arguments()), multiline=True)
+        shown, shortened = _abridged(request.display_arguments())
+        arguments = terminal_safe(shown, multiline=True)
+        note = "Long values are shortened (<…>): answer d to see them in full."
         self.say()
-        if self.color and _show_panel(self.out, self.width, rows, arguments):
+        if self.color and _show_panel(
+            self.out, self.width, rows, arguments, note if shortened else None
+        ):
             return
         self.say("Approval needed", "yellow", "bold")
         for label, value in rows:
@@ -290,12 +296,18 @@ class _Session:
         self.say("  Arguments:")
         for line in arguments.split("\n"):
             self.say("    " + line, "cyan", indent="    " + line[: len(line) - len(line.lstrip())])
+        if shortened:
+            self.say("  " + note, "yellow", indent="  ")
 
     def show_details(self) -> None:
         request = self.request
         self.say("Details", "bold")
         self.say(f"  Call id:        {terminal_safe(request.call_id)}", indent="    ")
         self.say(f"  Arguments hash: {terminal_safe(request.arguments_hash)}", indent="    ")
+        if _abridged(request.display_arguments())[1]:
+            self.say("  Arguments (in full):")
+            for line in _pretty(request.display_arguments()).split("\n"):
+                self.say(f"    {terminal_safe(line)}", "cyan", indent="      ")
         self.say("  Description:")
         for line in (request.description.strip() or "(none)").split("\n"):
             self.say(f"    {terminal_safe(line)}", indent="    ")
@@ -393,8 +405,60 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
-def _show_panel(out: TextIO, width: int, rows: list[tuple[str, str]], arguments: str) -> bool:
-    """Show the request as a rich panel; False when rich is not installed.
+_LONG_TEXT = 300
+"""Characters of a string (a key or a value) shown before it is shortened."""
+_MANY_ITEMS = 20
+"""Items of an array or members of an object shown before the rest are counted instead."""
+
+
+def _abridged(value: Any) -> tuple[str, bool]:
+    """``value`` as :func:`_pretty` shows it, with what would not fit on a screen shortened;
+    and whether anything was.
+
+    A long string becomes ``<text of 1,000,000 characters: "its start…">`` and items past
+    the 20th of an array or object become ``<480 more items>``: angle brackets start no JSON
+    value, so no argument can pass for a shortened one. Every key up to the 20th is shown,
+    whatever comes before it, so a long first value cannot push the amount off the screen.
+    """
+    shortened: list[bool] = []
+
+    def text(item: str) -> str:
+        if len(item) <= _LONG_TEXT:
+            return json.dumps(item, ensure_ascii=False)
+        shortened.append(True)
+        start = json.dumps(item[:_LONG_TEXT], ensure_ascii=False)[:-1]
+        return f'<text of {len(item):,} characters: {start}…">'
+
+    def render(item: Any, depth: int) -> str:
+        pad, end = "  " * (depth + 1), "  " * depth
+        if isinstance(item, str):
+            return text(item)
+        if isinstance(item, dict) and item:
+            entries = list(item.items())
+            lines = [
+                f"{pad}{text(str(key))}: {render(member, depth + 1)}"
+                for key, member in entries[:_MANY_ITEMS]
+            ]
+            more = len(entries) - _MANY_ITEMS
+        elif isinstance(item, (list, tuple)) and item:
+            lines = [f"{pad}{render(member, depth + 1)}" for member in item[:_MANY_ITEMS]]
+            more = len(item) - _MANY_ITEMS
+        else:
+            return json.dumps(item, ensure_ascii=False, default=str)
+        if more > 0:
+            shortened.append(True)
+            lines.append(f"{pad}<{more:,} more items>")
+        opening, closing = ("{", "}") if isinstance(item, dict) else ("[", "]")
+        return opening + "\n" + ",\n".join(lines) + "\n" + end + closing
+
+    return render(value, 0), bool(shortened)
+
+
+def _show_panel(
+    out: TextIO, width: int, rows: list[tuple[str, str]], arguments: str, note: str | None
+) -> bool:
+    """Show the request as a rich panel, ``note`` under the arguments; False when rich is
+    not installed.
 
     Every value is a ``rich.text.Text`` built from terminal-safe text: rich draws it, wraps
     it between words and highlights the JSON, but never reads it as markup.
@@ -416,6 +480,8 @@ def _show_panel(out: TextIO, width: int, rows: list[tuple[str, str]], arguments:
     for label, value in rows:
         grid.add_row(label, Text(value, style="bold" if label == "Tool" else ""))
     grid.add_row("Arguments", JSONHighlighter()(Text(arguments)))
+    if note is not None:
+        grid.add_row("", Text(note, style="yellow"))
     title = Text("Approval needed", style="bold yellow")
     console.print(Panel(grid, title=title, title_align="left", border_style="yellow"))
     return True

@@ -43,7 +43,7 @@ from agentcore.errors import AgentcoreError, ConfigurationError
 from agentcore.redaction import scrub_text
 from agentcore.store.durable import resume_stored, same_store
 from agentcore.store.runs import ApprovalRecord, RunStore
-from agentcore.terminal import color_wanted, terminal_safe, terminal_width
+from agentcore.terminal import cell_width, color_wanted, terminal_safe, terminal_width
 from agentcore.tools._tool import non_finite_number
 
 __all__ = ["load_agent", "register_approvals", "register_runs"]
@@ -272,17 +272,29 @@ def _table(out: TextIO, header: list[str], rows: list[list[str]], *, squeeze: in
     if color_wanted(out) and _rich_table(out, width, header, rows, squeeze):
         return
     table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    widths = [max(cell_width(row[i]) for row in table) for i in range(len(header))]
     spare = width - (sum(widths) + 2 * (len(widths) - 1))
     if spare < 0:
         widths[squeeze] = max(len(header[squeeze]), widths[squeeze] + spare)
     for row in table:
-        cells = [
-            cell if len(cell) <= size else cell[: max(size - 3, 1)] + "..."
-            for cell, size in zip(row, widths, strict=True)
-        ]
-        padded = (cell.ljust(size) for cell, size in zip(cells, widths, strict=True))
+        padded = (_fit(cell, size) for cell, size in zip(row, widths, strict=True))
         out.write("  ".join(padded).rstrip() + "\n")
+
+
+def _fit(cell: str, size: int) -> str:
+    """``cell`` padded to ``size`` columns, or cut to them with ``...`` (wide characters,
+    such as CJK, take two columns)."""
+    used = cell_width(cell)
+    if used > size:
+        kept: list[str] = []
+        used = 0
+        for char in cell:
+            if used + cell_width(char) > max(size - 3, 1):
+                break
+            kept.append(char)
+            used += cell_width(char)
+        cell, used = "".join(kept) + "...", used + 3
+    return cell + " " * (size - used)
 
 
 def _rich_table(

@@ -296,6 +296,11 @@ class ChatConsole:
             self.failures += 1
             self.say(f"The agent could not run: {terminal_safe(str(error))}", "red")
             return
+        except BaseException:
+            # Any other error leaves the console: the live status line is erased first, so
+            # the terminal gets its cursor back and the traceback starts on a line of its own.
+            self.printer.end_text()
+            raise
         self._finish(result)
 
     def _run(self, conversation: list[Any]) -> RunResult:
@@ -387,6 +392,9 @@ class ChatConsole:
             self.printer.end_text()
             problem = terminal_safe(str(error))
             self.say(f"The paused run cannot be continued: {problem}; /new starts over.", "red")
+        except BaseException:
+            self.printer.end_text()
+            raise
         return False
 
     def _settle(self) -> bool:

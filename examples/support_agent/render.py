@@ -217,7 +217,9 @@ class Ledger:
             f"output {usage.output_tokens:,}",
         ]
         if self.unpriced_models:
-            parts.append(f"cost unknown (no price for {', '.join(sorted(self.unpriced_models))})")
+            # The model names come from the replies: a server or proxy chooses them.
+            names = ", ".join(terminal_safe(name) for name in sorted(self.unpriced_models))
+            parts.append(f"cost unknown (no price for {names})")
             return " · ".join(parts)
         saved = self.uncached_cost_usd - self.cost_usd
         cost = f"${self.cost_usd:.4f}"
@@ -344,7 +346,7 @@ class TurnPrinter:
             self.ledger.add_turn(event.turn, self.prices)
         elif isinstance(event, RunFinished):
             for number, citation in enumerate(event.result.citations, start=1):
-                self._line(self.style(f"  {source_line(number, citation)}", "dim"))
+                self._line(f"  {source_line(number, citation)}", "dim")
 
     def _decision_text(self, event: ApprovalDecided) -> tuple[str, str]:
         decision = event.decision
