@@ -220,7 +220,7 @@ class TestHeadersAndBucketArithmetic:
         assert second.headers["retry-after"] == str(365 * 86400)
         reset = datetime.fromisoformat(second.headers["anthropic-ratelimit-output-tokens-reset"])
         # (the header is in whole seconds and read a moment later: allow a minute either way)
-    assert abs((reset - datetime.now(UTC)).total_seconds() - 365 * 86400) < 60
+        assert abs((reset - datetime.now(UTC)).total_seconds() - 365 * 86400) < 60
         assert emulator.rate_limit_usage(MODEL).output_tokens == 10**20
 
     def test_an_answer_that_fails_inside_the_emulator_gives_its_reservation_back(
