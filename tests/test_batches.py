@@ -80,6 +80,20 @@ class TestBatchBody:
             batch_body([])
 
 
+@pytest.mark.parametrize("batch_id", [".", ".."])
+def test_a_dot_batch_id_is_refused_before_it_can_reach_another_endpoint(batch_id: str) -> None:
+    # httpx would read "." and ".." as path steps: DELETE /v1/messages/batches/.. is
+    # DELETE /v1/messages.
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing should be sent, not {request.method} {request.url}")
+
+    batches = Batches(Client(api_key="test", transport=httpx.MockTransport(refuse)))
+    with pytest.raises(ConfigurationError, match="batch id"):
+        batches.delete(batch_id)
+    with pytest.raises(ConfigurationError, match="batch id"):
+        batches.retrieve(batch_id)
+
+
 MESSAGE = {
     "id": "msg_1", "type": "message", "role": "assistant", "model": MODEL,
     "content": [{"type": "text", "text": "BILLING"}], "stop_reason": "end_turn",

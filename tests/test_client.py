@@ -201,6 +201,30 @@ class TestConfiguration:
         assert "set ANTHROPIC_BASE_URL" not in str(caught.value)
         assert "needs a key too" in str(caught.value)
 
+    def test_a_blank_key_in_the_environment_counts_as_missing(
+        self, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "   ")
+        with pytest.raises(MissingAPIKeyError):
+            Harness(kind, [], api_key=None)
+
+    def test_a_key_read_with_its_trailing_newline_is_sent_without_it(
+        self, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-from-a-file\n")
+        harness = Harness(kind, [ok()], api_key=None)
+        harness.create()
+        assert harness.script.seen[0].headers["x-api-key"] == "sk-from-a-file"
+
+    @pytest.mark.parametrize("key", ["sk-one\nsk-two", "sk-with space", "sk-\x00-nul"])
+    def test_a_key_with_whitespace_or_controls_inside_is_refused_without_quoting_it(
+        self, kind: str, key: str
+    ) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            Harness(kind, [], api_key=key)
+        assert "api key" in str(caught.value).lower()
+        assert key not in str(caught.value)
+
     def test_environment_is_read_when_the_client_is_built(
         self, kind: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:

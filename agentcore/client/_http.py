@@ -283,10 +283,11 @@ class Settings:
                 "pass either api_key (sent as x-api-key) or auth_token (sent as "
                 "Authorization: Bearer), not both"
             )
+        api_key, auth_token = _credential(api_key), _credential(auth_token)
         if not api_key and not auth_token:
-            api_key = os.environ.get("ANTHROPIC_API_KEY") or None
+            api_key = _credential(os.environ.get("ANTHROPIC_API_KEY"))
             if not api_key:
-                auth_token = os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+                auth_token = _credential(os.environ.get("ANTHROPIC_AUTH_TOKEN"))
         headers = {
             "anthropic-version": version or os.environ.get("ANTHROPIC_VERSION") or DEFAULT_VERSION,
             "content-type": "application/json",
@@ -481,3 +482,22 @@ def _first_problem(exc: ValidationError) -> str:
     problem = exc.errors()[0]
     where = ".".join(str(part) for part in problem["loc"]) or "body"
     return f"{where}: {problem['msg']} ({exc.error_count()} problem(s))"
+
+
+def _credential(value: str | None) -> str | None:
+    """A key or token as it will be sent: surrounding whitespace (a key pasted or read from a
+    file with its newline) dropped, a blank one counted as none.
+
+    Raises:
+        ConfigurationError: whitespace or control characters inside it, which no key holds
+            and a header cannot carry (the value is not quoted: it may be a real key).
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if any(character.isspace() or not character.isprintable() for character in value):
+        raise ConfigurationError(
+            "the API key or auth token holds whitespace or control characters inside it; "
+            "check how it was copied or read (two keys on one line, a stray quote, a NUL)"
+        )
+    return value or None

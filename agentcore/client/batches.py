@@ -177,6 +177,9 @@ def _read_deleted(response: httpx.Response) -> str | APIError:
 def _batch_path(batch_id: str, suffix: str = "") -> str:
     if not batch_id:
         raise ConfigurationError("batch id is empty")
+    if batch_id in (".", ".."):
+        # httpx reads these as path steps, which would send the call to another endpoint.
+        raise ConfigurationError(f"batch id {batch_id!r} is not an id")
     return f"{_PATH}/{quote(batch_id, safe='')}{suffix}"
 
 
