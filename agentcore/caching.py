@@ -245,7 +245,26 @@ class CachePlanner:
 
 
 def _estimated_chars(value: Any) -> int:
-    """About the length of ``value`` as JSON, without serializing it."""
+    """About the length of ``value`` as JSON, without serializing it: a string counts its
+    length plus its quotes, an object its braces and, per member, the key, its quotes, a
+    colon and a space plus the value, an array its brackets and one per item plus the
+    items, anything else five."""
+    # Exact dicts, lists and strings (all a conversation holds) are tested first by type:
+    # this runs on every message appended, and the abstract checks cost several times more.
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2
+    if kind is dict:
+        total = 2
+        for key, item in value.items():
+            total += (len(key) if type(key) is str else len(str(key))) + 4
+            total += _estimated_chars(item)
+        return total
+    if kind is list:
+        total = 2
+        for item in value:
+            total += _estimated_chars(item) + 1
+        return total
     if isinstance(value, str):
         return len(value) + 2
     if isinstance(value, Mapping):

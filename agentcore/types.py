@@ -8,7 +8,7 @@ field or block never crashes a run. :func:`to_wire` is the one way back to JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -64,9 +64,19 @@ class WireModel(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
+    __wire_typed__: ClassVar[bool] = False
+    """Whether the model has a ``type`` field, decided once per class: every parsed model
+    runs :meth:`model_post_init`, and reading ``model_fields`` there costs more than the
+    rest of it."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__wire_typed__ = "type" in cls.__pydantic_fields__
+
     def model_post_init(self, context: Any, /) -> None:
         # A literal ``type`` is part of the wire shape even when left at its default.
-        if "type" in type(self).model_fields:
+        if self.__wire_typed__:
             self.__pydantic_fields_set__.add("type")
 
 

@@ -5,10 +5,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentcore.caching import (
     MAX_BREAKPOINTS,
     CachePlanner,
+    _estimated_chars,
     min_cacheable_tokens,
     place_cache_breakpoints,
 )
@@ -373,3 +376,49 @@ class TestCachePlanner:
                 {"type": "text", "text": "Refund order A-1001", "cache_control": CACHE},
             ]}],
         }
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+class TestSizeEstimate:
+    """The size estimate that decides what is long enough to cache: the rule its docstring
+    states, for plain JSON values and for the other shapes a request may hold."""
+
+    @staticmethod
+    def by_the_rule(value: Any) -> int:
+        if isinstance(value, str):
+            return len(value) + 2
+        if isinstance(value, Mapping):
+            rule = TestSizeEstimate.by_the_rule
+            return 2 + sum(len(str(key)) + 4 + rule(item) for key, item in value.items())
+        if isinstance(value, list | tuple):
+            return 2 + sum(TestSizeEstimate.by_the_rule(item) + 1 for item in value)
+        return 5
+
+    def test_a_message_counts_quotes_keys_and_separators(self) -> None:
+        # {"role": "user", "content": "Hi"}: braces 2, "role": 4+4 and "user" 6,
+        # "content": 7+4 and "Hi" 4.
+        assert _estimated_chars({"role": "user", "content": "Hi"}) == 2 + 8 + 6 + 11 + 4
+
+    @given(json_values)
+    def test_plain_json_values_follow_the_rule(self, value: Any) -> None:
+        assert _estimated_chars(value) == self.by_the_rule(value)
+
+    def test_other_containers_and_models_count_as_their_json(self) -> None:
+        class Name(str):
+            pass
+
+        message = {"role": "user", "content": [{"type": "text", "text": "Hi"}]}
+        as_other_shapes = {
+            Name("role"): Name("user"),
+            "content": ({"type": "text", "text": "Hi"},),
+        }
+        assert _estimated_chars(as_other_shapes) == _estimated_chars(message)
+        assert _estimated_chars(MessageParam.model_validate(message)) == _estimated_chars(message)
+        assert _estimated_chars(ReadCountingMessage(message)) == _estimated_chars(message)
+        assert _estimated_chars({1: None, "n": 2.5}) == 2 + (1 + 4 + 5) + (1 + 4 + 5)

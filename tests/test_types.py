@@ -6,6 +6,7 @@ from agentcore.types import (
     ToolResultBlock,
     ToolUseBlock,
     UnknownBlock,
+    Usage,
     parse_block,
     parse_message,
     to_wire,
@@ -77,3 +78,27 @@ def test_parse_message_accepts_raw_json_bytes_and_keeps_request_id() -> None:
     message = parse_message(json.dumps(RESPONSE).encode(), request_id="req_9")
     assert message.request_id == "req_9"
     assert message.usage.input_tokens == 10
+
+
+def test_a_default_type_is_written_back_whether_parsed_or_constructed() -> None:
+    # A reply that leaves out the message's and a cache marker's ``type`` still gets them
+    # back on the wire; a model without a ``type`` field (usage) gets none invented.
+    reply = {
+        "id": "msg_02",
+        "role": "assistant",
+        "model": "claude-sonnet-4-6",
+        "content": [{"type": "text", "text": "Hi.", "cache_control": {}}],
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
+    wire = to_wire(parse_message(reply))
+    assert wire["type"] == "message"
+    assert wire["content"] == [
+        {"type": "text", "text": "Hi.", "cache_control": {"type": "ephemeral"}}
+    ]
+    assert wire["usage"] == {"input_tokens": 1, "output_tokens": 1}
+    assert "type" not in to_wire(Usage(input_tokens=1, output_tokens=2))
+
+    class NoteBlock(TextBlock):
+        note: str = ""
+
+    assert to_wire(NoteBlock(text="x")) == {"type": "text", "text": "x"}
