@@ -85,7 +85,7 @@ def drive(
             return
         if type(step) not in _ACTIONS:
             answer = None
-            yield step
+            yield cast(RunEvent, step)
         elif isinstance(step, CallModel):
             answer = yield from _call_model(client(), _request(loop, step), streaming=streaming)
         elif isinstance(step, RunTools):
@@ -147,7 +147,7 @@ async def adrive(
             return
         if type(step) not in _ACTIONS:
             answer = None
-            yield step
+            yield cast(RunEvent, step)
         elif isinstance(step, CallModel):
             async for item in _acall_model(client(), _request(loop, step), streaming=streaming):
                 if isinstance(item, _PASSED_ON):
