@@ -98,6 +98,8 @@ class CachePlanner:
         "_last_measured",
         "_message_breakpoints",
         "_messages",
+        "_minimum_chars",
+        "_minimum_model",
         "_system",
         "_system_blocks",
         "_system_breakpoints",
@@ -120,6 +122,8 @@ class CachePlanner:
         self._system_blocks: list[Any] = []
         self._system_chars = 0
         self._system_breakpoints = 0
+        self._minimum_model: str | None = None
+        self._minimum_chars = 0
 
     def place(
         self, params: Mapping[str, Any], *, model: str, ttl: str | None = None
@@ -146,7 +150,11 @@ class CachePlanner:
         slots = MAX_BREAKPOINTS - existing
         if slots <= 0:
             return result
-        minimum_chars = min_cacheable_tokens(model) * _CHARS_PER_TOKEN
+        if model != self._minimum_model:
+            # A run asks for the same model turn after turn: its patterns are matched once.
+            self._minimum_chars = min_cacheable_tokens(model) * _CHARS_PER_TOKEN
+            self._minimum_model = model
+        minimum_chars = self._minimum_chars
         base_chars = self._tools_chars + self._system_chars
 
         def reaches_minimum(message_count: int) -> bool:

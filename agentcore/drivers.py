@@ -83,7 +83,10 @@ def drive(
             step = flow.send(answer)
         except StopIteration:
             return
-        if isinstance(step, CallModel):
+        if type(step) not in _ACTIONS:
+            answer = None
+            yield cast(RunEvent, step)
+        elif isinstance(step, CallModel):
             answer = yield from _call_model(client(), _request(loop, step), streaming=streaming)
         elif isinstance(step, RunTools):
             answer = [_timed_run(call, settings) for call in step.calls]
@@ -142,7 +145,10 @@ async def adrive(
             step = flow.send(answer)
         except StopIteration:
             return
-        if isinstance(step, CallModel):
+        if type(step) not in _ACTIONS:
+            answer = None
+            yield cast(RunEvent, step)
+        elif isinstance(step, CallModel):
             async for item in _acall_model(client(), _request(loop, step), streaming=streaming):
                 if isinstance(item, _PASSED_ON):
                     yield item
@@ -179,6 +185,13 @@ async def adrive(
         else:
             answer = None
             yield step
+
+
+_ACTIONS = frozenset(
+    {CallModel, RunTools, CompactContext, CountTokens, CheckApproval, AskApproval}
+)
+"""The steps of a run flow a driver carries out; every other step is an event, passed on as is.
+Most steps are events, so they are told apart by exact type first (the actions are final)."""
 
 
 # --- the model call ----------------------------------------------------------------------------

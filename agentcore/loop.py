@@ -726,17 +726,27 @@ class AgentLoop:
 
     def _advance_tools(self) -> Action:
         pending = self.state.pending
-        checks = [call for call in pending if call.status == "check"]
+        # One pass sorts the calls by status; the order of the steps below is checks first,
+        # then calls ready to run, then calls waiting for approval.
+        checks: list[PendingCall] = []
+        ready: list[PendingCall] = []
+        waiting: list[PendingCall] = []
+        for call in pending:
+            status = call.status
+            if status == "check":
+                checks.append(call)
+            elif status == "ready":
+                ready.append(call)
+            elif status == "approval":
+                waiting.append(call)
         if checks:
             return CheckApproval(
-                tuple(self._tool_call(call) for call in checks),
+                tuple([self._tool_call(call) for call in checks]),
                 self.config.approval_policy,
                 tuple(self.state.always_allowed),
             )
-        ready = [call for call in pending if call.status == "ready"]
         if ready:
-            return RunTools(tuple(self._tool_call(call) for call in ready))
-        waiting = [call for call in pending if call.status == "approval"]
+            return RunTools(tuple([self._tool_call(call) for call in ready]))
         if waiting:
             if self.config.pause_for_approval:
                 return self.pause()
@@ -893,7 +903,7 @@ class _ToolUseIds:
 
 def _call_ids(content: list[Any], *kinds: str) -> set[object]:
     """The ids of the call blocks in ``content`` (of the given kinds; default: both)."""
-    wanted = frozenset(kinds) or _CALL_BLOCKS
+    wanted = _CALL_BLOCKS if not kinds else frozenset(kinds)
     return {
         block.get("id")
         for block in content

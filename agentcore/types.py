@@ -73,11 +73,52 @@ class WireModel(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.__wire_typed__ = "type" in cls.__pydantic_fields__
+        _install_post_init(cls)
 
     def model_post_init(self, context: Any, /) -> None:
         # A literal ``type`` is part of the wire shape even when left at its default.
         if self.__wire_typed__:
             self.__pydantic_fields_set__.add("type")
+
+
+def _install_post_init(cls: type[WireModel]) -> None:
+    """Give ``cls`` a post-init that fills its private attributes from their plain defaults
+    in one step, when they all have one and the class adds no post-init of its own.
+
+    pydantic runs a generic initializer for models with private attributes on every parse
+    (a wrapper around :meth:`WireModel.model_post_init` that asks each attribute for a copy
+    of its default); the result here is the same ``__pydantic_private__`` dict, built from a
+    copy of the defaults taken once per class. Immutable defaults only (None, str, int…), so
+    the shared values cannot leak changes between instances.
+    """
+    private = cls.__private_attributes__
+    if not private:
+        return
+    current = cls.__dict__.get("model_post_init")
+    original = getattr(current, "__wrapped__", None)
+    if original is not WireModel.model_post_init and not getattr(
+        original, "__wire_post_init__", False
+    ):
+        return  # the class (or a base between) has its own post-init: keep pydantic's
+    defaults: dict[str, Any] = {}
+    for name, attribute in private.items():
+        default = attribute.default
+        if attribute.default_factory is not None or type(default) not in _IMMUTABLE:
+            return
+        defaults[name] = default
+    typed = cls.__wire_typed__
+
+    def model_post_init(self: WireModel, context: Any, /) -> None:
+        if getattr(self, "__pydantic_private__", None) is None:
+            object.__setattr__(self, "__pydantic_private__", defaults.copy())
+        if typed:
+            self.__pydantic_fields_set__.add("type")
+
+    model_post_init.__wire_post_init__ = True  # type: ignore[attr-defined]
+    cls.model_post_init = model_post_init  # type: ignore[method-assign]
+
+
+_IMMUTABLE = frozenset({type(None), str, int, float, bool, bytes})
 
 
 def to_wire(value: Any) -> Any:
@@ -409,7 +450,10 @@ class Message(WireModel):
     @property
     def request_id(self) -> str | None:
         """The ``request-id`` header of the response that carried this message."""
-        return self._request_id
+        # Read from pydantic's store directly: an underscored name goes through the model's
+        # ``__getattr__``, which costs more than the rest of a turn's bookkeeping on it.
+        private = self.__pydantic_private__
+        return private.get("_request_id") if private else None
 
     @property
     def text(self) -> str:

@@ -277,7 +277,12 @@ def _server_tool_counts(usage: Usage) -> Iterator[tuple[str, int]]:
             yield name, count
 
 
+_NO_COST = Decimal(0)
+
+
 def _server_tools_cost(usage: Usage) -> Decimal:
+    if not usage.server_tool_use:
+        return _NO_COST  # most responses: no server tool ran (Decimals are immutable)
     cost = Decimal(0)
     for name, count in _server_tool_counts(usage):
         price = SERVER_TOOL_USD_PER_REQUEST.get(name)
@@ -349,6 +354,8 @@ class UsageTotals:
         self.output_tokens += output_tokens
         self.cache_creation_input_tokens += cache_write
         self.cache_read_input_tokens += cache_read
+        if not usage.server_tool_use:
+            return
         requests = self.server_tool_requests
         for name, count in _server_tool_counts(usage):
             if count:

@@ -338,6 +338,23 @@ class TestCachePlanner:
             [6, 7, 8], [7, 9], [7, 8, 10],  # their two breakpoints always count
         ]
 
+    def test_one_planner_switching_models_applies_each_models_minimum(self) -> None:
+        # A run routed between models keeps one planner: a prefix long enough for one
+        # model's minimum (1024 tokens) but not another's (4096) is marked only for the
+        # first, on every switch back and forth.
+        conversation: list[dict[str, Any]] = [
+            {"role": "user", "content": [{"type": "text", "text": "x" * 8_000}]}
+        ]
+        params = {"model": MODEL, "messages": conversation}
+        planner = CachePlanner()
+        marked = []
+        for model in ["claude-sonnet-4-6", "claude-opus-4-5", "claude-sonnet-4-6",
+                      "claude-opus-4-5", "claude-opus-4-5"]:  # fmt: skip
+            result = planner.place(params, model=model)
+            assert result == place_cache_breakpoints(params, model=model)
+            marked.append(count_breakpoints(result))
+        assert marked == [1, 0, 1, 0, 0]
+
     def test_a_message_is_measured_once_however_long_the_run(self) -> None:
         first = ReadCountingMessage(long_text("user", "Where is order A-1001?"))
         conversation: list[Any] = [first, ASSISTANT_1, USER_2]

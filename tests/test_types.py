@@ -1,12 +1,18 @@
 """Wire models: known blocks parse to their types, unknown ones round-trip unchanged."""
 
+from typing import Any, Literal
+
+from pydantic import PrivateAttr
+
 from agentcore.types import (
+    Message,
     ServerToolResultBlock,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
     UnknownBlock,
     Usage,
+    WireModel,
     parse_block,
     parse_message,
     to_wire,
@@ -102,3 +108,65 @@ def test_a_default_type_is_written_back_whether_parsed_or_constructed() -> None:
         note: str = ""
 
     assert to_wire(NoteBlock(text="x")) == {"type": "text", "text": "x"}
+
+
+def test_private_attributes_start_at_their_defaults_apart_in_every_instance() -> None:
+    # Parsed, constructed or built without validation, a message has no request id and a
+    # block no raw deltas until they are set, and setting one never shows in another.
+    parsed = parse_message(RESPONSE)
+    assert parsed.request_id is None
+    assert Message(id="msg_1", model="m").request_id is None
+    assert Message.model_construct(id="msg_1", model="m").request_id is None
+    first, second = TextBlock(text="a"), TextBlock(text="a")
+    first.raw_deltas = [{"type": "compaction_delta"}]
+    assert second.raw_deltas is None
+    assert parse_block({"type": "text", "text": "a"}).raw_deltas is None
+    assert parse_message(RESPONSE, request_id="req_1").request_id == "req_1"
+    assert parsed.request_id is None
+
+
+def test_private_attributes_count_in_equality_and_survive_copies_and_pickling() -> None:
+    import copy
+    import pickle
+
+    message = parse_message(RESPONSE, request_id="req_1")
+    assert message == parse_message(RESPONSE, request_id="req_1")
+    assert message != parse_message(RESPONSE, request_id="req_2")
+    for copied in (
+        pickle.loads(pickle.dumps(message)),
+        copy.deepcopy(message),
+        message.model_copy(),
+    ):
+        assert copied == message
+        assert copied.request_id == "req_1"
+    block = TextBlock(text="a")
+    block.raw_deltas = [{"type": "compaction_delta"}]
+    assert block != TextBlock(text="a")
+    assert pickle.loads(pickle.dumps(block)).raw_deltas == [{"type": "compaction_delta"}]
+
+
+def test_a_wire_model_with_its_own_post_init_and_private_state_keeps_both() -> None:
+    # A subclass's own model_post_init still runs, after its private defaults are in place
+    # (a fresh list each time, from a factory), and a literal type is still written.
+    class Tagged(WireModel):
+        type: Literal["tagged"] = "tagged"
+        _seen: list[int] = PrivateAttr(default_factory=list)
+
+        def model_post_init(self, context: Any, /) -> None:
+            super().model_post_init(context)
+            self._seen.append(1)
+
+    class Subtagged(Tagged):
+        _note: str | None = PrivateAttr(default=None)
+
+    assert Tagged()._seen == [1]
+    assert Tagged().model_dump(exclude_unset=True) == {"type": "tagged"}
+    sub = Subtagged()
+    assert sub._seen == [1] and sub._note is None
+
+    class Marked(TextBlock):
+        _mark: str = PrivateAttr(default="unset")
+
+    marked = Marked(text="x")
+    assert (marked._mark, marked.raw_deltas) == ("unset", None)
+    assert to_wire(marked) == {"type": "text", "text": "x"}
