@@ -23,9 +23,9 @@ the limiter: at least 90% of the limit, at most 1% answered 429, and a p99 below
 retrying variants'.
 
 The load is 300 runs on 1800 requests a minute by default (1200 calls, about 40 s a
-variant). At 1000 runs on 6000 a minute (``AGENTCORE_BENCH_RUNS=1000
-AGENTCORE_BENCH_RPM=6000``) a shared two-core machine could not send 100 requests a second
-from one process: no variant was ever answered 429, so that measured the machine, not the
+variant); ``AGENTCORE_BENCH_RUNS=1000 AGENTCORE_BENCH_RPM=6000`` is the full load (about 3.5
+minutes for the three variants). It needs the machine to itself: on a busy two-core machine one
+process cannot send 100 requests a second, and the figures then measure the machine, not the
 limit.
 """
 
