@@ -4,7 +4,6 @@ SSE, for an Agent and for a bare HTTP client."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -25,10 +24,10 @@ from agentcore import (
     container_upload,
 )
 from agentcore.emulator import Emulator
-from agentcore.events import RunEvent, RunFinished
 from agentcore.state import RunResult
 from agentcore.types import to_wire
 from tests.approval_flow_app import lookup_order
+from tests.test_server_tools import execute
 
 MODEL = "claude-sonnet-4-6"
 DRIVERS = ["run", "arun", "stream", "astream"]
@@ -57,22 +56,6 @@ def make_agent(emulator: Emulator, tools: list[Any]) -> Agent:
     )
 
 
-def execute(agent: Agent, driver: str, prompt: Any) -> RunResult:
-    if driver == "run":
-        return agent.run(prompt)
-    if driver == "arun":
-        return asyncio.run(agent.arun(prompt))
-    if driver == "stream":
-        events: list[RunEvent] = list(agent.stream(prompt))
-    else:
-
-        async def collect() -> list[RunEvent]:
-            return [event async for event in agent.astream(prompt)]
-
-        events = asyncio.run(collect())
-    last = events[-1]
-    assert isinstance(last, RunFinished)
-    return last.result
 
 
 def blocks(result: RunResult, kind: str) -> list[dict[str, Any]]:

@@ -16,22 +16,10 @@ import pytest
 
 from agentcore import AsyncClient, Client, RateLimiter
 from agentcore.emulator import Emulator, RateLimits
+from tests.test_limiter import Clock
 
 MODEL = "claude-haiku-4-5"
 API_KEY = "test-key-0123456789"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def question(number: int) -> list[dict[str, Any]]:
