@@ -82,6 +82,21 @@ def _exclusive_domains(owner: str, allowed: Any, blocked: Any) -> None:
         )
 
 
+def _checked_domains(tool: Any, owner: str) -> None:
+    """Check ``tool``'s ``allowed_domains`` / ``blocked_domains`` and keep them as tuples."""
+    _exclusive_domains(owner, tool.allowed_domains, tool.blocked_domains)
+    for name in ("allowed_domains", "blocked_domains"):
+        object.__setattr__(tool, name, _domains(owner, name, getattr(tool, name)))
+
+
+def _domain_options(tool: Any, options: dict[str, Any]) -> None:
+    """Add ``tool``'s domain lists, where given, to its wire ``options``."""
+    for name in ("allowed_domains", "blocked_domains"):
+        domains = getattr(tool, name)
+        if domains is not None:
+            options[name] = list(domains)
+
+
 def _cache_control(owner: str, value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     if value is None:
         return None
@@ -208,13 +223,7 @@ class WebSearch(ServerTool):
         super().__post_init__()
         owner = "WebSearch"
         _positive(owner, "max_uses", self.max_uses)
-        _exclusive_domains(owner, self.allowed_domains, self.blocked_domains)
-        object.__setattr__(
-            self, "allowed_domains", _domains(owner, "allowed_domains", self.allowed_domains)
-        )
-        object.__setattr__(
-            self, "blocked_domains", _domains(owner, "blocked_domains", self.blocked_domains)
-        )
+        _checked_domains(self, owner)
         if self.user_location is not None and not isinstance(self.user_location, UserLocation):
             raise ConfigurationError(
                 f"WebSearch: user_location must be a UserLocation, not {self.user_location!r}"
@@ -224,10 +233,7 @@ class WebSearch(ServerTool):
         options: dict[str, Any] = {}
         if self.max_uses is not None:
             options["max_uses"] = self.max_uses
-        if self.allowed_domains is not None:
-            options["allowed_domains"] = list(self.allowed_domains)
-        if self.blocked_domains is not None:
-            options["blocked_domains"] = list(self.blocked_domains)
+        _domain_options(self, options)
         if self.user_location is not None:
             options["user_location"] = self.user_location.to_wire()
         return options
@@ -263,13 +269,7 @@ class WebFetch(ServerTool):
         owner = "WebFetch"
         _positive(owner, "max_uses", self.max_uses)
         _positive(owner, "max_content_tokens", self.max_content_tokens)
-        _exclusive_domains(owner, self.allowed_domains, self.blocked_domains)
-        object.__setattr__(
-            self, "allowed_domains", _domains(owner, "allowed_domains", self.allowed_domains)
-        )
-        object.__setattr__(
-            self, "blocked_domains", _domains(owner, "blocked_domains", self.blocked_domains)
-        )
+        _checked_domains(self, owner)
         if self.citations is not None and not isinstance(self.citations, bool):
             raise ConfigurationError(f"WebFetch: citations must be True or False, not "
                                      f"{self.citations!r}")
@@ -278,10 +278,7 @@ class WebFetch(ServerTool):
         options: dict[str, Any] = {}
         if self.max_uses is not None:
             options["max_uses"] = self.max_uses
-        if self.allowed_domains is not None:
-            options["allowed_domains"] = list(self.allowed_domains)
-        if self.blocked_domains is not None:
-            options["blocked_domains"] = list(self.blocked_domains)
+        _domain_options(self, options)
         if self.citations is not None:
             options["citations"] = {"enabled": self.citations}
         if self.max_content_tokens is not None:
