@@ -13,7 +13,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
@@ -687,18 +687,25 @@ class VirtualTime:
         heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), future))
         await future
 
-    async def run(self, coroutines: list[Coroutine[Any, Any, float]]) -> list[float]:
-        tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
-        for _ in range(1_000_000):
+    async def run(
+        self,
+        runs: Sequence[Coroutine[Any, Any, float] | asyncio.Future[float]],
+        *,
+        max_steps: int = 1_000_000,
+    ) -> list[float]:
+        """Drive ``runs`` (coroutines or tasks) to their ends, waking the earliest sleeper
+        whenever all of them sleep; fails after ``max_steps`` turns of the event loop."""
+        tasks = [asyncio.ensure_future(run) for run in runs]
+        for _ in range(max_steps):
             alive = sum(not task.done() for task in tasks)
             if not alive:
-                break
+                return [task.result() for task in tasks]
             if len(self._sleepers) == alive:
                 wake_at, _, future = heapq.heappop(self._sleepers)
                 self.now = max(self.now, wake_at)
                 future.set_result(None)
             await asyncio.sleep(0)
-        return [task.result() for task in tasks]
+        raise AssertionError("the runs did not finish")
 
 
 def run_virtual(

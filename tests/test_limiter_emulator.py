@@ -8,15 +8,13 @@ itself is never answered 429, and what it thinks is left is what the emulator ha
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 from typing import Any
 
 import pytest
 
 from agentcore import AsyncClient, Client, RateLimiter
 from agentcore.emulator import Emulator, RateLimits
-from tests.test_limiter import Clock
+from tests.test_limiter import Clock, VirtualTime
 
 MODEL = "claude-haiku-4-5"
 API_KEY = "test-key-0123456789"
@@ -56,35 +54,6 @@ def test_the_limiters_view_matches_the_emulators_own_accounting() -> None:
         assert remaining - 1 < available <= remaining, name
 
 
-class VirtualTime:
-    """An asyncio clock that jumps to the next wake-up once every task is asleep on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), future))
-        await future
-
-    async def run(self, tasks: list[asyncio.Task[float]]) -> None:
-        for _ in range(10_000_000):
-            alive = sum(not task.done() for task in tasks)
-            if not alive:
-                return
-            if len(self._sleepers) == alive:
-                wake_at, _, future = heapq.heappop(self._sleepers)
-                self.now = max(self.now, wake_at)
-                future.set_result(None)
-            await asyncio.sleep(0)
-        raise AssertionError("the runs did not finish")
-
-
 def test_concurrent_runs_paced_by_the_limiter_are_never_answered_429() -> None:
     """20 runs of 2 calls at 10 requests a minute: a burst of 10, then one every 6 s."""
     clock = VirtualTime()
@@ -101,7 +70,7 @@ def test_concurrent_runs_paced_by_the_limiter_are_never_answered_429() -> None:
             return clock.now
 
         tasks = [asyncio.ensure_future(run(number)) for number in range(20)]
-        await clock.run(tasks)
+        await clock.run(tasks, max_steps=10_000_000)
         await client.close()
         return [task.result() for task in tasks]
 
