@@ -216,8 +216,10 @@ class TestConfiguration:
         harness.create()
         assert harness.script.seen[0].headers["x-api-key"] == "sk-from-a-file"
 
-    @pytest.mark.parametrize("key", ["sk-one\nsk-two", "sk-with space", "sk-\x00-nul"])
-    def test_a_key_with_whitespace_or_controls_inside_is_refused_without_quoting_it(
+    @pytest.mark.parametrize(
+        "key", ["sk-one\nsk-two", "sk-with space", "sk-\x00-nul", "sk-\u201cquoted\u201d"]
+    )
+    def test_a_key_with_whitespace_controls_or_non_ascii_inside_is_refused_unquoted(
         self, kind: str, key: str
     ) -> None:
         with pytest.raises(ConfigurationError) as caught:

@@ -489,15 +489,18 @@ def _credential(value: str | None) -> str | None:
     file with its newline) dropped, a blank one counted as none.
 
     Raises:
-        ConfigurationError: whitespace or control characters inside it, which no key holds
-            and a header cannot carry (the value is not quoted: it may be a real key).
+        ConfigurationError: whitespace, control or non-ASCII characters inside it, which no
+            key holds and a header cannot carry (the value is not quoted: it may be a real key).
     """
     if value is None:
         return None
     value = value.strip()
-    if any(character.isspace() or not character.isprintable() for character in value):
+    if not value.isascii() or any(
+        character.isspace() or not character.isprintable() for character in value
+    ):
         raise ConfigurationError(
-            "the API key or auth token holds whitespace or control characters inside it; "
-            "check how it was copied or read (two keys on one line, a stray quote, a NUL)"
+            "the API key or auth token holds whitespace, control or non-ASCII characters "
+            "inside it; check how it was copied or read (two keys on one line, a typographic "
+            "quote, a NUL)"
         )
     return value or None
